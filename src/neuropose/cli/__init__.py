@@ -1,0 +1,23 @@
+"""The ``neuropose`` command line.
+
+Every command lives in its own module under :mod:`neuropose.cli` and
+registers itself on :data:`neuropose.cli.app.app`. Errors are handled once,
+in :func:`main`: a :class:`~neuropose.errors.NeuroPoseError` prints
+``error: <message>`` (plus its hint) and exits with the class's exit code;
+``-v`` adds the traceback. Command modules import heavy libraries
+(TensorFlow) only inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from neuropose.cli.app import app, main
+
+# Command modules register their commands on `app` when imported.
+from neuropose.cli import config_cmd  # noqa: E402,F401  isort: skip
+
+__all__ = ["app", "main"]
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

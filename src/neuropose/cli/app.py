@@ -1,0 +1,119 @@
+"""The typer application, global options and the single error handler."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from neuropose import __version__
+from neuropose.config import LoadedSettings, load_settings
+from neuropose.errors import NeuroPoseError
+from neuropose.logs import configure_logging
+
+__all__ = ["CliState", "app", "err_console", "main", "out_console", "state"]
+
+app = typer.Typer(
+    name="neuropose",
+    help="Trustworthy 3D poses and kinematics from clinical movement videos.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+out_console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@dataclass
+class CliState:
+    """Global options shared by every command."""
+
+    config_file: Path | None = None
+    verbose: int = 0
+    quiet: bool = False
+    log_format: str | None = None
+    _cache: dict[tuple[tuple[str, Any], ...], LoadedSettings] = field(default_factory=dict)
+
+    def load(self, **flags: Any) -> LoadedSettings:
+        """Settings with this command's ``flags`` as the highest-precedence layer."""
+        if self.log_format is not None:
+            flags.setdefault("log_format", self.log_format)
+        key = tuple(sorted((k, v) for k, v in flags.items() if v is not None))
+        if key not in self._cache:
+            self._cache[key] = load_settings(self.config_file, flags)
+        return self._cache[key]
+
+
+def state(ctx: typer.Context) -> CliState:
+    """The :class:`CliState` of the running command."""
+    obj = ctx.find_root().obj
+    if not isinstance(obj, CliState):  # pragma: no cover - only when called outside main
+        obj = CliState()
+        ctx.find_root().obj = obj
+    return obj
+
+
+def _version(value: bool) -> None:
+    if value:
+        out_console.print(f"neuropose {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="TOML settings file (no implicit discovery)."),
+    ] = None,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More logs; -v shows tracebacks.")
+    ] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
+    log_format: Annotated[
+        str | None,
+        typer.Option("--log-format", help="Log format: human or json.", show_default=False),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    st = CliState(config_file=config, verbose=verbose, quiet=quiet, log_format=log_format)
+    ctx.obj = st
+    level = logging.DEBUG if verbose >= 2 else logging.WARNING if quiet else logging.INFO
+    fmt = log_format
+    if fmt is None:
+        # Validation of every source (including log_format) happens in st.load().
+        fmt = st.load().settings.log_format if ctx.invoked_subcommand != "config" else "human"
+    if fmt not in {"human", "json"}:
+        st.load()  # raises ConfigError naming the bad value
+    configure_logging(level, fmt)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return the process exit code (errors handled here, once)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    verbose = any(a == "--verbose" or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in args)
+    try:
+        app(args=args, prog_name="neuropose")
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    except NeuroPoseError as exc:
+        if verbose:
+            err_console.print(traceback.format_exc(), markup=False)
+        err_console.print(f"error: {exc}", markup=False)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err_console.print("interrupted", markup=False)
+        return 130
+    return 0

@@ -1,0 +1,39 @@
+"""``neuropose config``: inspect the effective settings."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from pydantic import SecretStr
+from rich.table import Table
+
+from neuropose.cli.app import app, out_console, state
+
+config_app = typer.Typer(help="Inspect the effective settings.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def show(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Show every setting, its effective value and where it came from."""
+    loaded = state(ctx).load()
+    rows = []
+    for key in type(loaded.settings).model_fields:
+        value = getattr(loaded.settings, key)
+        shown = "********" if isinstance(value, SecretStr) else value
+        rows.append((key, shown, loaded.origins[key]))
+    if as_json:
+        out_console.print_json(
+            json.dumps({k: {"value": str(v) if v is not None else None, "source": s}
+                        for k, v, s in rows})
+        )
+        return
+    table = Table("key", "value", "source", title="NeuroPose settings")
+    for key, value, source in rows:
+        table.add_row(key, str(value), source)
+    out_console.print(table)

@@ -1,0 +1,199 @@
+"""Atomic, validated reads and writes of every persisted NeuroPose file.
+
+Crash invariants
+----------------
+1. A reader of ``path`` sees either the complete previous content or the
+   complete new content, never a mixture or a truncated file: the new bytes
+   go to a uniquely named temporary file in the same directory
+   (``.<name>.<random>.tmp``), are flushed and ``fsync``'d, renamed over
+   ``path`` (atomic on POSIX within one filesystem) and then the directory is
+   ``fsync``'d so the rename itself survives power loss.
+2. A failed or interrupted write (exception, ENOSPC, SIGKILL between steps)
+   leaves ``path`` untouched. On an exception the temporary file is removed;
+   after SIGKILL it can remain, and :func:`remove_stale_temp_files` deletes
+   such leftovers (they are recognisable by name and never read).
+3. Loaders never treat a corrupt file as empty: they raise
+   :class:`~neuropose.errors.InvalidDocumentError` naming the file and the
+   first invalid field.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> with atomic_write(d / "hello.txt") as f:
+...     _ = f.write(b"hi")
+>>> (d / "hello.txt").read_bytes()
+b'hi'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from neuropose.errors import InvalidDocumentError
+
+__all__ = [
+    "TEMP_FILE_PATTERN",
+    "atomic_write",
+    "fsync_directory",
+    "format_validation_error",
+    "load_json",
+    "load_model",
+    "remove_stale_temp_files",
+    "write_bytes_atomic",
+    "write_json_atomic",
+    "write_model_atomic",
+]
+
+M = TypeVar("M", bound=BaseModel)
+
+#: Names of temporary files made by :func:`atomic_write`.
+TEMP_FILE_PATTERN = re.compile(r"^\..+\.[0-9a-f]{16}\.tmp$")
+
+
+def fsync_directory(directory: Path) -> None:
+    """``fsync`` a directory so that renames and creations in it are durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_write(path: Path | str, *, mode: int = 0o644) -> Iterator[IO[bytes]]:
+    """Open a binary temporary file that replaces ``path`` atomically on success.
+
+    Parameters
+    ----------
+    path : Path or str
+        The file to create or replace. Its directory must exist.
+    mode : int
+        Permission bits of the new file.
+
+    Yields
+    ------
+    IO[bytes]
+        A writable binary file. If the ``with`` body raises, the temporary
+        file is removed and ``path`` is left untouched.
+    """
+    target = Path(path)
+    directory = target.parent
+    tmp = directory / f".{target.name}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    fsync_directory(directory)
+
+
+def write_bytes_atomic(path: Path | str, data: bytes) -> None:
+    """Atomically replace ``path`` with ``data`` (see :func:`atomic_write`)."""
+    with atomic_write(path) as handle:
+        handle.write(data)
+
+
+def write_json_atomic(path: Path | str, data: Any, *, indent: int | None = 1) -> None:
+    """Atomically write ``data`` as UTF-8 JSON with a trailing newline."""
+    text = json.dumps(data, indent=indent, ensure_ascii=False, allow_nan=False)
+    write_bytes_atomic(path, (text + "\n").encode("utf-8"))
+
+
+def write_model_atomic(path: Path | str, model: BaseModel, *, indent: int | None = 1) -> None:
+    """Validate ``model`` again and write it atomically as JSON.
+
+    The model is re-validated from its own dump first, so a document that
+    could not be loaded back is never written.
+    """
+    payload = model.model_dump(mode="json")
+    type(model).model_validate(payload)
+    write_json_atomic(path, payload, indent=indent)
+
+
+def load_json(path: Path | str) -> Any:
+    """Read a JSON file, raising :class:`InvalidDocumentError` naming the file."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise InvalidDocumentError(f"{p}: file not found") from None
+    except OSError as exc:
+        raise InvalidDocumentError(f"{p}: cannot read ({exc.strerror})") from exc
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidDocumentError(
+            f"{p}: not valid JSON ({exc})",
+            hint="the file is corrupt or half-written; restore it from a backup or remove it",
+        ) from exc
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """Describe the first error of a pydantic ``ValidationError`` in one line."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "<document>"
+    return f"field '{where}': {first['msg']} (got {_short(first.get('input'))})"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def load_model(path: Path | str, model: type[M]) -> M:
+    """Load and validate a JSON document into ``model``.
+
+    Documents carrying ``schema_version`` are migrated to the current
+    version first (see :mod:`neuropose.schemas.migrations`).
+
+    Raises
+    ------
+    InvalidDocumentError
+        The file is missing, is not JSON, or fails validation; the message
+        names the file and the first invalid field.
+    FutureSchemaError
+        The document was written by a newer NeuroPose.
+    """
+    from neuropose.schemas.migrations import migrate
+
+    p = Path(path)
+    data = load_json(p)
+    data = migrate(model, data, source=p)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidDocumentError(f"{p}: {format_validation_error(exc)}") from exc
+
+
+def remove_stale_temp_files(directory: Path | str) -> list[Path]:
+    """Delete temporary files left in ``directory`` by an interrupted write.
+
+    Only names matching :data:`TEMP_FILE_PATTERN` are removed. Returns the
+    removed paths.
+    """
+    removed = []
+    d = Path(directory)
+    if not d.is_dir():
+        return removed
+    for entry in d.iterdir():
+        if TEMP_FILE_PATTERN.match(entry.name) and entry.is_file():
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()
+                removed.append(entry)
+    return removed

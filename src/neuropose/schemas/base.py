@@ -1,0 +1,146 @@
+"""Base classes and the compact array type shared by every schema.
+
+Array encoding
+--------------
+Large numeric arrays (poses, boxes, timestamps) are stored in JSON as
+``{"dtype": "float32", "shape": [N, J, 3], "data": "<base64>"}`` where
+``data`` is the array's bytes in C order, little-endian. Any language reads
+them with a base64 decoder and a typed-array view; NumPy does it with
+``np.frombuffer(base64.b64decode(data), dtype).reshape(shape)``. This keeps a
+10-minute, 30 fps results file near 20 MB and loads it in a fraction of a
+second, where nested JSON lists would be slower to parse and validate. On
+input, plain nested lists are also accepted (hand-written files, tests).
+NaN is allowed inside arrays and means "no value" (for example a joint that
+was not estimated).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
+
+__all__ = ["Document", "FrozenModel", "NDArray", "array_field"]
+
+_DTYPES = {"float32", "float64", "int32", "int64", "uint8", "bool"}
+
+
+class FrozenModel(BaseModel):
+    """Immutable model that rejects unknown fields.
+
+    Equality compares the JSON form, so models holding NumPy arrays compare
+    by value.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, BaseModel)
+        return self.model_dump(mode="json") == other.model_dump(mode="json")
+
+    def __hash__(self) -> int:  # frozen models stay usable as dict keys
+        return hash(self.model_dump_json())
+
+
+class Document(FrozenModel):
+    """A top-level persisted document with a ``schema_version``.
+
+    Subclasses set :attr:`SCHEMA_VERSION`; loading a document with a higher
+    version raises :class:`~neuropose.errors.FutureSchemaError`, a lower one
+    is migrated by :mod:`neuropose.schemas.migrations`.
+    """
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+    schema_version: int = Field(default=1, description="Version of this document's schema.")
+
+    def model_post_init(self, __context: Any) -> None:
+        if self.schema_version != self.SCHEMA_VERSION:
+            raise ValueError(
+                f"schema_version {self.schema_version} is not the current "
+                f"{self.SCHEMA_VERSION}; load the file with neuropose.io.load_model to migrate it"
+            )
+
+
+def _decode(value: Any, dtype: str, ndim: int | None, tail: tuple[int, ...]) -> np.ndarray:
+    if isinstance(value, np.ndarray):
+        arr = value
+    elif isinstance(value, dict):
+        try:
+            stored = value["dtype"]
+            shape = tuple(int(s) for s in value["shape"])
+            data = base64.b64decode(value["data"], validate=True)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(
+                "an encoded array needs 'dtype', 'shape' (list of ints) and base64 'data'"
+            ) from exc
+        if stored not in _DTYPES:
+            raise ValueError(f"unsupported array dtype {stored!r}")
+        expected = int(np.prod(shape, dtype=np.int64)) * np.dtype(stored).itemsize
+        if len(data) != expected:
+            raise ValueError(
+                f"array data has {len(data)} bytes but shape {list(shape)} of {stored} "
+                f"needs {expected}"
+            )
+        arr = np.frombuffer(data, dtype=np.dtype(stored).newbyteorder("<")).reshape(shape)
+    elif isinstance(value, list | tuple):
+        try:
+            arr = np.asarray(value, dtype=np.float64 if dtype.startswith("float") else None)
+        except ValueError as exc:
+            raise ValueError("nested lists must be rectangular") from exc
+        if arr.dtype == object:
+            raise ValueError("nested lists must be rectangular")
+        if arr.size == 0 and ndim is not None and arr.ndim != ndim:
+            arr = arr.reshape((0, *tail)) if ndim == 1 + len(tail) else arr
+    else:
+        raise ValueError(f"expected an array, got {type(value).__name__}")
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"expected a {ndim}-D array, got shape {list(arr.shape)}")
+    if tail and tuple(arr.shape[arr.ndim - len(tail) :]) != tail:
+        want = ["*"] * (arr.ndim - len(tail)) + list(tail)
+        raise ValueError(f"expected shape {want}, got {list(arr.shape)}")
+    try:
+        out = np.ascontiguousarray(arr, dtype=np.dtype(dtype))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"cannot convert array to {dtype}") from exc
+    if out is arr or out.base is not None:
+        out = out.copy()
+    out.flags.writeable = False
+    return out
+
+
+def _encode(arr: np.ndarray) -> dict[str, Any]:
+    little = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
+    return {
+        "dtype": arr.dtype.name,
+        "shape": list(arr.shape),
+        "data": base64.b64encode(little.tobytes()).decode("ascii"),
+    }
+
+
+def array_field(dtype: str, ndim: int | None = None, tail: tuple[int, ...] = ()) -> Any:
+    """Annotated NumPy array type validated for dtype, rank and trailing shape.
+
+    Parameters
+    ----------
+    dtype : str
+        NumPy dtype name the array is converted to (``"float32"``...).
+    ndim : int, optional
+        Required number of dimensions.
+    tail : tuple of int
+        Required trailing dimensions, e.g. ``(3,)`` for 3D points.
+    """
+    if dtype not in _DTYPES:
+        raise ValueError(dtype)
+    return Annotated[
+        np.ndarray,
+        PlainValidator(lambda v: _decode(v, dtype, ndim, tail)),
+        PlainSerializer(_encode, when_used="json"),
+    ]
+
+
+#: Any float32 array (no shape constraint).
+NDArray = array_field("float32")

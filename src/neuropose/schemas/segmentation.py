@@ -1,0 +1,52 @@
+"""Named segmentations (repetitions, gait cycles) stored in a results file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from neuropose.schemas.base import FrozenModel
+
+__all__ = ["Segment", "Segmentation"]
+
+
+class Segment(FrozenModel):
+    """One segment: frames ``start_frame``..``end_frame`` inclusive.
+
+    Times are the timestamps of those frames, in seconds.
+    """
+
+    start_frame: int = Field(ge=0)
+    end_frame: int = Field(ge=0)
+    start_s: float
+    end_s: float
+    complete: bool = True
+    prominence: float | None = None
+
+
+class Segmentation(FrozenModel):
+    """A named segmentation and how it was made.
+
+    Attributes
+    ----------
+    method : str
+        Algorithm name, e.g. ``"valley_to_valley"``.
+    signal : dict
+        The signal definition it ran on.
+    parameters : dict
+        Every parameter of the method.
+    segments : list of Segment
+        The segments found, in time order.
+    created_at : str
+        ISO-8601 UTC time of creation.
+    neuropose_version : str
+        Version that made it.
+    """
+
+    method: str
+    signal: dict[str, Any]
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    segments: tuple[Segment, ...] = ()
+    created_at: str
+    neuropose_version: str

@@ -1,0 +1,124 @@
+"""Job status documents written by the daemon and read by everyone else.
+
+The daemon keeps one :class:`JobStatusEntry` per job (``out/<job>/status.json``
+while the job is active) and an aggregated :class:`StatusFile`
+(``out/status.json``); the monitor, ``neuropose status`` and ``ingest`` read
+them. Times are ISO-8601 UTC strings.
+
+States and legal transitions::
+
+    queued -> processing -> completed
+                         -> failed       (retry: failed -> queued)
+                         -> interrupted  (restart: interrupted -> processing)
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import Field
+
+from neuropose.schemas.base import Document, FrozenModel
+
+__all__ = ["AttemptRecord", "JobState", "JobStatusEntry", "StatusFile", "VideoProgress"]
+
+
+class JobState(StrEnum):
+    """Lifecycle state of a job."""
+
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+class VideoProgress(FrozenModel):
+    """Progress of one video within a job."""
+
+    name: str
+    state: JobState = JobState.QUEUED
+    frames_done: int = Field(default=0, ge=0)
+    frames_expected: int | None = Field(default=None, ge=0)
+
+
+class AttemptRecord(FrozenModel):
+    """One processing attempt of a job.
+
+    ``outcome`` is the state the attempt ended in (``None`` while running or
+    when the daemon crashed during it); ``error`` is ``"<ErrorType>: message"``.
+    """
+
+    attempt: int = Field(ge=1)
+    started_at: str
+    finished_at: str | None = None
+    outcome: JobState | None = None
+    error: str | None = None
+    pid: int | None = None
+
+
+class JobStatusEntry(Document):
+    """Status of one job.
+
+    Attributes
+    ----------
+    job_id : str
+        Job name.
+    state : JobState
+        Current state.
+    attempts : int
+        Number of attempts started so far.
+    history : list of AttemptRecord
+        One record per attempt, oldest first.
+    queued_at, started_at, finished_at : str or None
+        When the job was first seen, when the current attempt began, when it
+        ended.
+    last_update : str
+        Heartbeat: the last time the daemon wrote this entry.
+    videos : list of VideoProgress
+        Per-video progress in processing order.
+    current_video : str or None
+        Video being processed.
+    frames_done, frames_expected : int
+        Totals over the job's videos (expected may be unknown).
+    fps : float or None
+        Recent processing rate in frames per second.
+    eta_s : float or None
+        Estimated seconds to completion.
+    error : str or None
+        ``"<ErrorType>: message"`` of the last failure.
+    results_path : str or None
+        Path of ``results.json`` relative to the data directory.
+    """
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+    job_id: str = Field(min_length=1)
+    state: JobState
+    attempts: int = Field(default=0, ge=0)
+    history: tuple[AttemptRecord, ...] = ()
+    queued_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    last_update: str
+    videos: tuple[VideoProgress, ...] = ()
+    current_video: str | None = None
+    frames_done: int = Field(default=0, ge=0)
+    frames_expected: int | None = Field(default=None, ge=0)
+    fps: float | None = Field(default=None, ge=0)
+    eta_s: float | None = Field(default=None, ge=0)
+    error: str | None = None
+    results_path: str | None = None
+
+
+class StatusFile(Document):
+    """The aggregated ``out/status.json``: every job the daemon knows.
+
+    ``jobs`` maps job id to its entry; ``updated_at`` is the time of the last
+    write and ``daemon_pid`` the writer.
+    """
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+    updated_at: str
+    daemon_pid: int | None = None
+    jobs: dict[str, JobStatusEntry] = Field(default_factory=dict)
