@@ -1,0 +1,204 @@
+"""Reading and writing job status: the one reader everyone uses.
+
+On-disk layout
+--------------
+::
+
+    data_dir/out/status.json         StatusFile: every job the daemon knows,
+                                     rewritten on job transitions only
+    data_dir/out/<job>/status.json   JobStatusEntry of one job, rewritten on
+                                     every heartbeat/checkpoint of that job
+
+A heartbeat rewrites only the small per-job file of the active job, so its
+cost is proportional to the number of active jobs, not to the number of jobs
+ever seen. The aggregated file is rewritten when a job changes state.
+
+Merge rule
+----------
+:func:`read_status` starts from ``out/status.json`` and, for every job that
+has a per-job file, takes the per-job entry when its ``last_update`` is the
+same or newer than the aggregated one (or the job is absent from the
+aggregate, e.g. after a crash between the two writes). Both files are written
+with :func:`neuropose.io.write_model_atomic`, so a reader sees a complete old
+or new version of each, never a torn one.
+
+Crash invariants
+----------------
+* A corrupt or invalid file is never treated as empty:
+  :func:`read_status` raises :class:`~neuropose.errors.InvalidDocumentError`
+  naming the file and field (treating it as empty would make the daemon
+  re-queue every job).
+* An empty :class:`StatusFile` is returned only when no status file exists
+  at all (a fresh data directory).
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from neuropose.schemas.status import JobState, JobStatusEntry
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> read_status(d).jobs
+{}
+>>> e = JobStatusEntry(job_id="walk1", state=JobState.QUEUED, last_update=utc_now())
+>>> write_job_status(d, e)
+>>> read_status(d).jobs["walk1"].state
+<JobState.QUEUED: 'queued'>
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from neuropose.errors import InvalidDocumentError
+from neuropose.io import load_model, write_model_atomic
+from neuropose.schemas.status import JobStatusEntry, StatusFile
+
+__all__ = [
+    "STATUS_FILE_NAME",
+    "aggregate_status_path",
+    "job_status_path",
+    "parse_time",
+    "read_job_status",
+    "read_status",
+    "utc_now",
+    "write_aggregate_status",
+    "write_job_status",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Name of both the aggregated and the per-job status file.
+STATUS_FILE_NAME = "status.json"
+
+
+def utc_now() -> str:
+    """The current UTC time as ISO-8601 with microseconds and a ``Z`` suffix."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse an ISO-8601 time written by NeuroPose (``Z`` or offset; naive = UTC)."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def aggregate_status_path(data_dir: Path | str) -> Path:
+    """``data_dir/out/status.json``."""
+    return Path(data_dir) / "out" / STATUS_FILE_NAME
+
+
+def job_status_path(data_dir: Path | str, job_id: str) -> Path:
+    """``data_dir/out/<job>/status.json``."""
+    return Path(data_dir) / "out" / job_id / STATUS_FILE_NAME
+
+
+def _newer_or_same(a: JobStatusEntry, b: JobStatusEntry) -> bool:
+    """Whether ``a`` was written at the same time as or after ``b``."""
+    try:
+        return parse_time(a.last_update) >= parse_time(b.last_update)
+    except ValueError:
+        return a.last_update >= b.last_update
+
+
+def read_job_status(data_dir: Path | str, job_id: str) -> JobStatusEntry | None:
+    """Load ``out/<job>/status.json``; ``None`` when it does not exist.
+
+    Raises
+    ------
+    InvalidDocumentError
+        The file exists but is corrupt or invalid, or its ``job_id`` does not
+        match its directory.
+    """
+    path = job_status_path(data_dir, job_id)
+    if not path.is_file():
+        return None
+    entry = load_model(path, JobStatusEntry)
+    if entry.job_id != job_id:
+        raise InvalidDocumentError(
+            f"{path}: field 'job_id': is {entry.job_id!r} but the file is in job "
+            f"directory {job_id!r}",
+            hint="the file was copied from another job; remove it and run `neuropose status`",
+        )
+    return entry
+
+
+def read_status(data_dir: Path | str) -> StatusFile:
+    """The status of every job in ``data_dir``, merged from all status files.
+
+    Parameters
+    ----------
+    data_dir : Path or str
+        The data directory (holding ``out/``).
+
+    Returns
+    -------
+    StatusFile
+        ``jobs`` maps job id to its freshest entry (see the module docstring
+        for the merge rule). ``updated_at`` is the newest write time seen.
+        Empty only when there is no status file at all.
+
+    Raises
+    ------
+    InvalidDocumentError
+        ``out/status.json`` or a per-job ``out/<job>/status.json`` is corrupt
+        or invalid; the message names the file and field.
+    FutureSchemaError
+        A file was written by a newer NeuroPose.
+    """
+    out = Path(data_dir) / "out"
+    agg_path = aggregate_status_path(data_dir)
+    if agg_path.is_file():
+        aggregate = load_model(agg_path, StatusFile)
+    else:
+        aggregate = StatusFile(updated_at=utc_now(), jobs={})
+        if not out.is_dir():
+            return aggregate
+    jobs = dict(aggregate.jobs)
+    changed = False
+    updated_at = aggregate.updated_at
+    try:
+        names = sorted(os.listdir(out))
+    except FileNotFoundError:
+        names = []
+    for name in names:
+        if name.startswith("."):
+            continue
+        live = read_job_status(data_dir, name)
+        if live is None:
+            continue
+        known = jobs.get(name)
+        if known is None or _newer_or_same(live, known):
+            if known != live:
+                jobs[name] = live
+                changed = True
+            try:
+                if parse_time(live.last_update) > parse_time(updated_at):
+                    updated_at = live.last_update
+            except ValueError:
+                pass
+    if not agg_path.is_file() and not jobs:
+        return aggregate
+    if not changed:
+        return aggregate
+    return aggregate.model_copy(update={"jobs": jobs, "updated_at": updated_at})
+
+
+def write_job_status(data_dir: Path | str, entry: JobStatusEntry) -> None:
+    """Atomically write ``out/<job>/status.json`` (creating ``out/<job>/``)."""
+    path = job_status_path(data_dir, entry.job_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_model_atomic(path, entry)
+
+
+def write_aggregate_status(
+    data_dir: Path | str, jobs: dict[str, JobStatusEntry], *, daemon_pid: int | None = None
+) -> StatusFile:
+    """Atomically write ``out/status.json`` holding ``jobs``; returns what was written."""
+    path = aggregate_status_path(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = StatusFile(updated_at=utc_now(), daemon_pid=daemon_pid, jobs=dict(sorted(jobs.items())))
+    write_model_atomic(path, doc)
+    return doc
+

@@ -1,0 +1,82 @@
+"""read_status: the merged view of out/status.json and per-job live files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from neuropose.errors import InvalidDocumentError
+from neuropose.interfacer.status import (
+    aggregate_status_path,
+    job_status_path,
+    read_status,
+    write_aggregate_status,
+    write_job_status,
+)
+from neuropose.schemas.status import JobState, JobStatusEntry
+
+
+def _entry(job: str, state: JobState, when: str, frames: int = 0) -> JobStatusEntry:
+    return JobStatusEntry(job_id=job, state=state, last_update=when, frames_done=frames)
+
+
+def test_fresh_data_dir_is_empty(tmp_path: Path) -> None:
+    assert read_status(tmp_path).jobs == {}
+    (tmp_path / "out").mkdir()
+    assert read_status(tmp_path).jobs == {}
+
+
+def test_live_file_newer_than_aggregate_wins(tmp_path: Path) -> None:
+    old = _entry("a", JobState.QUEUED, "2026-01-01T00:00:00.000000Z")
+    done = _entry("b", JobState.COMPLETED, "2026-01-01T00:00:01.000000Z")
+    write_aggregate_status(tmp_path, {"a": old, "b": done})
+    live = _entry("a", JobState.PROCESSING, "2026-01-01T00:00:05.000000Z", frames=42)
+    write_job_status(tmp_path, live)
+    status = read_status(tmp_path)
+    assert status.jobs["a"].state is JobState.PROCESSING
+    assert status.jobs["a"].frames_done == 42
+    assert status.jobs["b"].state is JobState.COMPLETED
+
+
+def test_older_live_file_does_not_override_aggregate(tmp_path: Path) -> None:
+    write_job_status(tmp_path, _entry("a", JobState.PROCESSING, "2026-01-01T00:00:00.000000Z"))
+    write_aggregate_status(
+        tmp_path, {"a": _entry("a", JobState.FAILED, "2026-01-01T00:01:00.000000Z")}
+    )
+    assert read_status(tmp_path).jobs["a"].state is JobState.FAILED
+
+
+def test_live_files_without_aggregate_are_read(tmp_path: Path) -> None:
+    # A crash after the first per-job write but before the first aggregate write.
+    write_job_status(tmp_path, _entry("x", JobState.PROCESSING, "2026-01-01T00:00:00.000000Z"))
+    assert list(read_status(tmp_path).jobs) == ["x"]
+
+
+def test_corrupt_aggregate_is_an_error_not_empty(tmp_path: Path) -> None:
+    write_aggregate_status(tmp_path, {"a": _entry("a", JobState.QUEUED, "2026-01-01T00:00:00Z")})
+    aggregate_status_path(tmp_path).write_text('{"updated_at": "x", "jobs": {', "utf-8")
+    with pytest.raises(InvalidDocumentError, match=r"out/status.json: not valid JSON"):
+        read_status(tmp_path)
+
+
+def test_invalid_field_in_live_file_is_named(tmp_path: Path) -> None:
+    write_job_status(tmp_path, _entry("a", JobState.QUEUED, "2026-01-01T00:00:00Z"))
+    path = job_status_path(tmp_path, "a")
+    path.write_text(path.read_text().replace('"queued"', '"exploded"'), "utf-8")
+    with pytest.raises(InvalidDocumentError, match=r"a/status.json: field 'state'"):
+        read_status(tmp_path)
+
+
+def test_live_file_in_wrong_job_directory_is_rejected(tmp_path: Path) -> None:
+    write_job_status(tmp_path, _entry("a", JobState.QUEUED, "2026-01-01T00:00:00Z"))
+    (tmp_path / "out" / "a").rename(tmp_path / "out" / "b")
+    with pytest.raises(InvalidDocumentError, match=r"'a' but the file is in job directory 'b'"):
+        read_status(tmp_path)
+
+
+def test_dot_directories_and_other_files_are_ignored(tmp_path: Path) -> None:
+    (tmp_path / "out" / ".scratch").mkdir(parents=True)
+    (tmp_path / "out" / ".scratch" / "status.json").write_text("garbage")
+    (tmp_path / "out" / "notes.txt").write_text("hello")
+    assert read_status(tmp_path).jobs == {}
