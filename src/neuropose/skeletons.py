@@ -1,0 +1,434 @@
+"""Skeletons of the supported pose models and the canonical clinical joint map.
+
+Every result file stores the :class:`~neuropose.schemas.Skeleton` its poses
+were produced with, so analysis never hard-codes a model's joint order.
+This module knows the skeletons NeuroPose models emit and maps a small set of
+*canonical clinical joints* onto each of them, so that analysis can ask for
+``"left_knee"`` whatever model produced the file.
+
+Skeletons
+---------
+``blazepose_33``
+    The 33 BlazePose GHUM landmarks, in MediaPipe's order.
+``berkeley_mhad_43``, ``smpl+head_30``, ``h36m_17``, ``coco_19``
+    MeTRAbs skeletons, with joint names spelled exactly as the MeTRAbs
+    SavedModel reports them in ``per_skeleton_joint_names`` (for example
+    ``"lkne"`` in ``h36m_17``, ``"lkne_smpl"`` in ``smpl+head_30``).
+
+Canonical joints
+----------------
+:data:`CANONICAL_JOINTS` lists the clinically used joints. For each skeleton a
+canonical joint is the *mean* of one or more of that skeleton's joints
+(a "virtual joint"): BlazePose ``pelvis`` is the midpoint of its two hip
+landmarks, ``neck`` the midpoint of the shoulders, ``toe`` the foot index
+landmark. When a skeleton has no landmark for a joint (``h36m_17`` has no
+heel or toe) the joint is *unsupported* and asking for it raises
+:class:`UnsupportedJointError` naming the joint and the skeleton.
+
+Semantics worth knowing when comparing models:
+
+* ``head`` is the centre of the head: the midpoint of the ears where the
+  skeleton has ears (BlazePose, COCO), otherwise the model's own head joint.
+* ``neck`` is the midpoint of the shoulders where the skeleton has no neck
+  joint (BlazePose, Berkeley MHAD), otherwise the model's neck joint, which
+  sits a few centimetres higher.
+* Berkeley MHAD joints are motion-capture marker positions, not joint
+  centres; its hip is the mean of the three hip markers.
+
+NaN policy: :func:`canonical_joint` takes a plain mean, so a NaN in any
+contributing joint makes the virtual joint NaN (a missing landmark is never
+silently replaced by its partner).
+
+Examples
+--------
+>>> import numpy as np
+>>> poses = np.zeros((2, 33, 3))                 # (frames, joints, xyz)
+>>> poses[:, 23] = [100.0, 0.0, 0.0]             # left_hip
+>>> poses[:, 24] = [-100.0, 0.0, 0.0]            # right_hip
+>>> canonical_joint(poses, BLAZEPOSE_33, "pelvis")
+array([[0., 0., 0.],
+       [0., 0., 0.]])
+>>> canonical_indices(BLAZEPOSE_33, "left_toe")
+(31,)
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from neuropose.schemas import Skeleton
+
+__all__ = [
+    "BERKELEY_MHAD_43",
+    "BLAZEPOSE_33",
+    "CANONICAL_JOINTS",
+    "CANONICAL_MAP",
+    "COCO_19",
+    "H36M_17",
+    "SKELETONS",
+    "SMPL_HEAD_30",
+    "UnsupportedJointError",
+    "canonical_indices",
+    "canonical_joint",
+    "get_skeleton",
+]
+
+
+def _chain_edges(joints: tuple[str, ...], chains: str) -> tuple[tuple[int, int], ...]:
+    """Edges from chains like ``"a-b-c,b-d"`` written with joint names."""
+    index = {name: i for i, name in enumerate(joints)}
+    edges: list[tuple[int, int]] = []
+    for chain in chains.split(","):
+        names = chain.strip().split("-")
+        for a, b in itertools.pairwise(names):
+            edges.append((index[a], index[b]))
+    return tuple(edges)
+
+
+def _make(name: str, joints: tuple[str, ...], chains: str) -> Skeleton:
+    return Skeleton(name=name, joints=joints, edges=_chain_edges(joints, chains))
+
+
+_BLAZEPOSE_JOINTS = (
+    "nose",
+    "left_eye_inner",
+    "left_eye",
+    "left_eye_outer",
+    "right_eye_inner",
+    "right_eye",
+    "right_eye_outer",
+    "left_ear",
+    "right_ear",
+    "mouth_left",
+    "mouth_right",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_pinky",
+    "right_pinky",
+    "left_index",
+    "right_index",
+    "left_thumb",
+    "right_thumb",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+    "left_heel",
+    "right_heel",
+    "left_foot_index",
+    "right_foot_index",
+)
+
+#: The 33 BlazePose GHUM landmarks (MediaPipe order) with MediaPipe's usual edges.
+BLAZEPOSE_33 = _make(
+    "blazepose_33",
+    _BLAZEPOSE_JOINTS,
+    "nose-left_eye_inner-left_eye-left_eye_outer-left_ear,"
+    "nose-right_eye_inner-right_eye-right_eye_outer-right_ear,"
+    "mouth_left-mouth_right,"
+    "left_shoulder-right_shoulder,"
+    "left_shoulder-left_elbow-left_wrist-left_pinky-left_index-left_wrist-left_thumb,"
+    "right_shoulder-right_elbow-right_wrist-right_pinky-right_index-right_wrist-right_thumb,"
+    "left_shoulder-left_hip-right_hip-right_shoulder,"
+    "left_hip-left_knee-left_ankle-left_heel-left_foot_index-left_ankle,"
+    "right_hip-right_knee-right_ankle-right_heel-right_foot_index-right_ankle",
+)
+
+#: MeTRAbs ``h36m_17`` (Human3.6M joints).
+H36M_17 = _make(
+    "h36m_17",
+    (
+        "pelv", "rhip", "rkne", "rank", "lhip", "lkne", "lank", "spin", "neck",
+        "head", "htop", "lsho", "lelb", "lwri", "rsho", "relb", "rwri",
+    ),
+    "pelv-rhip-rkne-rank,pelv-lhip-lkne-lank,pelv-spin-neck-head-htop,"
+    "neck-lsho-lelb-lwri,neck-rsho-relb-rwri",
+)
+
+#: MeTRAbs ``coco_19`` (COCO keypoints plus neck and pelvis).
+COCO_19 = _make(
+    "coco_19",
+    (
+        "neck", "nose", "pelv", "lsho", "lelb", "lwri", "lhip", "lkne", "lank",
+        "rsho", "relb", "rwri", "rhip", "rkne", "rank", "leye", "lear", "reye", "rear",
+    ),
+    "neck-nose-leye-lear,nose-reye-rear,neck-lsho-lelb-lwri,neck-rsho-relb-rwri,"
+    "neck-pelv,pelv-lhip-lkne-lank,pelv-rhip-rkne-rank",
+)
+
+#: MeTRAbs ``smpl+head_30``: SMPL joints, the MPI-INF-3DHP head top and COCO face points.
+SMPL_HEAD_30 = _make(
+    "smpl+head_30",
+    (
+        "pelv_smpl", "lhip_smpl", "rhip_smpl", "bell_smpl", "lkne_smpl", "rkne_smpl",
+        "spin_smpl", "lank_smpl", "rank_smpl", "thor_smpl", "ltoe_smpl", "rtoe_smpl",
+        "neck_smpl", "lcla_smpl", "rcla_smpl", "head_smpl", "lsho_smpl", "rsho_smpl",
+        "lelb_smpl", "relb_smpl", "lwri_smpl", "rwri_smpl", "lhan_smpl", "rhan_smpl",
+        "htop_mpi_inf_3dhp", "learcoco", "leyecoco", "nosecoco", "rearcoco", "reyecoco",
+    ),
+    "pelv_smpl-lhip_smpl-lkne_smpl-lank_smpl-ltoe_smpl,"
+    "pelv_smpl-rhip_smpl-rkne_smpl-rank_smpl-rtoe_smpl,"
+    "pelv_smpl-bell_smpl-spin_smpl-thor_smpl-neck_smpl-head_smpl-htop_mpi_inf_3dhp,"
+    "neck_smpl-lcla_smpl-lsho_smpl-lelb_smpl-lwri_smpl-lhan_smpl,"
+    "neck_smpl-rcla_smpl-rsho_smpl-relb_smpl-rwri_smpl-rhan_smpl,"
+    "head_smpl-nosecoco,learcoco-leyecoco-nosecoco-reyecoco-rearcoco",
+)
+
+#: MeTRAbs ``berkeley_mhad_43`` (Berkeley MHAD motion-capture markers).
+BERKELEY_MHAD_43 = _make(
+    "berkeley_mhad_43",
+    (
+        "head", "lhead", "rhead", "rback", "backl", "backt", "lback", "lside", "bell",
+        "chest", "rside", "lsho1", "lsho2", "larm", "lelb", "lwri", "lhan1", "lhan2",
+        "lhan3", "rsho1", "rsho2", "rarm", "relb", "rwri", "rhan1", "rhan2", "rhan3",
+        "lhipb", "lhipf", "lhipl", "lleg", "lkne", "lank", "lhee", "lfoo", "rhipb",
+        "rhipf", "rhipl", "rleg", "rkne", "rank", "rhee", "rfoo",
+    ),
+    "lhead-head-rhead,head-chest-bell,backt-backl,lback-backt-rback,lside-bell-rside,"
+    "chest-lsho1-lsho2-larm-lelb-lwri-lhan1,lwri-lhan2,lwri-lhan3,"
+    "chest-rsho1-rsho2-rarm-relb-rwri-rhan1,rwri-rhan2,rwri-rhan3,"
+    "bell-lhipf-lhipl-lleg-lkne-lank-lhee-lfoo-lank,lhipb-lhipl,"
+    "bell-rhipf-rhipl-rleg-rkne-rank-rhee-rfoo-rank,rhipb-rhipl,backl-lhipb,backl-rhipb",
+)
+
+#: Every known skeleton, by name.
+SKELETONS: dict[str, Skeleton] = {
+    s.name: s for s in (BLAZEPOSE_33, BERKELEY_MHAD_43, SMPL_HEAD_30, H36M_17, COCO_19)
+}
+
+#: The canonical clinical joints, in a fixed order.
+CANONICAL_JOINTS: tuple[str, ...] = (
+    "pelvis",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+    "left_heel",
+    "right_heel",
+    "left_toe",
+    "right_toe",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "neck",
+    "head",
+)
+
+
+def _bilateral(left: str, right: str, **extra: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Map of left_/right_ canonical joints using name templates with ``{s}``."""
+    out: dict[str, tuple[str, ...]] = {}
+    for key, names in extra.items():
+        for side, prefix in (("left", left), ("right", right)):
+            out[f"{side}_{key}"] = tuple(n.format(s=prefix) for n in names)
+    return out
+
+
+#: Canonical joint → joint names of each skeleton whose mean is that joint.
+#: A canonical joint missing from a skeleton's map is unsupported there.
+CANONICAL_MAP: dict[str, dict[str, tuple[str, ...]]] = {
+    "blazepose_33": {
+        "pelvis": ("left_hip", "right_hip"),
+        "neck": ("left_shoulder", "right_shoulder"),
+        "head": ("left_ear", "right_ear"),
+        **_bilateral(
+            "left",
+            "right",
+            hip=("{s}_hip",),
+            knee=("{s}_knee",),
+            ankle=("{s}_ankle",),
+            heel=("{s}_heel",),
+            toe=("{s}_foot_index",),
+            shoulder=("{s}_shoulder",),
+            elbow=("{s}_elbow",),
+            wrist=("{s}_wrist",),
+        ),
+    },
+    "h36m_17": {
+        "pelvis": ("pelv",),
+        "neck": ("neck",),
+        "head": ("head",),
+        **_bilateral(
+            "l",
+            "r",
+            hip=("{s}hip",),
+            knee=("{s}kne",),
+            ankle=("{s}ank",),
+            shoulder=("{s}sho",),
+            elbow=("{s}elb",),
+            wrist=("{s}wri",),
+        ),
+    },
+    "coco_19": {
+        "pelvis": ("pelv",),
+        "neck": ("neck",),
+        "head": ("lear", "rear"),
+        **_bilateral(
+            "l",
+            "r",
+            hip=("{s}hip",),
+            knee=("{s}kne",),
+            ankle=("{s}ank",),
+            shoulder=("{s}sho",),
+            elbow=("{s}elb",),
+            wrist=("{s}wri",),
+        ),
+    },
+    "smpl+head_30": {
+        "pelvis": ("pelv_smpl",),
+        "neck": ("neck_smpl",),
+        "head": ("head_smpl",),
+        **_bilateral(
+            "l",
+            "r",
+            hip=("{s}hip_smpl",),
+            knee=("{s}kne_smpl",),
+            ankle=("{s}ank_smpl",),
+            toe=("{s}toe_smpl",),
+            shoulder=("{s}sho_smpl",),
+            elbow=("{s}elb_smpl",),
+            wrist=("{s}wri_smpl",),
+        ),
+    },
+    "berkeley_mhad_43": {
+        "pelvis": ("lhipb", "lhipf", "lhipl", "rhipb", "rhipf", "rhipl"),
+        "neck": ("lsho1", "lsho2", "rsho1", "rsho2"),
+        "head": ("head",),
+        **_bilateral(
+            "l",
+            "r",
+            hip=("{s}hipb", "{s}hipf", "{s}hipl"),
+            knee=("{s}kne",),
+            ankle=("{s}ank",),
+            heel=("{s}hee",),
+            toe=("{s}foo",),
+            shoulder=("{s}sho1", "{s}sho2"),
+            elbow=("{s}elb",),
+            wrist=("{s}wri",),
+        ),
+    },
+}
+
+
+class UnsupportedJointError(KeyError, ValueError):
+    """A canonical joint is unknown, or not provided by a skeleton.
+
+    Subclasses both :class:`KeyError` and :class:`ValueError` so either
+    ``except`` clause catches it; the message names the joint and skeleton.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def get_skeleton(name: str) -> Skeleton:
+    """The known skeleton called ``name`` (``KeyError`` listing the known ones)."""
+    try:
+        return SKELETONS[name]
+    except KeyError:
+        raise KeyError(
+            f"unknown skeleton {name!r}; known skeletons: {', '.join(sorted(SKELETONS))}"
+        ) from None
+
+
+def canonical_indices(skeleton: Skeleton | str, name: str) -> tuple[int, ...]:
+    """Indices of the joints of ``skeleton`` whose mean is canonical joint ``name``.
+
+    Parameters
+    ----------
+    skeleton : Skeleton or str
+        A skeleton (as stored in a result file) or the name of a known one.
+        Joint names are looked up by name in *this* skeleton, so the joint
+        order stored in the file is what counts.
+    name : str
+        One of :data:`CANONICAL_JOINTS`.
+
+    Returns
+    -------
+    tuple of int
+        One or more indices into the joint axis.
+
+    Raises
+    ------
+    UnsupportedJointError
+        (a ``KeyError`` and ``ValueError``) when ``name`` is not a canonical
+        joint, the skeleton has no canonical map, or the skeleton does not
+        provide that joint (e.g. ``left_heel`` in ``h36m_17``).
+    """
+    skel = get_skeleton(skeleton) if isinstance(skeleton, str) else skeleton
+    if name not in CANONICAL_JOINTS:
+        raise UnsupportedJointError(
+            f"{name!r} is not a canonical joint; canonical joints: {', '.join(CANONICAL_JOINTS)}"
+        )
+    mapping = CANONICAL_MAP.get(skel.name)
+    if mapping is None:
+        raise UnsupportedJointError(
+            f"skeleton {skel.name!r} has no canonical joint map (cannot find {name!r}); "
+            f"supported skeletons: {', '.join(sorted(CANONICAL_MAP))}"
+        )
+    names = mapping.get(name)
+    if names is None:
+        raise UnsupportedJointError(
+            f"joint {name!r} is not provided by skeleton {skel.name!r}; it provides: "
+            f"{', '.join(j for j in CANONICAL_JOINTS if j in mapping)}"
+        )
+    try:
+        return tuple(skel.index(n) for n in names)
+    except KeyError:
+        missing = [n for n in names if n not in skel.joints]
+        raise UnsupportedJointError(
+            f"skeleton {skel.name!r} lacks joint(s) {', '.join(missing)} needed for {name!r}"
+        ) from None
+
+
+def canonical_joint(poses: np.ndarray, skeleton: Skeleton | str, name: str) -> np.ndarray:
+    """Positions of canonical joint ``name`` from poses of ``skeleton``.
+
+    Parameters
+    ----------
+    poses : ndarray, shape (..., J, C)
+        Joint coordinates (any units, any number of leading axes, C = 2 or 3),
+        J = number of joints of ``skeleton``.
+    skeleton : Skeleton or str
+        The skeleton of ``poses``.
+    name : str
+        One of :data:`CANONICAL_JOINTS`.
+
+    Returns
+    -------
+    ndarray, shape (..., C)
+        The mean of the contributing joints, same units as ``poses``; NaN
+        wherever any contributing joint is NaN.
+
+    Raises
+    ------
+    UnsupportedJointError
+        See :func:`canonical_indices`.
+    ValueError
+        ``poses`` does not have J joints on its second-to-last axis.
+    """
+    skel = get_skeleton(skeleton) if isinstance(skeleton, str) else skeleton
+    arr = np.asarray(poses)
+    if arr.ndim < 2 or arr.shape[-2] != len(skel.joints):
+        raise ValueError(
+            f"poses of shape {arr.shape} do not match skeleton {skel.name!r} "
+            f"with {len(skel.joints)} joints (expected shape (..., {len(skel.joints)}, C))"
+        )
+    idx = canonical_indices(skel, name)
+    picked = arr[..., list(idx), :]
+    if len(idx) == 1:
+        return np.array(picked[..., 0, :])
+    return np.asarray(picked.mean(axis=-2))
