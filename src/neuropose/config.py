@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from neuropose.errors import ConfigError
 
@@ -169,6 +169,19 @@ class Settings(BaseSettings):
     def _expand(cls, v: Path | None) -> Path | None:
         return None if v is None else v.expanduser()
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings() layers file, environment and flags itself (so it can
+        # report each value's origin); Settings reads nothing on its own.
+        return (init_settings,)
+
 
 @dataclass(frozen=True)
 class LoadedSettings:
@@ -183,7 +196,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist", hint="check the --config path") from None
+        raise ConfigError(
+            f"config file {path} does not exist", hint="check the --config path"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
     known = set(Settings.model_fields)
@@ -232,11 +247,13 @@ def load_settings(
         if var in env:
             env_layer[key] = env[var]
             env_origin[key] = f"env:{var}"
-    for var in env:
-        if var.startswith(ENV_PREFIX) and var[len(ENV_PREFIX) :].lower() not in Settings.model_fields:
+    known_vars = [ENV_PREFIX + k.upper() for k in Settings.model_fields]
+    for var in sorted(env):
+        if var.startswith(ENV_PREFIX) and var not in known_vars:
+            known = ", ".join(known_vars)
             raise ConfigError(
                 f"unknown environment variable {var}",
-                hint=f"unset it; known keys are NEUROPOSE_ + one of: {', '.join(Settings.model_fields).upper()}",
+                hint=f"unset it or use one of: {known}",
             )
     layers.append(("env", env_layer))
     layers.append(("flag", {k: v for k, v in (flags or {}).items() if v is not None}))
@@ -254,7 +271,39 @@ def load_settings(
         key = str(err["loc"][0]) if err["loc"] else "<settings>"
         source = origins.get(key, "?")
         raise ConfigError(
-            f"invalid value for '{key}' = {values.get(key)!r} (from {source}): {err['msg']}",
-            hint=Settings.model_fields[key].description if key in Settings.model_fields else None,
+            f"invalid value for '{key}' = {values.get(key)!r} (from {source}): "
+            f"{err['msg'].removeprefix('Value error, ')}",
+            hint=_allowed(key),
         ) from exc
     return LoadedSettings(settings=settings, origins=origins)
+
+
+_BOUNDS = (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="), ("min_length", "of length >="))
+
+
+def _allowed(key: str) -> str | None:
+    """One sentence describing what ``key`` accepts (type, bounds, choices)."""
+    field = Settings.model_fields.get(key)
+    if field is None:
+        return None
+    ann = field.annotation
+    kinds: dict[Any, str] = {int: "an integer", float: "a number", bool: "true or false"}
+    kind = kinds.get(ann, "a string")
+    if key == "log_format":
+        kind = "one of 'human', 'json'"
+    elif key in {"data_dir", "model_cache_dir"}:
+        kind = "a directory path"
+    elif key == "camera_file":
+        kind = "a file path"
+    elif key == "subject_rule":
+        kind = "largest, most_central, longest_track or an integer track id"
+    bounds = []
+    for meta in field.metadata:
+        for attr, sym in _BOUNDS:
+            value = getattr(meta, attr, None)
+            if value is not None:
+                bounds.append(f"{sym} {value}")
+    allowed = kind
+    if bounds:
+        allowed += " " + " and ".join(bounds)
+    return f"'{key}' must be {allowed}: {field.description}"

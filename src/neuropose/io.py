@@ -44,8 +44,8 @@ from neuropose.errors import InvalidDocumentError
 __all__ = [
     "TEMP_FILE_PATTERN",
     "atomic_write",
-    "fsync_directory",
     "format_validation_error",
+    "fsync_directory",
     "load_json",
     "load_model",
     "remove_stale_temp_files",
@@ -187,7 +187,7 @@ def remove_stale_temp_files(directory: Path | str) -> list[Path]:
     Only names matching :data:`TEMP_FILE_PATTERN` are removed. Returns the
     removed paths.
     """
-    removed = []
+    removed: list[Path] = []
     d = Path(directory)
     if not d.is_dir():
         return removed

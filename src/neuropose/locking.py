@@ -56,7 +56,10 @@ class LockInfo:
         if not self.holder:
             return "an unknown process"
         h = self.holder
-        return f"pid {h.get('pid')} on {h.get('host')} ({h.get('purpose')}) since {h.get('started_at')}"
+        return (
+            f"pid {h.get('pid')} on {h.get('host')} ({h.get('purpose')}) "
+            f"since {h.get('started_at')}"
+        )
 
 
 def _read_holder(path: Path) -> dict[str, object] | None:
@@ -111,7 +114,9 @@ class ExclusiveLock:
         Another process holds the lock; the message names it.
     """
 
-    def __init__(self, path: Path | str, *, purpose: str = "neuropose", wait_s: float = 1.0) -> None:
+    def __init__(
+        self, path: Path | str, *, purpose: str = "neuropose", wait_s: float = 1.0
+    ) -> None:
         self.path = Path(path)
         self.purpose = purpose
         self.wait_s = wait_s

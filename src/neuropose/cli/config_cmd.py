@@ -22,18 +22,21 @@ def show(
 ) -> None:
     """Show every setting, its effective value and where it came from."""
     loaded = state(ctx).load()
+    values = loaded.settings.model_dump(mode="json")
     rows = []
     for key in type(loaded.settings).model_fields:
-        value = getattr(loaded.settings, key)
-        shown = "********" if isinstance(value, SecretStr) else value
-        rows.append((key, shown, loaded.origins[key]))
+        value = values[key]
+        if isinstance(getattr(loaded.settings, key), SecretStr):
+            value = "********"
+        rows.append((key, value, loaded.origins[key]))
     if as_json:
-        out_console.print_json(
-            json.dumps({k: {"value": str(v) if v is not None else None, "source": s}
-                        for k, v, s in rows})
-        )
+        out_console.print_json(json.dumps({k: {"value": v, "source": s} for k, v, s in rows}))
         return
     table = Table("key", "value", "source", title="NeuroPose settings")
     for key, value, source in rows:
-        table.add_row(key, str(value), source)
+        if value is None:
+            shown = "(not set)"
+        else:
+            shown = json.dumps(value) if isinstance(value, bool) else str(value)
+        table.add_row(key, shown, source)
     out_console.print(table)

@@ -92,7 +92,9 @@ class VideoPredictions(FrozenModel):
                     f"{name} has {arr.shape[1]} joints, skeleton {self.skeleton.name!r} has {j}"
                 )
         if self.confidence is not None and self.confidence.shape != (d, j):
-            raise ValueError(f"confidence has shape {list(self.confidence.shape)}, expected [{d}, {j}]")
+            raise ValueError(
+                f"confidence has shape {list(self.confidence.shape)}, expected [{d}, {j}]"
+            )
         if d:
             if self.det_frame.min() < 0 or self.det_frame.max() >= f:
                 raise ValueError("det_frame refers to a frame outside frame_index")
