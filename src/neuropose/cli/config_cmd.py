@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from pydantic import SecretStr
+from rich.console import Console
 from rich.table import Table
 
 from neuropose.cli.app import app, out_console, state
@@ -32,11 +33,17 @@ def show(
     if as_json:
         out_console.print_json(json.dumps({k: {"value": v, "source": s} for k, v, s in rows}))
         return
-    table = Table("key", "value", "source", title="NeuroPose settings")
+    table = Table(title="NeuroPose settings")
+    for header in ("key", "value", "source"):
+        table.add_column(header, overflow="fold")  # never hide part of a path
     for key, value, source in rows:
         if value is None:
             shown = "(not set)"
         else:
             shown = json.dumps(value) if isinstance(value, bool) else str(value)
         table.add_row(key, shown, source)
-    out_console.print(table)
+    # Piped output is not cut to 80 columns (rows stay greppable).
+    console = out_console
+    if not console.is_terminal:
+        console = Console(file=out_console.file, width=10_000, highlight=False, soft_wrap=True)
+    console.print(table)
