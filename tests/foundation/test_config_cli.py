@@ -279,6 +279,7 @@ def test_example_config_lists_every_key_with_its_default(clean_env: Path) -> Non
     lines = text.splitlines()
     for key in COMMENTED:
         assert any(line.startswith(f"# {key} = ") for line in lines), f"{key} missing"
+
     # Every key is preceded by a comment line explaining it (not by another key).
     def key_of(line: str) -> str | None:
         name = line.removeprefix("# ").split(" = ")[0]
