@@ -1,0 +1,76 @@
+"""Pose models: the protocol, the registry, and the built-in backends.
+
+Importing this package is cheap (no TensorFlow); backends import TensorFlow
+only when a model is loaded. See :mod:`neuropose.models.registry` for the
+model specifications :func:`load_model` accepts and
+:mod:`neuropose.models.cache` for the cache layout.
+
+Examples
+--------
+>>> from neuropose.config import load_settings
+>>> from neuropose.models import load_model
+>>> model = load_model("blazepose-full", load_settings().settings)  # doctest: +SKIP
+>>> model.skeleton.name  # doctest: +SKIP
+'blazepose_33'
+"""
+
+from __future__ import annotations
+
+from neuropose.models.base import FrameDetections, PoseModel
+from neuropose.models.cache import ModelManifest
+from neuropose.models.errors import (
+    CorruptModelError,
+    ModelBusyError,
+    ModelFetchError,
+    ModelIntegrityError,
+    ModelLoadError,
+    ModelNotCachedError,
+    UnknownModelError,
+    UnpinnedModelError,
+)
+from neuropose.models.registry import (
+    Backend,
+    FetchOptions,
+    ModelEntry,
+    ModelStatus,
+    Staged,
+    fetch_model,
+    get_entry,
+    known_models,
+    load_model,
+    model_path,
+    model_status,
+    register_backend,
+    register_model,
+    remove_model,
+    verify_model,
+)
+
+__all__ = [
+    "Backend",
+    "CorruptModelError",
+    "FetchOptions",
+    "FrameDetections",
+    "ModelBusyError",
+    "ModelEntry",
+    "ModelFetchError",
+    "ModelIntegrityError",
+    "ModelLoadError",
+    "ModelManifest",
+    "ModelNotCachedError",
+    "ModelStatus",
+    "PoseModel",
+    "Staged",
+    "UnknownModelError",
+    "UnpinnedModelError",
+    "fetch_model",
+    "get_entry",
+    "known_models",
+    "load_model",
+    "model_path",
+    "model_status",
+    "register_backend",
+    "register_model",
+    "remove_model",
+    "verify_model",
+]

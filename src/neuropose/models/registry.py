@@ -1,0 +1,508 @@
+"""The model registry: named weights, pluggable backends, verified fetching, loading.
+
+A *model entry* (:class:`ModelEntry`) names downloadable weights: where they
+come from, how big they are, their pinned sha256s and their licence. A
+*backend* (:class:`Backend`) knows how to materialise an entry's files into a
+staging directory and how to build a :class:`~neuropose.models.base.PoseModel`
+from an installed directory. Backends register themselves with
+:func:`register_backend` and their entries with :func:`register_model`; the
+built-in ones (BlazePose, MeTRAbs) are imported on first use. TensorFlow is
+only imported inside a backend's ``load``.
+
+Model specifications accepted by :func:`load_model`
+--------------------------------------------------
+``NAME``
+    A registry entry, e.g. ``blazepose-full``; its weights must be in the
+    cache (``neuropose models fetch NAME``).
+``python:<module>:<factory>``
+    ``factory(settings)`` from an importable module, for custom research
+    models and test doubles (``python:tests.fakes:make_model``).
+``<kind>:<location>``
+    A backend loading weights from elsewhere, e.g.
+    ``metrabs:/data/metrabs_eff2l`` (a SavedModel directory or tarball) or
+    ``metrabs:https://tfhub.dev/...`` (a TF Hub handle).
+
+Verification
+------------
+Fetching checks the downloaded archive's sha256 (pinned in the entry, or
+given with ``--sha256``) and, where the entry pins them, the sha256 of every
+extracted file. Entries without a published hash are fetched only with an
+explicit ``--sha256`` or ``--trust-unpinned``. The installed directory's
+``manifest.json`` records every file's sha256; ``verify`` re-hashes them.
+See :mod:`neuropose.models.cache` for the on-disk layout.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from neuropose.models import cache
+from neuropose.models.base import PoseModel
+from neuropose.models.errors import (
+    CorruptModelError,
+    ModelIntegrityError,
+    ModelLoadError,
+    ModelNotCachedError,
+    UnknownModelError,
+    UnpinnedModelError,
+)
+
+if TYPE_CHECKING:
+    from neuropose.config import Settings
+
+__all__ = [
+    "Backend",
+    "FetchOptions",
+    "ModelEntry",
+    "ModelStatus",
+    "Staged",
+    "fetch_model",
+    "get_entry",
+    "known_models",
+    "load_model",
+    "model_path",
+    "model_status",
+    "register_backend",
+    "register_model",
+    "remove_model",
+    "verify_model",
+]
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int | None], None]
+"""``progress(bytes_done, bytes_total_or_None)`` during downloads."""
+
+_BUILTIN_BACKEND_MODULES = ("neuropose.models.blazepose",)
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A named, fetchable set of weights.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``neuropose models fetch NAME``).
+    kind : str
+        Backend kind that fetches and loads it.
+    source : str
+        Download URL or pip requirement.
+    size : int or None
+        Download size in bytes (``None`` when unknown).
+    archive_sha256 : str or None
+        Published sha256 of the downloaded archive; ``None`` = unpinned.
+    files : Mapping[str, str]
+        Installed path (relative to the model directory) → pinned sha256;
+        empty when only the archive hash is published.
+    licence : str
+        Licence of the weights, shown by ``neuropose models list``.
+    description : str
+        One line for humans.
+    offline_hint : str
+        How to install it without network access (a ``--from-*`` option).
+    options : Mapping[str, Any]
+        Backend-specific settings (e.g. the archive members to extract).
+    """
+
+    name: str
+    kind: str
+    source: str
+    size: int | None
+    archive_sha256: str | None
+    files: Mapping[str, str]
+    licence: str
+    description: str
+    offline_hint: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    """How :func:`fetch_model` obtains the bytes.
+
+    Attributes
+    ----------
+    from_path : Path or None
+        Install from a local file or directory instead of downloading
+        (``--from-wheel``/``--from-file``).
+    sha256 : str or None
+        Expected sha256 of the archive (``--sha256``), required for unpinned
+        entries unless ``trust_unpinned``.
+    trust_unpinned : bool
+        Accept an unpinned download (a warning is logged and the manifest
+        records ``pinned: false``).
+    force : bool
+        Re-fetch even when a verified copy is installed.
+    progress : callable or None
+        Called with ``(bytes_done, bytes_total)`` while downloading.
+    """
+
+    from_path: Path | None = None
+    sha256: str | None = None
+    trust_unpinned: bool = False
+    force: bool = False
+    progress: ProgressCallback | None = None
+
+
+@dataclass(frozen=True)
+class Staged:
+    """What a backend reports after filling a staging directory."""
+
+    source: str
+    archive_sha256: str | None
+
+
+class Backend(Protocol):
+    """What a model backend provides to the registry."""
+
+    kind: str
+
+    def materialize(
+        self,
+        entry: ModelEntry,
+        staged: Path,
+        opts: FetchOptions,
+        expected_sha256: str | None,
+        cache_dir: Path,
+    ) -> Staged:
+        """Put the entry's files into ``staged``.
+
+        ``expected_sha256`` is the archive hash to enforce (``None`` only
+        when the user trusted an unpinned source). Must raise
+        :class:`~neuropose.models.errors.ModelFetchError` (or a subclass) on
+        failure and never touch the installed model directory.
+        """
+        ...
+
+    def load(
+        self, entry: ModelEntry, directory: Path, manifest: cache.ModelManifest, settings: Settings
+    ) -> PoseModel:
+        """Build the model from an installed, size-checked directory."""
+        ...
+
+    def load_location(self, location: str, settings: Settings) -> PoseModel:
+        """Build a model from ``<kind>:<location>`` (a local path or handle)."""
+        ...
+
+
+_BACKENDS: dict[str, Backend] = {}
+_ENTRIES: dict[str, ModelEntry] = {}
+_builtins_loaded = False
+
+
+def register_backend(backend: Backend) -> None:
+    """Make ``backend`` available for entries of its ``kind`` (later wins)."""
+    _BACKENDS[backend.kind] = backend
+
+
+def register_model(entry: ModelEntry) -> None:
+    """Add or replace a registry entry."""
+    _ENTRIES[entry.name] = entry
+
+
+def _ensure_builtins() -> None:
+    global _builtins_loaded
+    if _builtins_loaded:
+        return
+    _builtins_loaded = True
+    for module in _BUILTIN_BACKEND_MODULES:
+        importlib.import_module(module)
+
+
+def known_models() -> list[ModelEntry]:
+    """Every registered entry, sorted by name."""
+    _ensure_builtins()
+    return [_ENTRIES[k] for k in sorted(_ENTRIES)]
+
+
+def get_entry(name: str) -> ModelEntry:
+    """The entry called ``name``.
+
+    Raises
+    ------
+    UnknownModelError
+        Listing the known names.
+    """
+    _ensure_builtins()
+    try:
+        return _ENTRIES[name]
+    except KeyError:
+        known = ", ".join(sorted(_ENTRIES)) or "(none)"
+        raise UnknownModelError(
+            f"unknown model {name!r}; known models: {known}",
+            hint="see `neuropose models list`; custom models load as "
+            "python:<module>:<factory> or <kind>:<path>",
+        ) from None
+
+
+def _backend(kind: str) -> Backend:
+    _ensure_builtins()
+    try:
+        return _BACKENDS[kind]
+    except KeyError:
+        raise UnknownModelError(
+            f"no backend for model kind {kind!r}; known kinds: {', '.join(sorted(_BACKENDS))}"
+        ) from None
+
+
+def _fetch_hint(entry: ModelEntry) -> str:
+    hint = f"run `neuropose models fetch {entry.name}`"
+    if entry.offline_hint:
+        hint += f"; without network: {entry.offline_hint}"
+    return hint
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """Cache state of one entry (cheap: sizes only, no re-hashing).
+
+    ``cached`` — a manifest and every file of the recorded size are present;
+    ``verified`` — cached and its recorded hashes match the registry's pins
+    (``None`` when the entry pins no per-file hashes and the archive hash
+    could not be compared); ``problem`` — why a present directory is corrupt.
+    """
+
+    entry: ModelEntry
+    path: Path
+    cached: bool
+    verified: bool | None
+    problem: str | None
+    manifest: cache.ModelManifest | None
+
+
+def _pins_match(entry: ModelEntry, manifest: cache.ModelManifest) -> bool | None:
+    if entry.files:
+        return all(manifest.files.get(rel) == sha for rel, sha in entry.files.items())
+    if entry.archive_sha256 and manifest.archive_sha256:
+        return manifest.archive_sha256 == entry.archive_sha256
+    return None if not manifest.pinned else True
+
+
+def model_status(name: str, cache_dir: Path) -> ModelStatus:
+    """Whether ``name`` is installed in ``cache_dir`` and looks intact."""
+    entry = get_entry(name)
+    path = cache.model_dir(cache_dir, name)
+    if not path.exists():
+        return ModelStatus(entry, path, False, None, None, None)
+    try:
+        manifest = cache.read_manifest(path)
+        cache.check_sizes(path, manifest)
+    except CorruptModelError as exc:
+        return ModelStatus(entry, path, False, False, exc.message, None)
+    return ModelStatus(entry, path, True, _pins_match(entry, manifest), None, manifest)
+
+
+def model_path(name: str, cache_dir: Path) -> Path:
+    """Directory of the installed model ``name``.
+
+    Raises
+    ------
+    UnknownModelError, ModelNotCachedError, CorruptModelError
+    """
+    st = model_status(name, cache_dir)
+    if st.problem is not None:
+        raise CorruptModelError(
+            st.problem, hint=f"re-fetch it with `neuropose models fetch {name} --force`"
+        )
+    if not st.cached:
+        raise ModelNotCachedError(
+            f"model {name!r} is not in the cache {Path(cache_dir)}", hint=_fetch_hint(st.entry)
+        )
+    return st.path
+
+
+def verify_model(name: str, cache_dir: Path) -> cache.ModelManifest:
+    """Re-hash every installed file of ``name`` against its manifest and pins.
+
+    Raises
+    ------
+    CorruptModelError
+        Naming the first file whose bytes or size differ, with a
+        ``fetch --force`` hint.
+    ModelNotCachedError
+        The model is not installed.
+    """
+    path = model_path(name, cache_dir)
+    manifest = cache.read_manifest(path)
+    cache.verify_hashes(path, manifest)
+    entry = get_entry(name)
+    for rel, sha in entry.files.items():
+        if manifest.files.get(rel) != sha:
+            raise CorruptModelError(
+                f"cached model file {path / rel} does not have the pinned sha256 {sha}",
+                hint=f"re-fetch it with `neuropose models fetch {name} --force`",
+            )
+    return manifest
+
+
+def fetch_model(
+    name: str, cache_dir: Path, opts: FetchOptions | None = None
+) -> cache.ModelManifest:
+    """Download (or copy from ``opts.from_path``), verify and install ``name``.
+
+    Concurrent fetches of the same model serialise on a file lock; the
+    second finds the first's verified copy and returns it. Nothing is
+    installed unless every hash matched.
+
+    Raises
+    ------
+    UnknownModelError
+        ``name`` is not registered.
+    UnpinnedModelError
+        No published hash and neither ``sha256`` nor ``trust_unpinned``.
+    ModelFetchError
+        Offline, HTTP failure, truncated or malformed archive.
+    ModelIntegrityError
+        A sha256 or size differs from what was expected.
+    ModelBusyError
+        Another process held the model's lock for too long.
+    """
+    opts = opts or FetchOptions()
+    entry = get_entry(name)
+    backend = _backend(entry.kind)
+    expected = entry.archive_sha256
+    if opts.sha256 is not None:
+        given = opts.sha256.strip().lower()
+        if len(given) != 64 or any(c not in "0123456789abcdef" for c in given):
+            raise UnpinnedModelError(f"--sha256 {opts.sha256!r} is not a 64-digit hex sha256")
+        if expected is not None and given != expected:
+            raise UnpinnedModelError(
+                f"--sha256 {given} differs from the hash pinned for {name!r} ({expected})",
+                hint="omit --sha256 for pinned models",
+            )
+        expected = given
+    if expected is None and not opts.trust_unpinned:
+        raise UnpinnedModelError(
+            f"model {name!r} has no published sha256, so its download cannot be verified",
+            hint=f"pass --sha256 HASH (preferred) or --trust-unpinned to fetch {entry.source}",
+        )
+    if expected is None:
+        logger.warning(
+            "fetching %s without a pinned sha256 (--trust-unpinned): its bytes are not verified",
+            name,
+        )
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with cache.fetch_lock(cache_dir, name):
+        if not opts.force:
+            st = model_status(name, cache_dir)
+            if st.cached and st.verified is not False and st.manifest is not None:
+                logger.info("%s is already installed in %s", name, st.path)
+                return st.manifest
+        with cache.staging_dir(cache_dir, name) as staged:
+            result = backend.materialize(entry, staged, opts, expected, cache_dir)
+            files, _sizes = cache.hash_tree(staged)
+            for rel, sha in entry.files.items():
+                got = files.get(rel)
+                if got != sha:
+                    raise ModelIntegrityError(
+                        f"{name}: extracted file {rel} has sha256 {got}, expected {sha}; "
+                        "nothing was installed",
+                        hint="the source may be tampered with or a different release; "
+                        "check the mirror or file you fetched from",
+                    )
+            manifest = cache.install_staged(
+                cache_dir,
+                staged,
+                name=name,
+                kind=entry.kind,
+                source=result.source,
+                archive_sha256=result.archive_sha256,
+                pinned=expected is not None,
+            )
+    logger.info("installed %s in %s", name, cache.model_dir(cache_dir, name))
+    return manifest
+
+
+def remove_model(name: str, cache_dir: Path) -> bool:
+    """Delete the installed copy of ``name``; ``False`` when it was not installed."""
+    get_entry(name)
+    path = cache.model_dir(cache_dir, name)
+    if not path.exists():
+        return False
+    with cache.fetch_lock(cache_dir, name, wait_s=10.0):
+        shutil.rmtree(path)
+    return True
+
+
+def _load_python(spec: str, settings: Settings) -> PoseModel:
+    parts = spec.split(":")
+    if len(parts) != 3 or not parts[1] or not parts[2]:
+        raise UnknownModelError(
+            f"invalid model spec {spec!r}", hint="write python:<module>:<factory>"
+        )
+    _, module_name, factory_name = parts
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise UnknownModelError(
+                f"model spec {spec!r}: module {module_name!r} cannot be imported",
+                hint="check the module name and PYTHONPATH",
+            ) from exc
+        raise ModelLoadError(f"model spec {spec!r}: importing {module_name} failed: {exc}") from exc
+    factory = getattr(module, factory_name, None)
+    if not callable(factory):
+        raise UnknownModelError(
+            f"model spec {spec!r}: {module_name} has no callable {factory_name!r}"
+        )
+    try:
+        model = factory(settings)
+    except Exception as exc:
+        raise ModelLoadError(
+            f"model spec {spec!r}: {factory_name}(settings) failed: {exc}"
+        ) from exc
+    if not isinstance(model, PoseModel):
+        raise ModelLoadError(
+            f"model spec {spec!r}: {factory_name}(settings) returned "
+            f"{type(model).__name__}, which is not a PoseModel",
+            hint="return an object with name, skeleton, weights_sha256, root_relative, "
+            "max_batch_size, options, predict() and reset()",
+        )
+    return model
+
+
+def load_model(name: str, settings: Settings) -> PoseModel:
+    """Build the pose model named ``name`` (see the module docstring for the forms).
+
+    Parameters
+    ----------
+    name : str
+        Registry name, ``python:<module>:<factory>`` or ``<kind>:<location>``.
+    settings : Settings
+        Supplies ``model_cache_dir``, ``num_threads`` and ``max_persons``.
+
+    Raises
+    ------
+    UnknownModelError
+        Unknown name (the message lists the known ones) or bad spec.
+    ModelNotCachedError
+        Weights not fetched; the hint gives the fetch command and the
+        offline fallbacks.
+    CorruptModelError
+        A cached file is missing, truncated or has the wrong hash; names the
+        file and suggests ``fetch --force``.
+    ModelLoadError
+        The weights could not be turned into a model.
+    """
+    _ensure_builtins()
+    if name.startswith("python:"):
+        return _load_python(name, settings)
+    kind, sep, location = name.partition(":")
+    if sep and kind in _BACKENDS and name not in _ENTRIES:
+        return _BACKENDS[kind].load_location(location, settings)
+    entry = get_entry(name)
+    backend = _backend(entry.kind)
+    path = model_path(name, settings.model_cache_dir)
+    manifest = cache.read_manifest(path)
+    cache.check_sizes(path, manifest)
+    logger.info("loading model %s from %s", name, path)
+    return backend.load(entry, path, manifest, settings)
+
