@@ -1,0 +1,65 @@
+"""``neuropose serve``: the live dashboard and JSON API for one data directory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from neuropose.cli.app import app, out_console, state
+
+logger = logging.getLogger(__name__)
+
+
+@app.command("serve")
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", help="Bind address (default 127.0.0.1; others need a token).",
+                     show_default=False),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option("--port", help="TCP port (default 8765; 0 picks a free one).",
+                     show_default=False),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option("--token", help="Token every request must present (Bearer or ?token=). "
+                     "Prefer NEUROPOSE_MONITOR_TOKEN: flags are visible in `ps`.",
+                     show_default=False),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Data directory to show.", show_default=False),
+    ] = None,
+) -> None:
+    """Serve the live dashboard, /status.json, /health and /metrics until Ctrl-C or SIGTERM."""
+    from neuropose.monitor import MonitorServer, run_until_signal
+
+    settings = state(ctx).load(
+        monitor_host=host, monitor_port=port, monitor_token=token, data_dir=data_dir
+    ).settings
+    secret = settings.monitor_token.get_secret_value() if settings.monitor_token else None
+    server = MonitorServer(
+        settings.data_dir,
+        settings.monitor_host,
+        settings.monitor_port,
+        token=secret,
+        stale_after_s=settings.stale_after_seconds,
+    )
+    if not settings.data_dir.is_dir():
+        logger.warning("data directory %s does not exist yet; showing it as empty-and-down "
+                       "until the daemon creates it", settings.data_dir)
+    out_console.print(f"NeuroPose monitor for {settings.data_dir}", markup=False)
+    out_console.print(f"Serving on {server.url}", markup=False)
+    if secret:
+        out_console.print(
+            "A token is required: send 'Authorization: Bearer <token>' or open "
+            f"{server.url}?token=<token>", markup=False)
+    out_console.print("Press Ctrl-C to stop.", markup=False)
+    sig = run_until_signal(server)
+    out_console.print(f"Monitor stopped{f' (signal {sig})' if sig else ''}.", markup=False)

@@ -1,0 +1,509 @@
+"""HTML, JSON and Prometheus renderings of a :class:`~neuropose.monitor.snapshot.Snapshot`.
+
+Every value that reaches HTML passes through :func:`esc` (``html.escape`` with
+quotes), including job names, video names, error messages and anything read
+from result or quality files. Pages carry no inline event handlers and no
+``style`` attributes; the page's one ``<script>`` and one ``<style>`` are
+fixed package files whose SHA-256 hashes are allowed by the
+``Content-Security-Policy`` from :func:`content_security_policy`, so an
+injected script or handler would not run even if escaping failed.
+
+Dashboard rows carry ``data-job`` and their cells ``data-f="<field>"``; the
+browser script fills those cells with the ``display`` strings of
+``/status.json`` (formatted here, in Python), so the first render and the
+live updates always agree.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+import math
+from html import escape
+from importlib import resources
+from typing import Any
+from urllib.parse import quote
+
+from neuropose import __version__
+from neuropose.monitor.snapshot import STATE_ORDER, JobFiles, Snapshot, format_duration
+from neuropose.schemas import JobResults, JobStatusEntry
+
+__all__ = [
+    "content_security_policy",
+    "esc",
+    "job_url",
+    "render_dashboard",
+    "render_error_page",
+    "render_job_page",
+    "render_metrics",
+    "render_status_json",
+]
+
+#: Seconds between refreshes when scripts are disabled (``<noscript>`` meta refresh).
+NOSCRIPT_REFRESH_S = 10
+
+#: Columns of the dashboard table: (field, heading, css class).
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("name", "Job", "c-name"),
+    ("state", "State", "c-state"),
+    ("progress", "Progress", "c-progress"),
+    ("frames", "Frames", "num"),
+    ("fps", "FPS", "num"),
+    ("eta", "ETA", "num"),
+    ("video", "Current video", "c-video"),
+    ("attempts", "Attempts", "num"),
+    ("started", "Started", "c-time"),
+    ("updated", "Last update", "c-time"),
+)
+
+
+def esc(value: object) -> str:
+    """HTML-escape ``str(value)`` for text and quoted attributes.
+
+    Examples
+    --------
+    >>> esc('<img src=x onerror="alert(1)">')
+    '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;'
+    """
+    return escape("" if value is None else str(value), quote=True)
+
+
+@functools.cache
+def _asset(name: str) -> str:
+    return (resources.files("neuropose.monitor") / "static" / name).read_text("utf-8")
+
+
+def _sha256(text: str) -> str:
+    return base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+
+
+@functools.cache
+def content_security_policy() -> str:
+    """The ``Content-Security-Policy`` of every response.
+
+    Only the monitor's own script and stylesheet (by hash) run; data is
+    fetched only from this origin; nothing may frame the page.
+    """
+    return (
+        "default-src 'none'; "
+        f"script-src 'sha256-{_sha256(_asset('monitor.js'))}'; "
+        f"style-src 'sha256-{_sha256(_asset('monitor.css'))}'; "
+        "img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    )
+
+
+def job_url(name: str, token_query: str = "") -> str:
+    """URL path of a job page (the name percent-encoded; ``token_query`` appended)."""
+    return f"/jobs/{quote(name, safe='')}{token_query}"
+
+
+def _page(title: str, body: str, *, page: str, extra_attrs: str = "") -> str:
+    return (
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        f"<noscript><meta http-equiv=\"refresh\" content=\"{NOSCRIPT_REFRESH_S}\"></noscript>\n"
+        f"<title>{esc(title)}</title>\n<style>{_asset('monitor.css')}</style>\n"
+        f"</head>\n<body data-page=\"{esc(page)}\"{extra_attrs}>\n{body}\n"
+        f"<footer>NeuroPose {esc(__version__)} monitor · pages refresh live"
+        f"<noscript> (scripts are off: reloading every {NOSCRIPT_REFRESH_S} s)</noscript>"
+        f"</footer>\n<script>{_asset('monitor.js')}</script>\n</body>\n</html>\n"
+    )
+
+
+def _header(view: dict[str, Any], home: str, subtitle: str = "") -> str:
+    d = view["daemon"]
+    if d["running"]:
+        daemon = (
+            f"<span class=\"pill pill-ok\" id=\"daemon\" title=\"pid {esc(d['pid'])} on "
+            f"{esc(d['host'])} since {esc(d['started_at'])}\">daemon running</span>"
+        )
+    else:
+        daemon = "<span class=\"pill pill-down\" id=\"daemon\">daemon not running</span>"
+    sub = f"<span class=\"crumb\">/ {subtitle}</span>" if subtitle else ""
+    return (
+        f"<header><h1><a href=\"{esc(home)}\">NeuroPose</a> {sub}</h1>"
+        f"<div class=\"meta\">{daemon}<span class=\"dir\" title=\"data directory\">"
+        f"{esc(view['data_dir'])}</span></div></header>"
+    )
+
+
+def _notices(view: dict[str, Any]) -> str:
+    items = "".join(
+        f"<div class=\"notice notice-{esc(n['level'])}\" role=\"status\">{esc(n['text'])}</div>"
+        for n in view["notices"]
+    )
+    return f"<div id=\"notices\" aria-live=\"polite\">{items}</div>"
+
+
+def _badge(state: str, extra: str = "") -> str:
+    return f"<span class=\"badge badge-{esc(state)}\" data-f=\"state\"{extra}>{esc(state)}</span>"
+
+
+def _progress(job: dict[str, Any]) -> str:
+    disp = job["display"]
+    value = "" if disp["indeterminate"] else f" value=\"{job['percent'] or 0:.2f}\""
+    return (
+        f"<progress max=\"100\"{value} data-f=\"bar\" "
+        f"aria-label=\"progress of {esc(job['name'])}\"></progress>"
+        f"<span class=\"pct\" data-f=\"percent\">{esc(disp['percent'])}</span>"
+    )
+
+
+def _row(job: dict[str, Any], token_query: str) -> str:
+    d = job["display"]
+    stale_hidden = "" if job["stale"] else " hidden"
+    err = d["error"]
+    return (
+        f"<tr class=\"job\" data-job=\"{esc(job['name'])}\" data-state=\"{esc(job['state'])}\">"
+        f"<td class=\"c-name\"><a href=\"{esc(job_url(job['name'], token_query))}\">"
+        f"{esc(job['name'])}</a><div class=\"err\" data-f=\"error\""
+        f"{'' if err else ' hidden'}>{esc(err)}</div></td>"
+        f"<td class=\"c-state\">{_badge(job['state'])}"
+        f"<span class=\"badge badge-stale\" data-f=\"stale\" title=\"no heartbeat for more than "
+        f"the stale threshold\"{stale_hidden}>stale</span></td>"
+        f"<td class=\"c-progress\">{_progress(job)}</td>"
+        f"<td class=\"num\" data-f=\"frames\">{esc(d['frames'])}</td>"
+        f"<td class=\"num\" data-f=\"fps\">{esc(d['fps'])}</td>"
+        f"<td class=\"num\" data-f=\"eta\">{esc(d['eta'])}</td>"
+        f"<td class=\"c-video\" data-f=\"video\">{esc(d['video'])}</td>"
+        f"<td class=\"num\" data-f=\"attempts\">{esc(d['attempts'])}</td>"
+        f"<td class=\"c-time\" data-f=\"started\">{esc(d['started'])}</td>"
+        f"<td class=\"c-time\" data-f=\"updated\" title=\"{esc(d['updated_title'])}\">"
+        f"{esc(d['updated'])}</td></tr>"
+    )
+
+
+def _counts(view: dict[str, Any]) -> str:
+    cards = "".join(
+        f"<div class=\"card count count-{esc(s.value)}\">"
+        f"<div class=\"n\" data-count=\"{esc(s.value)}\">"
+        f"{view['counts'].get(s.value, 0)}</div><div class=\"l\">{esc(s.value)}</div></div>"
+        for s in STATE_ORDER
+    )
+    return f"<section class=\"counts\">{cards}</section>"
+
+
+def render_dashboard(snapshot: Snapshot, token_query: str = "") -> str:
+    """The dashboard page (``GET /``).
+
+    Parameters
+    ----------
+    snapshot : Snapshot
+        What to show.
+    token_query : str
+        ``"?token=..."`` when the viewer authenticated with a query token,
+        so that links keep working; ``""`` otherwise.
+    """
+    view = snapshot.view()
+    heads = "".join(f"<th class=\"{esc(c)}\">{esc(h)}</th>" for _, h, c in COLUMNS)
+    rows = "".join(_row(job, token_query) for job in view["jobs"])
+    updated = view["status_updated_at"] or "–"
+    body = (
+        f"{_header(view, '/' + token_query)}<main>{_notices(view)}{_counts(view)}"
+        f"<p class=\"sub\">Status written <span id=\"status-updated\">{esc(updated)}</span>"
+        f" · stale after {esc(format_duration(view['stale_after_s']))} without heartbeat</p>"
+        f"<div class=\"table-wrap\"><table id=\"jobs\"><thead><tr>{heads}</tr></thead>"
+        f"<tbody>{rows}</tbody></table></div></main>"
+    )
+    title = "NeuroPose monitor"
+    return _page(title, body, page="dashboard")
+
+
+def _kv_table(rows: list[tuple[str, object]], cls: str = "kv") -> str:
+    body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    return f"<table class=\"{cls}\">{body}</table>"
+
+
+def _fmt_num(value: float | None, unit: str = "", digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return f"{value:,.{digits}f}{unit}"
+
+
+def _flatten(value: Any, prefix: str = "", out: list[tuple[str, object]] | None = None,
+             limit: int = 200) -> list[tuple[str, object]]:
+    out = [] if out is None else out
+    if len(out) >= limit:
+        return out
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(v, f"{prefix}.{k}" if prefix else str(k), out, limit)
+    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        for i, v in enumerate(value[:20]):
+            _flatten(v, f"{prefix}[{i}]", out, limit)
+    elif isinstance(value, list):
+        text = ", ".join(json.dumps(v) if not isinstance(v, str) else v for v in value[:12])
+        out.append((prefix, text + (f", … ({len(value)} items)" if len(value) > 12 else "")))
+    elif isinstance(value, float):
+        out.append((prefix, f"{value:.4g}"))
+    else:
+        out.append((prefix, value))
+    return out
+
+
+def _results_sections(results: JobResults, files: JobFiles, name: str, tq: str) -> str:
+    parts = []
+    for index, video in enumerate(results.videos):
+        md, pv, mt = video.metadata, video.provenance, video.metrics
+        declared = "unknown" if md.declared_frame_count is None else f"{md.declared_frame_count:,}"
+        meta_rows: list[tuple[str, object]] = [
+            ("resolution (upright)", f"{md.width} × {md.height} px"),
+            ("rotation applied", f"{md.rotation_degrees}°"),
+            ("frame rate (container)", _fmt_num(md.fps_reported, " fps")),
+            ("variable frame rate", "yes" if md.variable_frame_rate else "no"),
+            ("frames decoded / declared", f"{md.decoded_frame_count:,} / {declared}"),
+            ("short read", "yes — fewer frames decoded than declared" if md.short_read else "no"),
+            ("duration", _fmt_num(md.duration_s, " s")),
+            ("codec", md.codec or "–"),
+            ("timestamps from", md.timestamp_source),
+        ]
+        k = pv.intrinsics
+        prov_rows: list[tuple[str, object]] = [
+            ("model", pv.model_name),
+            ("model sha256", pv.model_sha256),
+            ("3D coordinates",
+             "root-relative (hip centre)" if pv.root_relative else "camera frame"),
+            ("intrinsics", f"fx {k.fx:.1f}, fy {k.fy:.1f}, cx {k.cx:.1f}, cy {k.cy:.1f} px "
+             f"({k.source})"),
+            ("subject rule", video.subject_rule),
+            ("primary track", "–" if video.primary_track_id is None else video.primary_track_id),
+            ("input sha256", pv.input_sha256),
+            ("created", pv.created_at),
+            *[(f"option {key}", val) for key, val in sorted(pv.options.items())],
+            *[(f"version {key}", val) for key, val in sorted(pv.versions.items())],
+            ("platform", pv.platform or "–"),
+        ]
+        sections = [
+            f"<div class=\"col\"><h3>Video metadata</h3>{_kv_table(meta_rows)}</div>",
+            f"<div class=\"col\"><h3>Model and provenance</h3>{_kv_table(prov_rows)}</div>",
+        ]
+        if mt is not None:
+            perf_rows: list[tuple[str, object]] = [
+                ("frames", f"{mt.frames:,}"),
+                ("wall time", _fmt_num(mt.wall_s, " s")),
+                ("throughput", _fmt_num(mt.fps, " fps", 1)),
+                ("model load", _fmt_num(mt.model_load_s, " s")),
+                ("bottleneck", mt.bottleneck),
+                ("peak RSS", _fmt_num(mt.peak_rss_bytes / 2**20, " MiB", 0)),
+                ("CPU (mean)", _fmt_num(mt.cpu_percent_mean, " % of a core", 0)),
+                ("device / mode", f"{mt.device} / {mt.mode}"),
+            ]
+            stage_rows = "".join(
+                f"<tr><td>{esc(s)}</td><td class=\"num\">{t.count:,}</td>"
+                f"<td class=\"num\">{t.total_s:.2f}</td>"
+                f"<td class=\"num\">{1000 * t.mean_s:.1f}</td>"
+                f"<td class=\"num\">{1000 * t.p50_s:.1f}</td><td class=\"num\">{1000 * t.p95_s:.1f}"
+                "</td></tr>"
+                for s, t in mt.stages.items()
+            )
+            stages = (
+                "<table class=\"grid\"><thead><tr><th>stage</th><th>count</th><th>total s</th>"
+                "<th>mean ms</th><th>p50 ms</th><th>p95 ms</th></tr></thead>"
+                f"<tbody>{stage_rows}</tbody></table>"
+            )
+            sections.append(
+                f"<div class=\"col\"><h3>Performance</h3>{_kv_table(perf_rows)}{stages}</div>"
+            )
+        parts.append(_video_block(video.video, index, "".join(sections), files, name, tq))
+    return "".join(parts)
+
+
+def _video_block(video: str, index: int, inner: str, files: JobFiles, name: str, tq: str) -> str:
+    qc = ""
+    if video in files.quality:
+        q = files.quality[video]
+        rows: list[tuple[str, object]] = (
+            _flatten(q) if isinstance(q, dict) else [("value", json.dumps(q)[:500])]
+        )
+        qc = f"<div class=\"col\"><h3>Quality control</h3>{_kv_table(rows)}</div>"
+    elif video in files.quality_errors:
+        qc = (
+            "<div class=\"col\"><h3>Quality control</h3><div class=\"notice notice-error\">"
+            f"{esc(files.quality_errors[video])}</div></div>"
+        )
+    preview = ""
+    if index in files.previews:
+        src = f"{job_url(name, '')}/preview/{index}{tq}"
+        preview = (
+            f"<figure class=\"preview\"><img src=\"{esc(src)}\" alt=\"preview of {esc(video)}\" "
+            f"loading=\"lazy\"><figcaption>Rendered preview of {esc(video)}</figcaption></figure>"
+        )
+    return (
+        f"<section class=\"video card\"><h2>{esc(video)}</h2>"
+        f"<div class=\"cols\">{inner}{qc}</div>{preview}</section>"
+    )
+
+
+def render_job_page(
+    snapshot: Snapshot, name: str, entry: JobStatusEntry, files: JobFiles, token_query: str = ""
+) -> str:
+    """The page of one job (``GET /jobs/<job>``); ``name`` is a key of the status file."""
+    view = snapshot.view()
+    job = snapshot.job_view(name, entry)
+    d = job["display"]
+    stale = "" if job["stale"] else " hidden"
+    overview: list[tuple[str, object]] = [
+        ("attempts", d["attempts"]),
+        ("queued", entry.queued_at or "–"),
+        ("started", d["started"]),
+        ("finished", entry.finished_at or "–"),
+        ("current video", d["video"]),
+        ("results", entry.results_path or "–"),
+    ]
+    summary = (
+        f"<section class=\"card job-summary\" data-job=\"{esc(name)}\" "
+        f"data-state=\"{esc(entry.state.value)}\">"
+        f"<div class=\"title\"><h2>{esc(name)}</h2>{_badge(entry.state.value)}"
+        f"<span class=\"badge badge-stale\" data-f=\"stale\"{stale}>stale</span></div>"
+        f"<div class=\"big-progress\">{_progress(job)}</div>"
+        f"<div class=\"stats\"><span>frames <b data-f=\"frames\">{esc(d['frames'])}</b></span>"
+        f"<span>fps <b data-f=\"fps\">{esc(d['fps'])}</b></span>"
+        f"<span>ETA <b data-f=\"eta\">{esc(d['eta'])}</b></span>"
+        f"<span>last update <b data-f=\"updated\" title=\"{esc(d['updated_title'])}\">"
+        f"{esc(d['updated'])}</b></span></div>"
+        f"<div class=\"notice notice-error err\" data-f=\"error\"{'' if d['error'] else ' hidden'}>"
+        f"{esc(d['error'])}</div>"
+        f"{_kv_table(overview)}</section>"
+    )
+    vrows = "".join(
+        f"<tr data-video=\"{esc(v['name'])}\"><td>{esc(v['name'])}</td>"
+        f"<td>{_badge(v['state'])}</td><td class=\"c-progress\">"
+        f"<progress max=\"100\" value=\"{v['percent'] or 0:.2f}\" data-f=\"bar\"></progress>"
+        f"<span class=\"pct\" data-f=\"percent\">{esc(v['display']['percent'])}</span></td>"
+        f"<td class=\"num\" data-f=\"frames\">{esc(v['display']['frames'])}</td></tr>"
+        for v in job["video_progress"]
+    )
+    videos = (
+        "<section class=\"card\"><h2>Videos</h2><table class=\"grid\" id=\"videos\"><thead><tr>"
+        "<th>video</th><th>state</th><th>progress</th><th>frames</th></tr></thead>"
+        f"<tbody>{vrows}</tbody></table></section>"
+        if vrows
+        else ""
+    )
+    hist_rows = "".join(
+        f"<tr><td class=\"num\">{a.attempt}</td><td>{esc(a.started_at)}</td>"
+        f"<td>{esc(a.finished_at or '–')}</td><td>{_badge(a.outcome.value) if a.outcome else '–'}"
+        f"</td><td class=\"num\">{esc(a.pid or '–')}</td><td class=\"err\">{esc(a.error or '')}"
+        "</td></tr>"
+        for a in entry.history
+    )
+    history = (
+        "<section class=\"card\"><h2>Attempt history</h2><table class=\"grid\"><thead><tr>"
+        "<th>#</th><th>started</th><th>finished</th><th>outcome</th><th>pid</th><th>error</th>"
+        f"</tr></thead><tbody>{hist_rows}</tbody></table></section>"
+        if hist_rows
+        else ""
+    )
+    if files.results is not None:
+        results = _results_sections(files.results, files, name, token_query)
+    else:
+        results = "".join(
+            _video_block(v, i, "", files, name, token_query)
+            for i, v in enumerate(files.videos)
+            if v in files.quality or v in files.quality_errors or i in files.previews
+        )
+    if files.results_error:
+        results = (
+            "<div class=\"notice notice-error\">results.json could not be read: "
+            f"{esc(files.results_error)}</div>{results}"
+        )
+    body = (
+        f"{_header(view, '/' + token_query, esc(name))}<main>{_notices(view)}{summary}{videos}"
+        f"{history}{results}</main>"
+    )
+    return _page(f"{name} · NeuroPose", body, page="job",
+                 extra_attrs=f" data-job=\"{esc(name)}\"")
+
+
+def render_error_page(snapshot: Snapshot | None, status: int, title: str, message: str,
+                      token_query: str = "") -> str:
+    """A full page for 4xx/5xx answers (the status-unavailable page included)."""
+    if snapshot is not None:
+        view = snapshot.view()
+        head = _header(view, "/" + token_query) + _notices(view)
+    else:
+        head = "<header><h1>NeuroPose</h1></header>"
+    body = (
+        f"{head}<main><section class=\"card error-page\"><h2>{status} · {esc(title)}</h2>"
+        f"<p>{esc(message)}</p><p><a href=\"{esc('/' + token_query)}\">Back to the dashboard</a>"
+        "</p></section></main>"
+    )
+    return _page(f"{status} {title} · NeuroPose", body, page="error")
+
+
+def render_status_json(snapshot: Snapshot, job: str | None = None) -> dict[str, Any]:
+    """Body of ``/status.json`` (whole dashboard) or ``/status.json?job=NAME``.
+
+    Raises
+    ------
+    KeyError
+        ``job`` is not a key of the status file.
+    """
+    view = snapshot.view()
+    if job is None:
+        return view
+    entry = snapshot.status.jobs[job] if snapshot.status is not None else None
+    if entry is None:
+        raise KeyError(job)
+    return {
+        "generated_at": view["generated_at"],
+        "daemon": view["daemon"],
+        "status_available": True,
+        "notices": view["notices"],
+        "job": snapshot.job_view(job, entry),
+    }
+
+
+def _prom_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def render_metrics(snapshot: Snapshot) -> str:
+    """Prometheus text exposition (format 0.0.4) of the snapshot.
+
+    Metrics: ``neuropose_up`` (1), ``neuropose_daemon_up``,
+    ``neuropose_status_readable``, ``neuropose_jobs{state}``,
+    ``neuropose_jobs_stale``, ``neuropose_frames_done`` (sum over the jobs in
+    the status file), ``neuropose_frames_expected``, ``neuropose_processing_fps``
+    (sum over processing jobs), ``neuropose_job_frames_done{job}`` and
+    ``neuropose_job_fps{job}`` for processing jobs. Job series are omitted
+    while the status is unreadable.
+    """
+    lines: list[str] = []
+
+    def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
+        lines.append(f"# HELP {name} {help_text}")
+        lines.append(f"# TYPE {name} {kind}")
+        for labels, value in samples:
+            shown = f"{value:g}" if math.isfinite(value) else "NaN"
+            lines.append(f"{name}{labels} {shown}")
+
+    metric("neuropose_up", "gauge", "The monitor is serving.", [("", 1)])
+    metric("neuropose_daemon_up", "gauge", "1 when `neuropose watch` holds the data dir lock.",
+           [("", 1 if snapshot.daemon.held else 0)])
+    metric("neuropose_status_readable", "gauge", "1 when out/status.json is readable and valid.",
+           [("", 1 if snapshot.status is not None else 0)])
+    if snapshot.status is not None:
+        jobs = list(snapshot.status.jobs.items())
+        counts = snapshot.counts()
+        metric("neuropose_jobs", "gauge", "Jobs per state.",
+               [(f"{{state=\"{s}\"}}", n) for s, n in counts.items()])
+        metric("neuropose_jobs_stale", "gauge",
+               "Processing jobs whose heartbeat is older than stale_after_seconds.",
+               [("", sum(1 for _, e in jobs if snapshot.is_stale(e)))])
+        metric("neuropose_frames_done", "gauge", "Frames processed, summed over listed jobs.",
+               [("", sum(e.frames_done for _, e in jobs))])
+        metric("neuropose_frames_expected", "gauge",
+               "Frames expected, summed over listed jobs with a known total.",
+               [("", sum(e.frames_expected or 0 for _, e in jobs))])
+        active = [(n, e) for n, e in jobs if e.state.value == "processing"]
+        metric("neuropose_processing_fps", "gauge", "Current frames per second, all jobs.",
+               [("", sum(e.fps or 0.0 for _, e in active))])
+        metric("neuropose_job_frames_done", "gauge", "Frames processed by a processing job.",
+               [(f"{{job=\"{_prom_escape(n)}\"}}", e.frames_done) for n, e in active])
+        metric("neuropose_job_fps", "gauge", "Frames per second of a processing job.",
+               [(f"{{job=\"{_prom_escape(n)}\"}}", e.fps or 0.0) for n, e in active])
+    return "\n".join(lines) + "\n"

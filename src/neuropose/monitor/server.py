@@ -1,0 +1,448 @@
+"""The monitor's HTTP server (stdlib ``http.server``, one thread per connection).
+
+Routes (GET and HEAD only; anything else is 405, unknown paths 404)::
+
+    /                              dashboard (HTML, live via /status.json)
+    /jobs/<job>                    job page (HTML); <job> is looked up among status-file keys
+    /jobs/<job>/preview/<index>    the visualize stage's preview PNG of video <index>
+    /status.json[?job=NAME]        dashboard data / one job (404 JSON for an unknown job)
+    /health                        server liveness + daemon lock state (JSON, always 200)
+    /metrics                       Prometheus text exposition
+
+Security
+--------
+* Binds ``127.0.0.1`` by default. A non-loopback bind needs a token
+  (:func:`check_bind`); with a token every request must carry it as
+  ``Authorization: Bearer <token>`` or ``?token=<token>``, compared with
+  :func:`hmac.compare_digest`.
+* Without a token (loopback only) the ``Host`` header must name a loopback
+  host (``localhost``, ``127.0.0.1``, ``[::1]``; any port, so SSH tunnels work),
+  which stops DNS-rebinding pages from reading the dashboard.
+* Every response carries ``Content-Security-Policy`` (hashed script and style
+  only), ``X-Content-Type-Options: nosniff``, ``Cache-Control: no-store``,
+  ``Referrer-Policy: no-referrer`` and ``X-Frame-Options: DENY``.
+* A missing, half-written or invalid status file answers 503 (HTML or JSON)
+  and the server keeps serving; an unexpected exception answers 500 and is
+  logged; the connection is never just dropped.
+
+Request logs go to the ``neuropose.monitor.server`` logger at DEBUG level.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import ipaddress
+import json
+import logging
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from neuropose import __version__
+from neuropose.errors import BusyError, ConfigError, ResourceError
+from neuropose.monitor import render
+from neuropose.monitor.snapshot import (
+    Snapshot,
+    SnapshotCache,
+    _resolve_reader,
+    job_files,
+    take_snapshot,
+)
+from neuropose.schemas import StatusFile
+
+__all__ = [
+    "MonitorBindError",
+    "MonitorConfigError",
+    "MonitorServer",
+    "check_bind",
+    "is_loopback",
+    "run_until_signal",
+]
+
+logger = logging.getLogger(__name__)
+
+_JSON = "application/json; charset=utf-8"
+_HTML = "text/html; charset=utf-8"
+_PROM = "text/plain; version=0.0.4; charset=utf-8"
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+class MonitorConfigError(ConfigError):
+    """The monitor's settings are unsafe or invalid (exit code 2)."""
+
+
+class MonitorBindError(BusyError):
+    """The address/port cannot be bound, usually because it is in use (exit code 3)."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address or ``localhost``.
+
+    Examples
+    --------
+    >>> is_loopback("127.0.0.1"), is_loopback("::1"), is_loopback("0.0.0.0")
+    (True, True, False)
+    """
+    if host.lower() in {"localhost", "localhost."}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Refuse a non-loopback bind without a token.
+
+    Raises
+    ------
+    MonitorConfigError
+        ``host`` is not loopback and ``token`` is empty.
+    """
+    if token is not None and not token.strip():
+        raise MonitorConfigError(
+            "monitor_token is empty", hint="set a long random token or leave it unset"
+        )
+    if not is_loopback(host) and not token:
+        raise MonitorConfigError(
+            f"refusing to serve on non-loopback address {host!r} without a token: "
+            "anyone who can reach it could read job names and progress",
+            hint="set a token with --token, NEUROPOSE_MONITOR_TOKEN or monitor_token in the "
+            "config file (e.g. `export NEUROPOSE_MONITOR_TOKEN=$(openssl rand -hex 24)`), "
+            "or bind 127.0.0.1 and use an SSH tunnel",
+        )
+
+
+class _Response:
+    __slots__ = ("body", "content_type", "extra", "status")
+
+    def __init__(self, status: int, content_type: str, body: bytes,
+                 extra: dict[str, str] | None = None) -> None:
+        self.status = status
+        self.content_type = content_type
+        self.body = body
+        self.extra = extra or {}
+
+
+def _json(status: int, data: Any) -> _Response:
+    return _Response(status, _JSON, json.dumps(data, ensure_ascii=False).encode("utf-8"))
+
+
+def _html(status: int, text: str) -> _Response:
+    return _Response(status, _HTML, text.encode("utf-8"))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: MonitorServer
+    protocol_version = "HTTP/1.1"
+    server_version = f"NeuroPose-monitor/{__version__}"
+    sys_version = ""
+    timeout = 30  # idle keep-alive connections are closed after this many seconds
+
+    # -- plumbing ---------------------------------------------------------------
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s %s", self.address_string(), format % args)
+
+    def end_headers(self) -> None:
+        self.send_header("Content-Security-Policy", render.content_security_policy())
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("X-Frame-Options", "DENY")
+        super().end_headers()
+
+    def _send(self, resp: _Response, head: bool) -> None:
+        self.send_response(resp.status)
+        self.send_header("Content-Type", resp.content_type)
+        self.send_header("Content-Length", str(len(resp.body)))
+        if resp.status == HTTPStatus.METHOD_NOT_ALLOWED:
+            self.send_header("Allow", "GET, HEAD")
+        for k, v in resp.extra.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if not head:
+            self.wfile.write(resp.body)
+
+    def do_GET(self) -> None:
+        self._serve(head=False)
+
+    def do_HEAD(self) -> None:
+        self._serve(head=True)
+
+    def _not_allowed(self) -> None:
+        self.close_connection = True
+        self._send(_json(405, {"error": "method not allowed", "allowed": ["GET", "HEAD"]}), False)
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _not_allowed
+
+    def _serve(self, head: bool) -> None:
+        try:
+            resp = self._route()
+        except (BrokenPipeError, ConnectionResetError):
+            raise
+        except Exception:
+            logger.exception("monitor: unexpected error answering %s", self.path)
+            resp = _json(500, {"error": "internal error; see the monitor's log"})
+        try:
+            self._send(resp, head)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    # -- routing ----------------------------------------------------------------
+    def _route(self) -> _Response:
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        auth = self._authorize(query)
+        if auth is not None:
+            return auth
+        token_query = (
+            f"?token={quote(query['token'][0], safe='')}"
+            if self.server.token and "token" in query
+            else ""
+        )
+        path = parts.path
+        if path == "/health":
+            return self._health()
+        snap = self.server.snapshots.get()
+        if path == "/":
+            if snap.status is None:
+                return self._unavailable_html(snap, token_query)
+            body = snap.memo(("dashboard", token_query),
+                             lambda: render.render_dashboard(snap, token_query))
+            return _html(200, body)
+        if path == "/status.json":
+            return self._status_json(snap, query)
+        if path == "/metrics":
+            text = snap.memo("metrics", lambda: render.render_metrics(snap))
+            return _Response(200, _PROM, text.encode("utf-8"))
+        segments = path.split("/")
+        if len(segments) >= 3 and segments[0] == "" and segments[1] == "jobs":
+            if snap.status is None:
+                return self._unavailable_html(snap, token_query)
+            name = unquote(segments[2], errors="replace") if segments[2] else ""
+            entry = snap.status.jobs.get(name)
+            if entry is None:
+                return self._not_found(
+                    snap, token_query, f"No job named {name!r} in the status file."
+                )
+            if len(segments) == 3:
+                files = job_files(snap.data_dir, name, entry)
+                return _html(200, render.render_job_page(snap, name, entry, files, token_query))
+            if len(segments) == 5 and segments[3] == "preview" and segments[4].isdigit():
+                files = job_files(snap.data_dir, name, entry)
+                preview = files.previews.get(int(segments[4]))
+                if preview is not None:
+                    try:
+                        data = preview.read_bytes()
+                    except OSError:
+                        data = b""
+                    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+                        return _Response(200, "image/png", data)
+                return _json(404, {"error": "no preview for this video", "job": name})
+        return self._not_found(snap, token_query, f"There is no page at {path!r}.")
+
+    def _authorize(self, query: dict[str, list[str]]) -> _Response | None:
+        token = self.server.token
+        if token is None:
+            host = (self.headers.get("Host") or "").strip()
+            if host.startswith("[") and "]" in host:
+                hostname = host[: host.index("]") + 1]
+            else:
+                hostname = host.split(":", 1)[0]
+            if host and hostname.lower() not in _LOOPBACK_NAMES:
+                return _json(421, {
+                    "error": f"Host {host!r} is not served: this monitor answers only to "
+                    "localhost / 127.0.0.1 / [::1] unless a token is configured"})
+            return None
+        presented = ""
+        header = self.headers.get("Authorization") or ""
+        if header[:7].lower() == "bearer ":
+            presented = header[7:].strip()
+        elif "token" in query:
+            presented = query["token"][0]
+        if hmac.compare_digest(presented.encode("utf-8"), token.encode("utf-8")):
+            return None
+        resp = _json(401, {"error": "a valid token is required: send 'Authorization: Bearer "
+                                    "<token>' or add ?token=<token> to the URL"})
+        resp.extra["WWW-Authenticate"] = 'Bearer realm="neuropose"'
+        return resp
+
+    def _health(self) -> _Response:
+        snap = self.server.snapshots.get()
+        return _json(200, {
+            "ok": True,
+            "version": __version__,
+            "daemon": snap.daemon_view(),
+            "status_available": snap.status is not None,
+            "error": snap.error,
+            "generated_at": snap.view()["generated_at"],
+        })
+
+    def _status_json(self, snap: Snapshot, query: dict[str, list[str]]) -> _Response:
+        if snap.status is None:
+            view = snap.memo("view", snap.view)
+            return _json(503, {**view, "error": snap.error})
+        if "job" in query:
+            name = query["job"][0]
+            try:
+                return _json(200, render.render_status_json(snap, name))
+            except KeyError:
+                return _json(404, {"error": "unknown job", "job": name})
+        body = snap.memo("status.json", lambda: json.dumps(
+            render.render_status_json(snap), ensure_ascii=False).encode("utf-8"))
+        return _Response(200, _JSON, body)
+
+    def _unavailable_html(self, snap: Snapshot, token_query: str) -> _Response:
+        return _html(503, render.render_error_page(
+            snap, 503, "Job status unavailable",
+            f"{snap.error} The monitor keeps running and will show jobs as soon as the status "
+            "file is readable again.", token_query))
+
+    def _not_found(self, snap: Snapshot, token_query: str, message: str) -> _Response:
+        return _html(404, render.render_error_page(snap, 404, "Not found", message, token_query))
+
+
+class MonitorServer(ThreadingHTTPServer):
+    """The monitor HTTP server for one data directory.
+
+    Parameters
+    ----------
+    data_dir : Path
+        Data directory to show (read only).
+    host, port : str, int
+        Bind address; port 0 picks a free port (see :attr:`url`).
+    token : str, optional
+        Required from every client when set; mandatory for non-loopback hosts.
+    stale_after_s : float
+        Heartbeat age that flags a processing job as stale, seconds.
+    reader : callable, optional
+        ``reader(data_dir) -> StatusFile``; defaults to
+        ``neuropose.interfacer.status.read_status`` when that module exists,
+        else to validating ``out/status.json``.
+    cache_ttl_s : float
+        How long one reading of the status is reused across requests.
+
+    Raises
+    ------
+    MonitorConfigError
+        Non-loopback host without a token.
+    MonitorBindError
+        The port is in use.
+    ResourceError
+        The address cannot be bound for another reason (permission, unknown address).
+
+    Examples
+    --------
+    >>> import tempfile, threading, pathlib
+    >>> srv = MonitorServer(pathlib.Path(tempfile.mkdtemp()), port=0)
+    >>> t = threading.Thread(target=srv.serve_forever, daemon=True); t.start()
+    >>> srv.url.startswith("http://127.0.0.1:")
+    True
+    >>> srv.shutdown(); srv.server_close()
+    """
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+    def __init__(
+        self,
+        data_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 8765,
+        *,
+        token: str | None = None,
+        stale_after_s: float = 120.0,
+        reader: Callable[[Path], StatusFile] | None = None,
+        cache_ttl_s: float = 0.5,
+    ) -> None:
+        check_bind(host, token)
+        self.data_dir = Path(data_dir)
+        self.token = token or None
+        self.stale_after_s = stale_after_s
+        resolved = reader if reader is not None else _resolve_reader()
+        self.snapshots = SnapshotCache(
+            lambda: take_snapshot(self.data_dir, stale_after_s=stale_after_s, reader=resolved),
+            ttl_s=cache_ttl_s,
+        )
+        bind_host = host.strip("[]")
+        self.address_family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
+        try:
+            super().__init__((bind_host, port), _Handler)
+        except OSError as exc:
+            import errno
+
+            if exc.errno == errno.EADDRINUSE:
+                raise MonitorBindError(
+                    f"cannot serve on {host}:{port}: the port is already in use",
+                    hint="stop the other process or choose another port with --port",
+                ) from None
+            raise ResourceError(
+                f"cannot serve on {host}:{port}: {exc.strerror or exc}",
+                hint="check --host (an address of this machine) and --port (>= 1024 "
+                "unless privileged)",
+            ) from None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the dashboard, e.g. ``http://127.0.0.1:8765/``."""
+        host, port = self.server_address[:2]
+        text = host.decode() if isinstance(host, bytes) else str(host)
+        shown = f"[{text}]" if ":" in text else text
+        return f"http://{shown}:{port}/"
+
+    def server_bind(self) -> None:
+        if self.address_family == socket.AF_INET6:
+            with contextlib.suppress(OSError, AttributeError):
+                self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+
+
+@contextlib.contextmanager
+def _signals(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def run_until_signal(server: MonitorServer, stop: threading.Event | None = None) -> int:
+    """Serve until SIGINT/SIGTERM (or ``stop`` is set), then shut down cleanly.
+
+    Returns the signal number that stopped the server (0 when ``stop`` was set).
+    Open requests are allowed to finish their current write; the listening
+    socket is closed before returning.
+    """
+    stop = stop or threading.Event()
+    received = {"sig": 0}
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        received["sig"] = signum
+        stop.set()
+
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+                              name="neuropose-monitor", daemon=True)
+    with _signals(on_signal):
+        thread.start()
+        try:
+            while not stop.wait(0.5):
+                pass
+        finally:
+            server.shutdown()
+            thread.join(timeout=5)
+            server.server_close()
+    logger.info("monitor stopped (signal %s)", received["sig"] or "none")
+    return received["sig"]

@@ -1,0 +1,551 @@
+"""What the monitor knows at one instant: job status, daemon liveness, derived figures.
+
+The monitor only ever *reads* the data directory::
+
+    data_dir/
+      neuropose.lock                            probed (shared flock, released at once)
+      out/status.json                           job status (via read_status when available)
+      out/<job>/results.json                    job page: metadata, provenance, metrics
+      out/<job>/visualize/<stem>.quality.json   job page: QC summary (rendered generically)
+      out/<job>/visualize/<stem>.preview.png    served by /jobs/<job>/preview/<index>
+
+Job and video names come from file names that outsiders choose, so nothing
+in a URL is ever used to build a path: the URL's job name is looked up among
+the keys of the status file, and file paths are built from the *status
+file's* names after checking that they are plain names that resolve inside
+``data_dir/out``.
+
+A :class:`Snapshot` is immutable; :meth:`Snapshot.view` turns it into the
+plain-data view model shared by the HTML renderer and ``/status.json``, with
+every display string formatted once in Python (the browser script only copies
+strings into the page).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from neuropose.errors import NeuroPoseError
+from neuropose.io import load_model
+from neuropose.locking import LockInfo, probe_lock
+from neuropose.schemas import JobResults, JobState, JobStatusEntry, StatusFile
+
+__all__ = [
+    "STATE_ORDER",
+    "JobFiles",
+    "Snapshot",
+    "SnapshotCache",
+    "StatusUnavailable",
+    "format_age",
+    "format_duration",
+    "job_files",
+    "load_status",
+    "parse_time",
+    "percent_done",
+    "take_snapshot",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Display order of states on the dashboard (active work first).
+STATE_ORDER: tuple[JobState, ...] = (
+    JobState.PROCESSING,
+    JobState.QUEUED,
+    JobState.INTERRUPTED,
+    JobState.FAILED,
+    JobState.COMPLETED,
+)
+
+#: Largest quality.json the job page reads, bytes.
+MAX_QUALITY_BYTES = 1_000_000
+
+
+class StatusUnavailable(Exception):
+    """The status file is missing, unreadable or invalid; ``reason`` says which and why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def status_path(data_dir: Path) -> Path:
+    """``data_dir/out/status.json``."""
+    return data_dir / "out" / "status.json"
+
+
+def _resolve_reader() -> Callable[[Path], StatusFile] | None:
+    try:
+        from neuropose.interfacer.status import read_status
+    except ImportError:
+        return None
+    return read_status
+
+
+def load_status(
+    data_dir: Path, reader: Callable[[Path], StatusFile] | None = None
+) -> StatusFile:
+    """Read the job status of ``data_dir``.
+
+    Uses ``reader`` (normally :func:`neuropose.interfacer.status.read_status`,
+    which merges live per-job files) or, when ``None``, validates
+    ``out/status.json`` with :func:`neuropose.io.load_model`.
+
+    Raises
+    ------
+    StatusUnavailable
+        ``out/status.json`` does not exist, is not JSON (half-written,
+        truncated), fails validation or was written by a newer NeuroPose.
+        A corrupt file is never treated as "no jobs".
+    """
+    path = status_path(data_dir)
+    if not path.exists():
+        raise StatusUnavailable(
+            f"{path} does not exist yet; start the daemon with `neuropose watch` "
+            "for this data directory"
+        )
+    try:
+        if reader is not None:
+            return reader(data_dir)
+        return load_model(path, StatusFile)
+    except NeuroPoseError as exc:
+        raise StatusUnavailable(exc.message) from exc
+    except OSError as exc:
+        raise StatusUnavailable(f"{path}: cannot read ({exc.strerror or exc})") from exc
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """Parse an ISO-8601 time (``Z`` allowed); naive times are taken as UTC."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def format_duration(seconds: float | None) -> str:
+    """Human duration: ``"45 s"``, ``"3 min 05 s"``, ``"2 h 07 min"``; ``"–"`` if unknown.
+
+    Examples
+    --------
+    >>> format_duration(65), format_duration(7620), format_duration(None)
+    ('1 min 05 s', '2 h 07 min', '–')
+    """
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "–"
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
+def format_age(seconds: float | None) -> str:
+    """Age of a timestamp: ``"just now"``, ``"42 s ago"``, ``"3 min ago"``, ``"2 h ago"``.
+
+    Examples
+    --------
+    >>> format_age(0.4), format_age(42), format_age(200), format_age(90000)
+    ('just now', '42 s ago', '3 min ago', '1 d ago')
+    """
+    if seconds is None or not math.isfinite(seconds):
+        return "unknown"
+    if seconds < 1:
+        return "just now"
+    if seconds < 60:
+        return f"{int(seconds)} s ago"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} d ago"
+
+
+def _short_time(text: str | None) -> str:
+    t = parse_time(text)
+    if t is None:
+        return text or "–"
+    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def percent_done(
+    state: JobState, frames_done: int, frames_expected: int | None
+) -> float | None:
+    """Percent of frames done, 0–100, or ``None`` when the total is unknown.
+
+    A completed job is 100 % even when its total was never known.
+
+    Examples
+    --------
+    >>> percent_done(JobState.PROCESSING, 250, 1000)
+    25.0
+    >>> percent_done(JobState.PROCESSING, 10, None) is None
+    True
+    """
+    if state is JobState.COMPLETED:
+        return 100.0
+    if frames_expected is None or frames_expected <= 0:
+        return None
+    return max(0.0, min(100.0, 100.0 * frames_done / frames_expected))
+
+
+def _fmt_percent(p: float | None) -> str:
+    if p is None:
+        return "–"
+    return f"{p:.0f}%" if p in (0.0, 100.0) or p >= 10 else f"{p:.1f}%"
+
+
+def _fmt_frames(done: int, expected: int | None) -> str:
+    return f"{done:,} / {expected:,}" if expected is not None else f"{done:,} / ?"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Job status and daemon state read at one instant.
+
+    Attributes
+    ----------
+    data_dir : Path
+        The data directory read.
+    taken_at : datetime
+        UTC time of the reading; heartbeat ages are relative to it.
+    daemon : LockInfo
+        Whether ``neuropose watch`` holds the data directory's lock.
+    status : StatusFile or None
+        The status, or ``None`` when it could not be read.
+    error : str or None
+        Why the status could not be read.
+    stale_after_s : float
+        Heartbeat age beyond which a processing job is flagged stale.
+    """
+
+    data_dir: Path
+    taken_at: datetime
+    daemon: LockInfo
+    status: StatusFile | None
+    error: str | None
+    stale_after_s: float
+    _memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    _memo_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    def memo(self, key: Any, make: Callable[[], Any]) -> Any:
+        """Compute ``make()`` once per snapshot and key (rendered bodies are cached here)."""
+        with self._memo_lock:
+            if key in self._memo:
+                return self._memo[key]
+        value = make()
+        with self._memo_lock:
+            return self._memo.setdefault(key, value)
+
+    def ordered_jobs(self) -> list[tuple[str, JobStatusEntry]]:
+        """Jobs in display order: by state (:data:`STATE_ORDER`), then status-file order."""
+        if self.status is None:
+            return []
+        rank = {s: i for i, s in enumerate(STATE_ORDER)}
+        items = list(self.status.jobs.items())
+        return sorted(items, key=lambda kv: rank.get(kv[1].state, len(rank)))
+
+    def heartbeat_age(self, entry: JobStatusEntry) -> float | None:
+        """Seconds since the entry's ``last_update`` (``None`` when unparseable)."""
+        t = parse_time(entry.last_update)
+        return None if t is None else max(0.0, (self.taken_at - t).total_seconds())
+
+    def is_stale(self, entry: JobStatusEntry) -> bool:
+        """A processing job whose heartbeat is older than the threshold (or unreadable)."""
+        if entry.state is not JobState.PROCESSING:
+            return False
+        age = self.heartbeat_age(entry)
+        return age is None or age > self.stale_after_s
+
+    def daemon_view(self) -> dict[str, Any]:
+        """``{"running": bool, "pid", "host", "started_at"}`` of the daemon."""
+        h = self.daemon.holder or {}
+        return {
+            "running": self.daemon.held,
+            "pid": h.get("pid") if self.daemon.held else None,
+            "host": h.get("host") if self.daemon.held else None,
+            "started_at": h.get("started_at") if self.daemon.held else None,
+        }
+
+    def counts(self) -> dict[str, int]:
+        """Number of jobs per state (every state present, zeros included)."""
+        out = {s.value: 0 for s in STATE_ORDER}
+        if self.status is not None:
+            for entry in self.status.jobs.values():
+                out[entry.state.value] = out.get(entry.state.value, 0) + 1
+        return out
+
+    def notices(self) -> list[dict[str, str]]:
+        """Banner messages: ``{"level": "error"|"warn"|"info", "text": ...}``."""
+        out: list[dict[str, str]] = []
+        if self.error is not None:
+            out.append({"level": "error", "text": f"Job status is unavailable: {self.error}"})
+        if not self.daemon.held:
+            out.append(
+                {
+                    "level": "warn",
+                    "text": "The daemon is not running (no `neuropose watch` holds the lock of "
+                    "this data directory): the status below will not change until it is started.",
+                }
+            )
+        if self.status is not None and not self.status.jobs:
+            out.append(
+                {
+                    "level": "info",
+                    "text": "No jobs yet. Stage videos with `neuropose ingest` or copy them into "
+                    "in/<job>/ of the data directory.",
+                }
+            )
+        stale = sum(1 for _, e in self.ordered_jobs() if self.is_stale(e))
+        if stale:
+            out.append(
+                {
+                    "level": "warn",
+                    "text": f"{stale} processing job(s) have not reported progress for more than "
+                    f"{format_duration(self.stale_after_s)}.",
+                }
+            )
+        return out
+
+    def job_view(self, name: str, entry: JobStatusEntry) -> dict[str, Any]:
+        """One job as plain data: the entry's fields plus derived and display values."""
+        data = entry.model_dump(mode="json")
+        pct = percent_done(entry.state, entry.frames_done, entry.frames_expected)
+        age = self.heartbeat_age(entry)
+        stale = self.is_stale(entry)
+        videos = []
+        for v in entry.videos:
+            vp = percent_done(v.state, v.frames_done, v.frames_expected)
+            videos.append(
+                {
+                    "name": v.name,
+                    "state": v.state.value,
+                    "percent": vp,
+                    "display": {
+                        "frames": _fmt_frames(v.frames_done, v.frames_expected),
+                        "percent": _fmt_percent(vp),
+                    },
+                }
+            )
+        data.update(
+            {
+                "name": name,
+                "percent": pct,
+                "stale": stale,
+                "heartbeat_age_s": age,
+                "video_progress": videos,
+                "display": {
+                    "state": entry.state.value,
+                    "percent": _fmt_percent(pct),
+                    "frames": _fmt_frames(entry.frames_done, entry.frames_expected),
+                    "fps": f"{entry.fps:.1f}" if entry.fps is not None else "–",
+                    "eta": format_duration(entry.eta_s)
+                    if entry.state is JobState.PROCESSING
+                    else "–",
+                    "video": entry.current_video or "–",
+                    "attempts": str(entry.attempts),
+                    "started": _short_time(entry.started_at),
+                    "updated": format_age(age),
+                    "updated_title": _short_time(entry.last_update),
+                    "error": entry.error or "",
+                    "indeterminate": pct is None and entry.state is JobState.PROCESSING,
+                },
+            }
+        )
+        return data
+
+    def view(self) -> dict[str, Any]:
+        """The whole dashboard as plain data (the body of ``/status.json``)."""
+        return {
+            "generated_at": self.taken_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "data_dir": str(self.data_dir),
+            "daemon": self.daemon_view(),
+            "status_available": self.status is not None,
+            "error": self.error,
+            "status_updated_at": self.status.updated_at if self.status else None,
+            "stale_after_s": self.stale_after_s,
+            "counts": self.counts(),
+            "notices": self.notices(),
+            "jobs": [self.job_view(n, e) for n, e in self.ordered_jobs()],
+        }
+
+
+def take_snapshot(
+    data_dir: Path,
+    *,
+    stale_after_s: float,
+    reader: Callable[[Path], StatusFile] | None = None,
+    now: datetime | None = None,
+) -> Snapshot:
+    """Read status and daemon liveness of ``data_dir`` now (never raises for bad status)."""
+    daemon = probe_lock(data_dir / "neuropose.lock")
+    try:
+        status: StatusFile | None = load_status(data_dir, reader)
+        error = None
+    except StatusUnavailable as exc:
+        status, error = None, exc.reason
+        logger.debug("status unavailable: %s", exc.reason)
+    return Snapshot(
+        data_dir=data_dir,
+        taken_at=now or datetime.now(UTC),
+        daemon=daemon,
+        status=status,
+        error=error,
+        stale_after_s=stale_after_s,
+    )
+
+
+class SnapshotCache:
+    """Thread-safe snapshot reuse for at most ``ttl_s`` seconds.
+
+    Under load every request within ``ttl_s`` shares one parsed status file
+    and its rendered bodies, so the cost of a request does not grow with the
+    number of clients.
+    """
+
+    def __init__(self, load: Callable[[], Snapshot], ttl_s: float = 0.5) -> None:
+        self._load = load
+        self._ttl = ttl_s
+        self._lock = threading.Lock()
+        self._snap: Snapshot | None = None
+        self._taken = 0.0
+
+    def get(self) -> Snapshot:
+        """The current snapshot, re-read when older than the TTL."""
+        with self._lock:
+            now = time.monotonic()
+            if self._snap is None or now - self._taken >= self._ttl:
+                self._snap = self._load()
+                self._taken = now
+            return self._snap
+
+
+# --- per-job files -------------------------------------------------------------
+
+
+def _plain_name(name: str) -> bool:
+    return bool(name) and name not in {".", ".."} and "/" not in name and "\x00" not in name
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class JobFiles:
+    """Files of one job, with names taken from the status file (never from a URL).
+
+    Attributes
+    ----------
+    results : JobResults or None
+        Parsed ``results.json`` when present and valid.
+    results_error : str or None
+        Why ``results.json`` could not be read (absent files are not errors).
+    videos : list of str
+        Video names in processing order (from results, else from status);
+        ``/jobs/<job>/preview/<index>`` indexes this list.
+    quality : dict of str to dict
+        Parsed ``<stem>.quality.json`` per video name.
+    quality_errors : dict of str to str
+        Why a quality file could not be read, per video name.
+    previews : dict of int to Path
+        Existing preview PNGs by video index.
+    """
+
+    results: JobResults | None
+    results_error: str | None
+    videos: tuple[str, ...]
+    quality: dict[str, Any]
+    quality_errors: dict[str, str]
+    previews: dict[int, Path]
+
+
+_RESULTS_CACHE: dict[Path, tuple[tuple[int, int, int], JobResults]] = {}
+_RESULTS_LOCK = threading.Lock()
+_RESULTS_CACHE_MAX = 16
+
+
+def _load_results(path: Path) -> JobResults:
+    st = path.stat()
+    key = (st.st_ino, st.st_size, st.st_mtime_ns)
+    with _RESULTS_LOCK:
+        hit = _RESULTS_CACHE.get(path)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+    results = load_model(path, JobResults)
+    with _RESULTS_LOCK:
+        if len(_RESULTS_CACHE) >= _RESULTS_CACHE_MAX:
+            _RESULTS_CACHE.pop(next(iter(_RESULTS_CACHE)))
+        _RESULTS_CACHE[path] = (key, results)
+    return results
+
+
+def job_files(data_dir: Path, name: str, entry: JobStatusEntry) -> JobFiles:
+    """Locate and read the per-job files of the status-file job ``name``.
+
+    ``name`` must be a key of the status file. A name that is not a plain
+    file name, or a path that would resolve outside ``data_dir/out``, yields
+    no files at all.
+    """
+    out_root = data_dir / "out"
+    empty = JobFiles(None, None, tuple(v.name for v in entry.videos), {}, {}, {})
+    if not _plain_name(name):
+        return empty
+    job_dir = out_root / name
+    if not _inside(job_dir, out_root):
+        return empty
+    results: JobResults | None = None
+    results_error: str | None = None
+    results_path = job_dir / "results.json"
+    if entry.results_path:
+        candidate = data_dir / entry.results_path
+        if _inside(candidate, out_root):
+            results_path = candidate
+    if results_path.is_file():
+        try:
+            results = _load_results(results_path)
+        except NeuroPoseError as exc:
+            results_error = exc.message
+        except OSError as exc:
+            results_error = f"{results_path}: cannot read ({exc.strerror or exc})"
+    videos = (
+        tuple(v.video for v in results.videos)
+        if results is not None
+        else tuple(v.name for v in entry.videos)
+    )
+    quality: dict[str, Any] = {}
+    quality_errors: dict[str, str] = {}
+    previews: dict[int, Path] = {}
+    vis_dir = job_dir / "visualize"
+    if vis_dir.is_dir():
+        for index, video in enumerate(videos):
+            stem = Path(video).stem
+            if not _plain_name(video) or not stem or stem.startswith("."):
+                continue
+            qpath = vis_dir / f"{stem}.quality.json"
+            if qpath.is_file() and _inside(qpath, out_root):
+                try:
+                    if qpath.stat().st_size > MAX_QUALITY_BYTES:
+                        raise ValueError(f"larger than {MAX_QUALITY_BYTES} bytes")
+                    quality[video] = json.loads(qpath.read_bytes())
+                except (OSError, ValueError) as exc:
+                    quality_errors[video] = f"{qpath.name}: cannot read ({exc})"
+            ppath = vis_dir / f"{stem}.preview.png"
+            if ppath.is_file() and _inside(ppath, out_root):
+                previews[index] = ppath
+    return JobFiles(results, results_error, videos, quality, quality_errors, previews)
