@@ -7,6 +7,7 @@ All models are frozen and reject unknown fields. Top-level documents
 """
 
 from neuropose.schemas.base import Document, FrozenModel, array_field
+from neuropose.schemas.checkpoint import TrackerState, TrackState, VideoCheckpoint
 from neuropose.schemas.metrics import PerformanceMetrics, StageTiming
 from neuropose.schemas.predictions import JobResults, VideoPredictions
 from neuropose.schemas.provenance import CameraIntrinsics, Provenance
@@ -36,6 +37,9 @@ __all__ = [
     "Skeleton",
     "StageTiming",
     "StatusFile",
+    "TrackState",
+    "TrackerState",
+    "VideoCheckpoint",
     "VideoMetadata",
     "VideoPredictions",
     "VideoProgress",

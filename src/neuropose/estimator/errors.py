@@ -1,0 +1,105 @@
+"""Errors raised by the estimator, each a subclass of an :mod:`neuropose.errors` category.
+
+================================  ==================  ====
+class                             category            exit
+================================  ==================  ====
+:class:`VideoNotFoundError`       InputError          2
+:class:`VideoUnreadableError`     InputError          2
+:class:`NoFramesError`            InputError          2
+:class:`ShortReadError`           InputError          2
+:class:`CameraFileError`          InputError          2
+:class:`CheckpointMismatchError`  InputError          2
+:class:`ModelFailedError`         ProcessingError     1
+:class:`StageFailedError`         ProcessingError     1
+:class:`StallError`               ProcessingError     1
+:class:`EstimationInterrupted`    Interrupted         130
+================================  ==================  ====
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from neuropose.errors import InputError, Interrupted, ProcessingError
+
+if TYPE_CHECKING:
+    from neuropose.schemas.checkpoint import VideoCheckpoint
+
+__all__ = [
+    "CameraFileError",
+    "CheckpointMismatchError",
+    "EstimationInterrupted",
+    "ModelFailedError",
+    "NoFramesError",
+    "ShortReadError",
+    "StageFailedError",
+    "StallError",
+    "VideoError",
+    "VideoNotFoundError",
+    "VideoUnreadableError",
+]
+
+
+class VideoError(InputError):
+    """Base class of problems with an input video or image."""
+
+
+class VideoNotFoundError(VideoError):
+    """The input file does not exist."""
+
+
+class VideoUnreadableError(VideoError):
+    """The input exists but cannot be read or is not a decodable video/image."""
+
+
+class NoFramesError(VideoError):
+    """The container opened but not a single frame decoded."""
+
+
+class ShortReadError(VideoError):
+    """Fewer frames decoded than the container declares (truncated or corrupt file).
+
+    Attributes
+    ----------
+    declared, decoded : int
+        Frame counts declared by the container and actually decoded.
+    """
+
+    def __init__(self, message: str, *, declared: int, decoded: int, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.declared = declared
+        self.decoded = decoded
+
+
+class CameraFileError(InputError):
+    """A camera intrinsics file is missing, unparsable or lacks fx/fy/cx/cy."""
+
+
+class CheckpointMismatchError(InputError):
+    """A checkpoint does not belong to this input file, model or options."""
+
+
+class ModelFailedError(ProcessingError):
+    """The pose model raised; the original exception is chained as ``__cause__``."""
+
+
+class StageFailedError(ProcessingError):
+    """The decode or collect stage failed unexpectedly (original chained)."""
+
+
+class StallError(ProcessingError):
+    """No frame moved through the pipeline for ``stall_timeout_s`` seconds."""
+
+
+class EstimationInterrupted(Interrupted):
+    """Processing stopped on request after emitting a checkpoint.
+
+    Attributes
+    ----------
+    checkpoint : VideoCheckpoint
+        State from which :meth:`Estimator.process_video` can resume exactly.
+    """
+
+    def __init__(self, message: str, *, checkpoint: VideoCheckpoint):
+        super().__init__(message, hint="resume from the checkpoint to continue")
+        self.checkpoint = checkpoint

@@ -1,0 +1,358 @@
+"""Opening videos and images: probing, upright RGB frames, container timestamps.
+
+Frames
+------
+:class:`FrameReader` yields ``(index, timestamp_ms, frame)`` where ``index``
+counts decoded frames from 0, ``timestamp_ms`` is the container presentation
+time of that frame (``CAP_PROP_POS_MSEC`` read right after the frame; ``None``
+for still images) and ``frame`` is an (H, W, 3) uint8 **RGB** array, already
+rotated upright.
+
+Rotation
+--------
+Phone videos store frames sideways plus a display-rotation tag. OpenCV 5
+exposes the tag as ``CAP_PROP_ORIENTATION_META`` (degrees **clockwise** to
+apply) and by default applies it itself (``CAP_PROP_ORIENTATION_AUTO=1``).
+NeuroPose switches auto-rotation off and applies the rotation with
+``cv2.rotate`` so the behaviour does not depend on the OpenCV version or
+backend, and records the rotation and the resulting (upright) width/height.
+Still images are read with ``cv2.imread``, which applies EXIF orientation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from neuropose.estimator.errors import (
+    CameraFileError,
+    NoFramesError,
+    VideoNotFoundError,
+    VideoUnreadableError,
+)
+from neuropose.schemas import CameraIntrinsics
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "FrameReader",
+    "VideoInfo",
+    "load_camera_file",
+    "probe_video",
+    "sha256_file",
+]
+
+logger = logging.getLogger(__name__)
+
+#: File suffixes read as one-frame still images.
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+
+_ROTATE = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a cheap probe of an input tells before decoding.
+
+    Attributes
+    ----------
+    path : Path
+        The input file.
+    is_image : bool
+        True for still images (one frame).
+    width, height : int
+        Upright frame size in pixels (after ``rotation_degrees``).
+    rotation_degrees : int
+        Clockwise rotation applied to stored frames (0, 90, 180, 270).
+    codec : str
+        FourCC of the video stream ("" for images).
+    declared_frame_count : int or None
+        Frame count the container declares (1 for images, None when unknown).
+    fps_reported : float or None
+        Nominal frame rate (None for images or when unknown).
+    size_bytes : int
+        File size.
+    """
+
+    path: Path
+    is_image: bool
+    width: int
+    height: int
+    rotation_degrees: int
+    codec: str
+    declared_frame_count: int | None
+    fps_reported: float | None
+    size_bytes: int
+
+
+def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file's bytes.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x"
+    >>> _ = p.write_bytes(b"abc")
+    >>> sha256_file(p)[:16]
+    'ba7816bf8f01cfea'
+    """
+    h = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        while block := handle.read(chunk_size):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_file(path: Path) -> int:
+    if not path.exists():
+        raise VideoNotFoundError(f"input {path} does not exist", hint="check the path")
+    if not path.is_file():
+        raise VideoUnreadableError(f"input {path} is not a regular file")
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        raise VideoUnreadableError(
+            f"input {path} cannot be read: {exc.strerror}", hint="check file permissions"
+        ) from exc
+    size = path.stat().st_size
+    if size == 0:
+        raise VideoUnreadableError(f"input {path} is empty (0 bytes)")
+    return size
+
+
+def _read_image(path: Path) -> np.ndarray:
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise VideoUnreadableError(
+            f"input {path} is not a readable image",
+            hint="supported images: " + ", ".join(sorted(IMAGE_SUFFIXES)),
+        )
+    return bgr
+
+
+def _open_capture(path: Path) -> cv2.VideoCapture:
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        cap.release()
+        raise VideoUnreadableError(
+            f"input {path} is not a video OpenCV can decode",
+            hint="check that the file is a complete video (mp4/mov/avi/mkv) and not truncated "
+            "at its header",
+        )
+    cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 0)
+    return cap
+
+
+def _fourcc(value: float) -> str:
+    code = int(value)
+    if code <= 0:
+        return ""
+    chars = "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4))
+    return chars.strip("\x00 ") if chars.isprintable() else ""
+
+
+def _capture_info(path: Path, cap: cv2.VideoCapture, size: int) -> VideoInfo:
+    rot = round(cap.get(cv2.CAP_PROP_ORIENTATION_META)) % 360
+    if rot not in (0, 90, 180, 270):
+        logger.warning("%s: unsupported rotation tag %d degrees ignored", path.name, rot)
+        rot = 0
+    w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+    h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    if rot in (90, 270):
+        w, h = h, w
+    count = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    return VideoInfo(
+        path=path,
+        is_image=False,
+        width=w,
+        height=h,
+        rotation_degrees=rot,
+        codec=_fourcc(cap.get(cv2.CAP_PROP_FOURCC)),
+        declared_frame_count=int(count) if count and count > 0 else None,
+        fps_reported=float(fps) if fps and math.isfinite(fps) and fps > 0 else None,
+        size_bytes=size,
+    )
+
+
+def probe_video(path: str | Path) -> VideoInfo:
+    """Open ``path`` without decoding frames and report size, rotation and counts.
+
+    Raises
+    ------
+    VideoNotFoundError, VideoUnreadableError
+        Missing, unreadable, empty or undecodable input.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np, cv2
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "one.png"
+    >>> _ = cv2.imwrite(str(p), np.zeros((20, 30, 3), np.uint8))
+    >>> info = probe_video(p)
+    >>> info.is_image, info.width, info.height, info.declared_frame_count
+    (True, 30, 20, 1)
+    """
+    path = Path(path)
+    size = _check_file(path)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        img = _read_image(path)
+        return VideoInfo(path, True, img.shape[1], img.shape[0], 0, "", 1, None, size)
+    cap = _open_capture(path)
+    try:
+        return _capture_info(path, cap, size)
+    finally:
+        cap.release()
+
+
+class FrameReader:
+    """Iterate the upright RGB frames of a video or image (see the module docstring).
+
+    Parameters
+    ----------
+    path : path
+        Video or image file.
+    start : int
+        Index of the first frame to yield; earlier frames are decoded and
+        discarded (``grab`` without colour conversion), which is exact, unlike
+        seeking.
+
+    Attributes
+    ----------
+    info : VideoInfo
+        Probe result of the open input.
+    decoded : int
+        Frames decoded so far (including skipped ones).
+    """
+
+    def __init__(self, path: str | Path, *, start: int = 0) -> None:
+        self.path = Path(path)
+        size = _check_file(self.path)
+        self.start = start
+        self.decoded = 0
+        self._cap: cv2.VideoCapture | None = None
+        self._image: np.ndarray | None = None
+        if self.path.suffix.lower() in IMAGE_SUFFIXES:
+            self._image = _read_image(self.path)
+            h, w = self._image.shape[:2]
+            self.info = VideoInfo(self.path, True, w, h, 0, "", 1, None, size)
+        else:
+            self._cap = _open_capture(self.path)
+            self.info = _capture_info(self.path, self._cap, size)
+
+    def close(self) -> None:
+        """Release the decoder (idempotent)."""
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+    def __enter__(self) -> FrameReader:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[tuple[int, float | None, np.ndarray]]:
+        if self._image is not None:
+            if self.start == 0:
+                self.decoded = 1
+                yield 0, None, cv2.cvtColor(self._image, cv2.COLOR_BGR2RGB)
+            return
+        cap = self._cap
+        if cap is None:
+            return
+        while self.decoded < self.start:
+            if not cap.grab():
+                raise NoFramesError(
+                    f"{self.path.name}: only {self.decoded} frames could be decoded but the "
+                    f"checkpoint resumes at frame {self.start}",
+                    hint="the file changed since the checkpoint; restart from scratch",
+                )
+            self.decoded += 1
+        rot = _ROTATE.get(self.info.rotation_degrees)
+        while True:
+            ok, bgr = cap.read()
+            if not ok or bgr is None:
+                return
+            ts = float(cap.get(cv2.CAP_PROP_POS_MSEC))
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            if rot is not None:
+                rgb = cv2.rotate(rgb, rot)
+            index = self.decoded
+            self.decoded += 1
+            yield index, ts, rgb
+
+
+def load_camera_file(path: str | Path) -> CameraIntrinsics:
+    """Read intrinsics from a JSON or TOML file with ``fx, fy, cx, cy[, distortion]``.
+
+    Values are pixels of the **upright** frame fed to the model. The file
+    name (without directories) is recorded as the intrinsics' ``source``.
+
+    Raises
+    ------
+    CameraFileError
+        Missing file, parse error, or a missing/invalid key (named).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "camera.toml"
+    >>> _ = p.write_text("fx = 1000\\nfy = 1000\\ncx = 540\\ncy = 960\\n")
+    >>> k = load_camera_file(p)
+    >>> k.fx, k.cy, k.source
+    (1000.0, 960.0, 'camera.toml')
+    """
+    path = Path(path).expanduser()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise CameraFileError(
+            f"camera file {path} does not exist", hint="check --camera / camera_file"
+        ) from None
+    except OSError as exc:
+        raise CameraFileError(f"camera file {path} cannot be read: {exc.strerror}") from exc
+    try:
+        if path.suffix.lower() == ".toml":
+            data: Any = tomllib.loads(raw.decode("utf-8"))
+        else:
+            data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CameraFileError(f"camera file {path} does not parse: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CameraFileError(f"camera file {path} must hold a table/object of fx, fy, cx, cy")
+    for key in ("fx", "fy", "cx", "cy"):
+        if key not in data:
+            raise CameraFileError(
+                f"camera file {path} lacks '{key}'",
+                hint="give fx, fy, cx, cy in pixels of the upright frame (distortion optional)",
+            )
+        if not isinstance(data[key], int | float) or isinstance(data[key], bool):
+            raise CameraFileError(f"camera file {path}: '{key}' = {data[key]!r} is not a number")
+    unknown = set(data) - {"fx", "fy", "cx", "cy", "distortion"}
+    if unknown:
+        raise CameraFileError(f"camera file {path}: unknown key(s) {', '.join(sorted(unknown))}")
+    dist = data.get("distortion", [])
+    if not isinstance(dist, list) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in dist
+    ):
+        raise CameraFileError(f"camera file {path}: 'distortion' must be a list of numbers")
+    if data["fx"] <= 0 or data["fy"] <= 0:
+        raise CameraFileError(f"camera file {path}: fx and fy must be > 0")
+    return CameraIntrinsics(
+        fx=float(data["fx"]),
+        fy=float(data["fy"]),
+        cx=float(data["cx"]),
+        cy=float(data["cy"]),
+        distortion=tuple(float(v) for v in dist),
+        source=path.name,
+    )
