@@ -9,7 +9,8 @@ Crash invariants
    ``path`` (atomic on POSIX within one filesystem) and then the directory is
    ``fsync``'d so the rename itself survives power loss.
 2. A failed or interrupted write (exception, ENOSPC, SIGKILL between steps)
-   leaves ``path`` untouched. On an exception the temporary file is removed;
+   leaves ``path`` untouched. A full disk (``ENOSPC``/``EDQUOT``) raises
+   :class:`DiskFullError` (exit code 4). On an exception the temporary file is removed;
    after SIGKILL it can remain, and :func:`remove_stale_temp_files` deletes
    such leftovers (they are recognisable by name and never read).
 3. Loaders never treat a corrupt file as empty: they raise
@@ -29,6 +30,7 @@ b'hi'
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -39,10 +41,11 @@ from typing import IO, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from neuropose.errors import InvalidDocumentError
+from neuropose.errors import InvalidDocumentError, ResourceError
 
 __all__ = [
     "TEMP_FILE_PATTERN",
+    "DiskFullError",
     "atomic_write",
     "format_validation_error",
     "fsync_directory",
@@ -55,6 +58,16 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=BaseModel)
+
+_DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+
+
+class DiskFullError(ResourceError, OSError):
+    """A write failed because the filesystem is full or over quota (exit code 4).
+
+    Also an :class:`OSError`, so code that already handles ``OSError`` keeps
+    working. The target file is left as it was.
+    """
 
 #: Names of temporary files made by :func:`atomic_write`.
 TEMP_FILE_PATTERN = re.compile(r"^\..+\.[0-9a-f]{16}\.tmp$")
@@ -89,18 +102,33 @@ def atomic_write(path: Path | str, *, mode: int = 0o644) -> Iterator[IO[bytes]]:
     target = Path(path)
     directory = target.parent
     tmp = directory / f".{target.name}.{secrets.token_hex(8)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except OSError as exc:
+        _raise_if_disk_full(exc, target)
+        raise
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        if isinstance(exc, OSError):
+            _raise_if_disk_full(exc, target)
         raise
     fsync_directory(directory)
+
+
+def _raise_if_disk_full(exc: OSError, target: Path) -> None:
+    if exc.errno in _DISK_FULL_ERRNOS:
+        raise DiskFullError(
+            f"{target}: cannot write, {os.strerror(exc.errno or errno.ENOSPC).lower()}; "
+            "the previous version of the file is unchanged",
+            hint=f"free space on the filesystem holding {target.parent} and retry",
+        ) from exc
 
 
 def write_bytes_atomic(path: Path | str, data: bytes) -> None:
