@@ -201,4 +201,3 @@ def write_aggregate_status(
     doc = StatusFile(updated_at=utc_now(), daemon_pid=daemon_pid, jobs=dict(sorted(jobs.items())))
     write_model_atomic(path, doc)
     return doc
-

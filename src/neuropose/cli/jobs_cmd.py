@@ -1,0 +1,159 @@
+"""Operator commands on a data directory: status, retry, prune, reset, doctor."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from neuropose.cli.app import app, out_console, state
+from neuropose.errors import NeuroPoseError
+
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory (in/, out/, failed/).")
+]
+
+
+def _fmt_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = round(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    job: Annotated[str | None, typer.Argument(help="Show only this job.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Show the state of every job (or one job)."""
+    from neuropose.interfacer.operations import UnknownJobError
+    from neuropose.interfacer.status import read_status
+
+    settings = state(ctx).load(data_dir=data_dir).settings
+    doc = read_status(settings.data_dir)
+    jobs = doc.jobs
+    if job is not None:
+        if job not in jobs:
+            raise UnknownJobError(
+                f"no job {job!r} in {settings.data_dir}",
+                hint="run `neuropose status` to list jobs",
+            )
+        jobs = {job: jobs[job]}
+    if as_json:
+        payload = doc.model_dump(mode="json")
+        payload["jobs"] = {k: v.model_dump(mode="json") for k, v in jobs.items()}
+        out_console.print_json(json.dumps(payload))
+        return
+    if not jobs:
+        out_console.print(f"no jobs in {settings.data_dir}")
+        return
+    table = Table("job", "state", "attempts", "progress", "fps", "eta", "updated", "error")
+    for job_id, e in jobs.items():
+        progress = f"{e.frames_done}/{e.frames_expected if e.frames_expected is not None else '?'}"
+        table.add_row(
+            job_id,
+            e.state.value,
+            str(e.attempts),
+            progress,
+            f"{e.fps:.1f}" if e.fps else "-",
+            _fmt_eta(e.eta_s) if e.state.value == "processing" else "-",
+            e.last_update,
+            e.error or "",
+        )
+    out_console.print(table)
+
+
+@app.command("retry")
+def retry(
+    ctx: typer.Context,
+    job: Annotated[str, typer.Argument(help="Failed job to process again.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Move a failed job back to in/ (its attempt history is kept)."""
+    from neuropose.interfacer.operations import retry_job
+
+    settings = state(ctx).load(data_dir=data_dir).settings
+    entry = retry_job(Path(settings.data_dir), job)
+    if entry is None:
+        out_console.print(f"moved failed/{job} to in/{job}; the running daemon will queue it")
+    else:
+        out_console.print(
+            f"moved failed/{job} to in/{job}; queued (attempts so far: {entry.attempts})"
+        )
+
+
+@app.command("prune")
+def prune(
+    ctx: typer.Context,
+    older_than: Annotated[
+        float, typer.Option("--older-than", help="Forget jobs finished more than DAYS ago.")
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would go.")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Forget old completed/failed jobs in status files (inputs and results are kept)."""
+    from neuropose.interfacer.operations import plan_prune
+
+    settings = state(ctx).load(data_dir=data_dir).settings
+    plan = plan_prune(Path(settings.data_dir), older_than, dry_run=dry_run)
+    verb = "would forget" if dry_run else "forgot"
+    out_console.print(f"{verb} {len(plan.jobs)} job(s)" + (":" if plan.jobs else ""))
+    for job_id in plan.jobs:
+        out_console.print(f"  {job_id}")
+
+
+@app.command("reset")
+def reset(
+    ctx: typer.Context,
+    yes: Annotated[bool, typer.Option("--yes", help="Really delete (default: dry run).")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Delete the daemon's status files and checkpoints of this data directory.
+
+    Inputs (in/, failed/) and results.json files are kept; the next `watch`
+    re-queues jobs in in/ without results. Without --yes nothing is deleted.
+    """
+    from neuropose.interfacer.operations import plan_reset
+
+    settings = state(ctx).load(data_dir=data_dir).settings
+    root = Path(settings.data_dir)
+    plan = plan_reset(root, yes=yes)
+    verb = "deleted" if plan.executed else "would delete"
+    out_console.print(f"{verb} {len(plan.paths)} path(s) in {root}:")
+    for p in plan.paths:
+        out_console.print(f"  {p.relative_to(root)}")
+    if not yes:
+        out_console.print("dry run: nothing changed; run again with --yes to delete")
+
+
+@app.command("doctor")
+def doctor(
+    ctx: typer.Context,
+    data_dir: DataDirOption = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model to verify.")] = None,
+) -> None:
+    """Check the data directory, disk, lock, model cache and TensorFlow (exit 0/1)."""
+    from neuropose.interfacer.doctor import run_all_checks
+
+    settings = state(ctx).load(data_dir=data_dir).settings
+    checks = run_all_checks(settings, model)
+    for c in checks:
+        mark = "[green]ok  [/green]" if c.ok else "[red]FAIL[/red]"
+        out_console.print(f"{mark} {c.name}: {c.detail}", markup=True)
+        if not c.ok and c.fix:
+            out_console.print(f"       fix: {c.fix}", markup=False)
+    failed = [c.name for c in checks if not c.ok]
+    if failed:
+        raise DoctorFailed(f"{len(failed)} check(s) failed: {', '.join(failed)}")
+
+
+class DoctorFailed(NeuroPoseError):
+    """At least one doctor check failed (exit code 1)."""
+
+    exit_code = 1

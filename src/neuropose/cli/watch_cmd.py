@@ -1,0 +1,45 @@
+"""``neuropose watch``: run the job daemon on a data directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from neuropose.cli.app import app, out_console, state
+
+
+@app.command("watch")
+def watch(
+    ctx: typer.Context,
+    once: Annotated[
+        bool, typer.Option("--once", help="Process every stable job, then exit.")
+    ] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Data directory (in/, out/, failed/).")
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="Pose model name, or python:<module>:<factory> for a custom one."
+        ),
+    ] = None,
+) -> None:
+    """Process jobs dropped into DATA_DIR/in/ (one daemon per data directory).
+
+    Exit codes: 0 done (--once), 1 processing error, 2 bad config or corrupt
+    status.json, 3 another daemon holds the data directory, 4 resource
+    missing (model, disk, permissions), 130 stopped by SIGINT/SIGTERM after
+    checkpointing.
+    """
+    from neuropose.interfacer.interfacer import Interfacer, build_processor
+
+    settings = state(ctx).load(data_dir=data_dir).settings
+    daemon = Interfacer(settings, lambda: build_processor(settings, model), once=once)
+    summary = daemon.run()
+    if once:
+        out_console.print(
+            f"completed {len(summary.completed)}, failed {len(summary.failed)}, "
+            f"interrupted {len(summary.interrupted)}"
+        )

@@ -1,0 +1,179 @@
+"""Health checks of a data directory and its environment (``neuropose doctor``).
+
+Each check returns a :class:`Check` (name, ok, detail, fix). ``watch`` runs
+the fast checks (:func:`run_start_checks`: directories writable and on one
+filesystem, free disk) before processing anything and refuses to start when
+one fails; ``neuropose doctor`` runs all of them, including the model cache
+(verified against its manifest) and whether TensorFlow imports.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from neuropose.config import Settings
+from neuropose.errors import NeuroPoseError, ResourceError
+from neuropose.locking import probe_lock
+
+__all__ = [
+    "MIN_FREE_BYTES",
+    "Check",
+    "check_directories",
+    "check_free_disk",
+    "check_lock",
+    "check_model",
+    "check_same_filesystem",
+    "check_tensorflow",
+    "run_all_checks",
+    "run_start_checks",
+]
+
+#: Less free space than this on the data directory's filesystem fails the check.
+MIN_FREE_BYTES = 512 * 1024**2
+
+
+@dataclass(frozen=True)
+class Check:
+    """Outcome of one health check; ``fix`` says what to do when ``ok`` is false."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _subdirs(data_dir: Path) -> list[Path]:
+    return [data_dir / "in", data_dir / "out", data_dir / "failed"]
+
+
+def check_directories(data_dir: Path) -> Check:
+    """``in/``, ``out/`` and ``failed/`` exist (or can be made) and are writable."""
+    problems = []
+    for d in [data_dir, *_subdirs(data_dir)]:
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=d, prefix=".doctor.", suffix=".probe"):
+                pass
+        except OSError as exc:
+            problems.append(f"{d}: {exc.strerror or exc}")
+    if problems:
+        return Check(
+            "directories writable",
+            False,
+            "; ".join(problems),
+            "fix ownership/permissions (the daemon's user must be able to write them)",
+        )
+    return Check("directories writable", True, f"{data_dir}/{{in,out,failed}}")
+
+
+def check_same_filesystem(data_dir: Path) -> Check:
+    """Every directory of the layout is on one filesystem (renames must be atomic)."""
+    dirs = [data_dir, *_subdirs(data_dir), data_dir / ".staging"]
+    devices = {}
+    for d in dirs:
+        if d.exists():
+            devices[d] = os.stat(d).st_dev
+    if len(set(devices.values())) > 1:
+        base = devices.get(data_dir)
+        other = [str(d) for d, dev in devices.items() if dev != base]
+        return Check(
+            "one filesystem",
+            False,
+            f"{', '.join(other)} on a different filesystem than {data_dir}",
+            "mount or move them so that in/, out/, failed/ and .staging/ share one filesystem",
+        )
+    return Check("one filesystem", True, f"{len(devices)} directories share one device")
+
+
+def check_free_disk(data_dir: Path, min_free: int = MIN_FREE_BYTES) -> Check:
+    """At least ``min_free`` bytes free where results are written."""
+    target = data_dir if data_dir.exists() else data_dir.parent
+    usage = shutil.disk_usage(target)
+    gib = usage.free / 1024**3
+    if usage.free < min_free:
+        return Check(
+            "free disk",
+            False,
+            f"{gib:.2f} GiB free on {target} (need {min_free / 1024**3:.2f} GiB)",
+            "free disk space or point data_dir at a larger filesystem",
+        )
+    return Check("free disk", True, f"{gib:.1f} GiB free")
+
+
+def check_lock(data_dir: Path) -> Check:
+    """Whether a daemon holds the data directory (informational: never fails)."""
+    info = probe_lock(data_dir / "neuropose.lock")
+    if info.held:
+        return Check("daemon lock", True, f"held by {info.describe()}")
+    return Check("daemon lock", True, "free (no daemon running on this data directory)")
+
+
+def check_model(settings: Settings, name: str | None = None) -> Check:
+    """The model is cached and its files match their recorded SHA-256."""
+    model = name or settings.default_model
+    if model.startswith("python:"):
+        return Check("model cached", True, f"{model} (custom factory, nothing to verify)")
+    try:
+        models = importlib.import_module("neuropose.models")
+        models.verify_model(model, settings.model_cache_dir)
+    except NeuroPoseError as exc:
+        return Check("model cached", False, exc.message, exc.hint or "")
+    except (ImportError, AttributeError) as exc:
+        return Check("model cached", False, f"model registry unavailable: {exc}")
+    return Check("model cached", True, f"{model} verified in {settings.model_cache_dir}")
+
+
+def check_tensorflow() -> Check:
+    """TensorFlow imports (slow: a few seconds)."""
+    try:
+        tf = importlib.import_module("tensorflow")
+    except Exception as exc:  # any import failure is the finding
+        return Check(
+            "tensorflow importable",
+            False,
+            f"{type(exc).__name__}: {exc}",
+            "reinstall NeuroPose's dependencies (pip install neuropose)",
+        )
+    return Check("tensorflow importable", True, f"tensorflow {getattr(tf, '__version__', '?')}")
+
+
+def run_start_checks(settings: Settings) -> list[Check]:
+    """The checks ``watch`` runs at start; raises when one fails.
+
+    Raises
+    ------
+    ResourceError
+        A directory is not writable, the layout spans filesystems, or the disk
+        is nearly full; the message lists every failed check.
+    """
+    data_dir = Path(settings.data_dir)
+    checks = [
+        check_directories(data_dir),
+        check_same_filesystem(data_dir),
+        check_free_disk(data_dir),
+    ]
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        raise ResourceError(
+            "data directory checks failed: " + "; ".join(f"{c.name}: {c.detail}" for c in failed),
+            hint=" / ".join(c.fix for c in failed if c.fix) or None,
+        )
+    return checks
+
+
+def run_all_checks(settings: Settings, model: str | None = None) -> list[Check]:
+    """Every check, in checklist order (for ``neuropose doctor``)."""
+    data_dir = Path(settings.data_dir)
+    return [
+        check_directories(data_dir),
+        check_same_filesystem(data_dir),
+        check_free_disk(data_dir),
+        check_lock(data_dir),
+        check_model(settings, model),
+        check_tensorflow(),
+    ]
