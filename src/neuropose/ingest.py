@@ -68,6 +68,7 @@ On-disk layout and crash invariants
 -----------------------------------
 ::
 
+    data_dir/.staging/                  exists only while an ingest runs (or after a crash)
     data_dir/.staging/ingest.lock       flock held by the running ingest
     data_dir/.staging/<unique>/jobs/<job>/<videos>, READY
     data_dir/.staging/<unique>/replaced/  old directories moved aside by force
@@ -89,7 +90,10 @@ On-disk layout and crash invariants
 3. Ingests into one data directory are serialised by the flock on
    ``.staging/ingest.lock`` (a second one fails with :class:`IngestBusyError`),
    and :func:`clean_staging` leaves the staging area alone while that lock is
-   held.
+   held. The holder removes the lock file and the empty ``.staging`` before
+   unlocking, so a finished or refused ingest leaves no trace outside
+   ``in/``; a data directory the ingest had to create is removed again when
+   the ingest fails.
 
 Examples
 --------
@@ -111,12 +115,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import logging
 import os
 import re
 import secrets
 import shutil
 import stat
+import time
 import unicodedata
 import zipfile
 import zlib
@@ -130,7 +136,6 @@ from pydantic import Field
 
 from neuropose.errors import BusyError, InputError, ResourceError
 from neuropose.io import fsync_directory
-from neuropose.locking import ExclusiveLock, LockHeldError
 from neuropose.schemas.base import FrozenModel
 from neuropose.schemas.status import JobState
 
@@ -814,13 +819,84 @@ def _clean_locked(root: Path) -> list[Path]:
     return removed
 
 
+class _StagingLock:
+    """``flock`` on ``.staging/ingest.lock`` that removes the staging area when done.
+
+    The holder deletes the lock file (and the then empty ``.staging``) before
+    unlocking, so an acquirer re-checks after locking that the path still
+    names the inode it locked, and retries otherwise. Two processes can
+    therefore never both believe they hold it.
+    """
+
+    def __init__(self, root: Path, purpose: str) -> None:
+        self.root = root
+        self.path = root / _LOCK_NAME
+        self.purpose = purpose
+        self._fd: int | None = None
+
+    def acquire(self, wait_s: float, *, create: bool) -> bool:
+        """Take the lock; ``False`` when another process still holds it after ``wait_s``."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            if create:
+                self.root.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(self.path, os.O_RDWR | (os.O_CREAT if create else 0), 0o644)
+            except FileNotFoundError:
+                if create:
+                    continue
+                return False
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.05)
+                continue
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()} {self.purpose}\n".encode(), 0)
+            self._fd = fd
+            return True
+
+    def holder(self) -> str:
+        """Who holds the lock, as written by the holder."""
+        try:
+            return self.path.read_text("utf-8").strip() or "unknown"
+        except OSError:
+            return "unknown"
+
+    def release(self) -> None:
+        """Remove the lock file and ``.staging`` when nothing else is in it, then unlock."""
+        if self._fd is None:
+            return
+        try:
+            if [p.name for p in self.root.iterdir()] == [_LOCK_NAME]:
+                self.path.unlink()
+                self.root.rmdir()
+                fsync_directory(self.root.parent)
+        except OSError:
+            pass
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+        self._fd = None
+
+
 def clean_staging(data_dir: Path | str) -> list[Path]:
     """Remove what interrupted ingests left in ``data_dir/.staging/``.
 
     The daemon calls this when it starts; every ingest calls it first. While
     an ingest holds ``.staging/ingest.lock`` nothing is removed (its staging
     directory is live) and the result is empty. Nothing is created when
-    ``.staging`` does not exist.
+    ``.staging`` does not exist, and ``.staging`` itself is removed once
+    empty.
 
     Parameters
     ----------
@@ -835,12 +911,14 @@ def clean_staging(data_dir: Path | str) -> list[Path]:
     root = _staging_root(Path(data_dir))
     if not root.is_dir():
         return []
-    try:
-        with ExclusiveLock(root / _LOCK_NAME, purpose="neuropose ingest (cleaning)", wait_s=0):
-            return _clean_locked(root)
-    except LockHeldError:
+    lock = _StagingLock(root, "neuropose ingest (cleaning)")
+    if not lock.acquire(0, create=True):
         logger.info("an ingest is running in %s; staging left alone", root)
         return []
+    try:
+        return _clean_locked(root)
+    finally:
+        lock.release()
 
 
 def _write_stream(
@@ -954,21 +1032,21 @@ def _execute(
         _check_space(data_dir, plan.total_bytes)
 
     root = _staging_root(data_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    try:
-        lock = ExclusiveLock(root / _LOCK_NAME, purpose="neuropose ingest", wait_s=2.0).acquire()
-    except LockHeldError as exc:
+    created = [p for p in (data_dir, *data_dir.parents) if not p.exists()]
+    lock = _StagingLock(root, "neuropose ingest")
+    if not lock.acquire(2.0, create=True):
         raise IngestBusyError(
-            f"another ingest is running in {data_dir}: {exc.message}",
+            f"another ingest is running in {data_dir} (holder: {lock.holder()})",
             hint="wait for it to finish and retry",
-        ) from None
+        )
+    ok = False
     try:
         cleaned = _clean_locked(root)
         # Re-check under the lock: another ingest may have finished meanwhile.
         jobs = _group_and_check(plan, data_dir, force, single)
         if needs_space:
             _check_space(data_dir, plan.total_bytes)
-        return _stage_and_place(
+        report = _stage_and_place(
             plan,
             data_dir,
             root,
@@ -978,8 +1056,14 @@ def _execute(
             progress=progress,
             cleaned=cleaned,
         )
+        ok = True
+        return report
     finally:
         lock.release()
+        if not ok:  # leave no directory this failed ingest created
+            for path in created:
+                with contextlib.suppress(OSError):
+                    path.rmdir()
 
 
 def _stage_and_place(
@@ -1010,6 +1094,7 @@ def _stage_and_place(
     placed: list[tuple[Path, Path]] = []  # (in/<job>, staged path) for rollback
     moved_aside: list[tuple[Path, Path]] = []  # (original, trash path)
     reports: list[IngestedJob] = []
+    in_created = False
     try:
         staged_jobs.mkdir(parents=True)
         trash.mkdir()
@@ -1036,6 +1121,7 @@ def _stage_and_place(
                 )
             )
         fsync_directory(staged_jobs)
+        in_created = not in_dir.exists()
         in_dir.mkdir(parents=True, exist_ok=True)
         for job in jobs:
             for rel in job.replace:
@@ -1057,8 +1143,10 @@ def _stage_and_place(
             with contextlib.suppress(OSError):
                 os.rename(aside, original)
         _remove_tree(staging)
-        if placed:
-            with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):
+            if in_created:
+                in_dir.rmdir()
+            elif placed:
                 fsync_directory(in_dir)
         raise
     _remove_tree(staging)
