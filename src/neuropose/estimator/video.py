@@ -168,9 +168,15 @@ def _capture_info(path: Path, cap: cv2.VideoCapture, size: int) -> VideoInfo:
         rot = 0
     w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
     h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    count = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+    if w <= 0 or h <= 0:
+        declared = f" although the container declares {int(count)}" if count > 0 else ""
+        raise NoFramesError(
+            f"input {path.name} has no decodable frame (no frame size could be read){declared}",
+            hint="the file is probably truncated or corrupt; re-copy or re-export it",
+        )
     if rot in (90, 270):
         w, h = h, w
-    count = cap.get(cv2.CAP_PROP_FRAME_COUNT)
     fps = cap.get(cv2.CAP_PROP_FPS)
     return VideoInfo(
         path=path,
