@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.estimator.conftest import decoded_means
+from tests.fakes import FakeModel, FakeModelError
 
 from neuropose.estimator import (
     CheckpointMismatchError,
@@ -26,8 +28,6 @@ from neuropose.estimator import (
 )
 from neuropose.io import load_model, write_model_atomic
 from neuropose.schemas import VideoCheckpoint
-from tests.estimator.conftest import decoded_means
-from tests.fakes import FakeModel, FakeModelError
 
 N = 40
 VALUES = [(17 * i) % 230 + 10 for i in range(N)]  # non-monotonic: catches reordering
@@ -247,7 +247,9 @@ def test_periodic_checkpoints_resume_exactly(tmp_path: Path, make_blob_video) ->
 
 def test_resume_refuses_changed_file(clip: Path, tmp_path: Path, make_video) -> None:
     saved: list[VideoCheckpoint] = []
-    Estimator(FakeModel()).process_video(clip, checkpoint_every_frames=10, on_checkpoint=saved.append)
+    Estimator(FakeModel()).process_video(
+        clip, checkpoint_every_frames=10, on_checkpoint=saved.append
+    )
     other = make_video(tmp_path / "clip.mp4", [v + 1 for v in VALUES])
     with pytest.raises(CheckpointMismatchError, match="the file changed") as info:
         Estimator(FakeModel()).process_video(other, resume=saved[0])
@@ -256,7 +258,9 @@ def test_resume_refuses_changed_file(clip: Path, tmp_path: Path, make_video) -> 
 
 def test_resume_refuses_other_options_and_model(clip: Path) -> None:
     saved: list[VideoCheckpoint] = []
-    Estimator(FakeModel()).process_video(clip, checkpoint_every_frames=10, on_checkpoint=saved.append)
+    Estimator(FakeModel()).process_video(
+        clip, checkpoint_every_frames=10, on_checkpoint=saved.append
+    )
     with pytest.raises(CheckpointMismatchError, match=r"max_persons=1 \(now 2\)"):
         Estimator(FakeModel(), max_persons=2).process_video(clip, resume=saved[0])
     with pytest.raises(CheckpointMismatchError, match="made with model fake"):
