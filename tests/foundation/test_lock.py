@@ -1,0 +1,110 @@
+"""The daemon lock: one holder at a time, named when refused, freed by SIGKILL.
+
+The holder is a real subprocess (``_HOLDER`` below) that takes the lock with
+purpose ``"test holder"``, prints ``locked`` and sleeps until killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from neuropose.errors import BusyError
+from neuropose.locking import ExclusiveLock, LockHeldError, probe_lock
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+_HOLDER = """
+import sys, time
+from neuropose.locking import ExclusiveLock
+with ExclusiveLock(sys.argv[1], purpose="test holder"):
+    print("locked", flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.fixture
+def holder(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    path = tmp_path / "neuropose.lock"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "locked"
+        yield proc, path
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def test_second_holder_is_refused_with_holder_info(
+    holder: tuple[subprocess.Popen[str], Path],
+) -> None:
+    proc, path = holder
+    with pytest.raises(
+        LockHeldError, match=rf"held by pid {proc.pid} on .* \(test holder\)"
+    ) as info:
+        ExclusiveLock(path, purpose="second", wait_s=0.2).acquire()
+    assert isinstance(info.value, BusyError) and info.value.exit_code == 3
+    assert "only one daemon may run per data directory" in str(info.value)
+
+
+def test_probe_sees_the_holder_without_taking_the_lock(
+    holder: tuple[subprocess.Popen[str], Path],
+) -> None:
+    proc, path = holder
+    info = probe_lock(path)
+    assert info.held
+    assert info.holder is not None and info.holder["pid"] == proc.pid
+    assert info.holder["purpose"] == "test holder"
+    assert f"pid {proc.pid}" in info.describe()
+    assert probe_lock(path).held  # probing twice changes nothing
+
+
+def test_sigkilled_holder_releases_the_lock(holder: tuple[subprocess.Popen[str], Path]) -> None:
+    proc, path = holder
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    # The file still names the dead holder, but the kernel released the flock.
+    assert json.loads(path.read_text())["pid"] == proc.pid
+    assert probe_lock(path).held is False
+    with ExclusiveLock(path, purpose="successor", wait_s=0.2) as lock:
+        assert lock.held
+        recorded = json.loads(path.read_text())
+        assert recorded["pid"] == os.getpid() and recorded["purpose"] == "successor"
+        assert probe_lock(path).held
+
+
+def test_release_frees_and_empties_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "neuropose.lock"
+    assert probe_lock(path).held is False  # no file yet
+    lock = ExclusiveLock(path, purpose="one")
+    with lock:
+        assert probe_lock(path).held
+    assert not lock.held
+    assert path.read_text() == ""
+    assert probe_lock(path) == probe_lock(path)
+    assert probe_lock(path).held is False
+    lock.release()  # idempotent
+    with ExclusiveLock(path, purpose="two"):
+        pass
+
+
+def test_in_process_second_lock_is_also_refused(tmp_path: Path) -> None:
+    path = tmp_path / "neuropose.lock"
+    with ExclusiveLock(path, purpose="first"), pytest.raises(LockHeldError, match=r"\(first\)"):
+        ExclusiveLock(path, purpose="second", wait_s=0.1).acquire()
