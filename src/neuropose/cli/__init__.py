@@ -20,6 +20,7 @@ from neuropose.cli import watch_cmd  # noqa: F401  isort: skip
 from neuropose.cli import jobs_cmd  # noqa: F401  isort: skip
 from neuropose.cli import serve_cmd  # noqa: F401  isort: skip
 from neuropose.cli import ingest_cmd  # noqa: F401  isort: skip
+from neuropose.cli import visualize_cmd  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]
 

@@ -1,0 +1,257 @@
+"""``neuropose visualize``: every visual output of one results file.
+
+Output layout
+-------------
+Into ``out_dir`` (default ``<results dir>/visualize/``), per video with file
+stem ``<stem>`` (the video's name without its extension)::
+
+    <stem>.overlay.mp4        original frames + 2D skeleton (H.264)   --overlay
+    <stem>.skeleton.mp4       same drawing on neutral grey, no pixels  --skeleton-only
+    <stem>.3d.mp4             3D skeleton clip, fixed viewpoint        --3d
+    <stem>.angles.png/.svg    joint angles over time, segments marked  --plots
+    <stem>.confidence.png/.svg  per-joint confidence over time         --plots
+    <stem>.quality.json       QualityReport                            always
+    <stem>.quality.html       human-readable quality summary           always
+    <stem>.preview.png        one representative overlay frame         with a video output
+
+With none of ``--overlay/--skeleton-only/--3d/--plots`` everything is made;
+the overlay only when the original video can be found (``--video``, beside
+``results.json``, or ``<data_dir>/in/<job>/``), otherwise the skeleton-only
+video is made instead. Every file is written atomically; a failure leaves
+earlier outputs of the run in place and no partial file.
+
+The original video must be the one the predictions came from: its SHA-256
+is compared with ``Provenance.input_sha256`` and a mismatch is an
+:class:`~neuropose.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from neuropose.errors import InputError
+from neuropose.io import load_model
+from neuropose.schemas.predictions import JobResults, VideoPredictions
+from neuropose.schemas.quality import QualityReport
+from neuropose.visualize.overlay import FrameRange, render_overlay
+from neuropose.visualize.plots import plot_angles, plot_confidence
+from neuropose.visualize.report import build_quality_report, write_quality_report
+from neuropose.visualize.view3d import render_3d
+
+__all__ = [
+    "VisualizeOptions",
+    "VisualizeResult",
+    "find_video",
+    "parse_frame_range",
+    "visualize_results",
+]
+
+log = logging.getLogger(__name__)
+
+#: ``progress_factory(description)`` returns ``progress(done, total)``.
+ProgressFactory = Callable[[str], Callable[[int, int], None]]
+
+
+def parse_frame_range(text: str) -> FrameRange:
+    """Parse ``START:STOP`` (decode indices, STOP exclusive; either may be empty).
+
+    Examples
+    --------
+    >>> parse_frame_range("10:20"), parse_frame_range(":5"), parse_frame_range("7:")
+    ((10, 20), (0, 5), (7, None))
+    """
+    m = re.fullmatch(r"\s*(\d*)\s*:\s*(\d*)\s*", text)
+    if m is None:
+        raise InputError(
+            f"--frames {text!r} is not a range",
+            hint="use START:STOP in frame numbers, e.g. 100:400, :300 or 250:",
+        )
+    start = int(m.group(1)) if m.group(1) else 0
+    stop = int(m.group(2)) if m.group(2) else None
+    if stop is not None and stop <= start:
+        raise InputError(f"--frames {text!r} is empty", hint="STOP must be greater than START")
+    return start, stop
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def find_video(
+    results_path: Path, vp: VideoPredictions, given: Path | None, *, n_videos: int = 1
+) -> Path | None:
+    """Locate the original video of ``vp``.
+
+    ``given`` may be the video file (when the job has one video or the
+    name matches) or a directory holding it. Without it, the results
+    directory and ``<data_dir>/in/<job>/`` are searched. Returns None when
+    nothing is found.
+
+    Raises
+    ------
+    InputError
+        The found file's SHA-256 differs from ``vp.provenance.input_sha256``.
+    """
+    candidates: list[Path] = []
+    if given is not None:
+        if given.is_dir():
+            candidates.append(given / vp.video)
+        elif given.name == vp.video or n_videos == 1:
+            candidates.append(given)
+        elif not given.exists():
+            raise InputError(f"--video {given}: file not found")
+    else:
+        rdir = results_path.parent
+        candidates += [rdir / vp.video, rdir.parent.parent / "in" / rdir.name / vp.video]
+    for c in candidates:
+        if c.is_file():
+            digest = _sha256(c)
+            if digest != vp.provenance.input_sha256:
+                raise InputError(
+                    f"{c}: this is not the video the predictions of {vp.video} were made from "
+                    f"(SHA-256 {digest[:12]}…, results say {vp.provenance.input_sha256[:12]}…)",
+                    hint="pass the original video with --video, or use --skeleton-only",
+                )
+            return c
+    return None
+
+
+@dataclass(frozen=True)
+class VisualizeOptions:
+    """What to render (see the module docstring); all False means everything."""
+
+    overlay: bool = False
+    skeleton_only: bool = False
+    view3d: bool = False
+    plots: bool = False
+    frames: FrameRange | None = None
+    video: Path | None = None
+    preset: str = "ultrafast"
+
+    @property
+    def everything(self) -> bool:
+        return not (self.overlay or self.skeleton_only or self.view3d or self.plots)
+
+
+@dataclass
+class VisualizeResult:
+    """Files written and quality reports of one run."""
+
+    out_dir: Path
+    written: list[Path] = field(default_factory=list)
+    reports: list[QualityReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _stem(name: str) -> str:
+    return Path(name).stem or name
+
+
+def visualize_results(
+    results_path: Path,
+    *,
+    out_dir: Path | None = None,
+    options: VisualizeOptions | None = None,
+    progress_factory: ProgressFactory | None = None,
+) -> VisualizeResult:
+    """Render the requested outputs for every video of a ``results.json``.
+
+    Parameters
+    ----------
+    results_path : Path
+        A :class:`~neuropose.schemas.JobResults` file.
+    out_dir : Path, optional
+        Destination; default ``<results dir>/visualize``. Created if missing.
+    options : VisualizeOptions, optional
+        What to render.
+    progress_factory : callable, optional
+        Gives a ``progress(done, total)`` callback per rendering step.
+
+    Returns
+    -------
+    VisualizeResult
+
+    Raises
+    ------
+    InvalidDocumentError
+        ``results_path`` is missing, corrupt or not a results file.
+    InputError
+        Bad ``--frames``, a wrong or undecodable video, or an explicitly
+        requested output that cannot be made (overlay without a video, plots
+        without a subject).
+    """
+    opts = options or VisualizeOptions()
+    results = load_model(results_path, JobResults)
+    target = out_dir if out_dir is not None else results_path.parent / "visualize"
+    target.mkdir(parents=True, exist_ok=True)
+    res = VisualizeResult(out_dir=target)
+    every = opts.everything
+
+    def prog(desc: str) -> Callable[[int, int], None] | None:
+        return progress_factory(desc) if progress_factory is not None else None
+
+    for vp in results.videos:
+        stem = _stem(vp.video)
+        report = build_quality_report(vp, job_id=results.job_id)
+        res.written += write_quality_report(report, target, stem)
+        res.reports.append(report)
+
+        if opts.overlay or every:
+            video = find_video(results_path, vp, opts.video, n_videos=len(results.videos))
+            if video is None and opts.overlay:
+                raise InputError(
+                    f"cannot find the original video {vp.video} for the overlay",
+                    hint="pass it with --video, or use --skeleton-only for a de-identified video",
+                )
+            if video is not None:
+                path = target / f"{stem}.overlay.mp4"
+                render_overlay(
+                    vp, path, video=video, frames=opts.frames, preset=opts.preset,
+                    progress=prog(f"overlay {vp.video}"),
+                    preview_path=target / f"{stem}.preview.png",
+                )  # fmt: skip
+                res.written += [path, target / f"{stem}.preview.png"]
+            else:
+                res.notes.append(
+                    f"{vp.video}: original video not found, made the skeleton-only video instead "
+                    "(pass --video for the overlay)"
+                )
+        made_overlay = any(p.name == f"{stem}.overlay.mp4" for p in res.written)
+        if opts.skeleton_only or (every and not made_overlay):
+            path = target / f"{stem}.skeleton.mp4"
+            preview = None if made_overlay else target / f"{stem}.preview.png"
+            render_overlay(
+                vp, path, skeleton_only=True, frames=opts.frames, preset=opts.preset,
+                progress=prog(f"skeleton {vp.video}"), preview_path=preview,
+            )  # fmt: skip
+            res.written.append(path)
+            if preview is not None:
+                res.written.append(preview)
+        if opts.view3d or every:
+            path = target / f"{stem}.3d.mp4"
+            try:
+                render_3d(vp, path, frames=opts.frames, progress=prog(f"3D {vp.video}"))
+                res.written.append(path)
+            except InputError as exc:
+                if opts.view3d:
+                    raise
+                res.notes.append(f"3D view skipped: {exc.message}")
+        if opts.plots or every:
+            res.written += plot_confidence(vp, target / f"{stem}.confidence", frames=opts.frames)
+            try:
+                res.written += plot_angles(vp, target / f"{stem}.angles", frames=opts.frames)
+            except InputError as exc:
+                if opts.plots:
+                    raise
+                res.notes.append(f"angle plot skipped: {exc.message}")
+    res.written = [p for p in res.written if p.exists()]
+    return res

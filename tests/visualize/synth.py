@@ -1,0 +1,113 @@
+"""Synthetic videos and predictions with known ground truth for visualize tests.
+
+Helpers (fixtures live in ``conftest.py``):
+
+* ``UNIQUE_BGR``: a colour no drawing element uses (the ``unique_video``
+  fixture is a 640x480, 30 fps, 30-frame H.264 MP4 of only that colour).
+* ``build_predictions``: predictions for that video on a 4-joint skeleton
+  ``a-b-c-d`` (edges a-b, b-c, c-d). Track 1 (the subject) has joint ``a`` at
+  exactly (400, 300) px with confidence 1.0, joint ``b`` at (400, 380) with
+  confidence 0.0, ``c`` at (450, 380) and ``d`` at (450, 440) with 0.5; 3D
+  bone lengths are constant (100, 50, 60 mm). Track 2 (a bystander) stands at
+  x = 100..150 px. The subject is missing on frames 10..12.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from neuropose.schemas import (
+    CameraIntrinsics,
+    Provenance,
+    Segment,
+    Segmentation,
+    Skeleton,
+    VideoMetadata,
+    VideoPredictions,
+)
+
+UNIQUE_BGR = (200, 30, 180)
+W, H, N, FPS = 640, 480, 30, 30.0
+SKELETON = Skeleton(name="toy_4", joints=("a", "b", "c", "d"), edges=((0, 1), (1, 2), (2, 3)))
+SUBJECT_2D = np.array([[400, 300], [400, 380], [450, 380], [450, 440]], np.float32)
+SUBJECT_CONF = np.array([1.0, 0.0, 0.5, 0.5], np.float32)
+SUBJECT_3D = np.array([[0, 0, 0], [0, 100, 0], [50, 100, 0], [50, 160, 0]], np.float32)
+MISSING = range(10, 13)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build_predictions(
+    *, input_sha256: str = "0" * 64, video: str = "clip.mp4", n: int = N
+) -> VideoPredictions:
+    det_frame, track, boxes, p2, p3, conf = [], [], [], [], [], []
+    for f in range(n):
+        if f not in MISSING:
+            det_frame.append(f)
+            track.append(1)
+            boxes.append([380, 280, 90, 180, 0.95])
+            p2.append(SUBJECT_2D)
+            p3.append(SUBJECT_3D + np.float32([0, 0, 2000 + f]))
+            conf.append(SUBJECT_CONF)
+        det_frame.append(f)
+        track.append(2)
+        boxes.append([90, 280, 70, 180, 0.8])
+        p2.append(SUBJECT_2D - np.float32([300, 0]))
+        p3.append(SUBJECT_3D)
+        conf.append(np.full(4, 0.7, np.float32))
+    ts = np.arange(n) / FPS
+    seg = Segmentation(
+        method="valley_to_valley",
+        signal={"angle": "left_knee_flexion"},
+        segments=(
+            Segment(start_frame=2, end_frame=14, start_s=2 / FPS, end_s=14 / FPS),
+            Segment(start_frame=14, end_frame=26, start_s=14 / FPS, end_s=26 / FPS),
+        ),
+        created_at="2026-01-01T00:00:00Z",
+        neuropose_version="0.1.0",
+    )
+    return VideoPredictions(
+        video=video,
+        skeleton=SKELETON,
+        metadata=VideoMetadata(
+            width=W, height=H, decoded_frame_count=n, duration_s=n / FPS, fps_reported=FPS
+        ),
+        provenance=Provenance(
+            model_name="synthetic",
+            model_sha256="0" * 64,
+            root_relative=False,
+            intrinsics=CameraIntrinsics.from_fov(W, H, 55.0),
+            input_sha256=input_sha256,
+            input_name=video,
+            created_at="2026-01-01T00:00:00Z",
+        ),
+        primary_track_id=1,
+        frame_index=np.arange(n, dtype=np.int32),
+        timestamp_s=ts,
+        det_frame=np.array(det_frame, np.int32),
+        track_id=np.array(track, np.int32),
+        boxes=np.array(boxes, np.float32),
+        poses3d=np.array(p3, np.float32),
+        poses2d=np.array(p2, np.float32),
+        confidence=np.array(conf, np.float32),
+        segmentations={"reps": seg},
+    )
+
+
+def read_frames(path: Path) -> list[np.ndarray]:
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(f)
+    cap.release()
+    return frames

@@ -1,0 +1,108 @@
+"""Quality metrics against known ground truth; report JSON/HTML and the status summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tests.visualize.synth import MISSING, SKELETON, N, build_predictions
+
+from neuropose.analyzer.quality import bone_length_cv, compute_quality, high_frequency_rms
+from neuropose.io import load_model
+from neuropose.schemas import VideoPredictions
+from neuropose.schemas.quality import QualityReport
+from neuropose.visualize.report import (
+    build_quality_report,
+    summarize_quality,
+    write_quality_report,
+)
+
+
+def test_detection_missing_frames_confidence_and_rigid_bones() -> None:
+    m = compute_quality(build_predictions())
+    assert m.n_frames == N
+    assert m.detection_rate == 1.0  # the bystander is always there
+    assert m.subject_detection_rate == pytest.approx((N - len(MISSING)) / N)
+    assert m.frames_subject_missing == len(MISSING)
+    assert m.subject_missing_ranges == [(MISSING[0], MISSING[-1])]
+    assert m.mean_confidence == pytest.approx({"a": 1.0, "b": 0.0, "c": 0.5, "d": 0.5})
+    assert m.bone_length_cv == pytest.approx({"a-b": 0.0, "b-c": 0.0, "c-d": 0.0}, abs=1e-6)
+    assert m.n_tracks == 2
+    assert m.id_switches == 0  # the bystander never takes the subject's place
+    assert m.subject_fragments == 2
+    assert m.frame_rate_hz == pytest.approx(30.0)
+
+
+def test_bone_length_cv_matches_hand_computation() -> None:
+    p = np.zeros((4, 2, 3))
+    p[:, 1, 1] = [90.0, 110.0, 90.0, 110.0]  # mean 100, population std 10
+    assert bone_length_cv(p, ((0, 1),))[0] == pytest.approx(0.1)
+
+
+def test_jitter_is_the_rms_of_the_high_frequency_part() -> None:
+    t = np.arange(600) / 60.0
+    slow = 100 * np.sin(2 * np.pi * 1.0 * t)
+    fast = 3 * np.sin(2 * np.pi * 15.0 * t)
+    traj = np.stack([slow + fast, slow, np.zeros_like(t)], axis=1)
+    assert high_frequency_rms(traj, t, cutoff_hz=8.0) == pytest.approx(3 / np.sqrt(2), rel=1e-3)
+    assert high_frequency_rms(np.stack([slow] * 3, 1), t, cutoff_hz=8.0) < 0.01
+    gap = traj.copy()
+    gap[300:305] = np.nan  # gaps split the signal; both halves still measured
+    assert high_frequency_rms(gap, t, cutoff_hz=8.0) == pytest.approx(3 / np.sqrt(2), rel=0.01)
+
+
+def test_jitter_of_a_noisy_subject_is_reported_in_mm() -> None:
+    vp = build_predictions()
+    d = vp.model_dump()
+    p3 = d["poses3d"].copy()
+    rng = np.random.default_rng(0)
+    p3[d["track_id"] == 1, 0, 0] += rng.choice([-5.0, 5.0], size=int((d["track_id"] == 1).sum()))
+    d["poses3d"] = p3
+    noisy = VideoPredictions.model_validate(d)
+    m = compute_quality(noisy)
+    assert m.jitter_mm["a"] is not None and m.jitter_mm["a"] > 2.0
+    assert m.jitter_mm["d"] is not None and m.jitter_mm["d"] < 0.5
+
+
+def test_identity_switch_is_counted_when_a_new_track_takes_over_in_place() -> None:
+    vp = build_predictions()
+    d = vp.model_dump()
+    tid = d["track_id"].copy()
+    later = (d["det_frame"] >= 20) & (tid == 1)
+    tid[later] = 7  # same person, new id from frame 20 on
+    d["track_id"] = tid
+    m = compute_quality(VideoPredictions.model_validate(d))
+    assert m.id_switches == 1
+    assert m.n_tracks == 3
+
+
+def test_report_roundtrips_and_warns(tmp_path: Path) -> None:
+    report = build_quality_report(
+        build_predictions(), job_id="job1", created_at="2026-01-01T00:00:00Z"
+    )
+    assert report.schema_version == 1
+    assert any("subject track is split into 2 pieces" in w for w in report.warnings)
+    assert any("mean confidence below 0.5: b" in w for w in report.warnings)
+    json_path, html_path = write_quality_report(report, tmp_path, "clip")
+    assert json_path.name == "clip.quality.json" and html_path.name == "clip.quality.html"
+    assert load_model(json_path, QualityReport) == report
+    page = html_path.read_text()
+    assert "<h1>Quality report: clip.mp4</h1>" in page and "<script" not in page
+
+
+def test_summary_lines_for_status() -> None:
+    summary = dict(summarize_quality(build_quality_report(build_predictions(), job_id="j")))
+    assert summary["subject detected"] == "90.0%"
+    assert summary["subject missing"] == "3 of 30 frames"
+    assert summary["mean joint confidence"] == "0.50"
+    assert summary["bone length CV (worst)"].startswith("0.0%")
+    assert summary["tracks / ID switches"] == "2 / 0"
+
+
+def test_video_without_detections_gives_nulls_not_nan() -> None:
+    vp = VideoPredictions.empty_for_tests(SKELETON, n_frames=5)
+    report = build_quality_report(vp, job_id="j")
+    assert report.detection_rate == 0.0 and report.frames_subject_missing == 5
+    assert report.mean_confidence == {"a": None, "b": None, "c": None, "d": None}
+    assert "NaN" not in report.model_dump_json()
