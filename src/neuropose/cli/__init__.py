@@ -21,6 +21,8 @@ from neuropose.cli import jobs_cmd  # noqa: F401  isort: skip
 from neuropose.cli import serve_cmd  # noqa: F401  isort: skip
 from neuropose.cli import ingest_cmd  # noqa: F401  isort: skip
 from neuropose.cli import visualize_cmd  # noqa: F401  isort: skip
+from neuropose.cli import segment_cmd  # noqa: F401  isort: skip
+from neuropose.cli import analyze_cmd  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]
 

@@ -15,6 +15,19 @@ class Segment(FrozenModel):
     """One segment: frames ``start_frame``..``end_frame`` inclusive.
 
     Times are the timestamps of those frames, in seconds.
+
+    Attributes
+    ----------
+    complete : bool
+        False for a repetition cut by the start or end of the recording.
+    prominence : float or None
+        Peak height above the higher of the two bounding valleys, in the
+        signal's unit.
+    peak_frame : int or None
+        Frame of the repetition's extremum.
+    duration_ratio : float or None
+        Duration divided by the median duration of the complete segments
+        (1.0 = perfectly regular).
     """
 
     start_frame: int = Field(ge=0)
@@ -23,6 +36,8 @@ class Segment(FrozenModel):
     end_s: float
     complete: bool = True
     prominence: float | None = None
+    peak_frame: int | None = None
+    duration_ratio: float | None = None
 
 
 class Segmentation(FrozenModel):

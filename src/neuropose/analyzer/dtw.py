@@ -1,0 +1,534 @@
+"""Dynamic time warping: an exact banded engine, fastdtw, alignment and NaN policies.
+
+Cost and distance
+-----------------
+Sequences are arrays with time on axis 0: (N,), (N, D) or (N, J, 3); frames
+are flattened to vectors and the local cost of matching frame i of ``a``
+with frame j of ``b`` is their Euclidean distance (in the input's units,
+e.g. mm). The **raw distance** is the sum of local costs along the optimal
+warping path; the **normalised distance** divides it by the path length K,
+giving a mean per-step cost in the same units, comparable across lengths.
+
+Engines
+-------
+``"exact"`` (default) computes the exact DTW by dynamic programming,
+restricted to an optional Sakoe–Chiba band. Each row of the cost matrix is
+vectorised with NumPy: with ``a_j = c_ij + min(D[i-1, j-1], D[i-1, j])`` the
+within-row recurrence ``D[i, j] = min(a_j, c_ij + D[i, j-1])`` has the closed
+form ``D[i, j] = C_j + min_{k<=j}(a_k - C_k)`` with ``C`` the running sum of
+the row's costs, i.e. one ``cumsum`` and one ``minimum.accumulate`` per row.
+Only one int8 back-pointer per band cell is kept for the path.
+
+``"fastdtw"`` calls the ``fastdtw`` package (Salvador & Chan, 2007), which
+is approximate; see ``docs/benchmarks.md`` for why the exact banded engine is
+preferred (Wu & Keogh, 2020).
+
+Band
+----
+For unequal lengths the band follows the straight line from (0, 0) to
+(N−1, M−1): row i may match columns within ``r`` of ``i·(M−1)/(N−1)``.
+``band`` gives ``r`` as a fraction of ``len(b)``; ``window`` gives it in
+frames. ``r`` is raised to at least ``(slope + 1) / 2`` columns so a
+warping path always exists.
+
+Alignment
+---------
+For (N, J, 3) pose sequences before DTW: ``"none"``; ``"procrustes_frame"``
+— every frame of both sequences is centred on its joint centroid (optionally
+scaled to unit RMS radius) and rotated (Kabsch, no reflection) onto a
+reference pose, the mean centred pose of ``a`` — removing global position
+and orientation frame by frame; ``"procrustes_sequence"`` — one similarity
+transform (rotation, translation, optional isotropic scale) maps all of ``b``
+onto ``a``, estimated after resampling ``b`` to ``a``'s length in normalised
+time, then applied to ``b`` at its own length. Both work for unequal lengths.
+
+NaN policy
+----------
+``"propagate"`` raises :class:`DTWInputError` naming the sequence and how many
+frames contain NaN; ``"interpolate"`` fills NaN linearly in time per
+coordinate (nearest value at the ends); ``"drop"`` removes frames with any
+NaN. Path indices always refer to the **original** frame numbers.
+
+Examples
+--------
+>>> import numpy as np
+>>> r = dtw(np.array([0., 1, 2, 3]), np.array([0., 1, 1, 2, 3]))
+>>> r.distance, r.path.tolist()
+(0.0, [[0, 0], [1, 1], [1, 2], [2, 3], [3, 4]])
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from neuropose.errors import InputError
+
+__all__ = [
+    "DTWInputError",
+    "DTWResult",
+    "align_sequences",
+    "dtw",
+    "dtw_all",
+    "dtw_per_joint",
+    "dtw_relation",
+    "exact_dtw",
+    "fast_dtw",
+    "path_cost",
+]
+
+Engine = Literal["exact", "fastdtw"]
+Alignment = Literal["none", "procrustes_frame", "procrustes_sequence"]
+NanPolicy = Literal["propagate", "interpolate", "drop"]
+
+
+class DTWInputError(InputError):
+    """DTW inputs are unusable (NaN under ``propagate``, empty, mismatched shapes)."""
+
+
+@dataclass(frozen=True)
+class DTWResult:
+    """Result of one DTW.
+
+    Attributes
+    ----------
+    distance : float
+        Sum of local (Euclidean) costs along the path, input units.
+    normalized_distance : float
+        ``distance / len(path)``.
+    path : ndarray, shape (K, 2), int
+        Matched (frame of a, frame of b) pairs, original frame numbers,
+        monotone, from the first to the last kept frames.
+    engine : str
+        ``"exact"`` or ``"fastdtw"``.
+    params : dict
+        Band/window, radius, alignment, NaN policy, frames dropped or filled.
+    """
+
+    distance: float
+    normalized_distance: float
+    path: np.ndarray
+    engine: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def record(self) -> dict[str, Any]:
+        """JSON-ready summary (without the path)."""
+        return {
+            "distance": self.distance,
+            "normalized_distance": self.normalized_distance,
+            "path_length": int(self.path.shape[0]),
+            "engine": self.engine,
+            **self.params,
+        }
+
+
+def _as2d(x: np.ndarray, name: str) -> np.ndarray:
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim == 0 or arr.shape[0] == 0:
+        raise DTWInputError(f"sequence {name} is empty")
+    return arr.reshape(arr.shape[0], -1)
+
+
+def _band_limits(n: int, m: int, radius: float | None) -> tuple[np.ndarray, np.ndarray, float]:
+    if radius is None:
+        return np.zeros(n, np.int64), np.full(n, m - 1, np.int64), math.inf
+    slope = (m - 1) / (n - 1) if n > 1 else 0.0
+    r = max(float(radius), (slope + 1) / 2)
+    centre = np.arange(n) * slope
+    lo = np.clip(np.ceil(centre - r - 1e-9), 0, m - 1).astype(np.int64)
+    hi = np.clip(np.floor(centre + r + 1e-9), 0, m - 1).astype(np.int64)
+    lo[0] = 0
+    hi[-1] = m - 1
+    return lo, hi, r
+
+
+def exact_dtw(
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    band: float | None = None,
+    window: int | None = None,
+) -> DTWResult:
+    """Exact DTW of two sequences, optionally within a Sakoe–Chiba band.
+
+    Parameters
+    ----------
+    a, b : ndarray, shape (N, …) and (M, …)
+        Sequences (time on axis 0); trailing axes are flattened per frame
+        and must have the same size. No NaN (see :func:`dtw` for policies).
+    band : float, optional
+        Band half-width as a fraction of ``len(b)`` (e.g. 0.1).
+    window : int, optional
+        Band half-width in frames of ``b``. Give at most one of ``band``
+        and ``window``; neither means unconstrained (full O(NM)).
+
+    Returns
+    -------
+    DTWResult
+        The exact optimum within the band.
+    """
+    x, y = _as2d(a, "a"), _as2d(b, "b")
+    if x.shape[1] != y.shape[1]:
+        raise DTWInputError(
+            f"frames of a have {x.shape[1]} values but frames of b have {y.shape[1]}"
+        )
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise DTWInputError("exact_dtw got NaN/inf; choose a nan_policy in dtw()")
+    if band is not None and window is not None:
+        raise DTWInputError("give either band (fraction) or window (frames), not both")
+    if band is not None and not band > 0:
+        raise DTWInputError(f"band must be > 0, got {band}")
+    n, m = x.shape[0], y.shape[0]
+    radius = band * m if band is not None else (float(window) if window is not None else None)
+    lo, hi, r = _band_limits(n, m, radius)
+    widths = hi - lo + 1
+    offsets = np.concatenate([[0], np.cumsum(widths)])
+    # back-pointer bits: bit 1 = from the left; else bit 0 = from above, 0 = diagonal
+    back = np.empty(int(offsets[-1]), dtype=np.int8)
+    inf = np.inf
+    prev = np.empty(0)
+    plo = phi = 0
+    use_gram = x.shape[1] >= 8
+    if use_gram:
+        xx = np.einsum("ij,ij->i", x, x)
+        yy = np.einsum("ij,ij->i", y, y)
+    block = 64
+    cost_block = np.empty(0)
+    bl = 0
+    for i in range(n):
+        lo_i, h = int(lo[i]), int(hi[i])
+        if use_gram:
+            if i % block == 0:
+                i1 = min(n, i + block)
+                bl, bh = int(lo[i:i1].min()), int(hi[i:i1].max())
+                g = x[i:i1] @ y[bl : bh + 1].T
+                g *= -2.0
+                g += xx[i:i1, None]
+                g += yy[None, bl : bh + 1]
+                np.maximum(g, 0.0, out=g)
+                cost_block = np.sqrt(g, out=g)
+            c = cost_block[i % block, lo_i - bl : h - bl + 1]
+        else:
+            diff = y[lo_i : h + 1] - x[i]
+            c = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        if i == 0:
+            row = np.cumsum(c)
+            back[offsets[0] : offsets[1]] = 2
+        else:
+            # P[k] = D[i-1, lo_i-1+k] for k = 0..w (inf outside the previous row's band)
+            w = h - lo_i + 1
+            pad = np.full(w + 1, inf)
+            s0 = max(plo, lo_i - 1)
+            s1 = min(phi, h)
+            if s0 <= s1:
+                pad[s0 - (lo_i - 1) : s1 - (lo_i - 1) + 1] = prev[s0 - plo : s1 - plo + 1]
+            diag, up = pad[:w], pad[1:]
+            from_up = up < diag
+            csum = np.cumsum(c)
+            key = np.minimum(diag, up)
+            key += c
+            key -= csum
+            run = np.minimum.accumulate(key)
+            row = csum + run
+            code = back[offsets[i] : offsets[i + 1]]
+            np.greater(key, run, out=code, casting="unsafe")
+            code <<= 1
+            code |= from_up
+        prev, plo, phi = row, lo_i, h
+    distance = float(prev[-1])
+    # backtrack
+    path = []
+    i, j = n - 1, m - 1
+    while True:
+        path.append((i, j))
+        if i == 0 and j == 0:
+            break
+        d = back[offsets[i] + (j - lo[i])]
+        if d >= 2:
+            j -= 1
+        elif d == 1:
+            i -= 1
+        else:
+            i, j = i - 1, j - 1
+    p = np.asarray(path[::-1], dtype=np.int64)
+    params: dict[str, Any] = {
+        "band_fraction": band,
+        "window_frames": window,
+        "band_radius_frames": None if math.isinf(r) else round(r, 3),
+        "len_a": n,
+        "len_b": m,
+    }
+    return DTWResult(distance, distance / len(p), p, "exact", params)
+
+
+def fast_dtw(a: np.ndarray, b: np.ndarray, *, radius: int = 1) -> DTWResult:
+    """Approximate DTW with the ``fastdtw`` package (Euclidean frame cost).
+
+    The returned distance is an upper bound of the exact DTW distance.
+    """
+    from fastdtw import fastdtw as _fastdtw
+
+    x, y = _as2d(a, "a"), _as2d(b, "b")
+    if x.shape[1] != y.shape[1]:
+        raise DTWInputError(
+            f"frames of a have {x.shape[1]} values but frames of b have {y.shape[1]}"
+        )
+
+    def euclid(u: np.ndarray, v: np.ndarray) -> float:
+        d = u - v
+        return float(math.sqrt(float(d @ d)))
+
+    dist, path = _fastdtw(x, y, radius=radius, dist=euclid)
+    p = np.asarray(path, dtype=np.int64)
+    return DTWResult(
+        float(dist), float(dist) / len(p), p, "fastdtw",
+        {"radius": radius, "len_a": x.shape[0], "len_b": y.shape[0]},
+    )
+
+
+def path_cost(a: np.ndarray, b: np.ndarray, path: np.ndarray) -> float:
+    """Sum of Euclidean frame costs of ``a`` and ``b`` along ``path`` (K, 2)."""
+    x, y = _as2d(a, "a"), _as2d(b, "b")
+    p = np.asarray(path)
+    return float(np.linalg.norm(x[p[:, 0]] - y[p[:, 1]], axis=1).sum())
+
+
+# ----------------------------------------------------------------------------- NaN policies
+
+
+def _apply_nan_policy(
+    x: np.ndarray, policy: str, name: str
+) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Returns (clean sequence, original frame numbers kept, counts)."""
+    flat = x.reshape(x.shape[0], -1)
+    bad_rows = ~np.isfinite(flat).all(axis=1)
+    nbad = int(bad_rows.sum())
+    keep = np.arange(x.shape[0])
+    if nbad == 0:
+        return x, keep, {f"nan_frames_{name}": 0}
+    if policy == "propagate":
+        raise DTWInputError(
+            f"sequence {name} has {nbad} of {x.shape[0]} frames with missing values (NaN)",
+            hint="set nan_policy to 'interpolate' or 'drop'",
+        )
+    if policy == "drop":
+        keep = np.nonzero(~bad_rows)[0]
+        if keep.size == 0:
+            raise DTWInputError(f"sequence {name} has no frame without missing values")
+        return x[keep], keep, {f"nan_frames_{name}": nbad, f"dropped_frames_{name}": nbad}
+    if policy == "interpolate":
+        out = flat.copy()
+        idx = np.arange(flat.shape[0])
+        for k in range(flat.shape[1]):
+            col = out[:, k]
+            ok = np.isfinite(col)
+            if not ok.any():
+                raise DTWInputError(
+                    f"sequence {name}: value {k} is missing in every frame; cannot interpolate"
+                )
+            col[~ok] = np.interp(idx[~ok], idx[ok], col[ok])
+        return out.reshape(x.shape), keep, {
+            f"nan_frames_{name}": nbad, f"interpolated_frames_{name}": nbad
+        }
+    raise DTWInputError(
+        f"unknown nan_policy {policy!r}", hint="use 'propagate', 'interpolate' or 'drop'"
+    )
+
+
+# ----------------------------------------------------------------------------- alignment
+
+
+def _kabsch(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Rotations R (…, 3, 3) minimising ||p R - q|| for centred point sets (…, J, 3)."""
+    h = np.swapaxes(p, -1, -2) @ q
+    u, _, vt = np.linalg.svd(h)
+    d = np.sign(np.linalg.det(u @ vt))
+    fix = np.ones((*h.shape[:-2], 3))
+    fix[..., 2] = d
+    return (u * fix[..., None, :]) @ vt
+
+
+def _centre(x: np.ndarray) -> np.ndarray:
+    return x - x.mean(axis=-2, keepdims=True)
+
+
+def _unit_scale(x: np.ndarray) -> np.ndarray:
+    rms = np.sqrt((x**2).sum(axis=-1).mean(axis=-1, keepdims=True))[..., None]
+    return x / np.where(rms > 0, rms, 1.0)
+
+
+def _resample(x: np.ndarray, n: int) -> np.ndarray:
+    src = np.linspace(0.0, 1.0, x.shape[0])
+    dst = np.linspace(0.0, 1.0, n)
+    flat = x.reshape(x.shape[0], -1)
+    out = np.stack([np.interp(dst, src, flat[:, k]) for k in range(flat.shape[1])], axis=1)
+    return out.reshape((n, *x.shape[1:]))
+
+
+def align_sequences(
+    a: np.ndarray, b: np.ndarray, alignment: str = "none", *, scale: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Align pose sequences a (N, J, 3) and b (M, J, 3) (see module docstring).
+
+    Returns the transformed (a, b); N and M may differ. No NaN allowed.
+    """
+    if alignment == "none":
+        return a, b
+    if a.ndim != 3 or a.shape[2] != 3 or b.ndim != 3 or a.shape[1:] != b.shape[1:]:
+        raise DTWInputError(
+            f"alignment {alignment!r} needs pose sequences (frames, joints, 3) with the same "
+            f"joints; got {list(a.shape)} and {list(b.shape)}"
+        )
+    if alignment == "procrustes_frame":
+        ac, bc = _centre(a), _centre(b)
+        if scale:
+            ac, bc = _unit_scale(ac), _unit_scale(bc)
+        ref = ac.mean(axis=0)
+        ref_a = _centre(ref[None])[0]
+        ac = ac @ _kabsch(ac, np.broadcast_to(ref_a, ac.shape))
+        bc = bc @ _kabsch(bc, np.broadcast_to(ref_a, bc.shape))
+        return ac, bc
+    if alignment == "procrustes_sequence":
+        br = _resample(b, a.shape[0])
+        pa = a.reshape(-1, 3)
+        pb = br.reshape(-1, 3)
+        mu_a, mu_b = pa.mean(axis=0), pb.mean(axis=0)
+        qa, qb = pa - mu_a, pb - mu_b
+        rot = _kabsch(qb[None], qa[None])[0]
+        s = 1.0
+        if scale:
+            denom = float((qb**2).sum())
+            s = float(np.trace((qb @ rot).T @ qa) / denom) if denom > 0 else 1.0
+        return a, s * ((b - mu_b) @ rot) + mu_a
+    raise DTWInputError(
+        f"unknown alignment {alignment!r}",
+        hint="use 'none', 'procrustes_frame' or 'procrustes_sequence'",
+    )
+
+
+# ----------------------------------------------------------------------------- front-ends
+
+
+def dtw(
+    a: np.ndarray,
+    b: np.ndarray,
+    *,
+    engine: str = "exact",
+    band: float | None = None,
+    window: int | None = None,
+    radius: int = 1,
+    nan_policy: str = "propagate",
+    alignment: str = "none",
+    scale: bool = False,
+) -> DTWResult:
+    """DTW of two sequences with NaN handling, optional alignment and a chosen engine.
+
+    Parameters
+    ----------
+    a, b : ndarray
+        Sequences with time on axis 0 — (N,), (N, D) or (N, J, 3) for
+        alignment. Lengths may differ.
+    engine : {"exact", "fastdtw"}
+    band, window : see :func:`exact_dtw` (exact engine only).
+    radius : int
+        fastdtw radius.
+    nan_policy : {"propagate", "interpolate", "drop"}
+    alignment : {"none", "procrustes_frame", "procrustes_sequence"}
+    scale : bool
+        Also normalise scale when aligning.
+    """
+    x = np.asarray(a, dtype=np.float64)
+    y = np.asarray(b, dtype=np.float64)
+    if x.ndim == 0 or y.ndim == 0 or x.shape[0] == 0 or y.shape[0] == 0:
+        raise DTWInputError("DTW needs two non-empty sequences")
+    x, keep_a, ca = _apply_nan_policy(x, nan_policy, "a")
+    y, keep_b, cb = _apply_nan_policy(y, nan_policy, "b")
+    x, y = align_sequences(x, y, alignment, scale=scale)
+    if engine == "exact":
+        res = exact_dtw(x, y, band=band, window=window)
+    elif engine == "fastdtw":
+        res = fast_dtw(x, y, radius=radius)
+    else:
+        raise DTWInputError(f"unknown DTW engine {engine!r}", hint="use 'exact' or 'fastdtw'")
+    path = np.stack([keep_a[res.path[:, 0]], keep_b[res.path[:, 1]]], axis=1)
+    params = {**res.params, "nan_policy": nan_policy, "alignment": alignment,
+              "scale": scale, **ca, **cb}
+    return DTWResult(res.distance, res.normalized_distance, path, res.engine, params)
+
+
+def dtw_all(a: np.ndarray, b: np.ndarray, **kwargs: Any) -> DTWResult:
+    """DTW over all joints together: frames of (N, J, 3) flattened to 3J vectors.
+
+    Keyword arguments are those of :func:`dtw`.
+    """
+    return dtw(a, b, **kwargs)
+
+
+def dtw_per_joint(
+    a: np.ndarray, b: np.ndarray, names: list[str] | None = None, **kwargs: Any
+) -> dict[str, DTWResult]:
+    """One DTW per joint of pose sequences a (N, J, 3) and b (M, J, 3).
+
+    Alignment (if any) is applied to the whole skeleton first, then each
+    joint's 3D trajectory is warped separately. Returns a dict keyed by
+    ``names`` (or the joint index as a string).
+    """
+    x = np.asarray(a, dtype=np.float64)
+    y = np.asarray(b, dtype=np.float64)
+    if x.ndim != 3 or y.ndim != 3 or x.shape[1:] != y.shape[1:]:
+        raise DTWInputError(
+            f"dtw_per_joint needs (frames, joints, 3) arrays with the same joints; "
+            f"got {list(x.shape)} and {list(y.shape)}"
+        )
+    nan_policy = kwargs.pop("nan_policy", "propagate")
+    alignment = kwargs.pop("alignment", "none")
+    scale = kwargs.pop("scale", False)
+    x, keep_a, _ = _apply_nan_policy(x, nan_policy, "a")
+    y, keep_b, _ = _apply_nan_policy(y, nan_policy, "b")
+    x, y = align_sequences(x, y, alignment, scale=scale)
+    keys = names or [str(k) for k in range(x.shape[1])]
+    out = {}
+    for k, key in enumerate(keys):
+        r = dtw(x[:, k], y[:, k], **kwargs)
+        path = np.stack([keep_a[r.path[:, 0]], keep_b[r.path[:, 1]]], axis=1)
+        out[key] = DTWResult(
+            r.distance, r.normalized_distance, path, r.engine,
+            {**r.params, "nan_policy": nan_policy, "alignment": alignment, "joint": key},
+        )
+    return out
+
+
+def dtw_relation(
+    a: np.ndarray,
+    b: np.ndarray,
+    pairs: list[tuple[int, int]],
+    *,
+    relation: str = "distance",
+    **kwargs: Any,
+) -> DTWResult:
+    """DTW over relations between joint pairs of pose sequences (N, J, 3), (M, J, 3).
+
+    ``relation="distance"`` uses the inter-joint distances (F, P) —
+    invariant to position and orientation, so no alignment is needed;
+    ``"vector"`` uses the difference vectors (F, P, 3).
+    """
+    x = np.asarray(a, dtype=np.float64)
+    y = np.asarray(b, dtype=np.float64)
+    if not pairs:
+        raise DTWInputError("dtw_relation needs at least one joint pair")
+    i = np.array([p[0] for p in pairs])
+    k = np.array([p[1] for p in pairs])
+    rx = x[:, k] - x[:, i]
+    ry = y[:, k] - y[:, i]
+    if relation == "distance":
+        rx, ry = np.linalg.norm(rx, axis=-1), np.linalg.norm(ry, axis=-1)
+    elif relation != "vector":
+        raise DTWInputError(f"unknown relation {relation!r}", hint="use 'distance' or 'vector'")
+    res = dtw(rx, ry, **kwargs)
+    return DTWResult(
+        res.distance, res.normalized_distance, res.path, res.engine,
+        {**res.params, "relation": relation, "pairs": [list(map(int, p)) for p in pairs]},
+    )

@@ -1,0 +1,285 @@
+"""Load one subject's predictions into dense arrays and look joints up by name.
+
+A :class:`Trial` is the analyzer's unit of input: the poses of one subject of
+one video as a dense ``(F, J, 3)`` float64 array in millimetres (camera axes:
+x right, y down, z forward), the container timestamps of every decoded frame,
+and the skeleton that names the joint axis. Frames on which the subject was
+not detected are NaN rows, never an exception: a missed frame must not stop
+an analysis.
+
+Joints are addressed by canonical clinical name (``left_knee``, ``pelvis``,
+``neck``, ``left_heel``, ``left_toe``...; see :mod:`neuropose.skeletons`) so
+one analysis config works on BlazePose and MeTRAbs results alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neuropose.errors import InputError
+from neuropose.schemas import JobResults, Skeleton, VideoPredictions
+
+__all__ = [
+    "JointNotFoundError",
+    "SubjectNotFoundError",
+    "Trial",
+    "file_sha256",
+    "load_results",
+    "load_trial",
+    "trial_from_arrays",
+]
+
+
+class JointNotFoundError(InputError):
+    """A joint name is neither canonical for the skeleton nor one of its joints."""
+
+
+class SubjectNotFoundError(InputError):
+    """The requested subject (track) or video is not in the results file."""
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One subject of one video, ready for analysis.
+
+    Attributes
+    ----------
+    poses : ndarray, shape (F, J, 3), float64
+        Joint positions in millimetres, camera axes (x right, y down,
+        z forward). NaN where the subject was not detected.
+    timestamps : ndarray, shape (F,), float64
+        Container timestamp of every decoded frame, seconds.
+    skeleton : Skeleton
+        Names of the joint axis.
+    source : str
+        Where the data came from (file name and video), for reports.
+    video : str
+        Video name inside the results file.
+    track_id : int or None
+        The subject's track id.
+    root_relative : bool
+        True when positions are relative to the model's root joint (hip
+        centre): absolute translation of the body is then unknown.
+    model_name : str
+        Pose model that produced the data.
+    model_sha256 : str
+        SHA-256 of that model's bytes.
+    frame_index : ndarray, shape (F,), int
+        Decoder frame numbers.
+    """
+
+    poses: np.ndarray
+    timestamps: np.ndarray
+    skeleton: Skeleton
+    source: str = "<arrays>"
+    video: str = ""
+    track_id: int | None = None
+    root_relative: bool = True
+    model_name: str = ""
+    model_sha256: str = ""
+    frame_index: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @property
+    def num_frames(self) -> int:
+        """Number of frames F."""
+        return int(self.poses.shape[0])
+
+    @property
+    def detected(self) -> np.ndarray:
+        """Boolean (F,) mask of frames where the subject has any finite joint."""
+        return np.isfinite(self.poses).any(axis=(1, 2))
+
+    def joint(self, name: str) -> np.ndarray:
+        """Positions of joint ``name``, shape (F, 3), mm (NaN where missing).
+
+        ``name`` is looked up in the canonical clinical joint map of the
+        skeleton first (so ``pelvis`` is the hip midpoint on BlazePose) and
+        then among the skeleton's own joint names.
+
+        Raises
+        ------
+        JointNotFoundError
+            Naming the joint, the skeleton and what it provides.
+        """
+        return resolve_joint(self.poses, self.skeleton, name)
+
+    def has_joint(self, name: str) -> bool:
+        """True when :meth:`joint` can resolve ``name``."""
+        try:
+            self.joint(name)
+        except JointNotFoundError:
+            return False
+        return True
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready description for report provenance."""
+        return {
+            "source": self.source,
+            "video": self.video,
+            "track_id": self.track_id,
+            "frames": self.num_frames,
+            "detected_frames": int(self.detected.sum()),
+            "root_relative": self.root_relative,
+            "skeleton": self.skeleton.name,
+            "model_name": self.model_name,
+            "model_sha256": self.model_sha256,
+        }
+
+
+def resolve_joint(poses: np.ndarray, skeleton: Skeleton, name: str) -> np.ndarray:
+    """Positions of joint ``name`` from ``poses`` (…, J, 3) of ``skeleton``.
+
+    See :meth:`Trial.joint` for the lookup order.
+    """
+    from neuropose import skeletons
+
+    if skeleton.name in skeletons.CANONICAL_MAP and name in skeletons.CANONICAL_JOINTS:
+        try:
+            return np.asarray(skeletons.canonical_joint(poses, skeleton, name), dtype=np.float64)
+        except skeletons.UnsupportedJointError as exc:
+            if name not in skeleton.joints:
+                raise JointNotFoundError(str(exc)) from None
+    if name in skeleton.joints:
+        return np.asarray(poses[..., skeleton.index(name), :], dtype=np.float64)
+    canonical = ", ".join(skeletons.CANONICAL_JOINTS)
+    raise JointNotFoundError(
+        f"joint {name!r} is not provided by skeleton {skeleton.name!r}",
+        hint=f"use a canonical joint name ({canonical}) or one of the skeleton's joints",
+    )
+
+
+def file_sha256(path: Path | str) -> str:
+    """SHA-256 hex digest of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_results(path: Path | str) -> JobResults:
+    """Load and validate a ``results.json`` (raises InvalidDocumentError naming the field)."""
+    from neuropose.io import load_model
+
+    return load_model(path, JobResults)
+
+
+def _pick_video(results: JobResults, video: str | None, source: str) -> VideoPredictions:
+    if video is None:
+        if len(results.videos) > 1:
+            names = ", ".join(v.video for v in results.videos)
+            raise SubjectNotFoundError(
+                f"{source}: holds {len(results.videos)} videos ({names})",
+                hint="choose one with 'video = \"<name>\"' in the config or --video",
+            )
+        return results.videos[0]
+    try:
+        return results.video(video)
+    except KeyError:
+        names = ", ".join(v.video for v in results.videos)
+        raise SubjectNotFoundError(
+            f"{source}: no video {video!r}", hint=f"videos in this file: {names}"
+        ) from None
+
+
+def load_trial(
+    results: JobResults | VideoPredictions | Path | str,
+    *,
+    video: str | None = None,
+    track_id: int | None = None,
+) -> Trial:
+    """Dense poses of one subject of one video.
+
+    Parameters
+    ----------
+    results : JobResults, VideoPredictions, or path to results.json
+        The predictions.
+    video : str, optional
+        Video name; required when the file holds several videos.
+    track_id : int, optional
+        Subject track; defaults to the estimator's ``primary_track_id``.
+
+    Returns
+    -------
+    Trial
+        Frames where the subject is absent are NaN.
+
+    Raises
+    ------
+    SubjectNotFoundError
+        Unknown video, unknown track id, or no primary subject.
+    """
+    source = "<memory>"
+    if isinstance(results, Path | str):
+        source = Path(results).name
+        results = load_results(results)
+    vp = results if isinstance(results, VideoPredictions) else _pick_video(results, video, source)
+    tid = vp.primary_track_id if track_id is None else track_id
+    if tid is None:
+        raise SubjectNotFoundError(
+            f"{source}: video {vp.video!r} has no primary subject (nobody was detected)",
+            hint="check the video, or pass an explicit track id",
+        )
+    known = sorted({int(t) for t in vp.track_id.tolist()})
+    if tid not in known:
+        raise SubjectNotFoundError(
+            f"{source}: video {vp.video!r} has no track {tid}",
+            hint=f"tracks present: {known or 'none'}",
+        )
+    poses, _rows = vp.track(tid)
+    return Trial(
+        poses=poses,
+        timestamps=np.asarray(vp.timestamp_s, dtype=np.float64),
+        skeleton=vp.skeleton,
+        source=source,
+        video=vp.video,
+        track_id=int(tid),
+        root_relative=vp.provenance.root_relative,
+        model_name=vp.provenance.model_name,
+        model_sha256=vp.provenance.model_sha256,
+        frame_index=np.asarray(vp.frame_index, dtype=np.int64),
+    )
+
+
+def trial_from_arrays(
+    poses: np.ndarray,
+    timestamps: np.ndarray,
+    skeleton: Skeleton,
+    *,
+    root_relative: bool = True,
+    source: str = "<arrays>",
+) -> Trial:
+    """A :class:`Trial` from in-memory arrays (synthetic data, other tools).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neuropose.schemas import Skeleton
+    >>> sk = Skeleton(name="toy", joints=("a", "b"))
+    >>> tr = trial_from_arrays(np.zeros((4, 2, 3)), np.arange(4) / 30, sk)
+    >>> tr.joint("b").shape
+    (4, 3)
+    """
+    p = np.asarray(poses, dtype=np.float64)
+    t = np.asarray(timestamps, dtype=np.float64)
+    if p.ndim != 3 or p.shape[2] != 3 or p.shape[1] != len(skeleton.joints):
+        raise InputError(
+            f"poses must have shape (F, {len(skeleton.joints)}, 3), got {list(p.shape)}"
+        )
+    if t.shape != (p.shape[0],):
+        raise InputError(f"timestamps must have shape ({p.shape[0]},), got {list(t.shape)}")
+    if t.size > 1 and np.any(np.diff(t) <= 0):
+        raise InputError("timestamps must be strictly increasing")
+    return Trial(
+        poses=p,
+        timestamps=t,
+        skeleton=skeleton,
+        source=source,
+        root_relative=root_relative,
+        frame_index=np.arange(p.shape[0]),
+    )
