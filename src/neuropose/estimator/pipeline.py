@@ -875,7 +875,12 @@ class Estimator:
         )
         tables = col.tables()
         primary = select_subject(
-            self.subject_rule, tables["track_id"], tables["boxes"], info.width, info.height
+            self.subject_rule,
+            tables["track_id"],
+            tables["boxes"],
+            info.width,
+            info.height,
+            video=path.name,
         )
         wall = time.perf_counter() - t_start
         metrics = build_metrics(

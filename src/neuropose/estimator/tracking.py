@@ -4,7 +4,10 @@ Matching
 --------
 Each frame's detections are matched to live tracks by the Hungarian
 algorithm (:func:`scipy.optimize.linear_sum_assignment`) on the cost
-``1 - IoU`` between the detection's box and the track's last box. A pair is
+``1 - IoU`` between the detection's box and the track's predicted box: its
+last box moved at constant velocity (the centre displacement between its
+last two detections, per frame) for the frames since it was last seen, so
+two people crossing keep their ids. A pair is
 accepted when IoU ≥ ``min_iou`` (0.1). A pair with no useful overlap is still
 accepted, at cost ``1 + d / diag``, when the box centres are closer than the
 track box's diagonal ``diag`` (fast motion at low frame rate). Unmatched
@@ -86,8 +89,9 @@ class Tracker:
         self.min_iou = min_iou
         st = state or TrackerState()
         self._next_id = st.next_id
-        self._tracks: list[tuple[int, np.ndarray, int]] = [
-            (t.track_id, np.asarray(t.box, np.float64), t.last_frame) for t in st.tracks
+        self._tracks: list[tuple[int, np.ndarray, int, np.ndarray]] = [
+            (t.track_id, np.asarray(t.box, np.float64), t.last_frame, np.asarray(t.velocity))
+            for t in st.tracks
         ]
 
     def state(self) -> TrackerState:
@@ -99,8 +103,9 @@ class Tracker:
                     track_id=tid,
                     box=(float(b[0]), float(b[1]), float(b[2]), float(b[3]), float(b[4])),
                     last_frame=last,
+                    velocity=(float(v[0]), float(v[1])),
                 )
-                for tid, b, last in self._tracks
+                for tid, b, last, v in self._tracks
             ),
         )
 
@@ -110,7 +115,9 @@ class Tracker:
         p = boxes.shape[0]
         ids = np.full(p, -1, np.int32)
         if self._tracks and p:
-            tboxes = np.stack([t[1] for t in self._tracks])
+            tboxes = np.stack([t[1] for t in self._tracks]).copy()
+            for k, (_, _, last, vel) in enumerate(self._tracks):
+                tboxes[k, :2] += vel * (frame - last)
             iou = box_iou(tboxes, boxes)
             tc = tboxes[:, :2] + tboxes[:, 2:4] / 2
             dc = boxes[:, :2].astype(np.float64) + boxes[:, 2:4] / 2
@@ -124,18 +131,28 @@ class Tracker:
             rows, cols = linear_sum_assignment(cost)
             for r, c in zip(rows, cols, strict=True):
                 if cost[r, c] < _REJECT:
-                    ids[c] = self._tracks[r][0]
-                    self._tracks[r] = (self._tracks[r][0], boxes[c].astype(np.float64), frame)
+                    tid, old, last, _ = self._tracks[r]
+                    new = boxes[c].astype(np.float64)
+                    vel = ((new[:2] + new[2:4] / 2) - (old[:2] + old[2:4] / 2)) / (frame - last)
+                    ids[c] = tid
+                    self._tracks[r] = (tid, new, frame, vel)
         for c in range(p):
             if ids[c] < 0:
                 ids[c] = self._next_id
-                self._tracks.append((self._next_id, boxes[c].astype(np.float64), frame))
+                self._tracks.append(
+                    (self._next_id, boxes[c].astype(np.float64), frame, np.zeros(2))
+                )
                 self._next_id += 1
         return ids
 
 
 def select_subject(
-    rule: str, track_id: np.ndarray, boxes: np.ndarray, width: int, height: int
+    rule: str,
+    track_id: np.ndarray,
+    boxes: np.ndarray,
+    width: int,
+    height: int,
+    video: str = "this video",
 ) -> int | None:
     """The primary track id under ``rule`` (see the module docstring); None without detections.
 
@@ -150,7 +167,7 @@ def select_subject(
             return wanted
         known = sorted(set(track_id.tolist()))
         raise InputError(
-            f"subject track id {wanted} does not exist in this video",
+            f"subject track id {wanted} does not exist in {video}",
             hint=f"track ids present: {known if known else 'none'}",
         )
     if track_id.size == 0:

@@ -26,11 +26,13 @@ __all__ = ["TrackState", "TrackerState", "VideoCheckpoint"]
 
 
 class TrackState(FrozenModel):
-    """One live track: its id, last box (x, y, w, h, score; pixels) and last frame seen."""
+    """One live track: id, last box (x, y, w, h, score; pixels), last frame seen and
+    velocity of the box centre (pixels per frame) between its last two detections."""
 
     track_id: int = Field(ge=0)
     box: tuple[float, float, float, float, float]
     last_frame: int = Field(ge=0)
+    velocity: tuple[float, float] = (0.0, 0.0)
 
 
 class TrackerState(FrozenModel):
