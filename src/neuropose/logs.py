@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 import time
+from typing import Any
 
 __all__ = ["configure_logging"]
 
@@ -27,13 +28,33 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(payload, ensure_ascii=False, default=str)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg,unused-ignore]
+    """Writes to whatever ``sys.stderr`` is at emit time.
+
+    A handler bound to the stream object of the moment would keep writing to
+    a replaced (and possibly closed) stream after a test harness or a
+    redirect swaps ``sys.stderr``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override,unused-ignore]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure_logging(level: int = logging.INFO, fmt: str = "human") -> None:
     """Send NeuroPose logs to stderr, human-readable or one JSON object per line.
 
     Structured fields passed as ``logger.info(msg, extra={"fields": {...}})``
     become keys of the JSON object.
     """
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     if fmt == "json":
         handler.setFormatter(_JsonFormatter())
     else:

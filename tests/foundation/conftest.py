@@ -4,13 +4,15 @@
   ``XDG_DATA_HOME`` at an empty temporary directory, so default paths are
   known (``<xdg>/neuropose/jobs`` and ``<xdg>/neuropose/models``).
 * ``run_cli``: runs ``neuropose.cli.main(argv)`` in-process and returns
-  ``(exit_code, stdout, stderr)``.
+  ``(exit_code, stdout, stderr)``; the ``neuropose`` logger's configuration
+  is restored afterwards.
 * ``cli_subprocess``: runs the installed ``neuropose`` entry point in a
   subprocess (real exit codes, real stderr) and returns the completed process.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -40,7 +42,12 @@ def run_cli(
 ) -> Callable[..., tuple[int, str, str]]:
     def run(*argv: str) -> tuple[int, str, str]:
         capsys.readouterr()
-        code = main(list(argv))
+        logger = logging.getLogger("neuropose")
+        saved = (logger.handlers[:], logger.level, logger.propagate)
+        try:
+            code = main(list(argv))
+        finally:  # main() configures logging; leave it as other tests expect
+            logger.handlers[:], logger.level, logger.propagate = saved
         captured = capsys.readouterr()
         return code, captured.out, captured.err
 
