@@ -6,8 +6,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from neuropose.io import write_model_atomic
-from neuropose.schemas import AttemptRecord, JobState, JobStatusEntry, StatusFile, VideoProgress
+from neuropose.io import write_bytes_atomic, write_json_atomic, write_model_atomic
+from neuropose.schemas import (
+    AttemptRecord,
+    JobResults,
+    JobState,
+    JobStatusEntry,
+    PerformanceMetrics,
+    Skeleton,
+    StageTiming,
+    StatusFile,
+    VideoPredictions,
+    VideoProgress,
+)
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -75,3 +86,54 @@ def write_status(data_dir: Path, jobs: dict[str, JobStatusEntry]) -> Path:
     write_model_atomic(path, StatusFile(updated_at=iso(datetime.now(UTC)), daemon_pid=4242,
                                         jobs=jobs))
     return path
+
+
+def make_results(job: str, videos: tuple[str, ...] = ("cam01.mp4",)) -> JobResults:
+    """A valid results.json for ``job`` with known metadata per video.
+
+    Every video: 1080 × 1920 after a 90° rotation, 59.94 fps declared, variable
+    frame rate, 100 frames decoded of 120 declared (short read), model
+    ``blazepose-full`` (sha256 ``ab…``), 25.0 fps throughput over 4.0 s,
+    bottleneck ``infer``, peak RSS 512 MiB.
+    """
+    skeleton = Skeleton(name="toy", joints=("a", "b"), edges=((0, 1),))
+    base = VideoPredictions.empty_for_tests(skeleton, n_frames=100)
+    timing = StageTiming(count=100, total_s=3.0, mean_s=0.03, p50_s=0.029, p95_s=0.041)
+    out = []
+    for name in videos:
+        metadata = base.metadata.model_copy(update={
+            "width": 1080, "height": 1920, "rotation_degrees": 90, "codec": "avc1",
+            "declared_frame_count": 120, "fps_reported": 59.94, "variable_frame_rate": True,
+            "short_read": True,
+        })
+        provenance = base.provenance.model_copy(update={
+            "model_name": "blazepose-full", "model_sha256": "ab" * 32, "input_name": name,
+            "options": {"batch_size": 8}, "versions": {"neuropose": "0.1.0"},
+        })
+        metrics = PerformanceMetrics(
+            stages={"decode": timing, "infer": timing, "collect": timing}, bottleneck="infer",
+            frames=100, wall_s=4.0, fps=25.0, peak_rss_bytes=512 * 2**20, cpu_percent_mean=180.0,
+        )
+        out.append(base.model_copy(update={"video": name, "metadata": metadata,
+                                           "provenance": provenance, "metrics": metrics}))
+    return JobResults(job_id=job, created_at="2026-11-22T03:00:00Z", neuropose_version="0.1.0",
+                      videos=tuple(out))
+
+
+#: The 8-byte PNG signature plus a tiny payload: enough for the preview route.
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def write_job_outputs(data_dir: Path, job: str, videos: tuple[str, ...] = ("cam01.mp4",),
+                      quality: dict[str, Any] | None = None, preview: bool = True) -> Path:
+    """results.json, visualize/<stem>.quality.json and .preview.png for ``job``."""
+    job_dir = data_dir / "out" / job
+    (job_dir / "visualize").mkdir(parents=True, exist_ok=True)
+    write_model_atomic(job_dir / "results.json", make_results(job, videos))
+    for v in videos:
+        stem = Path(v).stem
+        if quality is not None:
+            write_json_atomic(job_dir / "visualize" / f"{stem}.quality.json", quality)
+        if preview:
+            write_bytes_atomic(job_dir / "visualize" / f"{stem}.preview.png", PNG_BYTES)
+    return job_dir

@@ -27,7 +27,13 @@ from typing import Any
 from urllib.parse import quote
 
 from neuropose import __version__
-from neuropose.monitor.snapshot import STATE_ORDER, JobFiles, Snapshot, format_duration
+from neuropose.monitor.snapshot import (
+    STATE_ORDER,
+    JobFiles,
+    Snapshot,
+    format_duration,
+    format_time,
+)
 from neuropose.schemas import JobResults, JobStatusEntry
 
 __all__ = [
@@ -90,7 +96,7 @@ def content_security_policy() -> str:
         "default-src 'none'; "
         f"script-src 'sha256-{_sha256(_asset('monitor.js'))}'; "
         f"style-src 'sha256-{_sha256(_asset('monitor.css'))}'; "
-        "img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+        "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
         "frame-ancestors 'none'"
     )
 
@@ -104,6 +110,7 @@ def _page(title: str, body: str, *, page: str, extra_attrs: str = "") -> str:
     return (
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        "<link rel=\"icon\" href=\"data:,\">\n"
         f"<noscript><meta http-equiv=\"refresh\" content=\"{NOSCRIPT_REFRESH_S}\"></noscript>\n"
         f"<title>{esc(title)}</title>\n<style>{_asset('monitor.css')}</style>\n"
         f"</head>\n<body data-page=\"{esc(page)}\"{extra_attrs}>\n{body}\n"
@@ -271,7 +278,7 @@ def _results_sections(results: JobResults, files: JobFiles, name: str, tq: str) 
             ("subject rule", video.subject_rule),
             ("primary track", "–" if video.primary_track_id is None else video.primary_track_id),
             ("input sha256", pv.input_sha256),
-            ("created", pv.created_at),
+            ("created", format_time(pv.created_at)),
             *[(f"option {key}", val) for key, val in sorted(pv.options.items())],
             *[(f"version {key}", val) for key, val in sorted(pv.versions.items())],
             ("platform", pv.platform or "–"),
@@ -347,9 +354,9 @@ def render_job_page(
     stale = "" if job["stale"] else " hidden"
     overview: list[tuple[str, object]] = [
         ("attempts", d["attempts"]),
-        ("queued", entry.queued_at or "–"),
+        ("queued", format_time(entry.queued_at)),
         ("started", d["started"]),
-        ("finished", entry.finished_at or "–"),
+        ("finished", format_time(entry.finished_at)),
         ("current video", d["video"]),
         ("results", entry.results_path or "–"),
     ]
@@ -384,9 +391,10 @@ def render_job_page(
         else ""
     )
     hist_rows = "".join(
-        f"<tr><td class=\"num\">{a.attempt}</td><td>{esc(a.started_at)}</td>"
-        f"<td>{esc(a.finished_at or '–')}</td><td>{_badge(a.outcome.value) if a.outcome else '–'}"
-        f"</td><td class=\"num\">{esc(a.pid or '–')}</td><td class=\"err\">{esc(a.error or '')}"
+        f"<tr><td class=\"num\">{a.attempt}</td><td>{esc(format_time(a.started_at))}</td>"
+        f"<td>{esc(format_time(a.finished_at))}</td>"
+        f"<td>{_badge(a.outcome.value) if a.outcome else '–'}</td>"
+        f"<td class=\"num\">{esc(a.pid or '–')}</td><td class=\"err\">{esc(a.error or '')}"
         "</td></tr>"
         for a in entry.history
     )

@@ -143,6 +143,7 @@ def _html(status: int, text: str) -> _Response:
 class _Handler(BaseHTTPRequestHandler):
     server: MonitorServer
     protocol_version = "HTTP/1.1"
+    default_request_version = "HTTP/1.0"  # error replies to garbage still carry headers
     server_version = f"NeuroPose-monitor/{__version__}"
     sys_version = ""
     timeout = 30  # idle keep-alive connections are closed after this many seconds

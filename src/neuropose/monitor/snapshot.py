@@ -47,6 +47,7 @@ __all__ = [
     "StatusUnavailable",
     "format_age",
     "format_duration",
+    "format_time",
     "job_files",
     "load_status",
     "parse_time",
@@ -147,7 +148,7 @@ def format_duration(seconds: float | None) -> str:
     if s < 60:
         return f"{s} s"
     if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
+        return f"{s // 60} min" if s % 60 == 0 else f"{s // 60} min {s % 60:02d} s"
     return f"{s // 3600} h {(s % 3600) // 60:02d} min"
 
 
@@ -172,7 +173,8 @@ def format_age(seconds: float | None) -> str:
     return f"{int(seconds // 86400)} d ago"
 
 
-def _short_time(text: str | None) -> str:
+def format_time(text: str | None) -> str:
+    """``YYYY-MM-DD HH:MM:SS UTC`` of an ISO time; the text itself when unparseable."""
     t = parse_time(text)
     if t is None:
         return text or "–"
@@ -355,9 +357,9 @@ class Snapshot:
                     else "–",
                     "video": entry.current_video or "–",
                     "attempts": str(entry.attempts),
-                    "started": _short_time(entry.started_at),
+                    "started": format_time(entry.started_at),
                     "updated": format_age(age),
-                    "updated_title": _short_time(entry.last_update),
+                    "updated_title": format_time(entry.last_update),
                     "error": entry.error or "",
                     "indeterminate": pct is None and entry.state is JobState.PROCESSING,
                 },
