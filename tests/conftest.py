@@ -43,3 +43,34 @@ def artifacts_dir() -> Path:
     path = REPO_ROOT / "test-artifacts"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def blazepose_model(model_cache_dir: Path):  # type: ignore[no-untyped-def]
+    """``blazepose-full`` (BlazePose GHUM 3D, 33 joints, root-relative mm) ready to use.
+
+    Fetched once into ``model_cache_dir`` with ``pip download`` from the
+    package index (or from the wheel named by the ``MEDIAPIPE_WHEEL``
+    environment variable, for offline machines), verified, then loaded with
+    2 threads and ``max_persons=1``. Skips with the reason when the weights
+    cannot be obtained. The instance is shared by the session: call
+    ``model.reset()`` before each video or image sequence.
+    """
+    import os
+
+    from neuropose.config import load_settings
+    from neuropose.models import FetchOptions, ModelFetchError, fetch_model, load_model
+
+    wheel = os.environ.get("MEDIAPIPE_WHEEL")
+    opts = FetchOptions(from_path=Path(wheel)) if wheel else FetchOptions()
+    try:
+        fetch_model("blazepose-full", model_cache_dir, opts)
+    except ModelFetchError as exc:
+        pytest.skip(f"blazepose-full weights unavailable: {exc}")
+    settings = load_settings(
+        flags={"model_cache_dir": str(model_cache_dir), "num_threads": 2, "max_persons": 1},
+        environ={},
+    ).settings
+    model = load_model("blazepose-full", settings)
+    model.reset()
+    return model
