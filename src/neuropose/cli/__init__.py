@@ -16,6 +16,7 @@ from neuropose.cli.app import app, main
 
 # Command modules register their commands on `app` when imported.
 from neuropose.cli import config_cmd  # noqa: F401  isort: skip
+from neuropose.cli import models_cmd  # noqa: F401  isort: skip
 from neuropose.cli import watch_cmd  # noqa: F401  isort: skip
 from neuropose.cli import jobs_cmd  # noqa: F401  isort: skip
 from neuropose.cli import serve_cmd  # noqa: F401  isort: skip
@@ -23,6 +24,7 @@ from neuropose.cli import ingest_cmd  # noqa: F401  isort: skip
 from neuropose.cli import visualize_cmd  # noqa: F401  isort: skip
 from neuropose.cli import segment_cmd  # noqa: F401  isort: skip
 from neuropose.cli import analyze_cmd  # noqa: F401  isort: skip
+from neuropose.cli import demo_cmd  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]
 
