@@ -63,7 +63,7 @@ _PIP_TIMEOUT_S = 900.0
 BLAZEPOSE_FULL = registry.ModelEntry(
     name="blazepose-full",
     kind="blazepose",
-    source="pip:mediapipe==0.10.21 (" + WHEEL_NAME + ")",
+    source="pip:mediapipe==0.10.21",
     size=35_600_000,
     archive_sha256=WHEEL_SHA256,
     files={
