@@ -1,0 +1,141 @@
+"""Crash safety: SIGKILL of a real ``neuropose ingest`` process never leaves a partial job.
+
+The archive (``big.zip``) holds 24 videos of 4 MiB of random bytes (stored,
+96 MiB), ``session_NN/trial.mp4``; the test knows each video's SHA-256. The
+ingest subprocess is killed at several moments (as soon as staging starts,
+mid-extraction, as soon as a first job appears in ``in/``). After each kill,
+every directory in ``in/`` must be a complete job: exactly one video with
+the right bytes plus ``READY``. The next ingest (or daemon start, through
+:func:`clean_staging`) removes the leftovers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from tests.ingest.zipcraft import Member, build_zip
+
+from neuropose.ingest import clean_staging, ingest_archive
+
+MiB = 1024 * 1024
+N_VIDEOS = 24
+
+
+@pytest.fixture(scope="module")
+def big_archive(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    root = tmp_path_factory.mktemp("big")
+    members = [Member(f"session_{i:02d}/trial.mp4", os.urandom(4 * MiB)) for i in range(N_VIDEOS)]
+    digests = {
+        f"session_{i:02d}_trial": hashlib.sha256(m.data).hexdigest() for i, m in enumerate(members)
+    }
+    return build_zip(root / "big.zip", members), digests
+
+
+def _cmd(*args: str) -> list[str]:
+    code = "import sys; from neuropose.cli import main; sys.exit(main())"
+    return [sys.executable, "-c", code, *args]
+
+
+def _wait_for(predicate, timeout: float = 60.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.001)
+    return False
+
+
+def _staged_files(data_dir: Path) -> list[Path]:
+    return list((data_dir / ".staging").glob("ingest-*/jobs/*/*.mp4"))
+
+
+def _assert_every_visible_job_complete(data_dir: Path, digests: dict[str, str]) -> int:
+    in_dir = data_dir / "in"
+    jobs = sorted(os.listdir(in_dir)) if in_dir.is_dir() else []
+    for job in jobs:
+        files = sorted(os.listdir(in_dir / job))
+        assert files == ["READY", "trial.mp4"], f"incomplete job {job}: {files}"
+        data = (in_dir / job / "trial.mp4").read_bytes()
+        assert hashlib.sha256(data).hexdigest() == digests[job], f"torn video in {job}"
+    return len(jobs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "moment", ["staging_started", "mid_extraction", "first_job_placed"], ids=str
+)
+def test_sigkill_leaves_no_incomplete_job_and_leftovers_are_cleaned(
+    tmp_path: Path, big_archive: tuple[Path, dict[str, str]], moment: str, repo_root: Path
+) -> None:
+    archive, digests = big_archive
+    data_dir = tmp_path / "data"
+    env = {**os.environ, "PYTHONPATH": str(repo_root)}
+    proc = subprocess.Popen(
+        _cmd("ingest", str(archive), "--data-dir", str(data_dir), "--json"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        if moment == "staging_started":
+            assert _wait_for(lambda: bool(_staged_files(data_dir)))
+        elif moment == "mid_extraction":
+            assert _wait_for(lambda: len(_staged_files(data_dir)) >= N_VIDEOS // 2)
+        else:
+            assert _wait_for(
+                lambda: (data_dir / "in").is_dir() and bool(os.listdir(data_dir / "in"))
+            )
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode in (-signal.SIGKILL, 0)
+
+    placed = _assert_every_visible_job_complete(data_dir, digests)
+    if moment != "first_job_placed":
+        assert placed == 0  # killed while staging: nothing visible to the daemon
+    if proc.returncode == -signal.SIGKILL and placed < N_VIDEOS:
+        assert [p.name for p in (data_dir / ".staging").iterdir() if p.name != "ingest.lock"]
+
+    # The daemon's start-up cleaning (or the next ingest) removes the leftovers.
+    removed = clean_staging(data_dir)
+    assert not (data_dir / ".staging").exists()
+    if proc.returncode == -signal.SIGKILL and placed < N_VIDEOS:
+        assert removed
+    # The jobs that were placed stay, and a fresh ingest of the rest works.
+    small = build_zip(tmp_path / "small.zip", [Member("after/crash.mp4", b"ok")])
+    report = ingest_archive(small, data_dir)
+    assert [j.name for j in report.jobs] == ["after_crash"]
+    assert (data_dir / "in" / "after_crash" / "crash.mp4").read_bytes() == b"ok"
+    assert len(os.listdir(data_dir / "in")) == placed + 1
+
+
+def test_next_ingest_removes_leftovers_of_a_killed_one(
+    tmp_path: Path, big_archive: tuple[Path, dict[str, str]], repo_root: Path
+) -> None:
+    archive, digests = big_archive
+    data_dir = tmp_path / "data"
+    env = {**os.environ, "PYTHONPATH": str(repo_root)}
+    proc = subprocess.Popen(
+        _cmd("ingest", str(archive), "--data-dir", str(data_dir)),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert _wait_for(lambda: len(_staged_files(data_dir)) >= 2)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    leftovers = sorted(p for p in (data_dir / ".staging").iterdir() if p.name != "ingest.lock")
+    assert leftovers, "the killed ingest left its staging directory"
+    report = ingest_archive(archive, data_dir)
+    assert report.cleaned_staging == tuple(str(p) for p in leftovers)
+    assert not (data_dir / ".staging").exists()
+    assert _assert_every_visible_job_complete(data_dir, digests) == N_VIDEOS
