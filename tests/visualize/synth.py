@@ -111,3 +111,59 @@ def read_frames(path: Path) -> list[np.ndarray]:
         frames.append(f)
     cap.release()
     return frames
+
+
+def build_knee_predictions(n: int = 90) -> tuple[VideoPredictions, np.ndarray]:
+    """BlazePose-33 predictions whose left knee flexion is known.
+
+    Camera frame, mm: hips at y = 0, knees 400 mm below, ankles 400 mm from the
+    knees; the left shank swings forward so that left knee flexion is
+    ``30 + 20 sin(2π · 1 Hz · t)`` degrees (returned), the right leg is straight.
+    One segmentation ``reps`` with segments at frames 0..30 and 30..60.
+    """
+    from neuropose.skeletons import BLAZEPOSE_33 as sk
+
+    t = np.arange(n) / FPS
+    theta = 30 + 20 * np.sin(2 * np.pi * 1.0 * t)
+    poses = np.zeros((n, len(sk.joints), 3), np.float32)
+    poses[:, :, 2] = 3000.0
+    ix = sk.index
+
+    def put(name: str, xyz: np.ndarray) -> None:
+        poses[:, ix(name)] = xyz
+
+    ones = np.ones(n)
+    put("left_shoulder", np.stack([100 * ones, -500 * ones, 3000 * ones], 1))
+    put("right_shoulder", np.stack([-100 * ones, -500 * ones, 3000 * ones], 1))
+    put("left_hip", np.stack([100 * ones, 0 * ones, 3000 * ones], 1))
+    put("right_hip", np.stack([-100 * ones, 0 * ones, 3000 * ones], 1))
+    put("left_knee", np.stack([100 * ones, 400 * ones, 3000 * ones], 1))
+    put("right_knee", np.stack([-100 * ones, 400 * ones, 3000 * ones], 1))
+    rad = np.radians(theta)
+    put("left_ankle", np.stack([100 * ones, 400 + 400 * np.cos(rad), 3000 - 400 * np.sin(rad)], 1))
+    put("right_ankle", np.stack([-100 * ones, 800 * ones, 3000 * ones], 1))
+    p2 = poses[:, :, :2] / 10 + np.float32([320, 100])
+    seg = Segmentation(
+        method="valley_to_valley",
+        signal={"angle": "left_knee_flexion"},
+        segments=tuple(
+            Segment(start_frame=a, end_frame=b, start_s=a / FPS, end_s=b / FPS)
+            for a, b in ((0, 30), (30, 60))
+        ),
+        created_at="2026-01-01T00:00:00Z",
+        neuropose_version="0.1.0",
+    )
+    base = build_predictions(n=n)
+    vp = base.model_copy(
+        update={
+            "skeleton": sk,
+            "det_frame": np.arange(n, dtype=np.int32),
+            "track_id": np.ones(n, np.int32),
+            "boxes": np.tile(np.float32([250, 50, 140, 300, 0.9]), (n, 1)),
+            "poses3d": poses,
+            "poses2d": p2.astype(np.float32),
+            "confidence": np.full((n, len(sk.joints)), 0.8, np.float32),
+            "segmentations": {"reps": seg},
+        }
+    )
+    return VideoPredictions.model_validate(vp.model_dump()), theta

@@ -18,7 +18,9 @@ Every segment of every ``VideoPredictions.segmentations`` entry is shown as
 a dashed vertical line at its start and a dotted one at its end (alternate
 segments lightly shaded) and the segmentation's name appears in the legend.
 Gait events (``{name: times in seconds}``) are drawn as triangles on the
-time axis. Time is the container timestamp in seconds.
+time axis. Time is the container timestamp in seconds. In the SVG, text is
+kept as text and the marks carry ids ``segment-start-<name>-<i>``,
+``segment-end-<name>-<i>`` and ``event-<name>`` (``<i>`` counts from 0).
 """
 
 from __future__ import annotations
@@ -89,8 +91,9 @@ def _mark(
         col = colours[k % len(colours)]
         for i, s in enumerate(seg.segments):
             label = f"segment start ({name})" if legend and i == 0 else None
-            ax.axvline(s.start_s, color=col, ls="--", lw=1.0, label=label)
-            ax.axvline(s.end_s, color=col, ls=":", lw=1.0)
+            ax.axvline(s.start_s, color=col, ls="--", lw=1.0, label=label,
+                       gid=f"segment-start-{name}-{i}")  # fmt: skip
+            ax.axvline(s.end_s, color=col, ls=":", lw=1.0, gid=f"segment-end-{name}-{i}")
             if i % 2 == 0:
                 ax.axvspan(s.start_s, s.end_s, color=col, alpha=0.07, lw=0)
     if events:
@@ -107,6 +110,7 @@ def _mark(
                 clip_on=False,
                 ms=7,
                 label=name if legend else None,
+                gid=f"event-{name}",
             )
 
 
@@ -117,7 +121,11 @@ def _save(fig: Any, canvas: Any, stem_path: Path) -> list[Path]:
         if ext == "png":
             canvas.print_png(buf)
         else:
-            fig.savefig(buf, format="svg")
+            from matplotlib import rc_context
+
+            # Keep text as text so labels stay searchable and editable in the SVG.
+            with rc_context({"svg.fonttype": "none", "svg.hashsalt": "neuropose"}):
+                fig.savefig(buf, format="svg")
         target = stem_path.with_name(f"{stem_path.name}.{ext}")
         write_bytes_atomic(target, buf.getvalue())
         written.append(target)

@@ -30,7 +30,14 @@ from neuropose.schemas.predictions import VideoPredictions
 from neuropose.visualize.overlay import FrameRange, nominal_fps
 from neuropose.visualize.video import VideoWriter
 
-__all__ = ["AZIMUTH_DEG", "ELEVATION_DEG", "MAX_FPS_3D", "render_3d", "to_display"]
+__all__ = [
+    "AZIMUTH_DEG",
+    "ELEVATION_DEG",
+    "MAX_FPS_3D",
+    "cube_limits",
+    "render_3d",
+    "to_display",
+]
 
 ELEVATION_DEG = 15.0
 AZIMUTH_DEG = -60.0
@@ -47,6 +54,28 @@ def to_display(poses_cam: np.ndarray) -> np.ndarray:
     """
     p = np.asarray(poses_cam, dtype=np.float64)
     return np.stack([p[..., 0], p[..., 2], -p[..., 1]], axis=-1)
+
+
+def cube_limits(points: np.ndarray) -> tuple[np.ndarray, float]:
+    """Centre and half side (same unit) of the display cube holding every finite point.
+
+    The centre is the median of the points, the half side 5 % more than the
+    largest absolute deviation along any axis, so all three axes share one
+    scale.
+
+    Examples
+    --------
+    >>> c, h = cube_limits(np.array([[0.0, 0.0, 0.0], [100.0, 10.0, 0.0], [50.0, 0.0, 0.0]]))
+    >>> c.tolist(), round(h, 1)
+    ([50.0, 0.0, 0.0], 52.5)
+    """
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    p = p[np.all(np.isfinite(p), axis=-1)]
+    if p.size == 0:
+        return np.zeros(3), 1.0
+    centre = np.median(p, axis=0)
+    half = float(np.max(np.abs(p - centre))) * 1.05
+    return centre, half if half > 0 else 1.0
 
 
 def render_3d(
@@ -99,9 +128,7 @@ def render_3d(
             "in the selected frames; nothing to draw in 3D"
         )
     disp = to_display(poses)
-    finite = disp[present][np.all(np.isfinite(disp[present]), axis=-1)]
-    centre = np.median(finite, axis=0)
-    half = float(np.max(np.abs(finite - centre))) * 1.05 or 1.0
+    centre, half = cube_limits(disp[present])
 
     fig = Figure(figsize=(size_px / 100, size_px / 100), dpi=100)
     canvas = FigureCanvasAgg(fig)
@@ -111,28 +138,44 @@ def render_3d(
     ax.set_ylim(centre[1] - half, centre[1] + half)
     ax.set_zlim(centre[2] - half, centre[2] + half)
     ax.set_box_aspect((1, 1, 1))
+    from matplotlib.ticker import MaxNLocator
+
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+        axis.set_major_locator(MaxNLocator(4))
+        axis.set_tick_params(labelsize=7)
     ax.set_xlabel("x lateral (mm)")
     ax.set_ylabel("depth (mm)")
     ax.set_zlabel("up (mm)")
-    lines = [ax.plot([], [], [], color="tab:blue", lw=2)[0] for _ in vp.skeleton.edges]
-    (dots,) = ax.plot([], [], [], "o", color="tab:red", ms=3)
-    title = ax.set_title("")
+    # All bones are one line artist, NaN-separated, so each frame draws two artists.
+    (bones,) = ax.plot([], [], [], color="tab:blue", lw=2, animated=True)
+    edges = np.array(vp.skeleton.edges, dtype=np.int64).reshape(-1, 2)
+    (dots,) = ax.plot([], [], [], "o", color="tab:red", ms=3, animated=True)
+    title = fig.text(0.5, 0.97, "", ha="center", va="top", fontsize=8, animated=True)
+    fig.text(
+        0.5, 0.01, f"view: elevation {ELEVATION_DEG:g}°, azimuth {AZIMUTH_DEG:g}°; equal axes",
+        ha="center", va="bottom", fontsize=7,
+    )  # fmt: skip
+    # The view never changes: draw the axes once and blit only the skeleton.
+    canvas.draw()
+    background = canvas.copy_from_bbox(fig.bbox)
 
     def draw(p: int) -> np.ndarray:
+        canvas.restore_region(background)
         pts = disp[p]
-        for line, (a, b) in zip(lines, vp.skeleton.edges, strict=True):
-            seg = pts[[a, b]]
-            if np.all(np.isfinite(seg)):
-                line.set_data_3d(seg[:, 0], seg[:, 1], seg[:, 2])
-            else:
-                line.set_data_3d([], [], [])
-        ok = np.all(np.isfinite(pts), axis=-1)
-        dots.set_data_3d(pts[ok, 0], pts[ok, 1], pts[ok, 2])
-        title.set_text(
-            f"{vp.video}  t = {float(vp.timestamp_s[p]):.2f} s  (elev {ELEVATION_DEG:g}°, "
-            f"azim {AZIMUTH_DEG:g}°)"
-        )
-        canvas.draw()
+        if rows[p] >= 0:
+            if edges.size:
+                segs = np.full((edges.shape[0], 3, 3), np.nan)
+                segs[:, 0], segs[:, 1] = pts[edges[:, 0]], pts[edges[:, 1]]
+                flat = segs.reshape(-1, 3)
+                bones.set_data_3d(flat[:, 0], flat[:, 1], flat[:, 2])
+                ax.draw_artist(bones)
+            ok = np.all(np.isfinite(pts), axis=-1)
+            dots.set_data_3d(pts[ok, 0], pts[ok, 1], pts[ok, 2])
+            ax.draw_artist(dots)
+            title.set_text(f"{vp.video}  t = {float(vp.timestamp_s[p]):.2f} s")
+        else:
+            title.set_text(f"{vp.video}  t = {float(vp.timestamp_s[p]):.2f} s  subject missing")
+        fig.draw_artist(title)
         rgba = np.asarray(canvas.buffer_rgba())
         return np.ascontiguousarray(rgba[..., 2::-1])  # RGBA -> BGR
 
@@ -146,21 +189,11 @@ def render_3d(
     fps = nominal_fps(vp)
     stride = max(1, int(np.ceil(fps / MAX_FPS_3D)))
     positions = np.nonzero(sel)[0][::stride]
-    first = draw(int(positions[0]))
-    h, w = first.shape[:2]
+    h, w = np.asarray(canvas.buffer_rgba()).shape[:2]
     done = 0
     with VideoWriter(out_path, (w, h), fps / stride) as writer:
         for p in positions.tolist():
-            if rows[p] >= 0:
-                img = draw(p)
-            else:
-                for line in lines:
-                    line.set_data_3d([], [], [])
-                dots.set_data_3d([], [], [])
-                title.set_text(f"{vp.video}  t = {float(vp.timestamp_s[p]):.2f} s  subject missing")
-                canvas.draw()
-                img = np.ascontiguousarray(np.asarray(canvas.buffer_rgba())[..., 2::-1])
-            writer.write(img)
+            writer.write(draw(p))
             done += 1
             if progress is not None:
                 progress(done, len(positions))
