@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,22 @@ from neuropose.errors import NeuroPoseError
 DataDirOption = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory (in/, out/, failed/).")
 ]
+
+
+def _age(stamp: str, now: datetime) -> str:
+    from neuropose.interfacer.status import parse_time
+
+    try:
+        seconds = max(0.0, (now - parse_time(stamp)).total_seconds())
+    except ValueError:
+        return stamp
+    if seconds < 120:
+        return f"{seconds:.0f} s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86400:.0f} d ago"
 
 
 def _fmt_eta(seconds: float | None) -> str:
@@ -53,20 +70,23 @@ def status(
     if not jobs:
         out_console.print(f"no jobs in {settings.data_dir}")
         return
-    table = Table("job", "state", "attempts", "progress", "fps", "eta", "updated", "error")
+    table = Table("job", "state", "attempts", "frames", "fps", "eta", "updated")
+    now = datetime.now(UTC)
     for job_id, e in jobs.items():
-        progress = f"{e.frames_done}/{e.frames_expected if e.frames_expected is not None else '?'}"
+        expected = e.frames_expected if e.frames_expected is not None else "?"
         table.add_row(
             job_id,
             e.state.value,
             str(e.attempts),
-            progress,
+            f"{e.frames_done}/{expected}",
             f"{e.fps:.1f}" if e.fps else "-",
             _fmt_eta(e.eta_s) if e.state.value == "processing" else "-",
-            e.last_update,
-            e.error or "",
+            _age(e.last_update, now),
         )
     out_console.print(table)
+    for job_id, e in jobs.items():
+        if e.error:
+            out_console.print(f"{job_id}: {e.error}", markup=False)
 
 
 @app.command("retry")
