@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.fakes import FakeModel
 
 from neuropose.errors import InputError
 from neuropose.estimator import Estimator, Tracker
-from tests.fakes import FakeModel
 
 CLINICIAN = (2, 10, 30, 100)  # area 3000, far from the centre
 
@@ -39,7 +39,7 @@ def _run(video: Path, **kwargs):
 
 def test_ids_survive_a_gap_within_max_unseen(scene: Path) -> None:
     vp = _run(scene, max_unseen_frames=5)
-    clin, rows_c = vp.track(0)
+    _, rows_c = vp.track(0)
     assert (rows_c >= 0).all()  # clinician detected in all 30 frames as track 0
     np.testing.assert_allclose(vp.boxes[rows_c][:, :4], np.tile(CLINICIAN, (30, 1)), atol=1)
     _, rows_p = vp.track(1)

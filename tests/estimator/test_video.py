@@ -8,6 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from tests.estimator.conftest import run_ffmpeg
+from tests.fakes import FakeModel
 
 from neuropose.estimator import (
     CameraFileError,
@@ -20,8 +22,6 @@ from neuropose.estimator import (
     probe_video,
 )
 from neuropose.schemas import CameraIntrinsics
-from tests.estimator.conftest import run_ffmpeg
-from tests.fakes import FakeModel
 
 
 @pytest.fixture

@@ -1,0 +1,152 @@
+"""Measure the estimator end to end and the model alone, in the same run.
+
+:func:`run_benchmark` runs one warm-up pass, then ``repeats`` measured passes
+of :meth:`Estimator.process_video` (optionally also in sequential mode), and
+measures the **model-only** throughput on frames decoded beforehand (the
+same upright RGB frames, same batch size), so pipeline overhead is reported
+as a ratio measured under the same machine load rather than guessed.
+
+Figures
+-------
+* ``latency_ms``: per-frame time from the start of its decode to the end of
+  its collection, over all measured passes (mean, p50, p95, p99).
+* ``fps``: frames / wall time of each measured pass (mean and per pass).
+* ``stages_ms_per_frame``: mean per-frame time inside each stage.
+* ``model_only_fps``: frames / time of ``model.predict`` alone on
+  ``model_only_frames`` pre-decoded frames after ``warmup_frames`` calls.
+* ``overlap_ratio``: mean end-to-end fps / model-only fps.
+* ``threaded_vs_sequential``: threaded fps / sequential fps (when compared).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neuropose.estimator.pipeline import Estimator
+from neuropose.estimator.video import FrameReader
+from neuropose.models.base import PoseModel
+from neuropose.schemas import CameraIntrinsics
+
+__all__ = ["measure_model_only", "run_benchmark"]
+
+
+def measure_model_only(
+    model: PoseModel,
+    path: str | Path,
+    *,
+    frames: int = 60,
+    warmup_frames: int = 10,
+    batch_size: int = 1,
+    max_bytes: int = 768 * 1024**2,
+    fov_degrees: float = 55.0,
+) -> dict[str, float]:
+    """Model-only throughput on up to ``frames`` frames decoded beforehand.
+
+    At most ``max_bytes`` of decoded frames are held. Returns ``frames``,
+    ``seconds`` and ``fps``.
+    """
+    held: list[np.ndarray] = []
+    with FrameReader(path) as reader:
+        intr = CameraIntrinsics.from_fov(reader.info.width, reader.info.height, fov_degrees)
+        for _, _, rgb in reader:
+            held.append(rgb)
+            if len(held) >= frames or sum(f.nbytes for f in held) >= max_bytes:
+                break
+    if not held:
+        return {"frames": 0, "seconds": 0.0, "fps": 0.0}
+    bs = max(1, min(batch_size, int(model.max_batch_size)))
+    model.reset()
+    for i in range(min(warmup_frames, len(held))):
+        model.predict(held[i][None], intr)
+    model.reset()
+    t0 = time.perf_counter()
+    for i in range(0, len(held), bs):
+        chunk = held[i : i + bs]
+        model.predict(chunk[0][None] if len(chunk) == 1 else np.stack(chunk), intr)
+    dt = time.perf_counter() - t0
+    return {"frames": len(held), "seconds": dt, "fps": len(held) / dt if dt > 0 else 0.0}
+
+
+def _pct(values: np.ndarray, q: float) -> float:
+    return float(np.percentile(values, q)) if values.size else 0.0
+
+
+def _passes(est: Estimator, path: Path, repeats: int) -> dict[str, Any]:
+    fps: list[float] = []
+    lat: list[np.ndarray] = []
+    stage_totals: dict[str, float] = {}
+    frames = 0
+    rss = 0
+    for _ in range(repeats):
+        vp = est.process_video(path)
+        m = vp.metrics
+        assert m is not None
+        fps.append(m.fps)
+        lat.append(est.last_frame_latencies_s)
+        frames += m.frames
+        rss = max(rss, m.peak_rss_bytes)
+        for name, st in m.stages.items():
+            stage_totals[name] = stage_totals.get(name, 0.0) + st.total_s
+    all_lat = np.concatenate(lat) * 1000.0 if lat else np.zeros(0)
+    return {
+        "fps_mean": float(np.mean(fps)),
+        "fps_per_pass": fps,
+        "latency_ms": {
+            "mean": float(all_lat.mean()) if all_lat.size else 0.0,
+            "p50": _pct(all_lat, 50),
+            "p95": _pct(all_lat, 95),
+            "p99": _pct(all_lat, 99),
+        },
+        "stages_ms_per_frame": {k: 1000.0 * v / max(frames, 1) for k, v in stage_totals.items()},
+        "peak_rss_bytes": rss,
+    }
+
+
+def run_benchmark(
+    est: Estimator,
+    path: str | Path,
+    *,
+    repeats: int = 3,
+    warmup_frames: int = 10,
+    model_only_frames: int = 60,
+    compare_sequential: bool = False,
+) -> dict[str, Any]:
+    """Benchmark ``est`` on ``path`` (see the module docstring for every figure)."""
+    path = Path(path)
+    if repeats < 1:
+        raise ValueError("repeats must be >= 1")
+    est.sequential = False
+    est.process_video(path)  # warm-up pass (model graph, caches, page cache)
+    threaded = _passes(est, path, repeats)
+    result: dict[str, Any] = {
+        "input": path.name,
+        "model": est.model.name,
+        "batch_size": est.effective_batch_size,
+        "prefetch_frames": est.prefetch_frames,
+        "repeats": repeats,
+        "threaded": threaded,
+    }
+    if compare_sequential:
+        est.sequential = True
+        try:
+            result["sequential"] = _passes(est, path, repeats)
+        finally:
+            est.sequential = False
+        result["threaded_vs_sequential"] = threaded["fps_mean"] / result["sequential"]["fps_mean"]
+    model_only = measure_model_only(
+        est.model,
+        path,
+        frames=model_only_frames,
+        warmup_frames=warmup_frames,
+        batch_size=est.effective_batch_size,
+        fov_degrees=est.fov_degrees,
+    )
+    result["model_only"] = model_only
+    result["overlap_ratio"] = (
+        threaded["fps_mean"] / model_only["fps"] if model_only["fps"] > 0 else 0.0
+    )
+    return result
