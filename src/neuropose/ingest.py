@@ -114,6 +114,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import fcntl
 import logging
@@ -134,7 +135,7 @@ from typing import IO, Any, Literal
 
 from pydantic import Field
 
-from neuropose.errors import BusyError, InputError, ResourceError
+from neuropose.errors import BusyError, InputError, NeuroPoseError, ResourceError
 from neuropose.io import fsync_directory
 from neuropose.schemas.base import FrozenModel
 from neuropose.schemas.status import JobState
@@ -1007,14 +1008,86 @@ def _stage_item(
     return written
 
 
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+
+
+def _libc_renameat2() -> Any:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return getattr(libc, "renameat2", None)
+    except OSError:  # pragma: no cover - no libc (not Linux)
+        return None
+
+
+_RENAMEAT2 = _libc_renameat2()
+
+
 def _rename_noreplace(src: Path, dst: Path) -> None:
-    """Rename a directory, failing with ``FileExistsError`` when ``dst`` exists."""
+    """Rename ``src`` to ``dst`` atomically, failing with ``FileExistsError`` if ``dst`` exists.
+
+    Uses Linux ``renameat2(RENAME_NOREPLACE)``; where that is unavailable
+    (other kernels, some filesystems) it falls back to check-then-rename,
+    which cannot replace a non-empty directory either.
+    """
+    if _RENAMEAT2 is not None:
+        rc = _RENAMEAT2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
+        if rc == 0:
+            return
+        err = ctypes.get_errno()
+        if err not in (errno.ENOSYS, errno.EINVAL):
+            raise OSError(err, os.strerror(err), str(dst))
     if os.path.lexists(dst):
-        raise FileExistsError(errno.EEXIST, "exists", str(dst))
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dst))
     os.rename(src, dst)
 
 
+def _typed_os_error(exc: OSError, data_dir: Path) -> NeuroPoseError:
+    """The typed error for an unexpected ``OSError`` while ingesting."""
+    where = exc.filename or data_dir
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return InsufficientSpaceError(
+            f"{where}: the disk filled up while ingesting ({exc.strerror}); nothing was queued",
+            hint="free disk space and retry",
+        )
+    if exc.errno == errno.EFBIG:
+        return ResourceError(
+            f"{where}: file too large for this filesystem or process limit ({exc.strerror}); "
+            "nothing was queued",
+            hint="check `ulimit -f` and the filesystem's file-size limit",
+        )
+    if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+        return JobCollisionError(
+            f"{where} appeared while ingesting (another program wrote into in/); "
+            "nothing was queued",
+            collisions={str(where): ["created concurrently"]},
+            hint="retry; use --force to replace it",
+        )
+    return ResourceError(
+        f"{where}: {exc.strerror or exc}; nothing was queued",
+        hint="check that the data directory is writable and on a healthy filesystem",
+    )
+
+
 def _execute(
+    plan: _Plan,
+    data_dir: Path,
+    *,
+    force: bool,
+    limits: IngestLimits,
+    zf: zipfile.ZipFile | None,
+    progress: ProgressCallback | None,
+    single: bool,
+) -> IngestReport:
+    try:
+        return _execute_checked(
+            plan, data_dir, force=force, limits=limits, zf=zf, progress=progress, single=single
+        )
+    except OSError as exc:
+        raise _typed_os_error(exc, data_dir) from exc
+
+
+def _execute_checked(
     plan: _Plan,
     data_dir: Path,
     *,
@@ -1303,6 +1376,20 @@ def ingest_paths(
     if not sources:
         raise IngestError("nothing to ingest: no paths given")
     limits = limits or IngestLimits()
+    data = Path(data_dir).resolve()
+    for src in sources:
+        real = src.resolve()
+        if real == data or data in real.parents:
+            raise IngestError(
+                f"{src} is inside the data directory {data}",
+                hint="ingest from outside the data directory; jobs in in/ are already queued",
+            )
+        if real in data.parents:
+            raise IngestError(
+                f"the data directory {data} is inside {src}; ingesting it would queue the "
+                "queue itself",
+                hint="ingest a folder that does not contain the data directory",
+            )
     plan = _plan_paths(sources, job, mode, limits)
     return _execute(
         plan,

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.ingest.zipcraft import Member, build_zip
+from tests.ingest.zipcraft import Member, build_zip, tree_state
 
 from neuropose.ingest import clean_staging, ingest_archive
 
@@ -139,3 +139,35 @@ def test_next_ingest_removes_leftovers_of_a_killed_one(
     assert report.cleaned_staging == tuple(str(p) for p in leftovers)
     assert not (data_dir / ".staging").exists()
     assert _assert_every_visible_job_complete(data_dir, digests) == N_VIDEOS
+
+
+def test_write_failure_mid_extraction_exits_cleanly_and_leaves_nothing(
+    tmp_path: Path, repo_root: Path
+) -> None:
+    """A real process whose file-size limit (RLIMIT_FSIZE 1 MiB) breaks the second video."""
+    src = tmp_path / "src"
+    src.mkdir()
+    archive = build_zip(
+        src / "a.zip",
+        [Member("a/small.mp4", os.urandom(1000)), Member("b/large.mp4", os.urandom(2 * MiB))],
+    )
+    data_dir = tmp_path / "data"
+    (data_dir / "in").mkdir(parents=True)
+
+    before = tree_state(tmp_path)
+    code = (
+        "import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (2**20, 2**20)); "
+        "from neuropose.cli import main; sys.exit(main())"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "ingest", str(archive), "--data-dir", str(data_dir)],
+        env={**os.environ, "PYTHONPATH": str(repo_root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 4, proc.stderr
+    assert "file too large" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert tree_state(tmp_path) == before

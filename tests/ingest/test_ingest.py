@@ -259,3 +259,32 @@ def test_cli_usage_errors(
     assert main(["ingest", str(src_dir), "--move", "--link", "--data-dir", str(data_dir)]) == 2
     assert main(["ingest", str(src_dir / "missing"), "--data-dir", str(data_dir)]) == 2
     assert "no such file or directory" in capsys.readouterr().err
+
+
+def test_job_appearing_during_ingest_rolls_everything_back(data_dir: Path, src_dir: Path) -> None:
+    # Another program creates in/zz while ingest extracts; placement must refuse to
+    # replace it and undo the jobs already placed, including a forced replacement.
+    archive = build_zip(
+        src_dir / "r.zip",
+        [Member("aa.mp4", b"a"), Member("queued_job.mp4", b"new"), Member("zz.mp4", b"z")],
+    )
+
+    def intruder(done: int, total: int) -> None:
+        (data_dir / "in" / "zz").mkdir(exist_ok=True)
+
+    with pytest.raises(JobCollisionError, match=r"in/zz appeared while ingesting"):
+        ingest_archive(archive, data_dir, force=True, progress=intruder)
+    assert sorted(os.listdir(data_dir / "in")) == ["queued_job", "zz"]
+    assert _job_files(data_dir, "queued_job") == {"walk.mp4": b"queued video"}
+    assert os.listdir(data_dir / "in" / "zz") == []
+    assert not (data_dir / ".staging").exists()
+
+
+def test_data_dir_inside_a_source_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "v.mp4").write_bytes(b"v")
+    with pytest.raises(IngestError, match=r"would queue the queue itself"):
+        ingest_paths([tmp_path], tmp_path / "data")
+    (tmp_path / "data" / "in" / "j").mkdir(parents=True)
+    (tmp_path / "data" / "in" / "j" / "v.mp4").write_bytes(b"v")
+    with pytest.raises(IngestError, match=r"is inside the data directory"):
+        ingest_paths([tmp_path / "data" / "in" / "j"], tmp_path / "data")
