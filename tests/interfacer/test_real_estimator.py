@@ -1,0 +1,101 @@
+"""``neuropose watch`` with the real estimator and ``tests.fakes.FakeModel`` on MPEG-4 files."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from tests.interfacer.conftest import neuropose_cmd
+from tests.interfacer.test_signals_subprocess import frames_done, wait_for
+
+from neuropose.estimator import without_run_details
+from neuropose.interfacer.status import read_status
+from neuropose.io import TEMP_FILE_PATTERN, load_model
+from neuropose.schemas import JobResults
+from neuropose.schemas.status import JobState
+
+MODEL = "python:tests.fakes:make_model"
+
+
+def grey_video(path: Path, n: int, offset: int) -> Path:
+    """MPEG-4 video whose frame i is uniformly grey ``(offset + 2 i) % 256``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (64, 48))
+    assert writer.isOpened()
+    for i in range(n):
+        writer.write(np.full((48, 64, 3), (offset + 2 * i) % 256, np.uint8))
+    writer.release()
+    return path
+
+
+def watch(data_dir: Path, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        neuropose_cmd("watch", "--data-dir", str(data_dir), "--model", MODEL, *extra),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_sigterm_resume_with_real_estimator_equals_uninterrupted(
+    tmp_path: Path, data_dir: Path, daemon_env: dict[str, str]
+) -> None:
+    job = data_dir / "in" / "session1"
+    grey_video(job / "cam01.mp4", 90, 10)
+    grey_video(job / "cam02.mp4", 30, 50)
+    env = {**daemon_env, "FAKE_MODEL_COST_S": "0.03", "NEUROPOSE_CHECKPOINT_EVERY_FRAMES": "10"}
+    proc = watch(data_dir, env)
+    wait_for(lambda: frames_done(data_dir, "session1") >= 25, timeout=60, what="25 frames")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    entry = read_status(data_dir).jobs["session1"]
+    assert entry.state is JobState.INTERRUPTED
+    assert (data_dir / "out" / "session1" / "partial" / "cam01.mp4.ckpt.json").is_file()
+
+    env_fast = {**env, "FAKE_MODEL_COST_S": "0"}
+    resumed_run = watch(data_dir, env_fast, "--once")
+    _, err = resumed_run.communicate(timeout=120)
+    assert resumed_run.returncode == 0, err
+    assert "resuming from checkpoint" in err
+    entry = read_status(data_dir).jobs["session1"]
+    assert entry.state is JobState.COMPLETED
+    assert (entry.frames_done, entry.frames_expected) == (120, 120)
+
+    other = tmp_path / "other"
+    shutil.copytree(job, other / "in" / "session1")
+    straight_run = watch(other, env_fast, "--once")
+    _, err = straight_run.communicate(timeout=120)
+    assert straight_run.returncode == 0, err
+    resumed = load_model(data_dir / "out" / "session1" / "results.json", JobResults)
+    straight = load_model(other / "out" / "session1" / "results.json", JobResults)
+    assert [without_run_details(v) for v in resumed.videos] == [
+        without_run_details(v) for v in straight.videos
+    ]
+    assert resumed.videos[0].num_frames == 90
+    assert not [p for p in data_dir.rglob("*") if TEMP_FILE_PATTERN.match(p.name)]
+
+
+def test_undecodable_video_fails_job_with_estimator_error(
+    data_dir: Path, daemon_env: dict[str, str]
+) -> None:
+    job = data_dir / "in" / "garbage"
+    job.mkdir(parents=True)
+    (job / "clip.mp4").write_bytes(b"this is not a video" * 100)
+    proc = watch(data_dir, daemon_env, "--once")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "failed 1" in out
+    entry = read_status(data_dir).jobs["garbage"]
+    assert entry.state is JobState.FAILED
+    assert entry.error is not None
+    assert entry.error.split(":")[0] in {"VideoUnreadableError", "NoFramesError"}
+    assert "clip.mp4" in entry.error
+    assert (data_dir / "failed" / "garbage" / "clip.mp4").is_file()
