@@ -296,3 +296,9 @@ def test_example_config_is_accepted_by_the_cli(run_cli: RunCli, clean_env: Path)
     assert shown["batch_size"]["source"] == f"file:{EXAMPLE}"
     jobs = str(clean_env / "neuropose" / "jobs")
     assert shown["data_dir"] == {"value": jobs, "source": "default"}
+
+
+def test_configuration_doc_has_a_row_for_every_key() -> None:
+    doc = (EXAMPLE.parent / "docs" / "configuration.md").read_text(encoding="utf-8")
+    missing = [key for key in Settings.model_fields if f"| `{key}` |" not in doc]
+    assert missing == [], f"docs/configuration.md lacks rows for {missing}"
