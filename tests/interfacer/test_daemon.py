@@ -324,3 +324,73 @@ def test_heartbeat_writes_only_the_live_file(
     assert live["frames_expected"] == 8
     assert live["fps"] is not None and 5 < live["fps"] < 25  # 0.05 s per frame
     assert read_status(data_dir).jobs["slow"].state is JobState.COMPLETED
+
+
+def test_retry_reuses_finished_videos_of_a_failed_job(
+    data_dir: Path, make_settings: Callable[..., Settings], add_job: Callable[..., Path]
+) -> None:
+    from tests.interfacer.fake_processor import write_fake_video
+
+    from neuropose.interfacer.operations import retry_job
+
+    job = add_job("half", frames=(9, 4))
+    (job / "v1.mp4").write_bytes(b"BAD" + bytes(300))
+    run_once(make_settings())
+    assert (data_dir / "out" / "half" / "partial" / "v0.mp4.pred.json").is_file()
+    write_fake_video(data_dir / "failed" / "half" / "v1.mp4", 4, seed=5)
+    retry_job(data_dir, "half")
+    processed: list[str] = []
+
+    class Recording(FakeProcessor):
+        def process_video(self, path, **kw):  # type: ignore[no-untyped-def,override]
+            processed.append(path.name)
+            return super().process_video(path, **kw)
+
+    run_once(make_settings(), Recording())
+    assert processed == ["v1.mp4"]  # v0 came from its finished partial result
+    results = load_model(data_dir / "out" / "half" / "results.json", JobResults)
+    np.testing.assert_array_equal(
+        results.videos[0].poses3d, expected(data_dir / "in" / "half" / "v0.mp4")
+    )
+    np.testing.assert_array_equal(
+        results.videos[1].poses3d, expected(data_dir / "in" / "half" / "v1.mp4")
+    )
+
+
+def test_changed_input_discards_its_stale_partial_result(
+    data_dir: Path, make_settings: Callable[..., Settings], add_job: Callable[..., Path]
+) -> None:
+    from tests.interfacer.fake_processor import write_fake_video
+
+    from neuropose.interfacer.operations import retry_job
+
+    job = add_job("edit", frames=(6, 3))
+    (job / "v1.mp4").write_bytes(b"BAD" + bytes(300))
+    run_once(make_settings())
+    # The operator replaces BOTH files before retrying: v0's old result must not be reused.
+    write_fake_video(data_dir / "failed" / "edit" / "v0.mp4", 8, seed=9)
+    write_fake_video(data_dir / "failed" / "edit" / "v1.mp4", 3, seed=10)
+    retry_job(data_dir, "edit")
+    run_once(make_settings())
+    results = load_model(data_dir / "out" / "edit" / "results.json", JobResults)
+    assert results.videos[0].num_frames == 8
+    np.testing.assert_array_equal(
+        results.videos[0].poses3d, expected(data_dir / "in" / "edit" / "v0.mp4")
+    )
+
+
+def test_start_checks_refuse_a_nearly_full_disk(
+    data_dir: Path,
+    make_settings: Callable[..., Settings],
+    add_job: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import neuropose.interfacer.doctor as doctor
+
+    add_job("a", frames=(2,))
+    monkeypatch.setattr(
+        doctor.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**12, 10**12, 10**6)
+    )
+    with pytest.raises(ResourceError, match=r"free disk: 0.00 GiB free on .*need 0.50 GiB"):
+        run_once(make_settings())
+    assert not (data_dir / "out" / "a").exists()

@@ -2,9 +2,22 @@
 
 See :mod:`neuropose.interfacer.interfacer` for the data-directory layout,
 job state transitions and crash invariants, and
-:mod:`neuropose.interfacer.status` for the status files.
+:mod:`neuropose.interfacer.status` for the status files. Importing this
+package is cheap: the model and estimator load only when a job is processed.
 """
 
+from neuropose.interfacer.interfacer import (
+    DaemonStopped,
+    Interfacer,
+    JobVanishedError,
+    NoVideosError,
+    PoisonJobError,
+    RunSummary,
+    VideoProcessor,
+    build_processor,
+    describe_error,
+)
+from neuropose.interfacer.operations import UnknownJobError, plan_prune, plan_reset, retry_job
 from neuropose.interfacer.status import (
     aggregate_status_path,
     job_status_path,
@@ -15,10 +28,23 @@ from neuropose.interfacer.status import (
 )
 
 __all__ = [
+    "DaemonStopped",
+    "Interfacer",
+    "JobVanishedError",
+    "NoVideosError",
+    "PoisonJobError",
+    "RunSummary",
+    "UnknownJobError",
+    "VideoProcessor",
     "aggregate_status_path",
+    "build_processor",
+    "describe_error",
     "job_status_path",
+    "plan_prune",
+    "plan_reset",
     "read_job_status",
     "read_status",
+    "retry_job",
     "write_aggregate_status",
     "write_job_status",
 ]

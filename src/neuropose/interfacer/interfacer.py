@@ -367,8 +367,13 @@ class Interfacer:
             from neuropose.ingest import clean_staging
         except ImportError:
             return
-        with contextlib.suppress(NeuroPoseError, OSError):
-            clean_staging(self.data_dir)
+        try:
+            removed = clean_staging(self.data_dir)
+        except (NeuroPoseError, OSError) as exc:
+            logger.warning("could not clean %s/.staging: %s", self.data_dir, exc)
+            return
+        if removed:
+            logger.info("removed %d leftover(s) of interrupted ingests", len(removed))
 
     def _recover(self) -> None:
         for job_id, entry in sorted(self.jobs.items()):
