@@ -143,3 +143,47 @@ def make_walker(
         to[side] = tos[(tos > t[0]) & (tos < t[-1])]
     trial = trial_from_arrays(body_to_camera(p, tilt_deg, yaw_deg), t, SKELETON)
     return Walker(trial, hs, to)
+
+
+def make_results(trial: Trial, *, video: str = "arm.mp4", job_id: str = "job", missing=()):
+    """A JobResults holding ``trial`` as track 1 (the primary subject).
+
+    Frames listed in ``missing`` have no detection. A second person (track 2,
+    a static bystander) is present on every frame.
+    """
+    from neuropose.schemas import JobResults, Provenance, VideoMetadata, VideoPredictions
+    from neuropose.schemas.provenance import CameraIntrinsics
+
+    n, j = trial.poses.shape[:2]
+    frames = [f for f in range(n) if f not in set(missing)]
+    det_frame, track, poses = [], [], []
+    for f in range(n):
+        if f in frames:
+            det_frame.append(f)
+            track.append(1)
+            poses.append(trial.poses[f])
+        det_frame.append(f)
+        track.append(2)
+        poses.append(trial.poses[0] + 2000.0)
+    d = len(det_frame)
+    vp = VideoPredictions(
+        video=video,
+        skeleton=trial.skeleton,
+        metadata=VideoMetadata(width=640, height=480, decoded_frame_count=n,
+                               duration_s=float(trial.timestamps[-1])),
+        provenance=Provenance(
+            model_name="synthetic", model_sha256="0" * 64, root_relative=trial.root_relative,
+            intrinsics=CameraIntrinsics.from_fov(640, 480, 55.0), input_sha256="0" * 64,
+            input_name=video, created_at="2026-01-01T00:00:00Z",
+        ),
+        primary_track_id=1,
+        frame_index=np.arange(n, dtype=np.int32),
+        timestamp_s=trial.timestamps,
+        det_frame=np.array(det_frame, np.int32),
+        track_id=np.array(track, np.int32),
+        boxes=np.zeros((d, 5), np.float32),
+        poses3d=np.array(poses, np.float32).reshape(d, j, 3),
+        poses2d=np.zeros((d, j, 2), np.float32),
+    )
+    return JobResults(job_id=job_id, created_at="2026-01-01T00:00:00Z",
+                      neuropose_version="test", videos=(vp,))

@@ -28,8 +28,8 @@ segment angle           ∠ between segment a→b and a reference       0..180
 
 The up axis is **estimated**, never assumed to be the camera's −y: a camera
 may be tilted or the video rotated. :func:`estimate_up_axis` fits a plane to
-the lowest foot points (heels, toes, ankles) over the recording — the ground
-— and orients its normal from the feet towards the head; without feet it
+the lowest heel and toe positions over the recording — the ground —
+and orients its normal from the feet towards the head; without feet it
 falls back to the median body axis (mid-ankle or pelvis → neck).
 
 Examples
@@ -41,6 +41,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -172,10 +173,10 @@ def estimate_up_axis(trial: Trial, *, method: str = "auto") -> UpAxis:
     trial : Trial
         The subject's poses.
     method : {"auto", "ground_plane", "body_axis", "camera"}
-        ``ground_plane`` fits a plane (least squares, SVD) to the foot points
-        (heels, toes, ankles) lying in the lowest 30 % along a provisional
-        body axis — the ground contacts — and uses its normal; it needs at
-        least two distinct foot joints per side. ``body_axis`` uses the
+        ``ground_plane`` fits a plane (least squares, SVD) to the heel and
+        toe positions lying in the lowest 30 % of each joint's own height
+        range along a provisional body axis — the ground contacts — and
+        uses its normal; it needs both heels and both toes. ``body_axis`` uses the
         median unit vector from the mid-ankles (or pelvis) to the neck.
         ``camera`` returns −y (only for data known to be upright). ``auto``
         tries ``ground_plane``, then ``body_axis``.
@@ -199,18 +200,18 @@ def estimate_up_axis(trial: Trial, *, method: str = "auto") -> UpAxis:
     neck = _optional(trial, "neck")
     if neck is None:
         raise InputError(f"{trial.source}: cannot estimate the up axis without a 'neck' joint")
-    feet = [
+    contacts = [
         j
-        for j in (
-            _optional(trial, n)
-            for n in (
-                "left_heel", "right_heel", "left_toe", "right_toe", "left_ankle", "right_ankle"
-            )
-        )
+        for j in (_optional(trial, f"{s}_{part}") for s in _SIDES for part in ("heel", "toe"))
         if j is not None
     ]
     ankles = [a for a in (_optional(trial, f"{s}_ankle") for s in _SIDES) if a is not None]
-    base = np.nanmean(np.stack(ankles), axis=0) if ankles else _optional(trial, "pelvis")
+    if ankles:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames stay NaN
+            base = np.nanmean(np.stack(ankles), axis=0)
+    else:
+        base = _optional(trial, "pelvis")
     if base is None:
         raise InputError(f"{trial.source}: cannot estimate the up axis without ankles or pelvis")
     with np.errstate(invalid="ignore"):
@@ -220,14 +221,19 @@ def estimate_up_axis(trial: Trial, *, method: str = "auto") -> UpAxis:
         raise InputError(f"{trial.source}: no frame has the joints needed to estimate the up axis")
     body = np.median(axis[good], axis=0)
     body = body / np.linalg.norm(body)
-    if method == "body_axis" or len(feet) < 4:
+    if method == "body_axis" or len(contacts) < 4:
         return _make_up(body, "body_axis")
-    pts = np.concatenate(feet, axis=0)
-    pts = pts[np.isfinite(pts).all(axis=1)]
-    if pts.shape[0] < 8:
+    # Ground contacts: each heel/toe in the lowest 30 % of its own height range.
+    lows = []
+    for c in contacts:
+        c = c[np.isfinite(c).all(axis=1)]
+        if c.shape[0] == 0:
+            continue
+        h = c @ body
+        lows.append(c[h <= np.quantile(h, 0.3) + 1e-9])
+    if len(lows) < 4:
         return _make_up(body, "body_axis")
-    h = pts @ body
-    low = pts[h <= np.quantile(h, 0.3)]
+    low = np.concatenate(lows, axis=0)
     centred = low - low.mean(axis=0)
     _, s, vt = np.linalg.svd(centred, full_matrices=False)
     normal = vt[-1]
