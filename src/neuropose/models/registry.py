@@ -79,7 +79,7 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, int | None], None]
 """``progress(bytes_done, bytes_total_or_None)`` during downloads."""
 
-_BUILTIN_BACKEND_MODULES = ("neuropose.models.blazepose",)
+_BUILTIN_BACKEND_MODULES = ("neuropose.models.blazepose", "neuropose.models.metrabs")
 
 
 @dataclass(frozen=True)
