@@ -49,12 +49,13 @@ def _valid_path(p: np.ndarray, n: int, m: int) -> None:
 @settings(max_examples=60, deadline=None)
 @given(
     n=st.integers(1, 40), m=st.integers(1, 40), dim=st.sampled_from([1, 3, 12]),
-    seed=st.integers(0, 10_000),
+    seed=st.integers(0, 10_000), backend=st.sampled_from(["numpy", "numba"]),
 )
-def test_exact_dtw_equals_brute_force_on_random_unequal_sequences(n, m, dim, seed) -> None:
+def test_exact_dtw_equals_brute_force_on_random_unequal_sequences(n, m, dim, seed, backend):
     rng = np.random.default_rng(seed)
     x, y = rng.normal(size=(n, dim)), rng.normal(size=(m, dim))
-    r = exact_dtw(x, y)
+    r = exact_dtw(x, y, backend=backend)
+    assert r.params["backend"] == backend
     ref = brute_dtw(x, y)
     assert r.distance == pytest.approx(ref, rel=1e-9, abs=1e-9)
     _valid_path(r.path, n, m)
@@ -64,11 +65,11 @@ def test_exact_dtw_equals_brute_force_on_random_unequal_sequences(n, m, dim, see
 
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(2, 45), m=st.integers(2, 45), window=st.integers(0, 6),
-       seed=st.integers(0, 10_000))
-def test_banded_exact_dtw_equals_brute_force_with_the_same_band(n, m, window, seed) -> None:
+       seed=st.integers(0, 10_000), backend=st.sampled_from(["numpy", "numba"]))
+def test_banded_exact_dtw_equals_brute_force_with_the_same_band(n, m, window, seed, backend):
     rng = np.random.default_rng(seed)
     x, y = rng.normal(size=(n, 3)), rng.normal(size=(m, 3))
-    r = exact_dtw(x, y, window=window)
+    r = exact_dtw(x, y, window=window, backend=backend)
     assert r.distance == pytest.approx(brute_dtw(x, y, radius=window), rel=1e-9)
     _valid_path(r.path, n, m)
     slope = (m - 1) / (n - 1)
@@ -80,9 +81,11 @@ def test_banded_exact_dtw_equals_brute_force_with_the_same_band(n, m, window, se
 def test_high_dimensional_frames_match_brute_force() -> None:
     rng = np.random.default_rng(7)
     x, y = rng.normal(size=(60, 33, 3)), rng.normal(size=(45, 33, 3))
-    assert exact_dtw(x, y).distance == pytest.approx(brute_dtw(x, y), rel=1e-9)
-    assert exact_dtw(x, y, band=0.1).distance == pytest.approx(
-        brute_dtw(x, y, radius=4.5), rel=1e-9)
+    full, banded = brute_dtw(x, y), brute_dtw(x, y, radius=4.5)
+    for backend in ("numpy", "numba"):
+        assert exact_dtw(x, y, backend=backend).distance == pytest.approx(full, rel=1e-9)
+        assert exact_dtw(x, y, band=0.1, backend=backend).distance == pytest.approx(
+            banded, rel=1e-9)
 
 
 def test_time_warped_copy_has_zero_distance_and_fastdtw_is_an_upper_bound() -> None:

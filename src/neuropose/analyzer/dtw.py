@@ -151,6 +151,7 @@ def exact_dtw(
     *,
     band: float | None = None,
     window: int | None = None,
+    backend: str = "auto",
 ) -> DTWResult:
     """Exact DTW of two sequences, optionally within a Sakoe–Chiba band.
 
@@ -164,6 +165,11 @@ def exact_dtw(
     window : int, optional
         Band half-width in frames of ``b``. Give at most one of ``band``
         and ``window``; neither means unconstrained (full O(NM)).
+    backend : {"auto", "numba", "numpy"}
+        ``numba`` runs the recurrence compiled (cell by cell, the same
+        operations as the textbook algorithm); ``numpy`` uses the
+        vectorised row form. ``auto`` picks numba when it is installed.
+        Both give the same optimum.
 
     Returns
     -------
@@ -186,60 +192,127 @@ def exact_dtw(
     lo, hi, r = _band_limits(n, m, radius)
     widths = hi - lo + 1
     offsets = np.concatenate([[0], np.cumsum(widths)])
-    # back-pointer bits: bit 1 = from the left; else bit 0 = from above, 0 = diagonal
+    # back-pointer per band cell: 0 = diagonal, 1 = from the row above, >= 2 = from the left
     back = np.empty(int(offsets[-1]), dtype=np.int8)
-    inf = np.inf
+    impl = _resolve_backend(backend)
+    use_gram = x.shape[1] >= 8
+    xx = np.einsum("ij,ij->i", x, x) if use_gram else None
+    yy = np.einsum("ij,ij->i", y, y) if use_gram else None
+    block = 64
+    if impl == "numba":
+        kernels = _numba_kernels()
+        prev_full = np.full(m, np.inf)
+        cur_full = np.full(m, np.inf)
     prev = np.empty(0)
     plo = phi = 0
-    use_gram = x.shape[1] >= 8
-    if use_gram:
-        xx = np.einsum("ij,ij->i", x, x)
-        yy = np.einsum("ij,ij->i", y, y)
-    block = 64
-    cost_block = np.empty(0)
-    bl = 0
-    for i in range(n):
-        lo_i, h = int(lo[i]), int(hi[i])
-        if use_gram:
-            if i % block == 0:
-                i1 = min(n, i + block)
-                bl, bh = int(lo[i:i1].min()), int(hi[i:i1].max())
-                g = x[i:i1] @ y[bl : bh + 1].T
-                g *= -2.0
-                g += xx[i:i1, None]
-                g += yy[None, bl : bh + 1]
-                np.maximum(g, 0.0, out=g)
-                cost_block = np.sqrt(g, out=g)
-            c = cost_block[i % block, lo_i - bl : h - bl + 1]
-        else:
-            diff = y[lo_i : h + 1] - x[i]
-            c = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-        if i == 0:
-            row = np.cumsum(c)
-            back[offsets[0] : offsets[1]] = 2
-        else:
-            # P[k] = D[i-1, lo_i-1+k] for k = 0..w (inf outside the previous row's band)
-            w = h - lo_i + 1
-            pad = np.full(w + 1, inf)
-            s0 = max(plo, lo_i - 1)
-            s1 = min(phi, h)
-            if s0 <= s1:
-                pad[s0 - (lo_i - 1) : s1 - (lo_i - 1) + 1] = prev[s0 - plo : s1 - plo + 1]
-            diag, up = pad[:w], pad[1:]
-            from_up = up < diag
-            csum = np.cumsum(c)
-            key = np.minimum(diag, up)
-            key += c
-            key -= csum
-            run = np.minimum.accumulate(key)
-            row = csum + run
-            code = back[offsets[i] : offsets[i + 1]]
-            np.greater(key, run, out=code, casting="unsafe")
-            code <<= 1
-            code |= from_up
-        prev, plo, phi = row, lo_i, h
-    distance = float(prev[-1])
-    # backtrack
+    for i0 in range(0, n, block):
+        i1 = min(n, i0 + block)
+        bl, bh = int(lo[i0:i1].min()), int(hi[i0:i1].max())
+        cost = _cost_block(x[i0:i1], y[bl : bh + 1], xx, yy, i0, i1, bl, bh)
+        if impl == "numba":
+            kernels[0](cost, bl, i0, i1, lo, hi, offsets, prev_full, cur_full, back)
+            continue
+        for i in range(i0, i1):
+            prev, plo, phi = _numpy_row(
+                cost[i - i0], i, int(lo[i]), int(hi[i]), bl, prev, plo, phi,
+                back[offsets[i] : offsets[i + 1]],
+            )
+    if impl == "numba":
+        distance = float(prev_full[m - 1])
+        p = kernels[1](back, offsets, lo, n, m)
+    else:
+        distance = float(prev[-1])
+        p = _backtrack(back, offsets, lo, n, m)
+    params: dict[str, Any] = {
+        "band_fraction": band,
+        "window_frames": window,
+        "band_radius_frames": None if math.isinf(r) else round(r, 3),
+        "len_a": n,
+        "len_b": m,
+        "backend": impl,
+    }
+    return DTWResult(distance, distance / len(p), p, "exact", params)
+
+
+def _resolve_backend(backend: str) -> str:
+    if backend not in {"auto", "numba", "numpy"}:
+        raise DTWInputError(f"unknown DTW backend {backend!r}", hint="use auto, numba or numpy")
+    if backend == "numpy":
+        return "numpy"
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        if backend == "numba":
+            raise DTWInputError(
+                "the numba DTW backend needs the 'numba' package",
+                hint="pip install numba, or use backend='numpy'",
+            ) from None
+        return "numpy"
+    return "numba"
+
+
+def _cost_block(
+    xb: np.ndarray,
+    yb: np.ndarray,
+    xx: np.ndarray | None,
+    yy: np.ndarray | None,
+    i0: int,
+    i1: int,
+    bl: int,
+    bh: int,
+) -> np.ndarray:
+    """Euclidean costs between rows i0..i1-1 of x and columns bl..bh of y."""
+    if xx is None or yy is None:
+        diff = yb[None, :, :] - xb[:, None, :]
+        return np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
+    # |x|^2 + |y|^2 - 2 x.y through BLAS; clipped at 0 against rounding.
+    g = xb @ yb.T
+    g *= -2.0
+    g += xx[i0:i1, None]
+    g += yy[None, bl : bh + 1]
+    np.maximum(g, 0.0, out=g)
+    return np.sqrt(g, out=g)
+
+
+def _numpy_row(
+    crow: np.ndarray,
+    i: int,
+    lo_i: int,
+    h: int,
+    bl: int,
+    prev: np.ndarray,
+    plo: int,
+    phi: int,
+    code: np.ndarray,
+) -> tuple[np.ndarray, int, int]:
+    """One DP row in closed form (see the module docstring)."""
+    c = crow[lo_i - bl : h - bl + 1]
+    if i == 0:
+        code[:] = 2
+        return np.cumsum(c), lo_i, h
+    # P[k] = D[i-1, lo_i-1+k] for k = 0..w (inf outside the previous row's band)
+    w = h - lo_i + 1
+    pad = np.full(w + 1, np.inf)
+    s0 = max(plo, lo_i - 1)
+    s1 = min(phi, h)
+    if s0 <= s1:
+        pad[s0 - (lo_i - 1) : s1 - (lo_i - 1) + 1] = prev[s0 - plo : s1 - plo + 1]
+    diag, up = pad[:w], pad[1:]
+    from_up = up < diag
+    csum = np.cumsum(c)
+    key = np.minimum(diag, up)
+    key += c
+    key -= csum
+    run = np.minimum.accumulate(key)
+    np.greater(key, run, out=code, casting="unsafe")
+    code <<= 1
+    code |= from_up
+    return csum + run, lo_i, h
+
+
+def _backtrack(
+    back: np.ndarray, offsets: np.ndarray, lo: np.ndarray, n: int, m: int
+) -> np.ndarray:
     path = []
     i, j = n - 1, m - 1
     while True:
@@ -253,15 +326,78 @@ def exact_dtw(
             i -= 1
         else:
             i, j = i - 1, j - 1
-    p = np.asarray(path[::-1], dtype=np.int64)
-    params: dict[str, Any] = {
-        "band_fraction": band,
-        "window_frames": window,
-        "band_radius_frames": None if math.isinf(r) else round(r, 3),
-        "len_a": n,
-        "len_b": m,
-    }
-    return DTWResult(distance, distance / len(p), p, "exact", params)
+    return np.asarray(path[::-1], dtype=np.int64)
+
+
+_KERNELS: tuple[Any, Any] | None = None
+
+
+def _numba_kernels() -> tuple[Any, Any]:
+    """Compile (once per process; cached on disk by numba) the DP and backtrack kernels."""
+    global _KERNELS
+    if _KERNELS is not None:
+        return _KERNELS
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def dp_rows(cost, bl, i0, i1, lo, hi, offsets, prev, cur, back):
+        inf = np.inf
+        for i in range(i0, i1):
+            li = lo[i]
+            hi_i = hi[i]
+            off = offsets[i]
+            if i > 0:
+                pl = lo[i - 1]
+                ph = hi[i - 1]
+            for j in range(li, hi_i + 1):
+                c = cost[i - i0, j - bl]
+                if i == 0:
+                    if j == 0:
+                        cur[j] = c
+                        back[off] = 0
+                    else:
+                        cur[j] = c + cur[j - 1]
+                        back[off + j - li] = 2
+                    continue
+                best = inf
+                code = 0
+                if pl <= j - 1 <= ph:
+                    best = prev[j - 1]
+                if pl <= j <= ph and prev[j] < best:
+                    best = prev[j]
+                    code = 1
+                if j > li and cur[j - 1] < best:
+                    best = cur[j - 1]
+                    code = 2
+                cur[j] = c + best
+                back[off + j - li] = code
+            for j in range(li, hi_i + 1):
+                prev[j] = cur[j]
+
+    @numba.njit(cache=True, nogil=True)
+    def backtrack(back, offsets, lo, n, m):
+        out = np.empty((n + m, 2), dtype=np.int64)
+        k = 0
+        i = n - 1
+        j = m - 1
+        while True:
+            out[k, 0] = i
+            out[k, 1] = j
+            k += 1
+            if i == 0 and j == 0:
+                break
+            d = back[offsets[i] + j - lo[i]]
+            if d >= 2:
+                j -= 1
+            elif d == 1:
+                i -= 1
+            else:
+                i -= 1
+                j -= 1
+        return out[:k][::-1].copy()
+
+    _KERNELS = (dp_rows, backtrack)
+    return _KERNELS
 
 
 def fast_dtw(a: np.ndarray, b: np.ndarray, *, radius: int = 1) -> DTWResult:
