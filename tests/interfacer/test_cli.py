@@ -223,3 +223,22 @@ def test_doctor_checklist_and_exit_codes(
     captured = capsys.readouterr()
     assert "FAIL model cached" in captured.out
     assert "1 check(s) failed: model cached" in captured.err
+
+
+def test_watch_without_cached_model_exits_4_and_leaves_jobs_queued(
+    data_dir: Path,
+    tmp_path: Path,
+    add_job: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    add_job("waiting", frames=(2,))
+    monkeypatch.setenv("NEUROPOSE_MODEL_CACHE_DIR", str(tmp_path / "empty-cache"))
+    code = main(["watch", "--once", "--data-dir", str(data_dir), "--model", "blazepose-full"])
+    assert code == 4
+    err = capsys.readouterr().err
+    assert "model 'blazepose-full' is not in the cache" in err
+    assert "neuropose models fetch blazepose-full" in err
+    entry = read_status(data_dir).jobs["waiting"]
+    assert entry.state is JobState.QUEUED and entry.attempts == 0
+    assert (data_dir / "in" / "waiting").is_dir()

@@ -296,6 +296,7 @@ class Interfacer:
             settings.settle_seconds, require_ready_marker=settings.require_ready_marker
         )
         self.summary = RunSummary([], [], [])
+        self._stuck_in_in: set[str] = set()  # failed jobs whose move to failed/ did not work
 
     # ------------------------------------------------------------------ run
     def run(self) -> RunSummary:
@@ -423,7 +424,7 @@ class Interfacer:
                 self._write_live(self.jobs[cand.job_id])
                 self._log_transition(cand.job_id, None, JobState.QUEUED)
                 changed = True
-            elif known.state is JobState.FAILED:
+            elif known.state is JobState.FAILED and cand.job_id not in self._stuck_in_in:
                 # Inputs back in in/ with a failed status: a retry request.
                 self.jobs[cand.job_id] = self._requeue(known)
                 self._write_live(self.jobs[cand.job_id])
@@ -799,7 +800,14 @@ class Interfacer:
             try:
                 os.rename(self.in_dir / job_id, target)
             except OSError as move_exc:
-                logger.error("could not move in/%s to %s: %s", job_id, target, move_exc)
+                self._stuck_in_in.add(job_id)
+                logger.error(
+                    "could not move in/%s to %s: %s; it stays failed until `neuropose retry` "
+                    "or a restart",
+                    job_id,
+                    target,
+                    move_exc,
+                )
             else:
                 logger.info("moved in/%s to failed/%s", job_id, target.name)
 
