@@ -996,15 +996,71 @@ def _stage_item(
                     hint="hard links need the same filesystem and permission; use copy "
                     "(the default) instead",
                 ) from exc
+    return _copy_file(item.path, dest, item.size, budget, progress)
+
+
+def _copy_file(
+    src: Path, dest: Path, declared: int, budget: list[int], progress: Callable[[int], None]
+) -> int:
+    """Copy exactly ``declared`` bytes of ``src`` to a new, fsync'd ``dest``.
+
+    Uses ``os.copy_file_range`` (in-kernel copy) where possible, else
+    read/write. Source-side problems raise :class:`IngestError`; destination
+    errors (ENOSPC...) propagate as ``OSError`` and are typed by the caller.
+    """
     try:
-        with item.path.open("rb") as reader:
-            written = _write_stream(reader, dest, item.size, budget, item.source, progress)
-    except UnsafeArchiveError as exc:
-        raise IngestError(
-            f"{item.path} changed size while being copied", hint="retry when it is complete"
-        ) from exc
+        src_fd = os.open(src, os.O_RDONLY)
     except OSError as exc:
-        raise IngestError(f"{item.path}: cannot copy ({exc.strerror})") from exc
+        raise IngestError(f"{src}: cannot read ({exc.strerror})") from exc
+    changed = IngestError(
+        f"{src} changed size while being ingested (expected {declared} bytes)",
+        hint="wait until the file is complete and retry; nothing was queued",
+    )
+    try:
+        if os.fstat(src_fd).st_size != declared:
+            raise changed
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            written = 0
+            kernel_copy = hasattr(os, "copy_file_range")
+            while written < declared:
+                want = min(8 * _CHUNK, declared - written)
+                if kernel_copy:
+                    try:
+                        n = os.copy_file_range(src_fd, fd, want)
+                    except OSError as exc:
+                        if written == 0 and exc.errno in (
+                            errno.EXDEV,
+                            errno.EINVAL,
+                            errno.ENOSYS,
+                            errno.EOPNOTSUPP,
+                        ):
+                            kernel_copy = False
+                            continue
+                        raise
+                else:
+                    chunk = os.read(src_fd, want)
+                    n = len(chunk)
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                if n == 0:
+                    break
+                written += n
+                budget[0] -= n
+                if budget[0] < 0:
+                    raise ArchiveLimitError(
+                        f"{src}: copying exceeded the byte limit of this ingest",
+                        hint="raise --max-total-bytes (setting ingest_max_total_bytes)",
+                    )
+                progress(n)
+            if written != declared or os.fstat(src_fd).st_size != declared:
+                raise changed
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    finally:
+        os.close(src_fd)
     return written
 
 

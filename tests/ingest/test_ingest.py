@@ -288,3 +288,21 @@ def test_data_dir_inside_a_source_folder_is_refused(tmp_path: Path) -> None:
     (tmp_path / "data" / "in" / "j" / "v.mp4").write_bytes(b"v")
     with pytest.raises(IngestError, match=r"is inside the data directory"):
         ingest_paths([tmp_path / "data" / "in" / "j"], tmp_path / "data")
+
+
+def test_source_file_growing_during_ingest_is_refused(
+    tmp_path: Path, data_dir: Path, src_dir: Path
+) -> None:
+    a = src_dir / "a.mp4"
+    b = src_dir / "b.mp4"
+    a.write_bytes(b"a" * 100)
+    b.write_bytes(b"b" * 100)
+
+    def still_copying(done: int, total: int) -> None:
+        with b.open("ab") as f:  # a camera or copy tool still writing b.mp4
+            f.write(b"more")
+
+    with pytest.raises(IngestError, match=r"b.mp4 changed size while being ingested"):
+        ingest_paths([a, b], data_dir, progress=still_copying)
+    assert sorted(os.listdir(data_dir / "in")) == ["queued_job"]
+    assert not (data_dir / ".staging").exists()
