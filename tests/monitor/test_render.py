@@ -183,7 +183,7 @@ def test_status_json_body_and_single_job(data_dir: Path) -> None:
     j1 = body["jobs"][0]
     assert j1["percent"] == 25.0 and j1["stale"] is False and j1["frames_done"] == 250
     assert j1["display"]["eta"] == "1 min" and j1["display"]["percent"] == "25%"
-    assert j1["video_progress"][0]["percent"] == 50.0
+    assert j1["videos"][0]["percent"] == 50.0
     one = render.render_status_json(s, "walk-04")
     assert one["job"]["error"] == "ProcessingError: decoder stalled at frame 17"
     with pytest.raises(KeyError):
@@ -286,3 +286,19 @@ def test_csp_hashes_match_the_embedded_assets(data_dir: Path) -> None:
         digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
         assert f"{directive} 'sha256-{digest}'" in csp
     assert "unsafe-inline" not in csp and "default-src 'none'" in csp
+
+
+def test_fast_status_json_equals_the_plain_rendering(data_dir: Path) -> None:
+    import json
+
+    jobs = sample_jobs()
+    jobs[HOSTILE + "é\"\\"] = make_entry(HOSTILE + "é\"\\", JobState.PROCESSING, age_s=999,
+                                         frames_done=1, error="x\ny")
+    write_status(data_dir, jobs)
+    s = snap(data_dir)
+    for _ in range(2):  # second round hits the per-entry caches
+        fast = json.loads(render.render_status_json_bytes(s))
+        assert fast == json.loads(json.dumps(render.render_status_json(s)))
+        stale = {j["name"]: j["stale"] for j in fast["jobs"]}
+        assert stale == {"walk-01": False, HOSTILE + "é\"\\": True, "walk-02": False,
+                         "walk-05": False, "walk-04": False, "walk-03": False}

@@ -51,6 +51,7 @@ def serve(
         token=secret,
         stale_after_s=settings.stale_after_seconds,
     )
+    server.snapshots.get()  # read and render once, before announcing the URL
     if not settings.data_dir.is_dir():
         logger.warning("data directory %s does not exist yet; showing it as empty-and-down "
                        "until the daemon creates it", settings.data_dir)

@@ -21,6 +21,7 @@ import functools
 import hashlib
 import json
 import math
+import threading
 from html import escape
 from importlib import resources
 from typing import Any
@@ -30,6 +31,7 @@ from neuropose import __version__
 from neuropose.monitor.snapshot import (
     STATE_ORDER,
     JobFiles,
+    PreparedJob,
     Snapshot,
     format_duration,
     format_time,
@@ -45,6 +47,7 @@ __all__ = [
     "render_job_page",
     "render_metrics",
     "render_status_json",
+    "render_status_json_bytes",
 ]
 
 #: Seconds between refreshes when scripts are disabled (``<noscript>`` meta refresh).
@@ -159,18 +162,32 @@ def _progress(job: dict[str, Any]) -> str:
     )
 
 
-def _row(job: dict[str, Any], token_query: str) -> str:
+_ROW_CACHE: dict[tuple[Any, ...], tuple[str, str, str]] = {}
+_ROW_LOCK = threading.Lock()
+
+
+def _row_parts(prepared: PreparedJob, token_query: str) -> tuple[str, str, str]:
+    """A dashboard row split around its two time-dependent parts (cached per entry)."""
+    key = (prepared.key, token_query)
+    with _ROW_LOCK:
+        hit = _ROW_CACHE.get(key)
+    if hit is not None:
+        return hit
+    name = prepared.name
+    job = prepared.static
     d = job["display"]
-    stale_hidden = "" if job["stale"] else " hidden"
     err = d["error"]
-    return (
-        f"<tr class=\"job\" data-job=\"{esc(job['name'])}\" data-state=\"{esc(job['state'])}\">"
-        f"<td class=\"c-name\"><a href=\"{esc(job_url(job['name'], token_query))}\">"
-        f"{esc(job['name'])}</a><div class=\"err\" data-f=\"error\""
+    head = (
+        f"<tr class=\"job\" data-job=\"{esc(name)}\" data-state=\"{esc(job['state'])}\">"
+        f"<td class=\"c-name\"><a href=\"{esc(job_url(name, token_query))}\">"
+        f"{esc(name)}</a><div class=\"err\" data-f=\"error\""
         f"{'' if err else ' hidden'}>{esc(err)}</div></td>"
         f"<td class=\"c-state\">{_badge(job['state'])}"
         f"<span class=\"badge badge-stale\" data-f=\"stale\" title=\"no heartbeat for more than "
-        f"the stale threshold\"{stale_hidden}>stale</span></td>"
+        "the stale threshold\""
+    )
+    mid = (
+        ">stale</span></td>"
         f"<td class=\"c-progress\">{_progress(job)}</td>"
         f"<td class=\"num\" data-f=\"frames\">{esc(d['frames'])}</td>"
         f"<td class=\"num\" data-f=\"fps\">{esc(d['fps'])}</td>"
@@ -179,8 +196,18 @@ def _row(job: dict[str, Any], token_query: str) -> str:
         f"<td class=\"num\" data-f=\"attempts\">{esc(d['attempts'])}</td>"
         f"<td class=\"c-time\" data-f=\"started\">{esc(d['started'])}</td>"
         f"<td class=\"c-time\" data-f=\"updated\" title=\"{esc(d['updated_title'])}\">"
-        f"{esc(d['updated'])}</td></tr>"
     )
+    value = (head, mid, "</td></tr>")
+    with _ROW_LOCK:
+        if len(_ROW_CACHE) >= 50_000:
+            _ROW_CACHE.clear()
+        _ROW_CACHE[key] = value
+    return value
+
+
+def _row(job: PreparedJob, token_query: str) -> str:
+    head, mid, tail = _row_parts(job, token_query)
+    return f"{head}{'' if job.stale else ' hidden'}{mid}{esc(job.updated)}{tail}"
 
 
 def _counts(view: dict[str, Any]) -> str:
@@ -204,9 +231,9 @@ def render_dashboard(snapshot: Snapshot, token_query: str = "") -> str:
         ``"?token=..."`` when the viewer authenticated with a query token,
         so that links keep working; ``""`` otherwise.
     """
-    view = snapshot.view()
+    view = snapshot.summary()
     heads = "".join(f"<th class=\"{esc(c)}\">{esc(h)}</th>" for _, h, c in COLUMNS)
-    rows = "".join(_row(job, token_query) for job in view["jobs"])
+    rows = "".join(_row(job, token_query) for job in snapshot.prepared())
     updated = view["status_updated_at"] or "–"
     body = (
         f"{_header(view, '/' + token_query)}<main>{_notices(view)}{_counts(view)}"
@@ -348,7 +375,7 @@ def render_job_page(
     snapshot: Snapshot, name: str, entry: JobStatusEntry, files: JobFiles, token_query: str = ""
 ) -> str:
     """The page of one job (``GET /jobs/<job>``); ``name`` is a key of the status file."""
-    view = snapshot.view()
+    view = snapshot.summary()
     job = snapshot.job_view(name, entry)
     d = job["display"]
     stale = "" if job["stale"] else " hidden"
@@ -381,7 +408,7 @@ def render_job_page(
         f"<progress max=\"100\" value=\"{v['percent'] or 0:.2f}\" data-f=\"bar\"></progress>"
         f"<span class=\"pct\" data-f=\"percent\">{esc(v['display']['percent'])}</span></td>"
         f"<td class=\"num\" data-f=\"frames\">{esc(v['display']['frames'])}</td></tr>"
-        for v in job["video_progress"]
+        for v in job["videos"]
     )
     videos = (
         "<section class=\"card\"><h2>Videos</h2><table class=\"grid\" id=\"videos\"><thead><tr>"
@@ -430,7 +457,7 @@ def render_error_page(snapshot: Snapshot | None, status: int, title: str, messag
                       token_query: str = "") -> str:
     """A full page for 4xx/5xx answers (the status-unavailable page included)."""
     if snapshot is not None:
-        view = snapshot.view()
+        view = snapshot.summary()
         head = _header(view, "/" + token_query) + _notices(view)
     else:
         head = "<header><h1>NeuroPose</h1></header>"
@@ -442,6 +469,17 @@ def render_error_page(snapshot: Snapshot | None, status: int, title: str, messag
     return _page(f"{status} {title} · NeuroPose", body, page="error")
 
 
+def render_status_json_bytes(snapshot: Snapshot) -> bytes:
+    """UTF-8 JSON of :func:`render_status_json` for the whole dashboard, built fast.
+
+    Equal to ``json.dumps(render_status_json(snapshot))``; each job's
+    time-independent part is serialised once per change of the job.
+    """
+    head = json.dumps(snapshot.summary(), ensure_ascii=False)
+    jobs = ", ".join(job.json() for job in snapshot.prepared())
+    return f"{head[:-1]}, \"jobs\": [{jobs}]}}".encode()
+
+
 def render_status_json(snapshot: Snapshot, job: str | None = None) -> dict[str, Any]:
     """Body of ``/status.json`` (whole dashboard) or ``/status.json?job=NAME``.
 
@@ -450,9 +488,9 @@ def render_status_json(snapshot: Snapshot, job: str | None = None) -> dict[str, 
     KeyError
         ``job`` is not a key of the status file.
     """
-    view = snapshot.view()
     if job is None:
-        return view
+        return snapshot.view()
+    view = snapshot.summary()
     entry = snapshot.status.jobs[job] if snapshot.status is not None else None
     if entry is None:
         raise KeyError(job)

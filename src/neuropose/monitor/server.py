@@ -31,6 +31,7 @@ Request logs go to the ``neuropose.monitor.server`` logger at DEBUG level.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hmac
 import ipaddress
 import json
@@ -50,6 +51,7 @@ from neuropose import __version__
 from neuropose.errors import BusyError, ConfigError, ResourceError
 from neuropose.monitor import render
 from neuropose.monitor.snapshot import (
+    CachedStatusReader,
     Snapshot,
     SnapshotCache,
     _resolve_reader,
@@ -122,14 +124,16 @@ def check_bind(host: str, token: str | None) -> None:
 
 
 class _Response:
-    __slots__ = ("body", "content_type", "extra", "status")
+    __slots__ = ("body", "content_type", "extra", "gzipped", "status")
 
     def __init__(self, status: int, content_type: str, body: bytes,
-                 extra: dict[str, str] | None = None) -> None:
+                 extra: dict[str, str] | None = None,
+                 gzipped: Callable[[], bytes] | None = None) -> None:
         self.status = status
         self.content_type = content_type
         self.body = body
         self.extra = extra or {}
+        self.gzipped = gzipped  # the body gzip-compressed (cached), for large cached bodies
 
 
 def _json(status: int, data: Any) -> _Response:
@@ -138,6 +142,30 @@ def _json(status: int, data: Any) -> _Response:
 
 def _html(status: int, text: str) -> _Response:
     return _Response(status, _HTML, text.encode("utf-8"))
+
+
+def _cached(snap: Snapshot, key: Any, content_type: str, make: Callable[[], bytes]) -> _Response:
+    """A 200 response whose body (and its gzip form, on demand) is computed once per snapshot."""
+    body: bytes = snap.memo(key, make)
+    return _Response(200, content_type, body, gzipped=lambda: snap.memo(
+        ("gzip", key), lambda: gzip.compress(body, compresslevel=3, mtime=0)))
+
+
+def _status_json_response(snap: Snapshot) -> _Response:
+    return _cached(snap, "status.json", _JSON, lambda: render.render_status_json_bytes(snap))
+
+
+def _dashboard_response(snap: Snapshot, token_query: str) -> _Response:
+    return _cached(snap, ("dashboard", token_query), _HTML,
+                   lambda: render.render_dashboard(snap, token_query).encode("utf-8"))
+
+
+def _warm(snap: Snapshot) -> None:
+    """Pre-render the bodies most requests ask for, before the snapshot is published."""
+    if snap.status is not None:
+        for resp in (_status_json_response(snap), _dashboard_response(snap, "")):
+            assert resp.gzipped is not None
+            resp.gzipped()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -161,16 +189,22 @@ class _Handler(BaseHTTPRequestHandler):
         super().end_headers()
 
     def _send(self, resp: _Response, head: bool) -> None:
+        body = resp.body
         self.send_response(resp.status)
         self.send_header("Content-Type", resp.content_type)
-        self.send_header("Content-Length", str(len(resp.body)))
+        if resp.gzipped is not None:
+            self.send_header("Vary", "Accept-Encoding")
+            if "gzip" in (self.headers.get("Accept-Encoding") or "").lower():
+                body = resp.gzipped()
+                self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
         if resp.status == HTTPStatus.METHOD_NOT_ALLOWED:
             self.send_header("Allow", "GET, HEAD")
         for k, v in resp.extra.items():
             self.send_header(k, v)
         self.end_headers()
         if not head:
-            self.wfile.write(resp.body)
+            self.wfile.write(body)
 
     def do_GET(self) -> None:
         self._serve(head=False)
@@ -216,9 +250,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/":
             if snap.status is None:
                 return self._unavailable_html(snap, token_query)
-            body = snap.memo(("dashboard", token_query),
-                             lambda: render.render_dashboard(snap, token_query))
-            return _html(200, body)
+            return _dashboard_response(snap, token_query)
         if path == "/status.json":
             return self._status_json(snap, query)
         if path == "/metrics":
@@ -284,22 +316,19 @@ class _Handler(BaseHTTPRequestHandler):
             "daemon": snap.daemon_view(),
             "status_available": snap.status is not None,
             "error": snap.error,
-            "generated_at": snap.view()["generated_at"],
+            "generated_at": snap.generated_at(),
         })
 
     def _status_json(self, snap: Snapshot, query: dict[str, list[str]]) -> _Response:
         if snap.status is None:
-            view = snap.memo("view", snap.view)
-            return _json(503, {**view, "error": snap.error})
+            return _json(503, {**snap.view(), "error": snap.error})
         if "job" in query:
             name = query["job"][0]
             try:
                 return _json(200, render.render_status_json(snap, name))
             except KeyError:
                 return _json(404, {"error": "unknown job", "job": name})
-        body = snap.memo("status.json", lambda: json.dumps(
-            render.render_status_json(snap), ensure_ascii=False).encode("utf-8"))
-        return _Response(200, _JSON, body)
+        return _status_json_response(snap)
 
     def _unavailable_html(self, snap: Snapshot, token_query: str) -> _Response:
         return _html(503, render.render_error_page(
@@ -363,16 +392,17 @@ class MonitorServer(ThreadingHTTPServer):
         token: str | None = None,
         stale_after_s: float = 120.0,
         reader: Callable[[Path], StatusFile] | None = None,
-        cache_ttl_s: float = 0.5,
+        cache_ttl_s: float = 1.0,
     ) -> None:
         check_bind(host, token)
         self.data_dir = Path(data_dir)
         self.token = token or None
         self.stale_after_s = stale_after_s
-        resolved = reader if reader is not None else _resolve_reader()
+        resolved = reader or _resolve_reader() or CachedStatusReader()
         self.snapshots = SnapshotCache(
             lambda: take_snapshot(self.data_dir, stale_after_s=stale_after_s, reader=resolved),
             ttl_s=cache_ttl_s,
+            warm=_warm,
         )
         bind_host = host.strip("[]")
         self.address_family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET
@@ -434,6 +464,7 @@ def run_until_signal(server: MonitorServer, stop: threading.Event | None = None)
         received["sig"] = signum
         stop.set()
 
+    server.snapshots.get()  # read and render once before the first client arrives
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                               name="neuropose-monitor", daemon=True)
     with _signals(on_signal):

@@ -41,10 +41,13 @@ from neuropose.schemas import JobResults, JobState, JobStatusEntry, StatusFile
 
 __all__ = [
     "STATE_ORDER",
+    "CachedStatusReader",
     "JobFiles",
+    "PreparedJob",
     "Snapshot",
     "SnapshotCache",
     "StatusUnavailable",
+    "entry_key",
     "format_age",
     "format_duration",
     "format_time",
@@ -52,6 +55,7 @@ __all__ = [
     "load_status",
     "parse_time",
     "percent_done",
+    "static_job",
     "take_snapshot",
 ]
 
@@ -213,6 +217,98 @@ def _fmt_frames(done: int, expected: int | None) -> str:
 
 
 @dataclass(frozen=True)
+class PreparedJob:
+    """One job of a snapshot: cached static view/JSON plus the live (time-dependent) parts."""
+
+    name: str
+    entry: JobStatusEntry
+    key: tuple[Any, ...]
+    static: dict[str, Any]
+    static_json: str
+    stale: bool
+    heartbeat_age_s: float | None
+    updated: str
+
+    def json(self) -> str:
+        """JSON text of the job, equal to ``json.dumps(Snapshot.job_view(...))``."""
+        # static_json ends with the "display" object, i.e. with "}}".
+        return (
+            f"{self.static_json[:-2]}, "
+            f"\"updated\": {json.dumps(self.updated, ensure_ascii=False)}}}, "
+            f"\"stale\": {'true' if self.stale else 'false'}, "
+            f"\"heartbeat_age_s\": {json.dumps(self.heartbeat_age_s)}}}"
+        )
+
+
+_Base = list[tuple[str, JobStatusEntry, tuple[Any, ...], dict[str, Any], str]]
+#: Static parts of the last status object's jobs (reused while the object is unchanged).
+_PREPARED: tuple[StatusFile, _Base] | None = None
+
+
+def entry_key(name: str, entry: JobStatusEntry) -> tuple[Any, ...]:
+    """A key that changes whenever anything shown about the entry changes.
+
+    The daemon refreshes ``last_update`` on every write; the other fields
+    guard against two writes within one timestamp resolution.
+    """
+    return (
+        name, entry.last_update, entry.state, entry.frames_done, entry.frames_expected,
+        entry.fps, entry.eta_s, entry.current_video, entry.attempts, entry.error,
+        entry.started_at, entry.finished_at, entry.queued_at, entry.results_path,
+        len(entry.history),
+        tuple((v.name, v.state, v.frames_done, v.frames_expected) for v in entry.videos),
+    )
+
+
+_STATIC: dict[tuple[Any, ...], tuple[dict[str, Any], str]] = {}
+_STATIC_LOCK = threading.Lock()
+_STATIC_MAX = 50_000
+
+
+def static_job(name: str, entry: JobStatusEntry) -> tuple[dict[str, Any], str]:
+    """The time-independent view of a job and its JSON text (cached by :func:`entry_key`).
+
+    ``display`` is the last key, so the JSON text ends with ``}}``.
+    """
+    key = entry_key(name, entry)
+    with _STATIC_LOCK:
+        hit = _STATIC.get(key)
+    if hit is not None:
+        return hit
+    data = entry.model_dump(mode="json")
+    pct = percent_done(entry.state, entry.frames_done, entry.frames_expected)
+    videos = []
+    for v, dumped in zip(entry.videos, data["videos"], strict=True):
+        vp = percent_done(v.state, v.frames_done, v.frames_expected)
+        videos.append({**dumped, "percent": vp, "display": {
+            "frames": _fmt_frames(v.frames_done, v.frames_expected),
+            "percent": _fmt_percent(vp),
+        }})
+    data["videos"] = videos
+    data["name"] = name
+    data["percent"] = pct
+    data["display"] = {
+        "state": entry.state.value,
+        "percent": _fmt_percent(pct),
+        "frames": _fmt_frames(entry.frames_done, entry.frames_expected),
+        "fps": f"{entry.fps:.1f}" if entry.fps is not None else "–",
+        "eta": format_duration(entry.eta_s) if entry.state is JobState.PROCESSING else "–",
+        "video": entry.current_video or "–",
+        "attempts": str(entry.attempts),
+        "started": format_time(entry.started_at),
+        "updated_title": format_time(entry.last_update),
+        "error": entry.error or "",
+        "indeterminate": pct is None and entry.state is JobState.PROCESSING,
+    }
+    value = (data, json.dumps(data, ensure_ascii=False))
+    with _STATIC_LOCK:
+        if len(_STATIC) >= _STATIC_MAX:
+            _STATIC.clear()
+        _STATIC[key] = value
+    return value
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Job status and daemon state read at one instant.
 
@@ -250,13 +346,50 @@ class Snapshot:
         with self._memo_lock:
             return self._memo.setdefault(key, value)
 
+    def prepared(self) -> list[PreparedJob]:
+        """Jobs in display order with their cached static parts and this instant's live parts.
+
+        The static parts of an unchanged status object are reused across
+        snapshots, so a refresh of an unchanged status costs only the live
+        parts (heartbeat ages).
+        """
+        result: list[PreparedJob] = self.memo("prepared", self._prepare)
+        return result
+
+    def _prepare(self) -> list[PreparedJob]:
+        global _PREPARED
+        if self.status is None:
+            return []
+        with _STATIC_LOCK:
+            cached = _PREPARED
+        if cached is not None and cached[0] is self.status:
+            base = cached[1]
+        else:
+            base = []
+            for name, entry in self.ordered_jobs():
+                static, text = static_job(name, entry)
+                base.append((name, entry, entry_key(name, entry), static, text))
+            with _STATIC_LOCK:
+                _PREPARED = (self.status, base)
+        out = []
+        for name, entry, key, static, text in base:
+            stale, age, updated = self.live_fields(entry)
+            out.append(PreparedJob(name, entry, key, static, text, stale, age, updated))
+        return out
+
     def ordered_jobs(self) -> list[tuple[str, JobStatusEntry]]:
         """Jobs in display order: by state (:data:`STATE_ORDER`), then status-file order."""
         if self.status is None:
             return []
+        status = self.status
         rank = {s: i for i, s in enumerate(STATE_ORDER)}
-        items = list(self.status.jobs.items())
-        return sorted(items, key=lambda kv: rank.get(kv[1].state, len(rank)))
+
+        def build() -> list[tuple[str, JobStatusEntry]]:
+            items = list(status.jobs.items())
+            return sorted(items, key=lambda kv: rank.get(kv[1].state, len(rank)))
+
+        result: list[tuple[str, JobStatusEntry]] = self.memo("ordered", build)
+        return result
 
     def heartbeat_age(self, entry: JobStatusEntry) -> float | None:
         """Seconds since the entry's ``last_update`` (``None`` when unparseable)."""
@@ -309,7 +442,7 @@ class Snapshot:
                     "in/<job>/ of the data directory.",
                 }
             )
-        stale = sum(1 for _, e in self.ordered_jobs() if self.is_stale(e))
+        stale = sum(1 for p in self.prepared() if p.stale)
         if stale:
             out.append(
                 {
@@ -320,57 +453,49 @@ class Snapshot:
             )
         return out
 
-    def job_view(self, name: str, entry: JobStatusEntry) -> dict[str, Any]:
-        """One job as plain data: the entry's fields plus derived and display values."""
-        data = entry.model_dump(mode="json")
-        pct = percent_done(entry.state, entry.frames_done, entry.frames_expected)
+    def live_fields(self, entry: JobStatusEntry) -> tuple[bool, float | None, str]:
+        """``(stale, heartbeat_age_s, "5 s ago")``: the parts of a job that depend on now."""
         age = self.heartbeat_age(entry)
-        stale = self.is_stale(entry)
-        videos = []
-        for v in entry.videos:
-            vp = percent_done(v.state, v.frames_done, v.frames_expected)
-            videos.append(
-                {
-                    "name": v.name,
-                    "state": v.state.value,
-                    "percent": vp,
-                    "display": {
-                        "frames": _fmt_frames(v.frames_done, v.frames_expected),
-                        "percent": _fmt_percent(vp),
-                    },
-                }
-            )
-        data.update(
-            {
-                "name": name,
-                "percent": pct,
-                "stale": stale,
-                "heartbeat_age_s": age,
-                "video_progress": videos,
-                "display": {
-                    "state": entry.state.value,
-                    "percent": _fmt_percent(pct),
-                    "frames": _fmt_frames(entry.frames_done, entry.frames_expected),
-                    "fps": f"{entry.fps:.1f}" if entry.fps is not None else "–",
-                    "eta": format_duration(entry.eta_s)
-                    if entry.state is JobState.PROCESSING
-                    else "–",
-                    "video": entry.current_video or "–",
-                    "attempts": str(entry.attempts),
-                    "started": format_time(entry.started_at),
-                    "updated": format_age(age),
-                    "updated_title": format_time(entry.last_update),
-                    "error": entry.error or "",
-                    "indeterminate": pct is None and entry.state is JobState.PROCESSING,
-                },
-            }
-        )
+        return self.is_stale(entry), age, format_age(age)
+
+    def job_view(self, name: str, entry: JobStatusEntry) -> dict[str, Any]:
+        """One job as plain data: the entry's fields plus derived and display values.
+
+        ``videos`` items gain ``percent`` and ``display``; the job gains ``name``,
+        ``percent``, ``display`` (preformatted strings), ``stale`` and
+        ``heartbeat_age_s``.
+        """
+        static = static_job(name, entry)[0]
+        stale, age, updated = self.live_fields(entry)
+        data = dict(static)
+        data["display"] = {**static["display"], "updated": updated}
+        data["stale"] = stale
+        data["heartbeat_age_s"] = age
         return data
 
     def view(self) -> dict[str, Any]:
-        """The whole dashboard as plain data (the body of ``/status.json``)."""
+        """The whole dashboard as plain data (the body of ``/status.json``).
+
+        Computed once per snapshot; callers must not modify the result.
+        """
+        result: dict[str, Any] = self.memo("view", self._build_view)
+        return result
+
+    def generated_at(self) -> str:
+        """ISO-8601 UTC time of the reading."""
+        return self.taken_at.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+    def summary(self) -> dict[str, Any]:
+        """:meth:`view` without ``jobs`` (computed once per snapshot)."""
+        result: dict[str, Any] = self.memo("summary", self._build_summary)
+        return result
+
+    def _build_view(self) -> dict[str, Any]:
+        return {**self.summary(), "jobs": [self.job_view(p.name, p.entry) for p in self.prepared()]}
+
+    def _build_summary(self) -> dict[str, Any]:
         return {
-            "generated_at": self.taken_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "generated_at": self.generated_at(),
             "data_dir": str(self.data_dir),
             "daemon": self.daemon_view(),
             "status_available": self.status is not None,
@@ -379,7 +504,6 @@ class Snapshot:
             "stale_after_s": self.stale_after_s,
             "counts": self.counts(),
             "notices": self.notices(),
-            "jobs": [self.job_view(n, e) for n, e in self.ordered_jobs()],
         }
 
 
@@ -408,29 +532,74 @@ def take_snapshot(
     )
 
 
+class CachedStatusReader:
+    """``reader(data_dir) -> StatusFile`` that re-parses ``out/status.json`` only when it changed.
+
+    The file is replaced atomically by the daemon, so its (inode, size, mtime)
+    identify a version; an unchanged file returns the same object.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: tuple[int, int, int] | None = None
+        self._value: StatusFile | None = None
+
+    def __call__(self, data_dir: Path) -> StatusFile:
+        path = status_path(data_dir)
+        st = path.stat()
+        key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        with self._lock:
+            if key == self._key and self._value is not None:
+                return self._value
+        value = load_model(path, StatusFile)
+        with self._lock:
+            self._key, self._value = key, value
+        return value
+
+
 class SnapshotCache:
     """Thread-safe snapshot reuse for at most ``ttl_s`` seconds.
 
-    Under load every request within ``ttl_s`` shares one parsed status file
-    and its rendered bodies, so the cost of a request does not grow with the
-    number of clients.
+    Under load every request within ``ttl_s`` shares one snapshot and its
+    rendered bodies, so the cost of a request does not grow with the number
+    of clients. When the snapshot expires, the first request re-reads it
+    while concurrent requests keep getting the previous one (never older than
+    one refresh); ``warm(snapshot)`` pre-renders bodies before it is published.
     """
 
-    def __init__(self, load: Callable[[], Snapshot], ttl_s: float = 0.5) -> None:
+    def __init__(self, load: Callable[[], Snapshot], ttl_s: float = 0.5,
+                 warm: Callable[[Snapshot], None] | None = None) -> None:
         self._load = load
         self._ttl = ttl_s
+        self._warm = warm
         self._lock = threading.Lock()
+        self._refresh = threading.Lock()
         self._snap: Snapshot | None = None
         self._taken = 0.0
 
     def get(self) -> Snapshot:
         """The current snapshot, re-read when older than the TTL."""
         with self._lock:
-            now = time.monotonic()
-            if self._snap is None or now - self._taken >= self._ttl:
-                self._snap = self._load()
-                self._taken = now
-            return self._snap
+            snap, taken = self._snap, self._taken
+        if snap is not None and time.monotonic() - taken < self._ttl:
+            return snap
+        # Only one thread refreshes; others use the previous snapshot if there is one.
+        if not self._refresh.acquire(blocking=snap is None):
+            assert snap is not None
+            return snap
+        try:
+            with self._lock:
+                if self._snap is not None and time.monotonic() - self._taken < self._ttl:
+                    return self._snap
+            started = time.monotonic()
+            fresh = self._load()
+            if self._warm is not None:
+                self._warm(fresh)
+            with self._lock:
+                self._snap, self._taken = fresh, started
+            return fresh
+        finally:
+            self._refresh.release()
 
 
 # --- per-job files -------------------------------------------------------------

@@ -125,7 +125,7 @@
     var rows = document.querySelectorAll("#videos tbody tr");
     Array.prototype.forEach.call(rows, function (tr) {
       var name = tr.getAttribute("data-video");
-      (job.video_progress || []).forEach(function (v) {
+      (job.videos || []).forEach(function (v) {
         if (v.name !== name) { return; }
         setBadge(tr, v.state);
         setBar(field(tr, "bar"), v.percent, false);

@@ -1,0 +1,196 @@
+"""Load benchmark of ``neuropose serve`` against a 1,000-job status file.
+
+Starts the real CLI (``neuropose serve --port 0``) in its own process on
+loopback and drives it from this process with asyncio HTTP/1.1 keep-alive
+clients (one connection each), for ``--seconds`` per scenario:
+
+* ``poll``: ``--clients`` dashboards, each polling ``/status.json`` every
+  ``--interval`` seconds, as the page script does (2 s), with random phase.
+* ``pages``: the same clients polling a mix of ``/`` (25 %),
+  ``/status.json?job=...`` (50 %) and ``/health`` (25 %) every ``--interval`` s.
+* ``saturate``: every client sends ``/status.json?job=...`` back to back (no
+  think time): this measures the server's capacity, so its latency is
+  ``clients / throughput`` by construction.
+
+Prints one Markdown table (latency p50/p95/max, requests/s, errors). An error
+is any non-200 answer, a connection failure, or a 10 s timeout.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_monitor_load.py [--clients 200] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from neuropose.io import write_model_atomic
+from neuropose.schemas import JobState, JobStatusEntry, StatusFile, VideoProgress
+
+STATES = [JobState.COMPLETED] * 60 + [JobState.QUEUED] * 25 + [JobState.PROCESSING] * 5 + [
+    JobState.FAILED] * 7 + [JobState.INTERRUPTED] * 3
+
+
+def make_status(n_jobs: int) -> StatusFile:
+    """``n_jobs`` jobs in a realistic state mix, two videos each."""
+    now = datetime.now(UTC)
+    iso = lambda t: t.isoformat(timespec="seconds").replace("+00:00", "Z")  # noqa: E731
+    jobs = {}
+    for i in range(n_jobs):
+        state = STATES[i % len(STATES)]
+        done = {JobState.COMPLETED: 3600, JobState.QUEUED: 0}.get(state, 1234)
+        name = f"subject-{i:04d}_gait_session"
+        jobs[name] = JobStatusEntry(
+            job_id=name, state=state, attempts=0 if state is JobState.QUEUED else 1,
+            queued_at=iso(now - timedelta(hours=2)), started_at=iso(now - timedelta(hours=1)),
+            last_update=iso(now - timedelta(seconds=i % 300)), frames_done=done,
+            frames_expected=3600, fps=24.5 if state is JobState.PROCESSING else None,
+            eta_s=96.0 if state is JobState.PROCESSING else None,
+            current_video="cam01.mp4" if state is JobState.PROCESSING else None,
+            error="ProcessingError: decoder stalled at frame 17"
+            if state is JobState.FAILED else None,
+            videos=(VideoProgress(name="cam01.mp4", state=state, frames_done=done // 2,
+                                  frames_expected=1800),
+                    VideoProgress(name="cam02.mp4", state=state, frames_done=done - done // 2,
+                                  frames_expected=1800)),
+        )
+    return StatusFile(updated_at=iso(now), daemon_pid=1, jobs=jobs)
+
+
+ACCEPT_GZIP = True
+
+
+async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                   path: str) -> tuple[int, int]:
+    # Browsers always offer gzip; the monitor compresses its large cached bodies once.
+    accept = "Accept-Encoding: gzip, deflate\r\n" if ACCEPT_GZIP else ""
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{accept}\r\n".encode())
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    m = re.search(rb"(?i)content-length:\s*(\d+)", head)
+    length = int(m.group(1)) if m else 0
+    await reader.readexactly(length)
+    return status, length
+
+
+async def _client(host: str, port: int, paths: list[str], weights: list[float],
+                  interval: float, until: float, lat: list[float], errors: list[str],
+                  sizes: list[int]) -> None:
+    rng = random.Random()
+    if interval:
+        await asyncio.sleep(rng.uniform(0, interval))
+    conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+    while time.monotonic() < until:
+        start = time.monotonic()
+        path = rng.choices(paths, weights)[0]
+        try:
+            if conn is None:
+                conn = await asyncio.wait_for(asyncio.open_connection(host, port), 10)
+            status, size = await asyncio.wait_for(_request(*conn, path), 10)
+            if status != 200:
+                errors.append(f"HTTP {status} for {path}")
+            lat.append(time.monotonic() - start)
+            sizes.append(size)
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            errors.append(f"{type(exc).__name__} for {path}")
+            if conn is not None:
+                conn[1].close()
+            conn = None
+        if interval:
+            await asyncio.sleep(max(0.0, interval - (time.monotonic() - start)))
+    if conn is not None:
+        conn[1].close()
+
+
+async def _scenario(host: str, port: int, clients: int, seconds: float, paths: list[str],
+                    weights: list[float], interval: float) -> dict[str, float]:
+    lat: list[float] = []
+    errors: list[str] = []
+    sizes: list[int] = []
+    until = time.monotonic() + seconds
+    t0 = time.monotonic()
+    await asyncio.gather(*(_client(host, port, paths, weights, interval, until, lat, errors,
+                                   sizes) for _ in range(clients)))
+    wall = time.monotonic() - t0
+    lat_ms = sorted(x * 1000 for x in lat)
+    q = statistics.quantiles(lat_ms, n=100) if len(lat_ms) > 1 else [0.0] * 99
+    if errors:
+        print(f"  errors (first 5): {errors[:5]}", file=sys.stderr)
+    return {"requests": len(lat), "rps": len(lat) / wall, "p50": q[49], "p95": q[94],
+            "max": lat_ms[-1] if lat_ms else 0.0, "errors": len(errors),
+            "kb": statistics.mean(sizes) / 1024 if sizes else 0.0}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--interval", type=float, default=2.0)
+    parser.add_argument("--no-gzip", action="store_true", help="do not offer gzip")
+    args = parser.parse_args()
+    global ACCEPT_GZIP
+    ACCEPT_GZIP = not args.no_gzip
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "data"
+        (data_dir / "out").mkdir(parents=True)
+        status = make_status(args.jobs)
+        write_model_atomic(data_dir / "out" / "status.json", status)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NEUROPOSE_")}
+        env["XDG_DATA_HOME"] = tmp
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from neuropose.cli import main; sys.exit(main())",
+             "-q", "serve", "--port", "0", "--data-dir", str(data_dir)],
+            stdout=subprocess.PIPE, text=True, env=env)
+        try:
+            assert proc.stdout is not None
+            url = ""
+            for line in proc.stdout:
+                m = re.match(r"Serving on http://([\d.]+):(\d+)/", line)
+                if m:
+                    url = line.strip()
+                    host, port = m.group(1), int(m.group(2))
+                    break
+            if not url:
+                raise SystemExit("the server did not start")
+            names = list(status.jobs)
+            job_paths = [f"/status.json?job={n}" for n in names[:200]]
+            scenarios = {
+                "poll": (["/status.json"], [1.0], args.interval),
+                "pages": (["/", "/health", *job_paths],
+                          [0.25, 0.25, *[0.5 / len(job_paths)] * len(job_paths)], args.interval),
+                "saturate": (job_paths, [1.0] * len(job_paths), 0.0),
+            }
+            print(f"monitor load: {args.clients} clients x {args.seconds:g} s per scenario, "
+                  f"{args.jobs} jobs, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+                  f"load average {os.getloadavg()[0]:.1f} at start, "
+                  f"{'gzip offered' if ACCEPT_GZIP else 'no gzip'}")
+            print("\n| scenario | requests | req/s | mean body KiB | p50 ms | p95 ms "
+                  "| max ms | errors |\n|---|---|---|---|---|---|---|---|")
+            for name, (paths, weights, interval) in scenarios.items():
+                r = asyncio.run(_scenario(host, port, args.clients, args.seconds, paths, weights,
+                                          interval))
+                print(f"| {name} | {r['requests']:.0f} | {r['rps']:.0f} | {r['kb']:.0f} | "
+                      f"{r['p50']:.1f} | {r['p95']:.1f} | {r['max']:.0f} | {r['errors']:.0f} |")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(15)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
