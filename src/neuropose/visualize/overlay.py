@@ -119,12 +119,6 @@ def draw_frame(
     return frame
 
 
-def _pt(xy: np.ndarray) -> tuple[int, int] | None:
-    if not np.all(np.isfinite(xy)):
-        return None
-    return (round(float(xy[0])), round(float(xy[1])))
-
-
 def _draw_person(frame: np.ndarray, vp: VideoPredictions, row: int, s: int) -> None:
     tid = int(vp.track_id[row])
     primary = vp.primary_track_id is not None and tid == vp.primary_track_id
@@ -144,17 +138,20 @@ def _draw_person(frame: np.ndarray, vp: VideoPredictions, row: int, s: int) -> N
         cv2.rectangle(frame, (round(x), ty - th - base), (round(x) + tw + 4, ty), bone_col, -1)
         cv2.putText(frame, label, (round(x) + 2, ty - base), font, 0.5 * s, (0, 0, 0), s,
                     cv2.LINE_AA)  # fmt: skip
+    ok = np.all(np.isfinite(pose), axis=1).tolist()
+    pts = [tuple(p) for p in np.rint(np.nan_to_num(pose)).astype(np.int64).tolist()]
     for a, b in vp.skeleton.edges:
-        pa, pb = _pt(pose[a]), _pt(pose[b])
-        if pa is not None and pb is not None:
-            cv2.line(frame, pa, pb, bone_col, bone_w, cv2.LINE_AA)
+        if ok[a] and ok[b]:
+            cv2.line(frame, pts[a], pts[b], bone_col, bone_w, cv2.LINE_AA)
     radius = (4 if primary else 3) * s
-    for j in range(pose.shape[0]):
-        p = _pt(pose[j])
-        if p is None:
-            continue
-        colour = confidence_colour(None if conf is None else float(conf[j]))
-        cv2.circle(frame, p, radius, colour, -1, cv2.LINE_AA)
+    colours = (
+        [confidence_colour(float(c)) for c in conf.tolist()]
+        if conf is not None
+        else [confidence_colour(None)] * len(pts)
+    )
+    for j, p in enumerate(pts):
+        if ok[j]:
+            cv2.circle(frame, p, radius, colours[j], -1, cv2.LINE_AA)
 
 
 def nominal_fps(vp: VideoPredictions) -> float:
