@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pytest
-from pydantic import TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from neuropose.errors import FutureSchemaError, InvalidDocumentError
 from neuropose.io import load_model, write_model_atomic
@@ -453,3 +453,53 @@ def test_registering_a_step_twice_is_refused(
 def test_constructing_an_old_version_directly_is_refused() -> None:
     with pytest.raises(ValidationError, match=r"load the file with neuropose\.io\.load_model"):
         _Report(schema_version=2, title="x", pages=1)
+
+
+class _Entry(Document):
+    """Version 2 of an embedded document: v1 stored ``n`` as a string."""
+
+    SCHEMA_VERSION: ClassVar[int] = 2
+    schema_version: int = 2
+    n: int
+
+
+class _Outer(Document):
+    """Version 1 of a document embedding ``_Entry`` in every supported way."""
+
+    by_name: dict[str, _Entry] = Field(default_factory=dict)
+    in_order: tuple[_Entry, ...] = ()
+    main: _Entry | None = None
+
+
+def test_embedded_documents_are_migrated_with_their_own_steps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reg = migrations.MigrationRegistry()
+    monkeypatch.setattr(migrations, "registry", reg)
+    reg.register("_Entry", 1)(lambda d: d | {"n": int(d["n"])})
+    old = {"schema_version": 1, "n": "7"}
+    path = tmp_path / "outer.json"
+    path.write_text(
+        json.dumps(
+            {
+                "by_name": {"a": old, "b": {"schema_version": 2, "n": 8}},
+                "in_order": [old],
+                "main": old,
+            }
+        )
+    )
+    loaded = load_model(path, _Outer)
+    assert loaded.by_name == {"a": _Entry(n=7), "b": _Entry(n=8)}
+    assert loaded.in_order == (_Entry(n=7),) and loaded.main == _Entry(n=7)
+    path.write_text(json.dumps({"by_name": {"a": {"schema_version": 3, "n": 1}}}))
+    with pytest.raises(FutureSchemaError, match="_Entry schema version 3"):
+        load_model(path, _Outer)
+
+
+def test_status_file_migrates_its_job_entries(tmp_path: Path) -> None:
+    """A JobStatusEntry at a future version inside out/status.json is named, not misread."""
+    entry = _status_entry().model_dump(mode="json") | {"schema_version": 99}
+    path = tmp_path / "status.json"
+    path.write_text(json.dumps({"updated_at": "t", "jobs": {"job-1": entry}}))
+    with pytest.raises(FutureSchemaError, match="JobStatusEntry schema version 99"):
+        load_model(path, StatusFile)

@@ -5,13 +5,19 @@ function registered for ``(document class name, from_version)`` that returns
 the dict at ``from_version + 1``; :func:`migrate` applies them in order. A
 document newer than this NeuroPose raises
 :class:`~neuropose.errors.FutureSchemaError`.
+
+Documents embedded in another document (the :class:`JobStatusEntry` values
+of a :class:`StatusFile`'s ``jobs``) carry their own ``schema_version`` and
+are migrated with their own steps, after the outer document's steps, so each
+document type evolves independently.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -68,7 +74,49 @@ class MigrationRegistry:
             data = step(dict(data))
             version += 1
             data["schema_version"] = version
-        return data
+        return self._migrate_nested(model, data, source)
+
+    def _migrate_nested(
+        self, model: type[BaseModel], data: dict[str, Any], source: Path | str
+    ) -> Any:
+        """Migrate documents embedded in fields (``X``, ``dict[str, X]``, ``tuple[X, ...]``)."""
+        out = data
+        for field_name, info in model.model_fields.items():
+            doc_type, shape = _embedded_document(info.annotation)
+            if doc_type is None or field_name not in data:
+                continue
+            value = data[field_name]
+            if shape == "one" and isinstance(value, dict):
+                new: Any = self.migrate(doc_type, value, source=source)
+            elif shape == "dict" and isinstance(value, dict):
+                new = {k: self.migrate(doc_type, v, source=source) for k, v in value.items()}
+            elif shape == "seq" and isinstance(value, list | tuple):
+                new = [self.migrate(doc_type, v, source=source) for v in value]
+            else:
+                continue
+            if out is data:
+                out = dict(data)
+            out[field_name] = new
+        return out
+
+
+def _embedded_document(annotation: Any) -> tuple[type[BaseModel] | None, str]:
+    """The versioned document type held by a field, and how: one, dict values or a sequence."""
+
+    def is_doc(t: Any) -> bool:
+        return isinstance(t, type) and issubclass(t, BaseModel) and hasattr(t, "SCHEMA_VERSION")
+
+    if is_doc(annotation):
+        return annotation, "one"
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, UnionType):  # X | None
+        docs = [a for a in args if is_doc(a)]
+        return (docs[0], "one") if len(docs) == 1 else (None, "")
+    if origin is dict and len(args) == 2 and is_doc(args[1]):
+        return args[1], "dict"
+    if origin in (tuple, list) and args and is_doc(args[0]):
+        return args[0], "seq"
+    return None, ""
 
 
 #: The registry used by :func:`neuropose.io.load_model`.
