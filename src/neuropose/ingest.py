@@ -1291,7 +1291,7 @@ def _stage_and_place(
                         "placed %s but could not remove the source: %s", item.path, exc.strerror
                     )
     for r in reports:
-        logger.info("queued job %s (%d video(s), %d bytes)", r.name, len(r.videos), r.size_bytes)
+        logger.debug("queued job %s (%d video(s), %d bytes)", r.name, len(r.videos), r.size_bytes)
     return IngestReport(
         sources=plan.sources,
         data_dir=str(data_dir),
