@@ -302,3 +302,17 @@ def test_configuration_doc_has_a_row_for_every_key() -> None:
     doc = (EXAMPLE.parent / "docs" / "configuration.md").read_text(encoding="utf-8")
     missing = [key for key in Settings.model_fields if f"| `{key}` |" not in doc]
     assert missing == [], f"docs/configuration.md lacks rows for {missing}"
+
+
+def test_command_flags_are_the_top_layer(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from neuropose.cli.app import CliState
+    from neuropose.errors import ConfigError
+
+    monkeypatch.setenv("NEUROPOSE_BATCH_SIZE", "5")
+    st = CliState()
+    loaded = st.load(batch_size=3, max_persons=None)  # None = flag not given
+    assert (loaded.settings.batch_size, loaded.origins["batch_size"]) == (3, "flag")
+    assert loaded.origins["max_persons"] == "default"
+    assert st.load(batch_size=3) is loaded  # one load per distinct set of flags
+    with pytest.raises(ConfigError, match=r"'batch_size' = \[3\] \(from flag\)"):
+        st.load(batch_size=[3])  # unhashable values are validated, not a crash

@@ -47,6 +47,10 @@ class CliState:
         if self.log_format is not None:
             flags.setdefault("log_format", self.log_format)
         key = tuple(sorted((k, v) for k, v in flags.items() if v is not None))
+        try:
+            hash(key)
+        except TypeError:  # unhashable flag values (lists): no caching
+            return load_settings(self.config_file, flags)
         if key not in self._cache:
             self._cache[key] = load_settings(self.config_file, flags)
         return self._cache[key]
