@@ -503,6 +503,35 @@ def _path_problem(name: str) -> str | None:
     return None
 
 
+def _declared_member_count(archive: Path) -> int | None:
+    """Member count from the end-of-central-directory record, read before parsing.
+
+    Lets a hostile archive that declares millions of members be refused
+    before :class:`zipfile.ZipFile` builds an object for each. ``None`` when
+    the record is not found (the zip parser then reports the archive).
+    """
+    try:
+        with archive.open("rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            tail_len = min(size, 22 + 65535)
+            f.seek(size - tail_len)
+            tail = f.read(tail_len)
+            at = tail.rfind(b"PK\x05\x06")
+            if at < 0 or at + 22 > len(tail):
+                return None
+            count = int.from_bytes(tail[at + 10 : at + 12], "little")
+            if count != 0xFFFF or at < 20 or tail[at - 20 : at - 16] != b"PK\x06\x07":
+                return count
+            zip64_offset = int.from_bytes(tail[at - 12 : at - 4], "little")
+            f.seek(zip64_offset)
+            record = f.read(56)
+            if len(record) < 40 or record[:4] != b"PK\x06\x06":
+                return None
+            return int.from_bytes(record[32:40], "little")
+    except OSError as exc:
+        raise IngestError(f"{archive}: cannot read ({exc.strerror})") from exc
+
+
 def _plan_archive(
     zf: zipfile.ZipFile, archive: Path, job: str | None, limits: IngestLimits
 ) -> _Plan:
@@ -1363,6 +1392,13 @@ def ingest_archive(
     _validate_job(job)
     if not archive.is_file():
         raise IngestError(f"{archive}: no such archive")
+    declared = _declared_member_count(archive)
+    if declared is not None and declared > limits.max_members:
+        raise ArchiveLimitError(
+            f"{archive}: {declared} members exceed the limit of {limits.max_members}",
+            hint="raise it with --max-members (setting ingest_max_members) if the archive "
+            "is trusted",
+        )
     try:
         zf = zipfile.ZipFile(archive)
     except UnicodeDecodeError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import struct
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -335,3 +336,36 @@ def test_cli_limit_flags_override_settings(
         main(["ingest", str(archive), "--data-dir", str(data_dir), "--max-total-bytes", "2K"]) == 0
     )
     assert (data_dir / "in" / "a" / "a.mp4").read_bytes() == b"x" * 2048
+
+
+def test_declared_member_count_is_checked_before_parsing(
+    tmp_path: Path, data_dir: Path, src_dir: Path
+) -> None:
+    # A central directory claiming 60000 entries (the stdlib parser would build them all).
+    archive = build_zip(src_dir / "huge.zip", [Member("a.mp4")])
+    blob = bytearray(archive.read_bytes())
+    eocd = blob.rfind(b"PK\x05\x06")
+    blob[eocd + 8 : eocd + 12] = (60000).to_bytes(2, "little") * 2
+    archive.write_bytes(bytes(blob))
+    before = tree_state(tmp_path)
+    with pytest.raises(ArchiveLimitError, match=r"60000 members exceed the limit of 10000"):
+        ingest_archive(archive, data_dir)
+    assert tree_state(tmp_path) == before
+
+
+def test_zip64_member_count_is_read_before_parsing(data_dir: Path, src_dir: Path) -> None:
+    # Rewrite the end of a small archive as ZIP64: EOCD counts 0xFFFF point to a ZIP64
+    # end record that declares 65536 members.
+    archive = build_zip(src_dir / "zip64.zip", [Member("a.mp4")])
+    blob = archive.read_bytes()
+    eocd = blob.rfind(b"PK\x05\x06")
+    cd_size, cd_offset = struct.unpack_from("<II", blob, eocd + 12)
+    body = blob[:eocd]
+    zip64_eocd = struct.pack(
+        "<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, 65536, 65536, cd_size, cd_offset
+    )
+    locator = struct.pack("<4sIQI", b"PK\x06\x07", 0, len(body), 1)
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, cd_size, cd_offset, 0)
+    archive.write_bytes(body + zip64_eocd + locator + end)
+    with pytest.raises(ArchiveLimitError, match=r"65536 members exceed the limit of 10000"):
+        ingest_archive(archive, data_dir)
