@@ -18,7 +18,9 @@ Merge rule
 :func:`read_status` starts from ``out/status.json`` and, for every job that
 has a per-job file, takes the per-job entry when its ``last_update`` is the
 same or newer than the aggregated one (or the job is absent from the
-aggregate, e.g. after a crash between the two writes). Both files are written
+aggregate, e.g. after a crash between the two writes). A per-job file older
+(by mtime) than the aggregate is not parsed: the daemon always writes the
+per-job file first, so the aggregate already holds it. Both files are written
 with :func:`neuropose.io.write_model_atomic`, so a reader sees a complete old
 or new version of each, never a torn one.
 
@@ -46,10 +48,14 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from neuropose.errors import InvalidDocumentError
 from neuropose.io import load_model, write_model_atomic
@@ -68,6 +74,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
 
 #: Name of both the aggregated and the per-job status file.
 STATUS_FILE_NAME = "status.json"
@@ -112,9 +120,9 @@ def read_job_status(data_dir: Path | str, job_id: str) -> JobStatusEntry | None:
         match its directory.
     """
     path = job_status_path(data_dir, job_id)
-    if not path.is_file():
+    entry = _load_if_present(path, JobStatusEntry)
+    if entry is None:
         return None
-    entry = load_model(path, JobStatusEntry)
     if entry.job_id != job_id:
         raise InvalidDocumentError(
             f"{path}: field 'job_id': is {entry.job_id!r} but the file is in job "
@@ -122,6 +130,17 @@ def read_job_status(data_dir: Path | str, job_id: str) -> JobStatusEntry | None:
             hint="the file was copied from another job; remove it and run `neuropose status`",
         )
     return entry
+
+
+def _load_if_present(path: Path, model: type[M]) -> M | None:
+    """``load_model`` that returns ``None`` when the file does not exist (or was just
+    removed by ``prune``/``reset``); any other problem raises."""
+    try:
+        return load_model(path, model)
+    except InvalidDocumentError:
+        if not path.exists():
+            return None
+        raise
 
 
 def read_status(data_dir: Path | str) -> StatusFile:
@@ -146,25 +165,39 @@ def read_status(data_dir: Path | str) -> StatusFile:
         or invalid; the message names the file and field.
     FutureSchemaError
         A file was written by a newer NeuroPose.
+
+    Notes
+    -----
+    The daemon writes a job's per-job file before the aggregate on every
+    transition, so a per-job file whose mtime is older than the aggregate's
+    holds nothing the aggregate lacks; such files are only ``stat``-ed, not
+    parsed. The cost of a read is one parse per job active since the last
+    transition plus one ``stat`` per job.
     """
     out = Path(data_dir) / "out"
     agg_path = aggregate_status_path(data_dir)
-    if agg_path.is_file():
-        aggregate = load_model(agg_path, StatusFile)
-    else:
-        aggregate = StatusFile(updated_at=utc_now(), jobs={})
-        if not out.is_dir():
-            return aggregate
+    loaded = _load_if_present(agg_path, StatusFile)
+    aggregate = loaded or StatusFile(updated_at=utc_now(), jobs={})
+    agg_mtime = -1
+    if loaded is not None:
+        with contextlib.suppress(FileNotFoundError):
+            agg_mtime = agg_path.stat().st_mtime_ns
     jobs = dict(aggregate.jobs)
     changed = False
     updated_at = aggregate.updated_at
     try:
         names = sorted(os.listdir(out))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         names = []
     for name in names:
         if name.startswith("."):
             continue
+        try:
+            mtime = job_status_path(data_dir, name).stat().st_mtime_ns
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        if name in jobs and mtime < agg_mtime:
+            continue  # written before the aggregate, which already holds it
         live = read_job_status(data_dir, name)
         if live is None:
             continue
@@ -178,8 +211,6 @@ def read_status(data_dir: Path | str) -> StatusFile:
                     updated_at = live.last_update
             except ValueError:
                 pass
-    if not agg_path.is_file() and not jobs:
-        return aggregate
     if not changed:
         return aggregate
     return aggregate.model_copy(update={"jobs": jobs, "updated_at": updated_at})
