@@ -19,6 +19,7 @@ import pytest
 from tests.ingest.zipcraft import Member, build_zip, patch_member, tree_state
 
 from neuropose.cli import main
+from neuropose.errors import InvalidDocumentError
 from neuropose.ingest import (
     ArchiveLimitError,
     IngestError,
@@ -369,3 +370,16 @@ def test_zip64_member_count_is_read_before_parsing(data_dir: Path, src_dir: Path
     archive.write_bytes(body + zip64_eocd + locator + end)
     with pytest.raises(ArchiveLimitError, match=r"65536 members exceed the limit of 10000"):
         ingest_archive(archive, data_dir)
+
+
+def test_corrupt_status_file_is_never_treated_as_empty(
+    tmp_path: Path, data_dir: Path, src_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (data_dir / "out" / "status.json").write_text('{"schema_version": 1, "jobs": {')
+    archive = build_zip(src_dir / "s.zip", [Member("new.mp4")])
+    before = tree_state(tmp_path)
+    with pytest.raises(InvalidDocumentError, match=r"status\.json: not valid JSON"):
+        ingest_archive(archive, data_dir)
+    assert main(["ingest", str(archive), "--data-dir", str(data_dir)]) == 2
+    assert "status.json" in capsys.readouterr().err
+    assert tree_state(tmp_path) == before
