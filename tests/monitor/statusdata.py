@@ -120,8 +120,25 @@ def make_results(job: str, videos: tuple[str, ...] = ("cam01.mp4",)) -> JobResul
                       videos=tuple(out))
 
 
-#: The 8-byte PNG signature plus a tiny payload: enough for the preview route.
-PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+def _png(width: int, height: int) -> bytes:
+    """A valid RGB PNG: a blue-to-green horizontal gradient."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    row = bytes(c for x in range(width)
+                for c in (40, 80 + 150 * x // width, 200 - 150 * x // width))
+    raw = b"".join(b"\x00" + row for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+            + chunk(b"IEND", b""))
+
+
+#: A 320 × 180 gradient PNG standing in for a rendered preview.
+PNG_BYTES = _png(320, 180)
 
 
 def write_job_outputs(data_dir: Path, job: str, videos: tuple[str, ...] = ("cam01.mp4",),

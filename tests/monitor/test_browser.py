@@ -11,7 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.monitor.statusdata import HOSTILE, make_entry, sample_jobs, write_status
+from tests.monitor.statusdata import (
+    HOSTILE,
+    make_entry,
+    sample_jobs,
+    write_job_outputs,
+    write_status,
+)
 
 from neuropose.schemas import JobState
 
@@ -139,3 +145,22 @@ def test_unreadable_status_then_recovery(
     page.screenshot(path=str(artifacts_dir / "monitor_status_unavailable.png"))
     write_status(data_dir, sample_jobs())
     page.wait_for_function("() => !document.querySelector('.notice-error')", timeout=10_000)
+
+
+def test_job_page_with_results_quality_and_preview(
+    page: Any, data_dir: Path, server: Callable[..., Any], artifacts_dir: Path
+) -> None:
+    write_status(data_dir, sample_jobs())
+    write_job_outputs(data_dir, "walk-03", ("cam01.mp4",),
+                      quality={"detection_rate": 0.97, "flags": ["jitter"],
+                               "joints": {"left_knee": {"missing_frames": 3}}})
+    srv = server(data_dir)
+    page.goto(srv.url + "jobs/walk-03")
+    img = page.locator("figure.preview img")
+    img.wait_for()
+    page.wait_for_function("() => document.querySelector('figure.preview img').naturalWidth > 0")
+    assert page.evaluate("() => document.querySelector('figure.preview img').naturalWidth") == 320
+    assert page.get_by_text("1080 × 1920 px").count() == 1
+    assert page.get_by_text("joints.left_knee.missing_frames").count() == 1
+    page.screenshot(path=str(artifacts_dir / "monitor_job_results.png"), full_page=True)
+    assert page.dialogs == [] and page.console_errors == []  # type: ignore[attr-defined]

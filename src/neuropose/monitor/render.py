@@ -246,8 +246,20 @@ def render_dashboard(snapshot: Snapshot, token_query: str = "") -> str:
     return _page(title, body, page="dashboard")
 
 
+class Abbrev(str):
+    """A long value (a hash) shown shortened, with the full text as a tooltip."""
+
+    __slots__ = ()
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, Abbrev) and len(value) > 20:
+        return f"<code title=\"{esc(value)}\">{esc(value[:16])}…</code>"
+    return esc(value)
+
+
 def _kv_table(rows: list[tuple[str, object]], cls: str = "kv") -> str:
-    body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    body = "".join(f"<tr><th>{esc(k)}</th><td>{_cell(v)}</td></tr>" for k, v in rows)
     return f"<table class=\"{cls}\">{body}</table>"
 
 
@@ -297,14 +309,14 @@ def _results_sections(results: JobResults, files: JobFiles, name: str, tq: str) 
         k = pv.intrinsics
         prov_rows: list[tuple[str, object]] = [
             ("model", pv.model_name),
-            ("model sha256", pv.model_sha256),
+            ("model sha256", Abbrev(pv.model_sha256)),
             ("3D coordinates",
              "root-relative (hip centre)" if pv.root_relative else "camera frame"),
             ("intrinsics", f"fx {k.fx:.1f}, fy {k.fy:.1f}, cx {k.cx:.1f}, cy {k.cy:.1f} px "
              f"({k.source})"),
             ("subject rule", video.subject_rule),
             ("primary track", "–" if video.primary_track_id is None else video.primary_track_id),
-            ("input sha256", pv.input_sha256),
+            ("input sha256", Abbrev(pv.input_sha256)),
             ("created", format_time(pv.created_at)),
             *[(f"option {key}", val) for key, val in sorted(pv.options.items())],
             *[(f"version {key}", val) for key, val in sorted(pv.versions.items())],
@@ -403,7 +415,8 @@ def render_job_page(
         f"{_kv_table(overview)}</section>"
     )
     vrows = "".join(
-        f"<tr data-video=\"{esc(v['name'])}\"><td>{esc(v['name'])}</td>"
+        f"<tr data-video=\"{esc(v['name'])}\" data-state=\"{esc(v['state'])}\">"
+        f"<td>{esc(v['name'])}</td>"
         f"<td>{_badge(v['state'])}</td><td class=\"c-progress\">"
         f"<progress max=\"100\" value=\"{v['percent'] or 0:.2f}\" data-f=\"bar\"></progress>"
         f"<span class=\"pct\" data-f=\"percent\">{esc(v['display']['percent'])}</span></td>"

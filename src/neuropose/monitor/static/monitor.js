@@ -127,6 +127,7 @@
       var name = tr.getAttribute("data-video");
       (job.videos || []).forEach(function (v) {
         if (v.name !== name) { return; }
+        tr.setAttribute("data-state", v.state);
         setBadge(tr, v.state);
         setBar(field(tr, "bar"), v.percent, false);
         setText(tr, "percent", v.display.percent);
