@@ -164,6 +164,20 @@ class Settings(BaseSettings):
             return v
         raise ValueError("must be largest, most_central, longest_track or an integer track id")
 
+    @field_validator("camera_file", "monitor_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, v: Any) -> Any:
+        # NEUROPOSE_CAMERA_FILE= (empty) means "not set", not the current directory.
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("data_dir", "model_cache_dir", mode="before")
+    @classmethod
+    def _not_empty(cls, v: Any) -> Any:
+        # An empty path would silently mean the current directory.
+        if isinstance(v, str) and not v.strip():
+            raise ValueError("must not be empty (unset it to use the default)")
+        return v
+
     @field_validator("data_dir", "model_cache_dir", "camera_file")
     @classmethod
     def _expand(cls, v: Path | None) -> Path | None:

@@ -316,3 +316,15 @@ def test_command_flags_are_the_top_layer(clean_env: Path, monkeypatch: pytest.Mo
     assert st.load(batch_size=3) is loaded  # one load per distinct set of flags
     with pytest.raises(ConfigError, match=r"'batch_size' = \[3\] \(from flag\)"):
         st.load(batch_size=[3])  # unhashable values are validated, not a crash
+
+
+def test_empty_values_unset_optional_keys_and_are_refused_for_directories(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEUROPOSE_CAMERA_FILE", "")
+    shown = _show_json(run_cli)
+    assert shown["camera_file"] == {"value": None, "source": "env:NEUROPOSE_CAMERA_FILE"}
+    monkeypatch.setenv("NEUROPOSE_DATA_DIR", "")
+    code, _, err = run_cli("config", "show")
+    assert code == 2
+    assert "'data_dir' = '' (from env:NEUROPOSE_DATA_DIR): must not be empty" in err
