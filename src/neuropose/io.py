@@ -35,6 +35,8 @@ import json
 import os
 import re
 import secrets
+import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -209,19 +211,32 @@ def load_model(path: Path | str, model: type[M]) -> M:
         raise InvalidDocumentError(f"{p}: {format_validation_error(exc)}") from exc
 
 
-def remove_stale_temp_files(directory: Path | str) -> list[Path]:
+def remove_stale_temp_files(directory: Path | str, *, min_age_s: float = 0.0) -> list[Path]:
     """Delete temporary files left in ``directory`` by an interrupted write.
 
-    Only names matching :data:`TEMP_FILE_PATTERN` are removed. Returns the
-    removed paths.
+    Only names matching :data:`TEMP_FILE_PATTERN` are removed, and only files
+    last modified at least ``min_age_s`` seconds ago. With the default 0,
+    call it only when no other process can be writing in ``directory`` (for
+    example the daemon at start-up, under its lock): a concurrent writer's
+    temporary file would be removed and its rename would fail. A positive
+    ``min_age_s`` (say 3600) makes it safe to run at any time.
+
+    Returns
+    -------
+    list of Path
+        The removed paths.
     """
     removed: list[Path] = []
     d = Path(directory)
     if not d.is_dir():
         return removed
+    cutoff = time.time() - min_age_s
     for entry in d.iterdir():
-        if TEMP_FILE_PATTERN.match(entry.name) and entry.is_file():
-            with contextlib.suppress(FileNotFoundError):
+        if not TEMP_FILE_PATTERN.match(entry.name):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(st.st_mode) and (min_age_s <= 0 or st.st_mtime <= cutoff):
                 entry.unlink()
                 removed.append(entry)
     return removed

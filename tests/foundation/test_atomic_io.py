@@ -294,3 +294,14 @@ def test_write_model_round_trips_and_leaves_no_temp_file(tmp_path: Path) -> None
     write_model_atomic(tmp_path / "s.json", doc)
     assert load_model(tmp_path / "s.json", StatusFile) == doc
     assert _temp_files(tmp_path) == []
+
+
+def test_remove_stale_temp_files_can_spare_recent_ones(tmp_path: Path) -> None:
+    old = tmp_path / ".results.json.0123456789abcdef.tmp"
+    fresh = tmp_path / ".results.json.fedcba9876543210.tmp"
+    for p in (old, fresh):
+        p.write_text("x")
+    an_hour_ago = time.time() - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    assert remove_stale_temp_files(tmp_path, min_age_s=600) == [old]
+    assert fresh.exists()
