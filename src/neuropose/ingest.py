@@ -44,14 +44,17 @@ unsupported compression method, has a name that is not valid UTF-8 (names
 without the zip UTF-8 flag, bit 11, are accepted when they are pure ASCII or
 valid UTF-8; legacy code-page names such as cp437 or Shift-JIS are refused
 rather than guessed), appears twice, or is a zero-byte video. Limits
-(:class:`IngestLimits`, from the ``ingest_*`` settings): number of members,
+(:class:`IngestLimits`, from the ``ingest_*`` settings): number of members
+(read from the archive's end record before the zip parser builds anything),
 declared total size of the videos, and compression ratio of each video
 larger than :data:`RATIO_EXEMPT_BYTES`. Declared sizes can lie, so while
 extracting, the bytes actually produced are counted and extraction stops as
 soon as a member yields more than it declared (the stdlib reader also
 truncates at the declared size, which makes such a member fail its CRC
 check). Before anything is extracted, the free space of the data directory
-must exceed the declared total by :data:`FREE_SPACE_RESERVE_BYTES`.
+must exceed the declared total by :data:`FREE_SPACE_RESERVE_BYTES`. A
+source file (folder input) whose size changes while it is ingested is
+refused as still being written.
 
 Collisions
 ----------
@@ -77,13 +80,15 @@ On-disk layout and crash invariants
 1. Videos are written into the staging directory (same filesystem as
    ``in/``), each file and directory is ``fsync``'d, an empty ``READY``
    marker is added, and only then is each complete job directory moved into
-   ``in/`` with one ``os.rename`` (refusing to replace anything), followed
-   by an ``fsync`` of ``in/``. The daemon therefore never sees a partial job,
-   whether it waits for ``READY`` or for files to settle.
+   ``in/`` with one rename that refuses to replace anything (Linux
+   ``renameat2(RENAME_NOREPLACE)``), followed by an ``fsync`` of ``in/``.
+   The daemon therefore never sees a partial job, whether it waits for
+   ``READY`` or for files to settle.
 2. Any failure before placement (exception, Ctrl-C) removes the staging
    directory; a failure while placing moves already placed jobs (and
    directories set aside by ``force``) back, so the data directory is left
-   as it was. After SIGKILL the staging directory may remain; it is never
+   as it was (placement takes milliseconds, far below the daemon's
+   ``settle_seconds``). After SIGKILL the staging directory may remain; it is never
    read and :func:`clean_staging` removes it at the next ingest or daemon
    start. Sources are never modified before placement succeeded (``move``
    deletes them only afterwards).
@@ -97,7 +102,7 @@ On-disk layout and crash invariants
 
 Examples
 --------
->>> import io, tempfile, zipfile, pathlib
+>>> import tempfile, zipfile, pathlib
 >>> root = pathlib.Path(tempfile.mkdtemp())
 >>> with zipfile.ZipFile(root / "batch.zip", "w") as zf:
 ...     zf.writestr("patient_001/trial_01.mp4", b"not really a video")
@@ -158,7 +163,9 @@ __all__ = [
     "InsufficientSpaceError",
     "JobBusyError",
     "JobCollisionError",
+    "Mode",
     "NoVideosError",
+    "ProgressCallback",
     "SkipReason",
     "SkippedMember",
     "UnsafeArchiveError",
