@@ -218,3 +218,18 @@ def test_corrupt_weight_file_is_named(model_cache_dir: Path, blazepose_model, tm
             name="x",
             expected_sha256=dict(BLAZEPOSE_FULL.files),
         )
+
+
+def test_blazepose_location_spec_loads_a_directory(
+    blazepose_model, model_cache_dir: Path, tmp_path: Path
+) -> None:
+    from tests.models.conftest import make_settings
+
+    from neuropose.models import UnknownModelError, load_model
+
+    settings = make_settings(tmp_path / "cache", num_threads=1)
+    model = load_model(f"blazepose:{model_cache_dir / 'blazepose-full'}", settings)
+    assert model.name == "blazepose:blazepose-full"
+    assert model.skeleton.name == "blazepose_33"
+    with pytest.raises(UnknownModelError, match=r"expected pose_detection\.tflite"):
+        load_model(f"blazepose:{tmp_path}", settings)
