@@ -7,7 +7,9 @@ poll 0.05 s), so it would pick up any half-written job. Three archives are
 ingested while it runs, one of them as a single 8-video job of 256 KiB per
 video whose extraction takes many polling intervals. Ground truth: every
 job completes on its first attempt and its ``results.json`` holds exactly
-the videos ingested, each with ``size / 64`` frames.
+the videos ingested, each with ``size / 64`` frames. (Checked: a writer
+that puts the big job straight into ``in/`` file by file, 0.15 s apart,
+fails this test; the daemon processes a one-video job.)
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from neuropose.cli import main
 from neuropose.ingest import ingest_archive
 from neuropose.interfacer.status import read_status
 from neuropose.io import load_model
+from neuropose.locking import probe_lock
 from neuropose.schemas import JobResults
 from neuropose.schemas.status import JobState
 
@@ -62,6 +65,13 @@ def test_jobs_ingested_while_the_daemon_runs_are_processed_once_and_whole(
     )
     expected: dict[str, dict[str, int]] = {}  # job -> video file -> frames
     try:
+        # Ingest only once the daemon holds its lock and is scanning in/.
+        deadline = time.monotonic() + 60
+        while not probe_lock(data_dir / "neuropose.lock").held:
+            assert daemon.poll() is None, "daemon exited before starting"
+            assert time.monotonic() < deadline, "daemon did not start"
+            time.sleep(0.05)
+        time.sleep(0.3)
         big = [Member(f"cam{i}/walk.mp4", os.urandom(4096 * FRAME_BYTES)) for i in range(8)]
         a = build_zip(tmp_path / "a.zip", big)
         report = ingest_archive(a, data_dir, job="session_big")
