@@ -83,7 +83,13 @@ from neuropose.estimator.errors import (
 )
 from neuropose.estimator.metrics import ResourceMeter, StageClock, build_metrics
 from neuropose.estimator.tracking import Tracker, select_subject
-from neuropose.estimator.video import FrameReader, VideoInfo, load_camera_file, sha256_file
+from neuropose.estimator.video import (
+    FramePool,
+    FrameReader,
+    VideoInfo,
+    load_camera_file,
+    sha256_file,
+)
 from neuropose.models.base import FrameDetections, PoseModel
 from neuropose.schemas import (
     CameraIntrinsics,
@@ -279,6 +285,9 @@ class Estimator:
     allow_short_read : bool
         Accept a video that decodes fewer frames than it declares (recorded
         as ``metadata.short_read``) instead of raising :class:`ShortReadError`.
+    decode_threads : int, optional
+        FFmpeg decoder threads; None keeps OpenCV's default (one per core).
+        Does not change predictions.
     model_load_s : float
         Model load time, copied into the metrics.
     device : str
@@ -291,6 +300,12 @@ class Estimator:
         run (never more than ``prefetch_frames``).
     last_frame_latencies_s : ndarray
         Per-frame decode-start → collected latency of the last run, seconds.
+
+    Notes
+    -----
+    One video at a time per instance (reuse it for many videos; make one
+    instance per thread for concurrent videos). Frame buffers are reused, so
+    a model must not keep references to the frames after ``predict`` returns.
 
     Examples
     --------
@@ -318,6 +333,7 @@ class Estimator:
         camera_file: str | Path | None = None,
         sequential: bool = False,
         allow_short_read: bool = False,
+        decode_threads: int | None = None,
         model_load_s: float = 0.0,
         device: str = "cpu",
     ) -> None:
@@ -340,6 +356,7 @@ class Estimator:
         self.camera_file = Path(cam) if cam is not None else None
         self.sequential = sequential
         self.allow_short_read = allow_short_read
+        self.decode_threads = decode_threads
         self.model_load_s = model_load_s
         self.device = device
         for name in ("batch_size", "prefetch_frames", "max_persons"):
@@ -351,6 +368,8 @@ class Estimator:
         self.last_frame_latencies_s = np.zeros(0)
         self._inflight = 0
         self._inflight_lock = threading.Lock()
+        self._pool: FramePool | None = None
+        self._batch_buf: np.ndarray | None = None
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -447,7 +466,13 @@ class Estimator:
         path = Path(path)
         meter = ResourceMeter()
         t_start = time.perf_counter()
-        reader = FrameReader(path, start=resume.next_frame if resume is not None else 0)
+        reader = FrameReader(
+            path,
+            start=resume.next_frame if resume is not None else 0,
+            decode_threads=self.decode_threads,
+            pool=FramePool(),
+        )
+        self._pool = reader.pool
         try:
             info = reader.info
             input_sha = sha256_file(path)
@@ -555,7 +580,14 @@ class Estimator:
         frames = [b.rgb for b in batch if b.rgb is not None]
         if len(frames) != len(batch):
             raise RuntimeError("a frame was released before inference")
-        arr = frames[0][None] if len(frames) == 1 else np.stack(frames)
+        if len(frames) == 1:
+            arr = frames[0][None]
+        else:
+            shape = (self.effective_batch_size, *frames[0].shape)
+            if self._batch_buf is None or self._batch_buf.shape != shape:
+                self._batch_buf = np.empty(shape, np.uint8)
+            arr = self._batch_buf[: len(frames)]
+            np.stack(frames, out=arr)
         t0 = time.perf_counter()
         try:
             dets = self.model.predict(arr, intr)
@@ -569,8 +601,12 @@ class Estimator:
             raise ModelFailedError(
                 f"model {self.model.name} returned {len(dets)} results for {len(batch)} frames"
             )
+        pool = self._pool
         for b in batch:
+            if pool is not None and b.rgb is not None:
+                pool.release(b.rgb)
             b.rgb = None
+        del arr, frames
         return list(dets)
 
     def _collect(

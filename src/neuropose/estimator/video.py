@@ -21,6 +21,7 @@ Still images are read with ``cv2.imread``, which applies EXIF orientation.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import logging
@@ -44,6 +45,7 @@ from neuropose.schemas import CameraIntrinsics
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "FramePool",
     "FrameReader",
     "VideoInfo",
     "load_camera_file",
@@ -112,6 +114,39 @@ def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+class FramePool:
+    """Reusable frame buffers, so decoding allocates no memory per frame.
+
+    Allocating a fresh 6 MB array per 1080p frame, freed on another thread,
+    lets glibc's malloc raise its mmap threshold and keep freed frames in
+    per-thread arenas, so RSS creeps up with video length. The estimator
+    instead hands out at most ``prefetch_frames`` buffers (one per frame in
+    flight) and takes each back once the model has returned. A model must
+    therefore not keep references to the frames it was given after
+    ``predict`` returns (the :class:`~neuropose.models.base.PoseModel`
+    contract).
+    """
+
+    def __init__(self) -> None:
+        self._free: collections.deque[np.ndarray] = collections.deque()
+        self.allocated = 0
+
+    def acquire(self, shape: tuple[int, int, int]) -> np.ndarray:
+        """A (H, W, 3) uint8 buffer (contents undefined)."""
+        while True:
+            try:
+                buf = self._free.pop()  # most recently released: its pages are resident
+            except IndexError:
+                self.allocated += 1
+                return np.empty(shape, np.uint8)
+            if buf.shape == shape:
+                return buf
+
+    def release(self, buf: np.ndarray) -> None:
+        """Give a buffer back for reuse."""
+        self._free.append(buf)
+
+
 def _check_file(path: Path) -> int:
     if not path.exists():
         raise VideoNotFoundError(f"input {path} does not exist", hint="check the path")
@@ -140,8 +175,9 @@ def _read_image(path: Path) -> np.ndarray:
     return bgr
 
 
-def _open_capture(path: Path) -> cv2.VideoCapture:
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+def _open_capture(path: Path, threads: int | None = None) -> cv2.VideoCapture:
+    params = [cv2.CAP_PROP_N_THREADS, int(threads)] if threads else []
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG, params)
     if not cap.isOpened():
         cap.release()
         raise VideoUnreadableError(
@@ -231,6 +267,12 @@ class FrameReader:
         Index of the first frame to yield; earlier frames are decoded and
         discarded (``grab`` without colour conversion), which is exact, unlike
         seeking.
+    decode_threads : int, optional
+        FFmpeg decoder threads (``CAP_PROP_N_THREADS``); None keeps OpenCV's
+        default (one per core).
+    pool : FramePool, optional
+        Where yielded video frames come from; the consumer releases them back.
+        Without a pool every frame is a new array.
 
     Attributes
     ----------
@@ -240,10 +282,18 @@ class FrameReader:
         Frames decoded so far (including skipped ones).
     """
 
-    def __init__(self, path: str | Path, *, start: int = 0) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        start: int = 0,
+        decode_threads: int | None = None,
+        pool: FramePool | None = None,
+    ) -> None:
         self.path = Path(path)
         size = _check_file(self.path)
         self.start = start
+        self.pool = pool
         self.decoded = 0
         self._cap: cv2.VideoCapture | None = None
         self._image: np.ndarray | None = None
@@ -252,7 +302,7 @@ class FrameReader:
             h, w = self._image.shape[:2]
             self.info = VideoInfo(self.path, True, w, h, 0, "", 1, None, size)
         else:
-            self._cap = _open_capture(self.path)
+            self._cap = _open_capture(self.path, decode_threads)
             self.info = _capture_info(self.path, self._cap, size)
 
     def close(self) -> None:
@@ -285,14 +335,27 @@ class FrameReader:
                 )
             self.decoded += 1
         rot = _ROTATE.get(self.info.rotation_degrees)
+        shape = (self.info.height, self.info.width, 3)
+        bgr: np.ndarray | None = None
+        stored: np.ndarray | None = None
         while True:
-            ok, bgr = cap.read()
+            ok, bgr = cap.read(bgr)
             if not ok or bgr is None:
                 return
             ts = float(cap.get(cv2.CAP_PROP_POS_MSEC))
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
             if rot is not None:
-                rgb = cv2.rotate(rgb, rot)
+                stored = cv2.rotate(bgr, rot, dst=stored)
+                src = stored
+            else:
+                src = bgr
+            if src.shape != shape:
+                raise VideoUnreadableError(
+                    f"{self.path.name}: frame {self.decoded} is {src.shape[1]}x{src.shape[0]}, "
+                    f"expected {shape[1]}x{shape[0]} (resolution changes mid-stream are not "
+                    "supported)"
+                )
+            out = self.pool.acquire(shape) if self.pool is not None else None
+            rgb = cv2.cvtColor(src, cv2.COLOR_BGR2RGB, dst=out)
             index = self.decoded
             self.decoded += 1
             yield index, ts, rgb
