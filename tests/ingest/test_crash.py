@@ -171,3 +171,30 @@ def test_write_failure_mid_extraction_exits_cleanly_and_leaves_nothing(
     assert "file too large" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert tree_state(tmp_path) == before
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupt_during_ingest_exits_130_and_leaves_no_trace(
+    tmp_path: Path, big_archive: tuple[Path, dict[str, str]], repo_root: Path, sig: int
+) -> None:
+    archive, _ = big_archive
+    data_dir = tmp_path / "data"
+    (data_dir / "in").mkdir(parents=True)
+    before = tree_state(tmp_path)
+    proc = subprocess.Popen(
+        _cmd("ingest", str(archive), "--data-dir", str(data_dir)),
+        env={**os.environ, "PYTHONPATH": str(repo_root)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert _wait_for(lambda: len(_staged_files(data_dir)) >= 2)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # pragma: no cover - diagnostic path
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert tree_state(tmp_path) == before

@@ -6,8 +6,12 @@ crash-safety contract with the daemon.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -21,7 +25,7 @@ from rich.progress import (
 from rich.table import Table
 
 from neuropose.cli.app import app, err_console, out_console, state
-from neuropose.errors import UsageError
+from neuropose.errors import Interrupted, UsageError
 from neuropose.ingest import (
     IngestLimits,
     IngestReport,
@@ -145,7 +149,7 @@ def ingest(
     total = 0
     if not as_json and err_console.is_terminal:
         total = sum(_size_of(s) for s in sources)
-    with _progress(total) as callback:
+    with _stop_on_sigterm(), _progress(total) as callback:
         if archives:
             report = ingest_archive(
                 archives[0],
@@ -169,6 +173,24 @@ def ingest(
         typer.echo(report.model_dump_json(indent=2))
     else:
         _print_report(report)
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Interrupted` so the ingest rolls back and cleans up."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted("ingest stopped by SIGTERM; nothing was queued")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: keep the default behaviour
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _size_of(path: Path) -> int:
