@@ -1,11 +1,16 @@
 """Load benchmark of ``neuropose serve`` against a 1,000-job status file.
 
-Starts the real CLI (``neuropose serve --port 0``) in its own process on
-loopback and drives it from this process with asyncio HTTP/1.1 keep-alive
-clients (one connection each), for ``--seconds`` per scenario:
+The data directory holds the aggregate ``out/status.json`` and one
+``out/<job>/status.json`` per job, as the daemon leaves them. Starts the
+real CLI (``neuropose serve --port 0``) in its own process on loopback and
+drives it from this process with asyncio HTTP/1.1 keep-alive clients (one
+connection each), for ``--seconds`` per scenario:
 
 * ``poll``: ``--clients`` dashboards, each polling ``/status.json`` every
   ``--interval`` seconds, as the page script does (2 s), with random phase.
+* ``poll+heartbeats``: as ``poll`` while this process rewrites the per-job
+  status file of every processing job (50) once per second, like the
+  daemon's heartbeats, so the monitor re-reads the status every refresh.
 * ``pages``: the same clients polling a mix of ``/`` (25 %),
   ``/status.json?job=...`` (50 %) and ``/health`` (25 %) every ``--interval`` s.
 * ``saturate``: every client sends ``/status.json?job=...`` back to back (no
@@ -32,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -134,6 +140,17 @@ async def _scenario(host: str, port: int, clients: int, seconds: float, paths: l
             "kb": statistics.mean(sizes) / 1024 if sizes else 0.0}
 
 
+def _heartbeats(data_dir: Path, status: StatusFile, stop: threading.Event) -> None:
+    active = [e for e in status.jobs.values() if e.state is JobState.PROCESSING]
+    frames = 0
+    while not stop.wait(1.0):
+        frames += 25
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        for e in active:
+            write_model_atomic(data_dir / "out" / e.job_id / "status.json", e.model_copy(
+                update={"last_update": now, "frames_done": min(3600, e.frames_done + frames)}))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=200)
@@ -149,6 +166,10 @@ def main() -> int:
         data_dir = Path(tmp) / "data"
         (data_dir / "out").mkdir(parents=True)
         status = make_status(args.jobs)
+        # As the daemon leaves them: one per-job status file each, then the aggregate.
+        for name, entry in status.jobs.items():
+            (data_dir / "out" / name).mkdir()
+            write_model_atomic(data_dir / "out" / name / "status.json", entry)
         write_model_atomic(data_dir / "out" / "status.json", status)
         env = {k: v for k, v in os.environ.items() if not k.startswith("NEUROPOSE_")}
         env["XDG_DATA_HOME"] = tmp
@@ -171,6 +192,7 @@ def main() -> int:
             job_paths = [f"/status.json?job={n}" for n in names[:200]]
             scenarios = {
                 "poll": (["/status.json"], [1.0], args.interval),
+                "poll+heartbeats": (["/status.json"], [1.0], args.interval),
                 "pages": (["/", "/health", *job_paths],
                           [0.25, 0.25, *[0.5 / len(job_paths)] * len(job_paths)], args.interval),
                 "saturate": (job_paths, [1.0] * len(job_paths), 0.0),
@@ -182,8 +204,15 @@ def main() -> int:
             print("\n| scenario | requests | req/s | mean body KiB | p50 ms | p95 ms "
                   "| max ms | errors |\n|---|---|---|---|---|---|---|---|")
             for name, (paths, weights, interval) in scenarios.items():
+                stop = threading.Event()
+                beat = threading.Thread(target=_heartbeats, args=(data_dir, status, stop))
+                if name == "poll+heartbeats":
+                    beat.start()
                 r = asyncio.run(_scenario(host, port, args.clients, args.seconds, paths, weights,
                                           interval))
+                stop.set()
+                if beat.is_alive():
+                    beat.join()
                 print(f"| {name} | {r['requests']:.0f} | {r['rps']:.0f} | {r['kb']:.0f} | "
                       f"{r['p50']:.1f} | {r['p95']:.1f} | {r['max']:.0f} | {r['errors']:.0f} |")
         finally:

@@ -185,3 +185,85 @@ def test_keep_alive_serves_several_requests_on_one_connection(base: str) -> None
             assert resp.status == 200
     finally:
         conn.close()
+
+
+def test_daemon_running_without_status_file_is_the_empty_state(
+    data_dir: Path, server: Callable[..., Any], http_get: Get, daemon_lock: Any
+) -> None:
+    base = server(data_dir).url
+    code, _, body = http_get(base)
+    assert code == 200 and b"No jobs yet." in body
+    code, _, body = http_get(base + "status.json")
+    assert code == 200 and json.loads(body)["jobs"] == []
+
+
+def test_live_per_job_status_files_are_shown(
+    data_dir: Path, server: Callable[..., Any], http_get: Get
+) -> None:
+    """The daemon's heartbeats rewrite only out/<job>/status.json; the monitor shows them."""
+    from neuropose.interfacer.status import write_job_status
+
+    jobs = sample_jobs()
+    write_status(data_dir, jobs)
+    base = server(data_dir).url
+    code, _, body = http_get(base + "status.json?job=walk-01")
+    assert json.loads(body)["job"]["frames_done"] == 250
+    later = make_entry("walk-01", jobs["walk-01"].state, age_s=0, frames_done=900,
+                       frames_expected=1000, fps=30.0)
+    write_job_status(data_dir, later)
+    code, _, body = http_get(base + "status.json?job=walk-01")
+    job = json.loads(body)["job"]
+    assert code == 200 and job["frames_done"] == 900 and job["display"]["percent"] == "90%"
+    # A corrupt live file is an unavailable status, not a silently older one.
+    (data_dir / "out" / "walk-01" / "status.json").write_text("{", "utf-8")
+    code, _, body = http_get(base + "status.json")
+    assert code == 503 and "walk-01" in json.loads(body)["error"]
+
+
+def test_unchanged_status_is_not_parsed_again(data_dir: Path) -> None:
+    from neuropose.interfacer.status import write_job_status
+    from neuropose.monitor.snapshot import CachedStatusReader
+
+    calls = []
+
+    def counting(d: Path):  # type: ignore[no-untyped-def]
+        from neuropose.interfacer.status import read_status
+
+        calls.append(d)
+        return read_status(d)
+
+    jobs = sample_jobs()
+    write_status(data_dir, jobs)
+    reader = CachedStatusReader(counting)
+    first = reader(data_dir)
+    assert reader(data_dir) is first and len(calls) == 1
+    write_job_status(data_dir, jobs["walk-02"])
+    second = reader(data_dir)
+    assert second is not first and len(calls) == 2
+    write_status(data_dir, jobs)
+    reader(data_dir)
+    assert len(calls) == 3
+
+
+def test_requests_are_logged_at_debug_level(base: str, http_get: Get) -> None:
+    import logging
+
+    class Collect(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__(logging.DEBUG)
+            self.records: list[logging.LogRecord] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.records.append(record)
+
+    log = logging.getLogger("neuropose.monitor.server")
+    handler, old_level = Collect(), log.level
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+    try:
+        http_get(base + "health")
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(old_level)
+    assert handler.records and all(r.levelno == logging.DEBUG for r in handler.records)
+    assert any('"GET /health HTTP/1.1" 200' in r.getMessage() for r in handler.records)

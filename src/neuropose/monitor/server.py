@@ -54,7 +54,6 @@ from neuropose.monitor.snapshot import (
     CachedStatusReader,
     Snapshot,
     SnapshotCache,
-    _resolve_reader,
     job_files,
     take_snapshot,
 )
@@ -355,8 +354,9 @@ class MonitorServer(ThreadingHTTPServer):
         Heartbeat age that flags a processing job as stale, seconds.
     reader : callable, optional
         ``reader(data_dir) -> StatusFile``; defaults to
-        ``neuropose.interfacer.status.read_status`` when that module exists,
-        else to validating ``out/status.json``.
+        :func:`neuropose.interfacer.status.read_status` (the aggregate merged
+        with live per-job files). It is only called when a status file changed
+        (see :class:`~neuropose.monitor.snapshot.CachedStatusReader`).
     cache_ttl_s : float
         How long one reading of the status is reused across requests.
 
@@ -398,7 +398,7 @@ class MonitorServer(ThreadingHTTPServer):
         self.data_dir = Path(data_dir)
         self.token = token or None
         self.stale_after_s = stale_after_s
-        resolved = reader or _resolve_reader() or CachedStatusReader()
+        resolved = CachedStatusReader(reader)
         self.snapshots = SnapshotCache(
             lambda: take_snapshot(self.data_dir, stale_after_s=stale_after_s, reader=resolved),
             ttl_s=cache_ttl_s,

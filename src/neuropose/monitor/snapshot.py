@@ -4,7 +4,8 @@ The monitor only ever *reads* the data directory::
 
     data_dir/
       neuropose.lock                            probed (shared flock, released at once)
-      out/status.json                           job status (via read_status when available)
+      out/status.json                           job status, merged with the live
+      out/<job>/status.json                     per-job files by interfacer.status.read_status
       out/<job>/results.json                    job page: metadata, provenance, metrics
       out/<job>/visualize/<stem>.quality.json   job page: QC summary (rendered generically)
       out/<job>/visualize/<stem>.preview.png    served by /jobs/<job>/preview/<index>
@@ -26,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -47,6 +49,7 @@ __all__ = [
     "Snapshot",
     "SnapshotCache",
     "StatusUnavailable",
+    "default_reader",
     "entry_key",
     "format_age",
     "format_duration",
@@ -87,44 +90,64 @@ def status_path(data_dir: Path) -> Path:
     return data_dir / "out" / "status.json"
 
 
-def _resolve_reader() -> Callable[[Path], StatusFile] | None:
+def _aggregate_only(data_dir: Path) -> StatusFile:
+    """Fallback reader: ``out/status.json`` alone (empty when absent), validated."""
+    path = status_path(data_dir)
+    if not path.exists():
+        return StatusFile(updated_at=datetime.now(UTC).isoformat(), jobs={})
+    return load_model(path, StatusFile)
+
+
+def default_reader() -> Callable[[Path], StatusFile]:
+    """:func:`neuropose.interfacer.status.read_status` (aggregate merged with live
+    per-job files), or :func:`_aggregate_only` when the interfacer is not installed."""
     try:
         from neuropose.interfacer.status import read_status
     except ImportError:
-        return None
+        return _aggregate_only
     return read_status
 
 
 def load_status(
-    data_dir: Path, reader: Callable[[Path], StatusFile] | None = None
+    data_dir: Path,
+    reader: Callable[[Path], StatusFile] | None = None,
+    *,
+    daemon_running: bool = False,
 ) -> StatusFile:
     """Read the job status of ``data_dir``.
 
-    Uses ``reader`` (normally :func:`neuropose.interfacer.status.read_status`,
-    which merges live per-job files) or, when ``None``, validates
-    ``out/status.json`` with :func:`neuropose.io.load_model`.
+    Parameters
+    ----------
+    data_dir : Path
+        The data directory.
+    reader : callable, optional
+        ``reader(data_dir) -> StatusFile``; default :func:`default_reader`.
+        Readers return an empty status when no status file exists at all.
+    daemon_running : bool
+        Whether the daemon holds the lock. A running daemon that has not yet
+        written ``out/status.json`` (no job seen so far) means "no jobs"; with
+        the daemon down, a missing status is reported as unavailable.
 
     Raises
     ------
     StatusUnavailable
-        ``out/status.json`` does not exist, is not JSON (half-written,
-        truncated), fails validation or was written by a newer NeuroPose.
-        A corrupt file is never treated as "no jobs".
+        No status exists and the daemon is down, or a status file is not
+        JSON (half-written, truncated), fails validation or was written by a
+        newer NeuroPose. A corrupt file is never treated as "no jobs".
     """
     path = status_path(data_dir)
-    if not path.exists():
-        raise StatusUnavailable(
-            f"{path} does not exist yet; start the daemon with `neuropose watch` "
-            "for this data directory"
-        )
     try:
-        if reader is not None:
-            return reader(data_dir)
-        return load_model(path, StatusFile)
+        status = (reader or default_reader())(data_dir)
     except NeuroPoseError as exc:
         raise StatusUnavailable(exc.message) from exc
     except OSError as exc:
         raise StatusUnavailable(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    if not status.jobs and not daemon_running and not path.exists():
+        raise StatusUnavailable(
+            f"{path} does not exist yet and the daemon is not running; start it with "
+            "`neuropose watch` for this data directory"
+        )
+    return status
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -517,7 +540,7 @@ def take_snapshot(
     """Read status and daemon liveness of ``data_dir`` now (never raises for bad status)."""
     daemon = probe_lock(data_dir / "neuropose.lock")
     try:
-        status: StatusFile | None = load_status(data_dir, reader)
+        status: StatusFile | None = load_status(data_dir, reader, daemon_running=daemon.held)
         error = None
     except StatusUnavailable as exc:
         status, error = None, exc.reason
@@ -533,25 +556,45 @@ def take_snapshot(
 
 
 class CachedStatusReader:
-    """``reader(data_dir) -> StatusFile`` that re-parses ``out/status.json`` only when it changed.
+    """A reader that calls ``inner`` only when a status file changed.
 
-    The file is replaced atomically by the daemon, so its (inode, size, mtime)
-    identify a version; an unchanged file returns the same object.
+    Its fingerprint is the (inode, size, mtime) of ``out/status.json`` and of
+    every ``out/<job>/status.json``: the daemon replaces them atomically
+    (new inode), and ``inner``'s result depends on nothing else, so an
+    unchanged fingerprint returns the previous object without parsing. Cost
+    of an unchanged read: one ``listdir`` and one ``stat`` per job.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, inner: Callable[[Path], StatusFile] | None = None) -> None:
+        self._inner = inner or default_reader()
         self._lock = threading.Lock()
-        self._key: tuple[int, int, int] | None = None
+        self._key: tuple[Any, ...] | None = None
         self._value: StatusFile | None = None
 
+    @staticmethod
+    def _stat(path: Path) -> tuple[int, int, int] | None:
+        try:
+            st = path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def fingerprint(self, data_dir: Path) -> tuple[Any, ...]:
+        """What :meth:`__call__` compares; changes whenever any status file changes."""
+        out = data_dir / "out"
+        try:
+            names = sorted(n for n in os.listdir(out) if not n.startswith("."))
+        except (FileNotFoundError, NotADirectoryError):
+            names = []
+        per_job = tuple((n, self._stat(out / n / "status.json")) for n in names)
+        return (self._stat(out / "status.json"), per_job)
+
     def __call__(self, data_dir: Path) -> StatusFile:
-        path = status_path(data_dir)
-        st = path.stat()
-        key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        key = self.fingerprint(data_dir)
         with self._lock:
             if key == self._key and self._value is not None:
                 return self._value
-        value = load_model(path, StatusFile)
+        value = self._inner(data_dir)
         with self._lock:
             self._key, self._value = key, value
         return value
