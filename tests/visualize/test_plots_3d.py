@@ -91,3 +91,13 @@ def test_3d_png_and_no_subject_error(tmp_path: Path) -> None:
         render_3d(empty, tmp_path / "none.mp4")
     assert not (tmp_path / "none.mp4").exists()
     assert not any(re.match(r"^\..*\.tmp$", p.name) for p in tmp_path.iterdir())
+
+
+def test_gait_marks_are_automatic_only_for_gait_like_segmentations() -> None:
+    from neuropose.visualize.plots import looks_like_gait
+
+    vp = build_predictions()
+    assert not looks_like_gait(vp)  # "reps" by valley_to_valley: repetitions, not gait
+    seg = vp.segmentations["reps"]
+    gait = vp.model_copy(update={"segmentations": {"gait_cycles_left": seg}})
+    assert looks_like_gait(gait)

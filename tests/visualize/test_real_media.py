@@ -76,8 +76,11 @@ def test_blazepose_overlay_plots_and_quality_of_lab_clip(
     vp = Estimator(blazepose_model).process_video(cam01)  # type: ignore[arg-type]
     results = _results(tmp_path, vp)
     out = tmp_path / "vis"
-    assert main(["visualize", str(results), "--video", str(cam01), "-o", str(out)]) == 0
+    args = ["visualize", str(results), "--video", str(cam01), "-o", str(out), "--gait"]
+    assert main(args) == 0
     assert probe_video(out / "cam01.overlay.mp4") == (60.0, 100)
+    # Treadmill walking: the analyzer finds heel strikes and they are marked.
+    assert 'id="event-left heel strike"' in (out / "cam01.angles.svg").read_text()
     for name in ("angles", "confidence"):
         assert (out / f"cam01.{name}.png").stat().st_size > 10_000
         assert "time (s)" in (out / f"cam01.{name}.svg").read_text()

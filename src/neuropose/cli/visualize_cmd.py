@@ -61,6 +61,15 @@ def visualize(
     ] = False,
     view3d: Annotated[bool, typer.Option("--3d", help="3D skeleton clip.")] = False,
     plots: Annotated[bool, typer.Option("--plots", help="Angle and confidence plots.")] = False,
+    gait: Annotated[
+        bool | None,
+        typer.Option(
+            "--gait/--no-gait",
+            help="Mark heel strikes/toe offs on the angle plot [default: when a stored "
+            "segmentation is gait-like].",
+            show_default=False,
+        ),
+    ] = None,
     frames: Annotated[
         str | None,
         typer.Option("--frames", help="Frame range START:STOP (STOP exclusive), e.g. 100:400."),
@@ -85,6 +94,7 @@ def visualize(
         plots=plots,
         frames=parse_frame_range(frames) if frames is not None else None,
         video=video,
+        gait=gait,
     )
     with _progress() as factory:
         res = visualize_results(results, out_dir=output, options=opts, progress_factory=factory)

@@ -9,6 +9,8 @@ stem ``<stem>`` (the video's name without its extension)::
     <stem>.skeleton.mp4       same drawing on neutral grey, no pixels  --skeleton-only
     <stem>.3d.mp4             3D skeleton clip, fixed viewpoint        --3d
     <stem>.angles.png/.svg    joint angles over time, segments marked  --plots
+                              (+ gait events with --gait, or automatically
+                              when a stored segmentation is gait-like)
     <stem>.confidence.png/.svg  per-joint confidence over time         --plots
     <stem>.quality.json       QualityReport                            always
     <stem>.quality.html       human-readable quality summary           always
@@ -39,7 +41,12 @@ from neuropose.io import load_model
 from neuropose.schemas.predictions import JobResults, VideoPredictions
 from neuropose.schemas.quality import QualityReport
 from neuropose.visualize.overlay import FrameRange, render_overlay
-from neuropose.visualize.plots import plot_angles, plot_confidence
+from neuropose.visualize.plots import (
+    looks_like_gait,
+    plot_angles,
+    plot_confidence,
+    subject_gait_events,
+)
 from neuropose.visualize.report import build_quality_report, write_quality_report
 from neuropose.visualize.view3d import render_3d
 
@@ -136,6 +143,7 @@ class VisualizeOptions:
     frames: FrameRange | None = None
     video: Path | None = None
     preset: str = "ultrafast"
+    gait: bool | None = None
 
     @property
     def everything(self) -> bool:
@@ -247,8 +255,14 @@ def visualize_results(
                 res.notes.append(f"3D view skipped: {exc.message}")
         if opts.plots or every:
             res.written += plot_confidence(vp, target / f"{stem}.confidence", frames=opts.frames)
+            want_gait = opts.gait if opts.gait is not None else looks_like_gait(vp)
+            events = subject_gait_events(vp) if want_gait else None
+            if want_gait and not events:
+                res.notes.append(f"{vp.video}: no gait events could be detected")
             try:
-                res.written += plot_angles(vp, target / f"{stem}.angles", frames=opts.frames)
+                res.written += plot_angles(
+                    vp, target / f"{stem}.angles", frames=opts.frames, events=events
+                )
             except InputError as exc:
                 if opts.plots:
                     raise

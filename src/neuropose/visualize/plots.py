@@ -17,8 +17,11 @@ Marks
 Every segment of every ``VideoPredictions.segmentations`` entry is shown as
 a dashed vertical line at its start and a dotted one at its end (alternate
 segments lightly shaded) and the segmentation's name appears in the legend.
-Gait events (``{name: times in seconds}``) are drawn as triangles on the
-time axis. Time is the container timestamp in seconds. In the SVG, text is
+Gait events (``{name: times in seconds}``, from
+:func:`subject_gait_events`) are drawn as markers on the time axis; the
+pipeline adds them when asked (``--gait``) or when a stored segmentation
+looks like gait (:func:`looks_like_gait`), because the event detector
+assumes the subject walks. Time is the container timestamp in seconds. In the SVG, text is
 kept as text and the marks carry ids ``segment-start-<name>-<i>``,
 ``segment-end-<name>-<i>`` and ``event-<name>`` (``<i>`` counts from 0).
 """
@@ -35,7 +38,14 @@ import numpy as np
 from neuropose.io import write_bytes_atomic
 from neuropose.schemas.predictions import VideoPredictions
 
-__all__ = ["DEFAULT_ANGLES", "plot_angles", "plot_confidence", "subject_angles"]
+__all__ = [
+    "DEFAULT_ANGLES",
+    "looks_like_gait",
+    "plot_angles",
+    "plot_confidence",
+    "subject_angles",
+    "subject_gait_events",
+]
 
 #: Angle names plotted by default, grouped per panel.
 DEFAULT_ANGLES: tuple[tuple[str, str], ...] = (
@@ -68,6 +78,38 @@ def subject_angles(
             out[name] = np.asarray(compute_angle(trial, name), dtype=np.float64)
         except InputError:
             continue
+    return out
+
+
+def looks_like_gait(vp: VideoPredictions) -> bool:
+    """True when a stored segmentation's name or method mentions gait, stride or step."""
+    words = ("gait", "stride", "step", "heel")
+    return any(
+        any(w in f"{name} {seg.method}".lower() for w in words)
+        for name, seg in vp.segmentations.items()
+    )
+
+
+def subject_gait_events(vp: VideoPredictions) -> dict[str, list[float]]:
+    """Heel strikes and toe offs of the subject, in seconds, by ``"<side> <event>"``.
+
+    Uses :func:`neuropose.analyzer.gait.detect_gait_events` (Zeni et al.,
+    2008), which assumes the subject is walking; returns an empty dict when
+    the skeleton lacks heels/toes or there is no subject.
+    """
+    from neuropose.analyzer.gait import detect_gait_events
+    from neuropose.analyzer.load import load_trial
+    from neuropose.errors import InputError
+
+    try:
+        events = detect_gait_events(load_trial(vp))
+    except (InputError, ValueError):
+        return {}
+    t = events.timestamps
+    out: dict[str, list[float]] = {}
+    for side in ("left", "right"):
+        out[f"{side} heel strike"] = [float(t[f]) for f in events.heel_strikes[side]]
+        out[f"{side} toe off"] = [float(t[f]) for f in events.toe_offs[side]]
     return out
 
 
