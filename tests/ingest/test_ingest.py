@@ -306,3 +306,34 @@ def test_source_file_growing_during_ingest_is_refused(
         ingest_paths([a, b], data_dir, progress=still_copying)
     assert sorted(os.listdir(data_dir / "in")) == ["queued_job"]
     assert not (data_dir / ".staging").exists()
+
+
+@pytest.fixture
+def other_filesystem(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A scratch folder on another filesystem than ``tmp_path`` (``/dev/shm``), or skip."""
+    import shutil
+    import tempfile
+
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("no second filesystem (/dev/shm) to test cross-filesystem moves")
+    d = Path(tempfile.mkdtemp(prefix="np-ingest-", dir=shm))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_across_filesystems_link_is_refused_and_move_copies(
+    tmp_path: Path, data_dir: Path, other_filesystem: Path
+) -> None:
+    src = other_filesystem / "far.mp4"
+    src.write_bytes(b"far away" * 1000)
+    before = tree_state(tmp_path)
+    with pytest.raises(
+        IngestError, match=r"(?s)cannot hard-link .*far.mp4.*cross-device.*use copy"
+    ):
+        ingest_paths([src], data_dir, mode="link")
+    assert tree_state(tmp_path) == before
+    report = ingest_paths([src], data_dir, mode="move")
+    assert not src.exists()
+    assert _job_files(data_dir, "far") == {"far.mp4": b"far away" * 1000, "READY": b""}
+    assert report.bytes_written == 8000
