@@ -394,3 +394,37 @@ def test_start_checks_refuse_a_nearly_full_disk(
     with pytest.raises(ResourceError, match=r"free disk: 0.00 GiB free on .*need 0.50 GiB"):
         run_once(make_settings())
     assert not (data_dir / "out" / "a").exists()
+
+
+def test_failed_job_that_cannot_be_quarantined_is_not_retried_in_a_loop(
+    data_dir: Path,
+    make_settings: Callable[..., Settings],
+    add_job: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import neuropose.interfacer.interfacer as mod
+
+    bad = add_job("stuck", frames=(3,))
+    (bad / "v0.mp4").write_bytes(b"BAD" + bytes(100))
+    add_job("fine", frames=(2,))
+    os.utime(data_dir / "in" / "fine")
+    real_rename = os.rename
+
+    def no_rename_to_failed(src, dst):  # type: ignore[no-untyped-def]
+        if "failed" in Path(dst).parts:
+            raise PermissionError(13, "Permission denied", str(dst))
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(mod.os, "rename", no_rename_to_failed)
+    calls: list[str] = []
+
+    class Counting(FakeProcessor):
+        def process_video(self, path, **kw):  # type: ignore[no-untyped-def,override]
+            calls.append(path.parent.name)
+            return super().process_video(path, **kw)
+
+    daemon = run_once(make_settings(), Counting())
+    assert calls == ["stuck", "fine"]
+    assert daemon.summary.failed == ["stuck"]
+    assert read_status(data_dir).jobs["stuck"].state is JobState.FAILED
+    assert (data_dir / "in" / "stuck").is_dir()

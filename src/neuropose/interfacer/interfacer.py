@@ -432,9 +432,10 @@ class Interfacer:
                 changed = True
         if changed:
             self._write_aggregate()
+        runnable = (JobState.QUEUED, JobState.INTERRUPTED, JobState.PROCESSING)
         for cand in candidates:
             known = self.jobs.get(cand.job_id)
-            if known is None or known.state is JobState.COMPLETED:
+            if known is None or known.state not in runnable:
                 continue
             if cand.stable:
                 return cand.job_id
