@@ -1,0 +1,99 @@
+"""The analyzer on BlazePose results of the real lab clip (two synchronised views).
+
+Needs ``../shared/media/lab_single_person`` and the ``blazepose-full`` weights
+in the shared model cache; skips with the reason otherwise. The two clips
+are processed once per module with ``neuropose process`` in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neuropose.analyzer import ANGLE_NAMES, butterworth, compute_angle, load_trial
+from neuropose.cli import main
+
+pytestmark = [pytest.mark.slow, pytest.mark.media]
+
+#: Angles compared across the two views (every named clinical angle).
+CROSS_VIEW_ANGLES = ANGLE_NAMES
+
+
+@pytest.fixture(scope="module")
+def lab_results(shared_media: Path, model_cache_dir: Path, repo_root: Path,
+                tmp_path_factory: pytest.TempPathFactory) -> Path:
+    clips = [shared_media / "lab_single_person" / f"cam0{k}.mp4" for k in (1, 2)]
+    for c in clips:
+        if not c.is_file():
+            pytest.skip(f"real media not available: {c.name} is absent")
+    work = tmp_path_factory.mktemp("lab")
+    shutil.copytree(repo_root / "examples", work / "examples")
+    out = work / "examples" / "results"
+    env = {**os.environ, "NEUROPOSE_MODEL_CACHE_DIR": str(model_cache_dir)}
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys; from neuropose.cli import main; sys.exit(main())",
+         "process", *map(str, clips), "-o", str(out), "-m", "blazepose-full"],
+        capture_output=True, text=True, env=env, timeout=1200, cwd=repo_root,
+    )
+    if proc.returncode == 4:
+        pytest.skip(f"blazepose-full unavailable: {proc.stderr.strip()[-300:]}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return work / "examples"
+
+
+def test_example_configs_run_on_the_lab_clip(lab_results: Path, capsys) -> None:
+    for name in ("arm_raise", "gait", "compare_trials"):
+        cfg = lab_results / f"{name}.toml"
+        assert main(["analyze", str(cfg)]) == 0, capsys.readouterr().err
+        report = json.loads((lab_results / f"{name}.report.json").read_text())
+        assert report["provenance"]["config_file"] == f"{name}.toml"
+        for entry in report["inputs"]:
+            assert entry["status"] == "ok"
+            assert entry["trial"]["model_name"] == "blazepose-full"
+            assert entry["trial"]["root_relative"] is True
+            for stats in entry["angles"].values():
+                assert stats["n"] == 100 and stats["n_missing"] == 0
+    gait = json.loads((lab_results / "gait.report.json").read_text())
+    for entry in gait["inputs"]:
+        params = entry["gait"]["parameters"]
+        assert params["stride_length_mm"] is None and "root-relative" in params["spatial_note"]
+        assert {e["event"] for e in entry["gait"]["events"]} == {"heel_strike", "toe_off"}
+    comp = json.loads((lab_results / "compare_trials.report.json").read_text())
+    exact = comp["comparisons"][1]["results"]["all"]
+    fast = comp["comparisons"][2]["results"]["all"]
+    assert fast["distance"] >= exact["distance"] * (1 - 1e-9) or exact["band_fraction"]
+
+
+def _cross_view_rms(lab_results: Path) -> dict[str, float]:
+    trials = [load_trial(lab_results / "results" / f"cam0{k}.results.json") for k in (1, 2)]
+    a, b = (replace(t, poses=butterworth(t.poses, t.timestamps, cutoff_hz=6.0)[0])
+            for t in trials)
+    assert np.allclose(a.timestamps, b.timestamps)  # synchronised views, same frames
+    rms = {}
+    for name in CROSS_VIEW_ANGLES:
+        d = compute_angle(a, name) - compute_angle(b, name)
+        rms[name] = float(np.sqrt(np.nanmean(d**2)))
+    return rms
+
+
+def test_cross_view_angle_agreement_is_measured(lab_results: Path, artifacts_dir: Path) -> None:
+    rms = _cross_view_rms(lab_results)
+    (artifacts_dir / "analyzer_cross_view_rms.json").write_text(json.dumps(rms, indent=1))
+    assert all(np.isfinite(v) for v in rms.values())
+    # Regression guard at the level measured with blazepose-full (median ~20°, see docs).
+    assert float(np.median(list(rms.values()))) < 30.0
+
+
+@pytest.mark.xfail(strict=True, reason="monocular BlazePose views disagree by ~14-43° RMS "
+                   "(docs/analyzer.md); the 5° goal is not met by the model")
+def test_cross_view_knee_flexion_within_5_degrees(lab_results: Path) -> None:
+    rms = _cross_view_rms(lab_results)
+    assert rms["left_knee_flexion"] <= 5.0 and rms["right_knee_flexion"] <= 5.0
