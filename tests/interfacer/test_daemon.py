@@ -428,3 +428,22 @@ def test_failed_job_that_cannot_be_quarantined_is_not_retried_in_a_loop(
     assert daemon.summary.failed == ["stuck"]
     assert read_status(data_dir).jobs["stuck"].state is JobState.FAILED
     assert (data_dir / "in" / "stuck").is_dir()
+
+
+def test_signal_handlers_are_installed_only_while_running(
+    data_dir: Path, make_settings: Callable[..., Settings], add_job: Callable[..., Path]
+) -> None:
+    import signal
+
+    add_job("a", frames=(2,))
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    during: dict[int, object] = {}
+
+    class Peeking(FakeProcessor):
+        def process_video(self, path, **kw):  # type: ignore[no-untyped-def,override]
+            during.update({s: signal.getsignal(s) for s in before})
+            return super().process_video(path, **kw)
+
+    run_once(make_settings(), Peeking())
+    assert all(during[s] is not before[s] for s in before)  # the daemon's own handlers
+    assert {s: signal.getsignal(s) for s in before} == before  # restored on exit
