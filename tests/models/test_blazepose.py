@@ -24,6 +24,7 @@ from neuropose.models.blazepose_pipeline import (
     Detection,
     Roi,
     decode_detections,
+    refine_from_heatmap,
     ssd_anchors,
     weighted_nms,
 )
@@ -70,6 +71,19 @@ def test_weighted_nms_merges_overlaps_by_score_and_keeps_separate_boxes() -> Non
     np.testing.assert_allclose(out[0].box, [0.025, 0.0, 1.025, 1.0])  # (0.9*0 + 0.3*0.1)/1.2
     np.testing.assert_allclose(out[0].keypoints, np.full((4, 2), 0.25))
     np.testing.assert_allclose(out[1].box, c.box)
+
+
+def test_heatmap_refinement_moves_only_confident_landmarks_inside_the_window() -> None:
+    heat = np.full((64, 64, 3), -20.0, np.float32)
+    heat[10, 20, 0] = 20.0  # sharp peak for landmark 0 at row 10, col 20
+    heat[:, :, 1] = -5.0  # landmark 1: nowhere confident (sigmoid 0.007 < 0.5)
+    heat[40, 40, 2] = 20.0  # landmark 2: a peak far outside its window
+    xy = np.array([[0.30, 0.17], [0.5, 0.5], [0.1, 0.1]])
+    out = refine_from_heatmap(xy, heat, kernel_size=7, min_confidence=0.5)
+    np.testing.assert_allclose(out[0], [20 / 64, 10 / 64], atol=1e-6)
+    np.testing.assert_array_equal(out[1:], xy[1:])
+    outside = refine_from_heatmap(np.array([[1.2, 0.5]]), heat[:, :, :1])
+    np.testing.assert_array_equal(outside, [[1.2, 0.5]])
 
 
 def test_roi_geometry() -> None:

@@ -24,10 +24,12 @@ Pipeline per frame
 3. **Landmarks**: the rotated square ROI is warped (bilinear, edge
    replicate) to 256×256 in [0, 1]. The model returns 39 landmarks × (x, y,
    z, visibility, presence) in crop pixels, 39 world landmarks × (x, y, z) in
-   metres and a pose-presence score. The person is kept when presence ≥ 0.5.
-   Landmarks are mapped back to image pixels through the inverse ROI
-   transform; world landmarks are rotated by the ROI rotation so their x/y
-   axes are the image's.
+   metres, 39 heatmaps (64×64) and a pose-presence score. The person is kept
+   when presence ≥ 0.5. Each 2D landmark is refined to the sigmoid-weighted
+   centre of its heatmap in a 7×7 window around it when that window's peak
+   confidence is ≥ 0.5 (:func:`refine_from_heatmap`). Landmarks are mapped
+   back to image pixels through the inverse ROI transform; world landmarks
+   are rotated by the ROI rotation so their x/y axes are the image's.
 4. **Tracking**: the next frame's ROI is built from landmarks 33 (body
    centre) and 34 (scale/rotation point) exactly as in step 2, so the
    detector does not run while the person stays found. If every tracked ROI
@@ -45,9 +47,9 @@ Outputs (per person; see :mod:`neuropose.models.base`)
 * ``boxes`` (5,): the bounding box of the 33 landmarks in pixels and the
   pose-presence score.
 
-Not implemented: MediaPipe's landmark smoothing filters and the heatmap
-refinement step; the raw per-frame landmarks are returned (filtering belongs
-to the analyzer, where it is documented and configurable).
+Not implemented: MediaPipe's temporal landmark smoothing filters; raw
+per-frame landmarks are returned (filtering belongs to the analyzer, where it
+is documented and configurable).
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ __all__ = [
     "Detection",
     "Roi",
     "decode_detections",
+    "refine_from_heatmap",
     "ssd_anchors",
     "weighted_nms",
 ]
@@ -153,6 +156,46 @@ def decode_detections(
                 score=float(scores[a]),
             )
         )
+    return out
+
+
+def refine_from_heatmap(
+    xy: np.ndarray, heatmap: np.ndarray, kernel_size: int = 7, min_confidence: float = 0.5
+) -> np.ndarray:
+    """Refine normalised crop coordinates with the landmark model's heatmaps.
+
+    Parameters
+    ----------
+    xy : ndarray, shape (L, 2)
+        Landmark x, y normalised to the crop (0..1).
+    heatmap : ndarray, shape (Hh, Wh, L)
+        Heatmap logits, one channel per landmark.
+    kernel_size : int
+        Side of the square window around each landmark's heatmap cell.
+    min_confidence : float
+        A landmark moves only if the window's largest sigmoid value reaches this.
+
+    Returns
+    -------
+    ndarray, shape (L, 2)
+        Each refined landmark is the sigmoid-weighted mean cell index of its
+        window divided by the heatmap size; others are unchanged.
+    """
+    hh, wh, n = heatmap.shape
+    out = np.array(xy, dtype=np.float64, copy=True)
+    off = (kernel_size - 1) // 2
+    for i in range(min(n, len(out))):
+        col, row = int(out[i, 0] * wh), int(out[i, 1] * hh)
+        if not (0 <= col < wh and 0 <= row < hh) or out[i, 0] < 0 or out[i, 1] < 0:
+            continue
+        r0, r1 = max(0, row - off), min(hh, row + off + 1)
+        c0, c1 = max(0, col - off), min(wh, col + off + 1)
+        conf = 1.0 / (1.0 + np.exp(-heatmap[r0:r1, c0:c1, i].astype(np.float64)))
+        total = conf.sum()
+        if conf.max() >= min_confidence and total > 0:
+            rows, cols = np.mgrid[r0:r1, c0:c1]
+            out[i, 0] = (cols * conf).sum() / total / wh
+            out[i, 1] = (rows * conf).sum() / total / hh
     return out
 
 
@@ -282,6 +325,9 @@ class BlazePoseModel:
     redetect_every : int
         While fewer than ``max_persons`` are tracked (and at least one is),
         run the detector every this many frames to pick up newcomers.
+    heatmap_refinement : bool
+        Refine 2D landmarks with the model's heatmaps (7×7 window, as
+        MediaPipe does); default on.
     """
 
     skeleton = BLAZEPOSE_33
@@ -302,6 +348,7 @@ class BlazePoseModel:
         nms_iou: float = 0.3,
         redetect_every: int = 15,
         num_threads: int = 1,
+        heatmap_refinement: bool = True,
     ) -> None:
         self.name = name
         self.weights_sha256 = weights_sha256
@@ -311,6 +358,7 @@ class BlazePoseModel:
         self.presence_threshold = presence_threshold
         self.nms_iou = nms_iou
         self.redetect_every = redetect_every
+        self.heatmap_refinement = heatmap_refinement
         self._detector = detector
         self._landmarker = landmarker
         self._anchors = ssd_anchors()
@@ -318,8 +366,8 @@ class BlazePoseModel:
         self._since_detect = 0
         self.detector_calls = 0
         self.landmark_calls = 0
-        self._lm_index, self._flag_index, self._world_index = self._output_indices(
-            landmarker.output_shapes
+        self._lm_index, self._flag_index, self._world_index, self._heatmap_index = (
+            self._output_indices(landmarker.output_shapes)
         )
         self.options: dict[str, Any] = {
             "max_persons": max_persons,
@@ -329,19 +377,22 @@ class BlazePoseModel:
             "nms_iou": nms_iou,
             "roi_expansion": 1.25,
             "redetect_every": redetect_every,
+            "heatmap_refinement": heatmap_refinement,
             "num_threads": num_threads,
             "confidence": "landmark visibility (sigmoid)",
             "poses3d": "root-relative (hip centre), mm",
         }
 
     @staticmethod
-    def _output_indices(shapes: list[tuple[int, ...]]) -> tuple[int, int, int]:
+    def _output_indices(shapes: list[tuple[int, ...]]) -> tuple[int, int, int, int | None]:
         sizes = [int(np.prod(s)) for s in shapes]
+        heat = [i for i, s in enumerate(shapes) if len(s) == 4 and s[-1] == _NUM_ALL_LANDMARKS]
         try:
             return (
                 sizes.index(_NUM_ALL_LANDMARKS * 5),
                 sizes.index(1),
                 sizes.index(_NUM_ALL_LANDMARKS * 3),
+                heat[0] if heat else None,
             )
         except ValueError:
             raise ModelLoadError(
@@ -454,7 +505,11 @@ class BlazePoseModel:
         raw = outs[self._lm_index].reshape(_NUM_ALL_LANDMARKS, 5).astype(np.float64)
         presence = float(np.asarray(outs[self._flag_index]).reshape(-1)[0])
         world = outs[self._world_index].reshape(_NUM_ALL_LANDMARKS, 3).astype(np.float64)
-        xy = raw[:, :2] @ m[:, :2].T + m[:, 2]
+        crop_xy = raw[:, :2]
+        if self.heatmap_refinement and self._heatmap_index is not None:
+            heat = np.asarray(outs[self._heatmap_index])[0]
+            crop_xy = refine_from_heatmap(crop_xy / LANDMARK_SIZE, heat) * LANDMARK_SIZE
+        xy = crop_xy @ m[:, :2].T + m[:, 2]
         z = raw[:, 2] * roi.size / LANDMARK_SIZE
         vis = 1.0 / (1.0 + np.exp(-np.clip(raw[:, 3], -100, 100)))
         c, s = math.cos(roi.rotation), math.sin(roi.rotation)
