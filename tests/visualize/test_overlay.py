@@ -126,3 +126,19 @@ def test_overlay_without_video_explains_the_fix(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="needs the original video") as info:
         render_overlay(build_predictions(), tmp_path / "x.mp4")
     assert "--skeleton-only" in str(info.value)
+
+
+def test_writer_pads_odd_sizes_and_cleans_up_on_error(tmp_path: Path) -> None:
+    from neuropose.visualize.video import VideoWriter
+
+    with VideoWriter(tmp_path / "odd.mp4", (63, 47), 25.0) as w:
+        for _ in range(4):
+            w.write(np.full((47, 63, 3), (0, 0, 255), np.uint8))
+    frames = read_frames(tmp_path / "odd.mp4")
+    assert len(frames) == 4 and frames[0].shape == (48, 64, 3)
+    assert _close(frames[0][46, 62], (0, 0, 255), 30)
+    with pytest.raises(ValueError, match=r"expected \(47, 63, 3\)"), VideoWriter(
+        tmp_path / "bad.mp4", (63, 47), 25.0
+    ) as w:
+        w.write(np.zeros((10, 10, 3), np.uint8))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["odd.mp4"]
