@@ -23,6 +23,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from pydantic import Field, TypeAdapter, ValidationError
 
 from neuropose.errors import FutureSchemaError, InvalidDocumentError
@@ -503,3 +506,19 @@ def test_status_file_migrates_its_job_entries(tmp_path: Path) -> None:
     path.write_text(json.dumps({"updated_at": "t", "jobs": {"job-1": entry}}))
     with pytest.raises(FutureSchemaError, match="JobStatusEntry schema version 99"):
         load_model(path, StatusFile)
+
+
+@given(
+    arr=hnp.arrays(
+        dtype=st.sampled_from(["float32", "float64", "int32", "int64", "uint8", "bool"]),
+        shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=5),
+        elements=None,
+    )
+)
+@settings(max_examples=100, deadline=None)
+def test_array_encoding_round_trips_any_array_bit_exactly(arr: np.ndarray) -> None:
+    adapter = TypeAdapter(array_field(arr.dtype.name, arr.ndim))
+    encoded = adapter.dump_python(adapter.validate_python(arr), mode="json")
+    decoded = adapter.validate_python(json.loads(json.dumps(encoded)))
+    assert decoded.dtype == arr.dtype and decoded.shape == arr.shape
+    assert decoded.tobytes() == np.ascontiguousarray(arr).tobytes()  # NaN payloads included
