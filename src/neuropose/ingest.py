@@ -63,9 +63,12 @@ Job names are checked, all at once, against each other and against
 :func:`neuropose.interfacer.status.read_status`. With ``force=True`` each
 colliding job is replaced: the existing ``in/``, ``out/`` and ``failed/``
 directories of exactly that job are removed and listed in
-:attr:`IngestedJob.replaced`. A job the daemon is processing right now is
-never replaced (:class:`JobBusyError`). Collisions inside the input itself
-cannot be forced.
+:attr:`IngestedJob.replaced`; when no daemon runs, the job's old entry is
+also dropped from ``out/status.json`` (under the daemon lock) so the next
+daemon processes the replacement. A job the daemon is processing right now
+is never replaced, nor, while a daemon runs, a job it recorded as completed
+(it would never reprocess it) (:class:`JobBusyError`). Collisions inside the
+input itself cannot be forced.
 
 On-disk layout and crash invariants
 -----------------------------------
@@ -141,9 +144,10 @@ from typing import IO, Any, Literal
 from pydantic import Field
 
 from neuropose.errors import BusyError, InputError, NeuroPoseError, ResourceError
-from neuropose.io import fsync_directory
+from neuropose.io import fsync_directory, load_model, write_model_atomic
+from neuropose.locking import ExclusiveLock, LockHeldError, probe_lock
 from neuropose.schemas.base import FrozenModel
-from neuropose.schemas.status import JobState
+from neuropose.schemas.status import JobState, StatusFile
 
 __all__ = [
     "ARCHIVE_EXTENSIONS",
@@ -793,6 +797,29 @@ def _group_and_check(plan: _Plan, data_dir: Path, force: bool, single_job: bool)
     return [jobs[n] for n in sorted(jobs)]
 
 
+_DAEMON_LOCK = "neuropose.lock"
+
+
+def _completed_jobs_blocked(jobs: list[_JobPlan], data_dir: Path) -> None:
+    """Refuse to replace completed jobs while a daemon runs (it would never reprocess them).
+
+    A running daemon keeps job states in memory and does not pick up new
+    inputs of a job it recorded as completed; without a daemon, ingest drops
+    the old status entries itself (under the daemon lock).
+    """
+    completed = sorted(j.name for j in jobs if j.previous_state is JobState.COMPLETED)
+    if not completed:
+        return
+    info = probe_lock(data_dir / _DAEMON_LOCK)
+    if info.held:
+        raise JobBusyError(
+            f"the running daemon ({info.describe()}) recorded job(s) "
+            f"{', '.join(completed)} as completed and would not process a replacement",
+            hint="stop `neuropose watch`, run the same ingest with --force, then start it "
+            "again; or choose another --job name",
+        )
+
+
 def _check_space(data_dir: Path, needed: int) -> None:
     probe = data_dir
     while not probe.exists():
@@ -1191,7 +1218,7 @@ def _execute_checked(
 ) -> IngestReport:
     _check_has_videos(plan)
     _check_total(plan, limits)
-    _group_and_check(plan, data_dir, force, single)  # before writing anything
+    _completed_jobs_blocked(_group_and_check(plan, data_dir, force, single), data_dir)
     needs_space = plan.mode in ("extract", "copy")
     if needs_space:
         _check_space(data_dir, plan.total_bytes)
@@ -1205,12 +1232,24 @@ def _execute_checked(
             hint="wait for it to finish and retry",
         )
     ok = False
+    daemon_lock: ExclusiveLock | None = None
     try:
         cleaned = _clean_locked(root)
         # Re-check under the lock: another ingest may have finished meanwhile.
         jobs = _group_and_check(plan, data_dir, force, single)
+        _completed_jobs_blocked(jobs, data_dir)
         if needs_space:
             _check_space(data_dir, plan.total_bytes)
+        drop = [j.name for j in jobs if j.previous_state is not None]
+        if drop:
+            try:
+                daemon_lock = ExclusiveLock(
+                    data_dir / _DAEMON_LOCK, purpose="neuropose ingest --force", wait_s=0.5
+                ).acquire()
+            except LockHeldError:
+                # A daemon started meanwhile: it requeues failed/queued jobs by itself.
+                _completed_jobs_blocked(jobs, data_dir)
+                drop = []
         report = _stage_and_place(
             plan,
             data_dir,
@@ -1220,10 +1259,13 @@ def _execute_checked(
             limits=limits,
             progress=progress,
             cleaned=cleaned,
+            drop_status=drop,
         )
         ok = True
         return report
     finally:
+        if daemon_lock is not None:
+            daemon_lock.release()
         lock.release()
         if not ok:  # leave no directory this failed ingest created
             for path in created:
@@ -1241,6 +1283,7 @@ def _stage_and_place(
     limits: IngestLimits,
     progress: ProgressCallback | None,
     cleaned: list[Path],
+    drop_status: list[str],
 ) -> IngestReport:
     staging = root / f"ingest-{os.getpid()}-{secrets.token_hex(6)}"
     staged_jobs = staging / "jobs"
@@ -1260,6 +1303,8 @@ def _stage_and_place(
     moved_aside: list[tuple[Path, Path]] = []  # (original, trash path)
     reports: list[IngestedJob] = []
     in_created = False
+    status_rewritten = False
+    original_status: StatusFile | None = None
     try:
         staged_jobs.mkdir(parents=True)
         trash.mkdir()
@@ -1288,6 +1333,16 @@ def _stage_and_place(
         fsync_directory(staged_jobs)
         in_created = not in_dir.exists()
         in_dir.mkdir(parents=True, exist_ok=True)
+        if drop_status:  # we hold the daemon lock: forget the replaced jobs' old states
+            from neuropose.interfacer.status import read_status, write_aggregate_status
+
+            agg_path = data_dir / "out" / "status.json"
+            if agg_path.is_file():
+                original_status = load_model(agg_path, StatusFile)
+            current = read_status(data_dir)
+            kept = {k: v for k, v in current.jobs.items() if k not in drop_status}
+            write_aggregate_status(data_dir, kept, daemon_pid=current.daemon_pid)
+            status_rewritten = True
         for job in jobs:
             for rel in job.replace:
                 original = data_dir / rel
@@ -1307,6 +1362,13 @@ def _stage_and_place(
         for original, aside in reversed(moved_aside):
             with contextlib.suppress(OSError):
                 os.rename(aside, original)
+        if status_rewritten:
+            with contextlib.suppress(OSError):
+                agg = data_dir / "out" / "status.json"
+                if original_status is not None:
+                    write_model_atomic(agg, original_status)
+                else:
+                    agg.unlink()
         _remove_tree(staging)
         with contextlib.suppress(OSError):
             if in_created:

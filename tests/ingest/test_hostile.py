@@ -32,6 +32,7 @@ from neuropose.ingest import (
     ingest_archive,
 )
 from neuropose.interfacer.status import utc_now, write_aggregate_status
+from neuropose.locking import ExclusiveLock
 from neuropose.schemas.status import JobState, JobStatusEntry
 
 MiB = 1024 * 1024
@@ -383,3 +384,21 @@ def test_corrupt_status_file_is_never_treated_as_empty(
     assert main(["ingest", str(archive), "--data-dir", str(data_dir)]) == 2
     assert "status.json" in capsys.readouterr().err
     assert tree_state(tmp_path) == before
+
+
+def test_force_on_a_completed_job_is_refused_while_the_daemon_runs(
+    tmp_path: Path, data_dir: Path, src_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (data_dir / "failed" / "bad_job").mkdir()
+    with ExclusiveLock(data_dir / "neuropose.lock", purpose="neuropose watch"):
+        archive = build_zip(src_dir / "d.zip", [Member("done_job.mp4")])
+        before = tree_state(tmp_path)
+        with pytest.raises(JobBusyError, match=r"recorded job\(s\) done_job as completed"):
+            ingest_archive(archive, data_dir, force=True)
+        assert main(["ingest", str(archive), "--data-dir", str(data_dir), "--force"]) == 3
+        assert "stop `neuropose watch`" in capsys.readouterr().err
+        assert tree_state(tmp_path) == before
+        # A failed job may be replaced: the running daemon requeues inputs back in in/.
+        retry = build_zip(src_dir / "f.zip", [Member("bad_job.mp4", b"new")])
+        report = ingest_archive(retry, data_dir, force=True)
+        assert report.jobs[0].replaced == ("failed/bad_job",)

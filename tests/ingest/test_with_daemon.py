@@ -128,3 +128,31 @@ def test_jobs_ingested_while_the_daemon_runs_are_processed_once_and_whole(
         got = {v.video: v.num_frames for v in results.videos}
         assert got == videos, name
     assert not (data_dir / ".staging").exists()
+
+
+def test_force_replacing_a_completed_job_gets_it_processed_again(
+    tmp_path: Path, repo_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without a daemon, --force drops the old status entry so the next run reprocesses."""
+    data_dir = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEUROPOSE_", "FAKE_"))}
+    env.update({"PYTHONPATH": str(repo_root), "NEUROPOSE_SETTLE_SECONDS": "0"})
+    code = "import sys; from neuropose.cli import main; sys.exit(main())"
+    watch_once = [sys.executable, "-c", code, "watch", "--once", "--data-dir", str(data_dir)]
+    watch_once += ["--model", FAKE_SPEC]
+
+    first = build_zip(tmp_path / "v1.zip", [Member("walk.mp4", _video(10, 1))])
+    ingest_archive(first, data_dir)
+    subprocess.run(watch_once, env=env, check=True, capture_output=True, timeout=120)
+    assert read_status(data_dir).jobs["walk"].state is JobState.COMPLETED
+
+    second = build_zip(tmp_path / "v2.zip", [Member("walk.mp4", _video(25, 2))])
+    assert main(["ingest", str(second), "--data-dir", str(data_dir), "--force"]) == 0
+    out = capsys.readouterr().out
+    assert "replaced walk: removed in/walk, out/walk (status was completed)" in out
+    assert "walk" not in read_status(data_dir).jobs
+    subprocess.run(watch_once, env=env, check=True, capture_output=True, timeout=120)
+    entry = read_status(data_dir).jobs["walk"]
+    assert (entry.state, entry.attempts) == (JobState.COMPLETED, 1)
+    results = load_model(data_dir / "out" / "walk" / "results.json", JobResults)
+    assert [(v.video, v.num_frames) for v in results.videos] == [("walk.mp4", 25)]
