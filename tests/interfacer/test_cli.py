@@ -242,3 +242,27 @@ def test_watch_without_cached_model_exits_4_and_leaves_jobs_queued(
     entry = read_status(data_dir).jobs["waiting"]
     assert entry.state is JobState.QUEUED and entry.attempts == 0
     assert (data_dir / "in" / "waiting").is_dir()
+
+
+def test_status_flags_processing_jobs_without_a_daemon(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from neuropose.interfacer.status import utc_now
+
+    now = utc_now()
+    crashed = JobStatusEntry(
+        job_id="orphan",
+        state=JobState.PROCESSING,
+        attempts=1,
+        history=(AttemptRecord(attempt=1, started_at=now, pid=999999),),
+        last_update=now,
+    )
+    write_aggregate_status(data_dir, {"orphan": crashed})
+    assert main(["status", "--data-dir", str(data_dir)]) == 0
+    assert "orphan: no daemon is running; it resumes from its last checkpoint" in (
+        capsys.readouterr().out
+    )
+    with ExclusiveLock(data_dir / "neuropose.lock", purpose="neuropose watch"):
+        assert main(["status", "--data-dir", str(data_dir)]) == 0
+        out = capsys.readouterr().out
+    assert "processing" in out and "no daemon" not in out and "no heartbeat" not in out

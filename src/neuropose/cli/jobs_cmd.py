@@ -70,13 +70,32 @@ def status(
     if not jobs:
         out_console.print(f"no jobs in {settings.data_dir}")
         return
+    from neuropose.interfacer.status import parse_time
+    from neuropose.locking import probe_lock
+
+    daemon = probe_lock(Path(settings.data_dir) / "neuropose.lock")
     table = Table("job", "state", "attempts", "frames", "fps", "eta", "updated")
     now = datetime.now(UTC)
+    notes: list[str] = []
     for job_id, e in jobs.items():
         expected = e.frames_expected if e.frames_expected is not None else "?"
+        shown = e.state.value
+        if e.state.value == "processing":
+            if not daemon.held:
+                shown += " *"
+                notes.append(
+                    f"* {job_id}: no daemon is running; it resumes from its last "
+                    "checkpoint when `neuropose watch` starts"
+                )
+            elif (now - parse_time(e.last_update)).total_seconds() > settings.stale_after_seconds:
+                shown += " *"
+                notes.append(
+                    f"* {job_id}: no heartbeat for over {settings.stale_after_seconds:g} s; "
+                    "the daemon may be stuck"
+                )
         table.add_row(
             job_id,
-            e.state.value,
+            shown,
             str(e.attempts),
             f"{e.frames_done}/{expected}",
             f"{e.fps:.1f}" if e.fps else "-",
@@ -87,6 +106,8 @@ def status(
     for job_id, e in jobs.items():
         if e.error:
             out_console.print(f"{job_id}: {e.error}", markup=False)
+    for note in notes:
+        out_console.print(note, markup=False)
 
 
 @app.command("retry")
