@@ -143,6 +143,7 @@ from typing import IO, Any, Literal
 
 from pydantic import Field
 
+from neuropose.config import Settings
 from neuropose.errors import BusyError, InputError, NeuroPoseError, ResourceError
 from neuropose.io import fsync_directory, load_model, write_model_atomic
 from neuropose.locking import ExclusiveLock, LockHeldError, probe_lock
@@ -290,7 +291,7 @@ class IngestLimits(FrozenModel):
     max_ratio: float = Field(default=200.0, gt=1)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> IngestLimits:
+    def from_settings(cls, settings: Settings) -> IngestLimits:
         """Limits from :class:`neuropose.config.Settings` (``ingest_*`` keys)."""
         return cls(
             max_members=settings.ingest_max_members,
