@@ -137,3 +137,18 @@ def test_visualize_never_imports_tensorflow(
         capture_output=True, text=True, cwd=repo_root, timeout=120, check=False,
     )  # fmt: skip
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == [0, False], proc.stderr
+
+
+def test_leftovers_of_a_killed_run_are_removed(
+    make_results: Callable[..., Path], tmp_path: Path
+) -> None:
+    results = make_results(build_predictions())
+    out = tmp_path / "vis"
+    out.mkdir()
+    stale = out / ".clip.overlay.mp4.0123456789abcdef.tmp"
+    stale.write_bytes(b"half a video")
+    keep = out / "notes.txt"
+    keep.write_text("mine")
+    assert main(["visualize", str(results), "--plots", "-o", str(out)]) == 2  # toy: no angles
+    assert not stale.exists() and keep.read_text() == "mine"
+    assert (out / "clip.confidence.png").is_file() and (out / "clip.quality.json").is_file()

@@ -106,3 +106,20 @@ def test_video_without_detections_gives_nulls_not_nan() -> None:
     assert report.detection_rate == 0.0 and report.frames_subject_missing == 5
     assert report.mean_confidence == {"a": None, "b": None, "c": None, "d": None}
     assert "NaN" not in report.model_dump_json()
+
+
+def test_reports_are_found_for_status_and_corrupt_ones_are_errors(tmp_path: Path) -> None:
+    from neuropose.errors import InvalidDocumentError
+    from neuropose.visualize.report import load_quality_reports, quality_report_path
+
+    job = tmp_path / "out" / "job1"
+    assert load_quality_reports(job) == {}
+    report = build_quality_report(build_predictions(), job_id="job1")
+    path = quality_report_path(job, "clip.mp4")
+    assert path == job / "visualize" / "clip.quality.json"
+    path.parent.mkdir(parents=True)
+    write_quality_report(report, path.parent, "clip")
+    assert load_quality_reports(job) == {"clip.mp4": report}
+    path.write_text("{")
+    with pytest.raises(InvalidDocumentError, match=r"clip.quality.json: not valid JSON"):
+        load_quality_reports(job)

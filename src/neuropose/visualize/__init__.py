@@ -21,6 +21,8 @@ from neuropose.visualize.pipeline import (
 from neuropose.visualize.plots import plot_angles, plot_confidence
 from neuropose.visualize.report import (
     build_quality_report,
+    load_quality_reports,
+    quality_report_path,
     render_quality_html,
     summarize_quality,
     write_quality_report,
@@ -38,9 +40,11 @@ __all__ = [
     "find_ffmpeg",
     "find_video",
     "iter_upright_frames",
+    "load_quality_reports",
     "parse_frame_range",
     "plot_angles",
     "plot_confidence",
+    "quality_report_path",
     "render_3d",
     "render_overlay",
     "render_quality_html",

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neuropose.errors import InputError
-from neuropose.io import load_model
+from neuropose.io import load_model, remove_stale_temp_files
 from neuropose.schemas.predictions import JobResults, VideoPredictions
 from neuropose.schemas.quality import QualityReport
 from neuropose.visualize.overlay import FrameRange, render_overlay
@@ -201,6 +201,8 @@ def visualize_results(
     results = load_model(results_path, JobResults)
     target = out_dir if out_dir is not None else results_path.parent / "visualize"
     target.mkdir(parents=True, exist_ok=True)
+    for stale in remove_stale_temp_files(target):
+        log.info("removed %s left by an interrupted run", stale.name)
     res = VisualizeResult(out_dir=target)
     every = opts.everything
 

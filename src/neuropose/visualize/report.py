@@ -27,7 +27,7 @@ import numpy as np
 
 from neuropose import __version__
 from neuropose.analyzer.quality import DEFAULT_JITTER_CUTOFF_HZ, compute_quality
-from neuropose.io import write_bytes_atomic, write_model_atomic
+from neuropose.io import load_model, write_bytes_atomic, write_model_atomic
 from neuropose.schemas.predictions import VideoPredictions
 from neuropose.schemas.quality import QualityReport
 
@@ -36,6 +36,8 @@ __all__ = [
     "MIN_MEAN_CONFIDENCE",
     "MIN_SUBJECT_DETECTION",
     "build_quality_report",
+    "load_quality_reports",
+    "quality_report_path",
     "render_quality_html",
     "summarize_quality",
     "write_quality_report",
@@ -210,3 +212,26 @@ def write_quality_report(report: QualityReport, out_dir: Path, stem: str) -> lis
     write_model_atomic(json_path, report)
     write_bytes_atomic(html_path, render_quality_html(report).encode("utf-8"))
     return [json_path, html_path]
+
+
+def quality_report_path(results_dir: Path, video: str) -> Path:
+    """Default location of a video's report: ``<results_dir>/visualize/<stem>.quality.json``."""
+    return Path(results_dir) / "visualize" / f"{Path(video).stem or video}.quality.json"
+
+
+def load_quality_reports(results_dir: Path) -> dict[str, QualityReport]:
+    """Quality reports found in ``<results_dir>/visualize/``, by video name.
+
+    For ``neuropose status JOB`` and the dashboard: pass ``out/<job>``.
+    A folder without reports gives an empty dict.
+
+    Raises
+    ------
+    InvalidDocumentError
+        A report exists but is corrupt (never silently skipped).
+    """
+    folder = Path(results_dir) / "visualize"
+    if not folder.is_dir():
+        return {}
+    reports = [load_model(p, QualityReport) for p in sorted(folder.glob("*.quality.json"))]
+    return {r.video: r for r in reports}
