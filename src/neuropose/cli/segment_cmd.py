@@ -66,10 +66,7 @@ def segment(
         raise UsageError(f"--polarity must be 'max' or 'min', got {polarity!r}")
     doc = load_results(results)
     trial = load_trial(doc, video=video, track_id=track)
-    vp = next(v for v in doc.videos if v.video == trial.video) if video else doc.videos[0]
-    if video is None and len(doc.videos) > 1:
-        # load_trial already refused this case; kept for clarity.
-        raise UsageError("choose a video with --video")
+    vp = doc.video(trial.video)  # load_trial has checked the name / the single video
     if name in vp.segmentations and not force:
         raise UsageError(
             f"{results}: video {vp.video!r} already has a segmentation named {name!r}",
