@@ -160,3 +160,11 @@ def test_combined_digest_matches_sha256sum_format() -> None:
     files = {"b.bin": "2" * 64, "a.bin": "1" * 64}
     text = f"{'1' * 64}  a.bin\n{'2' * 64}  b.bin\n"
     assert combined_digest(files) == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_unwritable_cache_is_a_clear_resource_error(tmp_path: Path, toy_backend) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache directory should be")
+    with pytest.raises(ModelFetchError, match=r"cannot install toy-pinned in .*not-a-dir") as info:
+        fetch_model("toy-pinned", blocker / "cache")
+    assert "writable" in str(info.value) and info.value.exit_code == 4

@@ -81,15 +81,19 @@ def _attempt(
             mode = "wb"
             done = 0
         with part.open(mode) as out:
-            try:
-                while chunk := response.read(_CHUNK):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    done += len(chunk)
-                    if progress is not None:
-                        progress(done, total)
-            except (OSError, ValueError) as exc:  # connection reset, IncompleteRead, timeout
-                logger.info("download of %s interrupted at %d bytes: %s", url, done, exc)
+            while True:
+                try:
+                    chunk = response.read(_CHUNK)
+                except (OSError, ValueError) as exc:  # connection reset, IncompleteRead, timeout
+                    logger.info("download of %s interrupted at %d bytes: %s", url, done, exc)
+                    break
+                if not chunk:
+                    break
+                out.write(chunk)  # a disk error here propagates (not a network hiccup)
+                digest.update(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, total)
             out.flush()
             os.fsync(out.fileno())
     return digest, done, total

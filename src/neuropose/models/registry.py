@@ -46,6 +46,7 @@ from neuropose.models import cache
 from neuropose.models.base import PoseModel
 from neuropose.models.errors import (
     CorruptModelError,
+    ModelFetchError,
     ModelIntegrityError,
     ModelLoadError,
     ModelNotCachedError,
@@ -389,6 +390,24 @@ def fetch_model(
             name,
         )
     cache_dir = Path(cache_dir)
+    try:
+        return _fetch_locked(name, entry, backend, cache_dir, opts, expected)
+    except OSError as exc:
+        raise ModelFetchError(
+            f"cannot install {name} in {cache_dir}: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if exc.filename else ""),
+            hint="check that model_cache_dir is writable and has free space",
+        ) from exc
+
+
+def _fetch_locked(
+    name: str,
+    entry: ModelEntry,
+    backend: Backend,
+    cache_dir: Path,
+    opts: FetchOptions,
+    expected: str | None,
+) -> cache.ModelManifest:
     cache_dir.mkdir(parents=True, exist_ok=True)
     with cache.fetch_lock(cache_dir, name):
         if not opts.force:
@@ -427,8 +446,14 @@ def remove_model(name: str, cache_dir: Path) -> bool:
     path = cache.model_dir(cache_dir, name)
     if not path.exists():
         return False
-    with cache.fetch_lock(cache_dir, name, wait_s=10.0):
-        shutil.rmtree(path)
+    try:
+        with cache.fetch_lock(cache_dir, name, wait_s=10.0):
+            shutil.rmtree(path)
+    except OSError as exc:
+        raise ModelFetchError(
+            f"cannot remove {path}: {exc.strerror or exc}",
+            hint="check the permissions of model_cache_dir",
+        ) from exc
     return True
 
 
