@@ -154,3 +154,26 @@ def write_job_outputs(data_dir: Path, job: str, videos: tuple[str, ...] = ("cam0
         if preview:
             write_bytes_atomic(job_dir / "visualize" / f"{stem}.preview.png", PNG_BYTES)
     return job_dir
+
+
+def make_quality(job: str, video: str) -> dict[str, Any]:
+    """A valid QualityReport (JSON form) with known figures.
+
+    100 frames, subject missing on 4 (detected 96 %), mean confidences 0.9 and
+    0.7 (mean 0.8), bone CVs 0.02 and 0.12 (median 7 %, worst 12 % on
+    ``hip-knee``), jitter 1.0 / 3.0 mm (median 2.0 mm) above 8 Hz, one warning.
+    """
+    from neuropose.schemas.quality import QualityReport
+
+    report = QualityReport(
+        job_id=job, video=video, skeleton="toy", model_name="blazepose-full", n_frames=100,
+        frame_rate_hz=59.94, n_tracks=2, primary_track_id=0, detection_rate=1.0,
+        subject_detection_rate=0.96, frames_subject_missing=4, subject_missing_ranges=((10, 13),),
+        mean_confidence={"hip": 0.9, "knee": 0.7}, bone_length_cv={"hip-knee": 0.12,
+                                                                  "knee-ankle": 0.02},
+        jitter_cutoff_hz=8.0, jitter_mm={"hip": 1.0, "knee": 3.0},
+        jitter_px={"hip": 0.5, "knee": 1.5}, id_switches=0, subject_fragments=2,
+        warnings=("bone hip-knee varies in length by 12.0% (> 10%)",),
+        created_at="2026-11-22T03:00:00Z", neuropose_version="0.1.0",
+    )
+    return report.model_dump(mode="json")

@@ -14,6 +14,7 @@ import pytest
 from tests.monitor.statusdata import (
     HOSTILE,
     make_entry,
+    make_quality,
     sample_jobs,
     write_job_outputs,
     write_status,
@@ -152,8 +153,7 @@ def test_job_page_with_results_quality_and_preview(
 ) -> None:
     write_status(data_dir, sample_jobs())
     write_job_outputs(data_dir, "walk-03", ("cam01.mp4",),
-                      quality={"detection_rate": 0.97, "flags": ["jitter"],
-                               "joints": {"left_knee": {"missing_frames": 3}}})
+                      quality=make_quality("walk-03", "cam01.mp4"))
     srv = server(data_dir)
     page.goto(srv.url + "jobs/walk-03")
     img = page.locator("figure.preview img")
@@ -161,6 +161,7 @@ def test_job_page_with_results_quality_and_preview(
     page.wait_for_function("() => document.querySelector('figure.preview img').naturalWidth > 0")
     assert page.evaluate("() => document.querySelector('figure.preview img').naturalWidth") == 320
     assert page.get_by_text("1080 × 1920 px").count() == 1
-    assert page.get_by_text("joints.left_knee.missing_frames").count() == 1
+    assert page.get_by_text("subject missing").count() == 1
+    assert page.get_by_text("4 of 100 frames").count() == 1
     page.screenshot(path=str(artifacts_dir / "monitor_job_results.png"), full_page=True)
     assert page.dialogs == [] and page.console_errors == []  # type: ignore[attr-defined]

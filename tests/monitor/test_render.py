@@ -221,7 +221,8 @@ def test_job_page_shows_results_quality_preview_and_history(data_dir: Path) -> N
                      "yes — fewer frames decoded than declared", "blazepose-full",
                      "ab" * 8 + "…", "root-relative (hip centre)", "25.0 fps", "infer", "512 MiB",
                      "detection_rate 0.9712", "flags jitter, occlusion",
-                     "joints.left_knee.missing 3", HOSTILE):
+                     "joints.left_knee.missing 3", HOSTILE,
+                     "quality.json is not a QualityReport this version reads"):
         assert expected in text, expected
     assert f'<code title="{"ab" * 32}">' in html  # the full hash stays available
     imgs = [a for t, a in parse(html).tags if t == "img"]
@@ -303,3 +304,24 @@ def test_fast_status_json_equals_the_plain_rendering(data_dir: Path) -> None:
         stale = {j["name"]: j["stale"] for j in fast["jobs"]}
         assert stale == {"walk-01": False, HOSTILE + "é\"\\": True, "walk-02": False,
                          "walk-05": False, "walk-04": False, "walk-03": False}
+
+
+def test_job_page_quality_report_headline_and_warnings(data_dir: Path) -> None:
+    from tests.monitor.statusdata import make_quality
+
+    jobs = sample_jobs()
+    write_status(data_dir, jobs)
+    job_dir = write_job_outputs(data_dir, "walk-03", ("cam01.mp4",), preview=False)
+    (job_dir / "visualize" / "cam01.quality.json").write_text(
+        __import__("json").dumps(make_quality("walk-03", "cam01.mp4")), "utf-8")
+    files = job_files(data_dir, "walk-03", jobs["walk-03"])
+    html = render.render_job_page(snap(data_dir), "walk-03", jobs["walk-03"], files)
+    text = " ".join(t.strip() for t in parse(html).text if t.strip())
+    for expected in ("detection rate 100.0%", "subject detected 96.0%",
+                     "subject missing 4 of 100 frames", "mean joint confidence 0.80",
+                     "bone length CV (median) 7.0%", "bone length CV (worst) 12.0% (hip-knee)",
+                     "jitter > 8.0 Hz (median joint) 2.0 mm",
+                     "tracks / ID switches / subject fragments 2 / 0 / 2",
+                     "Needs a look: bone hip-knee varies in length by 12.0% (> 10%)"):
+        assert expected in text, expected
+    assert "not a QualityReport" not in text
