@@ -53,7 +53,7 @@ def visualize(
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Output folder [default: <results dir>/visualize]."),
+        typer.Option("--output", "-o", help="Output folder (default: <results dir>/visualize)."),
     ] = None,
     overlay: Annotated[bool, typer.Option("--overlay", help="Skeleton over the video.")] = False,
     skeleton_only: Annotated[
@@ -65,8 +65,8 @@ def visualize(
         bool | None,
         typer.Option(
             "--gait/--no-gait",
-            help="Mark heel strikes/toe offs on the angle plot [default: when a stored "
-            "segmentation is gait-like].",
+            help="Mark heel strikes/toe offs on the angle plot (default: only when a stored "
+            "segmentation is gait-like).",
             show_default=False,
         ),
     ] = None,
