@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from tests.analyzer.conftest import make_arm, make_results, make_walker
 
@@ -207,3 +208,35 @@ def test_analyze_never_imports_tensorflow(analysis_dir, repo_root) -> None:
                          cwd=repo_root, timeout=300)
     assert res.returncode == 0, res.stderr
     assert "HEAVY []" in res.stdout
+
+
+def test_custom_angles_and_speeds_are_summarised(tmp_path, capsys) -> None:
+    trial, _ = make_arm(cycles=4, tilt_deg=30.0)
+    (tmp_path / "arm.json").write_text(make_results(trial).model_dump_json())
+    cfg = _write_config(tmp_path / "c.toml", """
+inputs = ["arm.json"]
+speeds = ["left_wrist"]
+[[custom_angles]]
+name = "elbow_inner"
+kind = "three_point"
+joints = ["left_shoulder", "left_elbow", "left_wrist"]
+[[custom_angles]]
+name = "forearm_vs_up"
+kind = "segment"
+joints = ["left_elbow", "left_wrist"]
+reference = "up"
+""")
+    assert main(["analyze", str(cfg)]) == 0
+    entry = json.loads((tmp_path / "c.report.json").read_text())["inputs"][0]
+    # Inner elbow angle = 180 - flexion; the forearm hangs 180 - flexion from the up axis.
+    for name in ("elbow_inner", "forearm_vs_up"):
+        assert entry["angles"][name]["min"] == pytest.approx(60.0, abs=1e-6)
+        assert entry["angles"][name]["max"] == pytest.approx(150.0, abs=0.2)
+    peak = 250 * np.radians(45) * 2 * np.pi  # forearm 250 mm, flexion rate 45° x 2π rad/s
+    assert entry["speeds"]["left_wrist"]["max"] == pytest.approx(peak, rel=0.02)
+    with open(tmp_path / "c.report.speed_summary.csv") as fh:
+        assert next(csv.DictReader(fh))["unit"] == "mm/s"
+    bad = _write_config(tmp_path / "bad.toml", 'inputs = ["arm.json"]\n[[custom_angles]]\n'
+                        'name = "x"\nkind = "segment"\njoints = ["a", "b", "c"]\n')
+    assert main(["analyze", str(bad)]) == 2
+    assert "custom angle kind 'segment' needs 2 joints" in capsys.readouterr().err

@@ -5,7 +5,7 @@ On-disk output
 ``REPORT.json`` (:class:`~neuropose.schemas.analysis.AnalysisReport`) and,
 beside it, one CSV per table: ``REPORT.<table>.csv`` with tables
 ``angle_summary``, ``angles`` (long format: one row per input, frame and
-angle), ``segments``, ``segment_stats``, ``gait_events``, ``gait_cycles``,
+angle), ``speed_summary``, ``segments``, ``segment_stats``, ``gait_events``, ``gait_cycles``,
 ``gait_summary`` and ``dtw``. Every file is written atomically through
 :mod:`neuropose.io` (a crash leaves the previous version or nothing). Inputs
 appear in the order given (globs sorted), whatever ``jobs`` is.
@@ -33,7 +33,13 @@ from typing import Any
 
 import numpy as np
 
-from neuropose.analyzer.angles import UpAxis, compute_angle, estimate_up_axis
+from neuropose.analyzer.angles import (
+    UpAxis,
+    angle_3pt,
+    compute_angle,
+    estimate_up_axis,
+    segment_angle,
+)
 from neuropose.analyzer.dtw import dtw, dtw_per_joint, dtw_relation
 from neuropose.analyzer.filtering import (
     butterworth,
@@ -42,7 +48,7 @@ from neuropose.analyzer.filtering import (
     savitzky_golay,
 )
 from neuropose.analyzer.gait import detect_gait_events, gait_cycles, gait_parameters
-from neuropose.analyzer.kinematics import segment_stats, summary_stats
+from neuropose.analyzer.kinematics import segment_stats, speed, summary_stats
 from neuropose.analyzer.load import Trial, file_sha256, load_trial
 from neuropose.analyzer.segment import compute_signal, segment_repetitions
 from neuropose.errors import NeuroPoseError, ProcessingError
@@ -60,7 +66,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 TABLES = (
-    "angle_summary", "angles", "segments", "segment_stats",
+    "angle_summary", "angles", "speed_summary", "segments", "segment_stats",
     "gait_events", "gait_cycles", "gait_summary", "dtw",
 )
 
@@ -118,6 +124,7 @@ def analyze_trial(
     up: UpAxis | None = None
     needs_up = (
         "trunk_inclination" in cfg.angles
+        or any(c.kind == "segment" and c.reference == "up" for c in cfg.custom_angles)
         or cfg.gait is not None
         or any(s.signal.axis == "up" and s.signal.kind == "joint_axis" for s in cfg.segmentations)
         or any(s.signal.angle == "trunk_inclination" for s in cfg.segmentations)
@@ -130,8 +137,15 @@ def analyze_trial(
     angles: dict[str, np.ndarray] = {}
     entry_angles: dict[str, Any] = {}
     for name in cfg.angles:
-        a = compute_angle(tr, name, up=up)
-        angles[name] = a
+        angles[name] = compute_angle(tr, name, up=up)
+    for c in cfg.custom_angles:
+        if c.kind == "three_point":
+            angles[c.name] = angle_3pt(*(tr.joint(j) for j in c.joints))
+        else:
+            ref = up.vector if c.reference == "up" and up is not None else np.eye(3)[
+                "xyz".index(c.reference)]
+            angles[c.name] = segment_angle(tr.joint(c.joints[0]), tr.joint(c.joints[1]), ref)
+    for name, a in angles.items():
         stats = summary_stats(a)
         entry_angles[name] = stats
         tables["angle_summary"].append({"input": label, "angle": name, "unit": "deg", **stats})
@@ -140,6 +154,11 @@ def analyze_trial(
              "value_deg": _num(a[f])}
             for f in range(tr.num_frames)
         ]
+    entry_speeds: dict[str, Any] = {}
+    for joint in cfg.speeds:
+        stats = summary_stats(speed(tr.joint(joint), t))
+        entry_speeds[joint] = stats
+        tables["speed_summary"].append({"input": label, "joint": joint, "unit": "mm/s", **stats})
     segs_out: dict[str, Any] = {}
     for spec in cfg.segmentations:
         x, unit = compute_signal(tr, spec.signal, up=up)
@@ -190,6 +209,7 @@ def analyze_trial(
         "trial": trial.describe(),
         "transforms": transforms,
         "angles": entry_angles,
+        "speeds": entry_speeds,
         "segmentations": segs_out,
         "gait": gait_out,
     }

@@ -18,6 +18,7 @@ __all__ = [
     "AnalysisConfig",
     "AnalysisReport",
     "ComparisonSpec",
+    "CustomAngleSpec",
     "FilterSpec",
     "GaitSpec",
     "SegmentationSpec",
@@ -77,6 +78,27 @@ class SignalSpec(_Strict):
             f"cannot parse signal {text!r}; use angle:NAME, angle:A,B,C, axis:JOINT[:x|y|z|up], "
             "distance:A,B or speed:JOINT"
         )
+
+
+class CustomAngleSpec(_Strict):
+    """A user-defined angle: ``three_point`` ∠(a, vertex, c) or ``segment`` a→b vs an axis.
+
+    Examples: ``{name = "l_arm_trunk", kind = "three_point", joints = ["left_elbow",
+    "left_shoulder", "left_hip"]}``, ``{name = "shank_tilt", kind = "segment",
+    joints = ["left_ankle", "left_knee"], reference = "up"}``. Degrees, 0..180.
+    """
+
+    name: str = Field(min_length=1)
+    kind: Literal["three_point", "segment"]
+    joints: tuple[str, ...]
+    reference: Literal["up", "x", "y", "z"] = "up"
+
+    @model_validator(mode="after")
+    def _check(self) -> CustomAngleSpec:
+        need = 3 if self.kind == "three_point" else 2
+        if len(self.joints) != need:
+            raise ValueError(f"custom angle kind {self.kind!r} needs {need} joints")
+        return self
 
 
 class FilterSpec(_Strict):
@@ -166,6 +188,10 @@ class AnalysisConfig(_Strict):
         Smoothing of joint positions.
     angles : list of str
         Named angles to compute and summarise.
+    custom_angles : list of CustomAngleSpec
+        Generic 3-point and segment angles, summarised like named ones.
+    speeds : list of str
+        Joints whose speed (mm/s, from timestamps) is summarised.
     up_axis : str
         Up-axis estimation method (auto, ground_plane, body_axis, camera).
     segmentations : list of SegmentationSpec
@@ -180,6 +206,8 @@ class AnalysisConfig(_Strict):
     max_gap: int = Field(default=5, ge=0)
     filter: FilterSpec = FilterSpec()
     angles: tuple[str, ...] = ()
+    custom_angles: tuple[CustomAngleSpec, ...] = ()
+    speeds: tuple[str, ...] = ()
     up_axis: Literal["auto", "ground_plane", "body_axis", "camera"] = "auto"
     segmentations: tuple[SegmentationSpec, ...] = ()
     gait: GaitSpec | None = None
@@ -190,6 +218,9 @@ class AnalysisConfig(_Strict):
         names = [s.name for s in self.segmentations]
         if len(set(names)) != len(names):
             raise ValueError("segmentation names must be unique")
+        angle_names = [*self.angles, *(c.name for c in self.custom_angles)]
+        if len(set(angle_names)) != len(angle_names):
+            raise ValueError("angle names (angles and custom_angles) must be unique")
         return self
 
 
