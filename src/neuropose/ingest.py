@@ -384,6 +384,9 @@ class IngestReport(FrozenModel):
         they had to be copied across filesystems).
     cleaned_staging : tuple of str
         Leftovers of interrupted ingests removed first.
+    dry_run : bool
+        ``True`` when nothing was written: the jobs are those that would be
+        created (archive data was still read in full and CRC-checked).
     """
 
     sources: tuple[str, ...]
@@ -393,6 +396,7 @@ class IngestReport(FrozenModel):
     skipped: tuple[SkippedMember, ...] = ()
     bytes_written: int = Field(default=0, ge=0)
     cleaned_staging: tuple[str, ...] = ()
+    dry_run: bool = False
 
 
 # --------------------------------------------------------------------------- naming
@@ -821,6 +825,18 @@ def _completed_jobs_blocked(jobs: list[_JobPlan], data_dir: Path) -> None:
         )
 
 
+def _job_report(job: _JobPlan) -> IngestedJob:
+    videos = [IngestedVideo(source=i.source, file=i.file, size_bytes=i.size) for i in job.items]
+    return IngestedJob(
+        name=job.name,
+        path=f"in/{job.name}",
+        videos=tuple(sorted(videos, key=lambda v: v.file)),
+        size_bytes=sum(v.size_bytes for v in videos),
+        replaced=tuple(job.replace),
+        previous_state=job.previous_state,
+    )
+
+
 def _check_space(data_dir: Path, needed: int) -> None:
     probe = data_dir
     while not probe.exists():
@@ -988,16 +1004,23 @@ def clean_staging(data_dir: Path | str) -> list[Path]:
 
 def _write_stream(
     reader: IO[bytes],
-    dest: Path,
+    dest: Path | None,
     declared: int,
     budget: list[int],
     member: str,
     progress: Callable[[int], None],
 ) -> int:
-    """Copy ``reader`` to a new file, stopping at more than ``declared`` bytes."""
+    """Copy ``reader`` to a new file, stopping at more than ``declared`` bytes.
+
+    With ``dest=None`` the data is read, counted and CRC-checked but not written.
+    """
     written = 0
-    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    with os.fdopen(fd, "wb") as out:
+    if dest is None:
+        out_ctx: Any = open(os.devnull, "wb")  # noqa: SIM115 - closed by the with below
+    else:
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        out_ctx = os.fdopen(fd, "wb")
+    with out_ctx as out:
         while True:
             chunk = reader.read(_CHUNK)
             if not chunk:
@@ -1018,7 +1041,8 @@ def _write_stream(
             out.write(chunk)
             progress(len(chunk))
         out.flush()
-        os.fsync(out.fileno())
+        if dest is not None:
+            os.fsync(out.fileno())
     if written != declared:
         raise UnsafeArchiveError(
             f"member {member!r} produced {written} bytes but declares {declared}; the "
@@ -1030,7 +1054,7 @@ def _write_stream(
 
 def _stage_item(
     item: _Item,
-    dest: Path,
+    dest: Path | None,
     zf: zipfile.ZipFile | None,
     mode: str,
     budget: list[int],
@@ -1047,7 +1071,7 @@ def _stage_item(
                 f"member {item.source!r} is corrupt or its header lies: {exc}",
                 hint="nothing was written; ask the sender for a new archive",
             ) from exc
-    assert item.path is not None
+    assert item.path is not None and dest is not None
     if mode in ("link", "move"):
         try:
             os.link(item.path, dest)
@@ -1198,10 +1222,18 @@ def _execute(
     zf: zipfile.ZipFile | None,
     progress: ProgressCallback | None,
     single: bool,
+    dry_run: bool = False,
 ) -> IngestReport:
     try:
         return _execute_checked(
-            plan, data_dir, force=force, limits=limits, zf=zf, progress=progress, single=single
+            plan,
+            data_dir,
+            force=force,
+            limits=limits,
+            zf=zf,
+            progress=progress,
+            single=single,
+            dry_run=dry_run,
         )
     except OSError as exc:
         raise _typed_os_error(exc, data_dir) from exc
@@ -1216,13 +1248,17 @@ def _execute_checked(
     zf: zipfile.ZipFile | None,
     progress: ProgressCallback | None,
     single: bool,
+    dry_run: bool,
 ) -> IngestReport:
     _check_has_videos(plan)
     _check_total(plan, limits)
-    _completed_jobs_blocked(_group_and_check(plan, data_dir, force, single), data_dir)
+    planned = _group_and_check(plan, data_dir, force, single)
+    _completed_jobs_blocked(planned, data_dir)
     needs_space = plan.mode in ("extract", "copy")
     if needs_space:
         _check_space(data_dir, plan.total_bytes)
+    if dry_run:
+        return _dry_run(plan, data_dir, planned, zf=zf, limits=limits, progress=progress)
 
     root = _staging_root(data_dir)
     created = [p for p in (data_dir, *data_dir.parents) if not p.exists()]
@@ -1274,6 +1310,39 @@ def _execute_checked(
                     path.rmdir()
 
 
+def _dry_run(
+    plan: _Plan,
+    data_dir: Path,
+    jobs: list[_JobPlan],
+    *,
+    zf: zipfile.ZipFile | None,
+    limits: IngestLimits,
+    progress: ProgressCallback | None,
+) -> IngestReport:
+    """Check everything an ingest would, reading archive data fully, and write nothing."""
+    total = plan.total_bytes
+    done = [0]
+
+    def tick(n: int) -> None:
+        done[0] += n
+        if progress is not None:
+            progress(done[0], total)
+
+    budget = [limits.max_total_bytes]
+    if zf is not None:
+        for job in jobs:
+            for item in job.items:
+                _stage_item(item, None, zf, plan.mode, budget, tick)
+    return IngestReport(
+        sources=plan.sources,
+        data_dir=str(data_dir),
+        mode=plan.mode,
+        dry_run=True,
+        jobs=tuple(_job_report(j) for j in jobs),
+        skipped=tuple(plan.skipped),
+    )
+
+
 def _stage_and_place(
     plan: _Plan,
     data_dir: Path,
@@ -1312,25 +1381,12 @@ def _stage_and_place(
         for job in jobs:
             job_dir = staged_jobs / job.name
             job_dir.mkdir()
-            videos = []
             for item in job.items:
                 bytes_written += _stage_item(item, job_dir / item.file, zf, plan.mode, budget, tick)
-                videos.append(
-                    IngestedVideo(source=item.source, file=item.file, size_bytes=item.size)
-                )
             with (job_dir / READY_MARKER).open("wb") as marker:
                 os.fsync(marker.fileno())
             fsync_directory(job_dir)
-            reports.append(
-                IngestedJob(
-                    name=job.name,
-                    path=f"in/{job.name}",
-                    videos=tuple(sorted(videos, key=lambda v: v.file)),
-                    size_bytes=sum(v.size_bytes for v in videos),
-                    replaced=tuple(job.replace),
-                    previous_state=job.previous_state,
-                )
-            )
+            reports.append(_job_report(job))
         fsync_directory(staged_jobs)
         in_created = not in_dir.exists()
         in_dir.mkdir(parents=True, exist_ok=True)
@@ -1424,6 +1480,7 @@ def ingest_archive(
     force: bool = False,
     limits: IngestLimits | None = None,
     progress: ProgressCallback | None = None,
+    dry_run: bool = False,
 ) -> IngestReport:
     """Validate a zip archive and turn its videos into jobs in ``data_dir/in/``.
 
@@ -1441,6 +1498,9 @@ def ingest_archive(
         Member-count, size and ratio limits (default :class:`IngestLimits()`).
     progress : callable, optional
         Called as ``progress(bytes_done, bytes_total)`` while extracting.
+    dry_run : bool
+        Run every check (reading and CRC-checking all video data) and report
+        the jobs that would be created, writing nothing.
 
     Returns
     -------
@@ -1483,7 +1543,14 @@ def ingest_archive(
     with zf:
         plan = _plan_archive(zf, archive, job, limits)
         return _execute(
-            plan, data, force=force, limits=limits, zf=zf, progress=progress, single=job is not None
+            plan,
+            data,
+            force=force,
+            limits=limits,
+            zf=zf,
+            progress=progress,
+            single=job is not None,
+            dry_run=dry_run,
         )
 
 
@@ -1496,6 +1563,7 @@ def ingest_paths(
     mode: Mode = "copy",
     limits: IngestLimits | None = None,
     progress: ProgressCallback | None = None,
+    dry_run: bool = False,
 ) -> IngestReport:
     """Turn folders and video files into jobs in ``data_dir/in/``.
 
@@ -1519,6 +1587,9 @@ def ingest_paths(
         Entry-count and size limits.
     progress : callable, optional
         Called as ``progress(bytes_done, bytes_total)``.
+    dry_run : bool
+        Run every check and report the jobs that would be created, writing
+        nothing.
 
     Returns
     -------
@@ -1561,4 +1632,5 @@ def ingest_paths(
         zf=None,
         progress=progress,
         single=job is not None,
+        dry_run=dry_run,
     )

@@ -337,3 +337,39 @@ def test_across_filesystems_link_is_refused_and_move_copies(
     assert not src.exists()
     assert _job_files(data_dir, "far") == {"far.mp4": b"far away" * 1000, "READY": b""}
     assert report.bytes_written == 8000
+
+
+def test_dry_run_reports_the_jobs_and_writes_nothing(
+    tmp_path: Path, data_dir: Path, src_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = build_zip(
+        src_dir / "d.zip",
+        [Member("p/t1.mp4", b"1" * 10), Member("queued_job.mp4", b"2"), Member("n.txt")],
+    )
+    before = tree_state(tmp_path)
+    with pytest.raises(JobCollisionError):
+        ingest_archive(archive, data_dir, dry_run=True)
+    report = ingest_archive(archive, data_dir, force=True, dry_run=True)
+    assert report.dry_run and report.bytes_written == 0
+    assert [(j.name, j.replaced) for j in report.jobs] == [
+        ("p_t1", ()),
+        ("queued_job", ("in/queued_job",)),
+    ]
+    assert main(["ingest", str(archive), "--data-dir", str(data_dir), "--force", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "would replace queued_job: would remove in/queued_job" in out
+    assert "dry run: 2 job(s), 2 video(s), 11 B would be written (extract); 1 skipped" in out
+    assert tree_state(tmp_path) == before
+
+
+def test_dry_run_reads_all_data_and_catches_lying_sizes(
+    tmp_path: Path, data_dir: Path, src_dir: Path
+) -> None:
+    from tests.ingest.zipcraft import patch_member
+
+    archive = build_zip(src_dir / "l.zip", [Member("liar.mp4", bytes(1 << 20), 8)])
+    patch_member(archive, 0, file_size=1000)
+    before = tree_state(tmp_path)
+    with pytest.raises(IngestError, match=r"'liar.mp4' is corrupt or its header lies"):
+        ingest_archive(archive, data_dir, dry_run=True)
+    assert tree_state(tmp_path) == before

@@ -59,7 +59,8 @@ def _human(n: int) -> str:
 
 
 def _print_report(report: IngestReport) -> None:
-    table = Table("job", "video", "size", title=f"Jobs queued in {report.data_dir}/in")
+    verb = "that would be queued" if report.dry_run else "queued"
+    table = Table("job", "video", "size", title=f"Jobs {verb} in {report.data_dir}/in")
     for job in report.jobs:
         for i, video in enumerate(job.videos):
             table.add_row(job.name if i == 0 else "", video.file, _human(video.size_bytes))
@@ -68,13 +69,23 @@ def _print_report(report: IngestReport) -> None:
         if job.replaced or job.previous_state is not None:
             what = ", ".join(job.replaced) or "nothing on disk"
             prev = f" (status was {job.previous_state.value})" if job.previous_state else ""
-            out_console.print(f"replaced {job.name}: removed {what}{prev}", markup=False)
+            action = "would replace" if report.dry_run else "replaced"
+            removed = "would remove" if report.dry_run else "removed"
+            out_console.print(f"{action} {job.name}: {removed} {what}{prev}", markup=False)
     if report.skipped:
         skipped = Table("member", "reason", title="Skipped")
         for s in report.skipped:
             skipped.add_row(s.member, s.reason.value)
         out_console.print(skipped)
     videos = sum(len(j.videos) for j in report.jobs)
+    if report.dry_run:
+        size = sum(j.size_bytes for j in report.jobs)
+        out_console.print(
+            f"dry run: {len(report.jobs)} job(s), {videos} video(s), {_human(size)} would be "
+            f"written ({report.mode}); {len(report.skipped)} skipped; nothing was written",
+            markup=False,
+        )
+        return
     out_console.print(
         f"{len(report.jobs)} job(s), {videos} video(s), {_human(report.bytes_written)} written"
         f" ({report.mode}); {len(report.skipped)} skipped",
@@ -103,6 +114,10 @@ def ingest(
         bool, typer.Option("--link", help="Hard-link instead of copying (same filesystem).")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Check everything and show the jobs; write nothing."),
+    ] = False,
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="Data directory (setting data_dir).")
     ] = None,
@@ -158,6 +173,7 @@ def ingest(
                 force=force,
                 limits=limits,
                 progress=callback,
+                dry_run=dry_run,
             )
         else:
             report = ingest_paths(
@@ -168,6 +184,7 @@ def ingest(
                 mode="move" if move else "link" if link else "copy",
                 limits=limits,
                 progress=callback,
+                dry_run=dry_run,
             )
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
