@@ -65,7 +65,7 @@ def benchmark(
     lines = [
         f"input            {input.name} ({res['repeats']} passes after 1 warm-up)",
         f"model            {res['model']} (load {load_s:.2f} s, batch {res['batch_size']})",
-        f"throughput       {thr['fps_mean']:.1f} fps end-to-end",
+        f"throughput       {thr['fps_median']:.1f} fps end-to-end (median of passes)",
         f"latency ms       mean {lat['mean']:.1f}  p50 {lat['p50']:.1f}  "
         f"p95 {lat['p95']:.1f}  p99 {lat['p99']:.1f}",
         "stages ms/frame  "
@@ -77,7 +77,7 @@ def benchmark(
     ]
     if "sequential" in res:
         lines.append(
-            f"sequential       {res['sequential']['fps_mean']:.1f} fps; threaded/sequential "
+            f"sequential       {res['sequential']['fps_median']:.1f} fps; threaded/sequential "
             f"{res['threaded_vs_sequential']:.3f}"
         )
     for line in lines:

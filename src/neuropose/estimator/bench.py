@@ -10,12 +10,12 @@ Figures
 -------
 * ``latency_ms``: per-frame time from the start of its decode to the end of
   its collection, over all measured passes (mean, p50, p95, p99).
-* ``fps``: frames / wall time of each measured pass (mean and per pass).
+* ``fps``: frames / wall time of each measured pass (mean, median, per pass).
 * ``stages_ms_per_frame``: mean per-frame time inside each stage.
 * ``model_only_fps``: frames / time of ``model.predict`` alone on
   ``model_only_frames`` pre-decoded frames after ``warmup_frames`` calls.
-* ``overlap_ratio``: mean end-to-end fps / model-only fps.
-* ``threaded_vs_sequential``: threaded fps / sequential fps (when compared).
+* ``overlap_ratio``: median end-to-end fps / median model-only fps.
+* ``threaded_vs_sequential``: median threaded fps / median sequential fps.
 """
 
 from __future__ import annotations
@@ -75,25 +75,13 @@ def _pct(values: np.ndarray, q: float) -> float:
     return float(np.percentile(values, q)) if values.size else 0.0
 
 
-def _passes(est: Estimator, path: Path, repeats: int) -> dict[str, Any]:
-    fps: list[float] = []
-    lat: list[np.ndarray] = []
-    stage_totals: dict[str, float] = {}
-    frames = 0
-    rss = 0
-    for _ in range(repeats):
-        vp = est.process_video(path)
-        m = vp.metrics
-        assert m is not None
-        fps.append(m.fps)
-        lat.append(est.last_frame_latencies_s)
-        frames += m.frames
-        rss = max(rss, m.peak_rss_bytes)
-        for name, st in m.stages.items():
-            stage_totals[name] = stage_totals.get(name, 0.0) + st.total_s
+def _summarise(
+    fps: list[float], lat: list[np.ndarray], stage_totals: dict[str, float], frames: int, rss: int
+) -> dict[str, Any]:
     all_lat = np.concatenate(lat) * 1000.0 if lat else np.zeros(0)
     return {
         "fps_mean": float(np.mean(fps)),
+        "fps_median": float(np.median(fps)),
         "fps_per_pass": fps,
         "latency_ms": {
             "mean": float(all_lat.mean()) if all_lat.size else 0.0,
@@ -106,6 +94,29 @@ def _passes(est: Estimator, path: Path, repeats: int) -> dict[str, Any]:
     }
 
 
+class _Acc:
+    def __init__(self) -> None:
+        self.fps: list[float] = []
+        self.lat: list[np.ndarray] = []
+        self.stages: dict[str, float] = {}
+        self.frames = 0
+        self.rss = 0
+
+    def add(self, est: Estimator, path: Path) -> None:
+        vp = est.process_video(path)
+        m = vp.metrics
+        assert m is not None
+        self.fps.append(m.fps)
+        self.lat.append(est.last_frame_latencies_s)
+        self.frames += m.frames
+        self.rss = max(self.rss, m.peak_rss_bytes)
+        for name, st in m.stages.items():
+            self.stages[name] = self.stages.get(name, 0.0) + st.total_s
+
+    def summary(self) -> dict[str, Any]:
+        return _summarise(self.fps, self.lat, self.stages, self.frames, self.rss)
+
+
 def run_benchmark(
     est: Estimator,
     path: str | Path,
@@ -115,38 +126,56 @@ def run_benchmark(
     model_only_frames: int = 60,
     compare_sequential: bool = False,
 ) -> dict[str, Any]:
-    """Benchmark ``est`` on ``path`` (see the module docstring for every figure)."""
+    """Benchmark ``est`` on ``path`` (see the module docstring for every figure).
+
+    Measured passes are interleaved — threaded, [sequential,] model-only,
+    repeated ``repeats`` times — and ratios use medians, so a change of
+    machine load during the run affects every side alike.
+    """
     path = Path(path)
     if repeats < 1:
         raise ValueError("repeats must be >= 1")
     est.sequential = False
     est.process_video(path)  # warm-up pass (model graph, caches, page cache)
-    threaded = _passes(est, path, repeats)
+    threaded, sequential = _Acc(), _Acc()
+    model_only: list[dict[str, float]] = []
+    try:
+        for _ in range(repeats):
+            est.sequential = False
+            threaded.add(est, path)
+            if compare_sequential:
+                est.sequential = True
+                sequential.add(est, path)
+            model_only.append(
+                measure_model_only(
+                    est.model,
+                    path,
+                    frames=model_only_frames,
+                    warmup_frames=warmup_frames,
+                    batch_size=est.effective_batch_size,
+                    fov_degrees=est.fov_degrees,
+                )
+            )
+    finally:
+        est.sequential = False
+    thr = threaded.summary()
+    mo_fps = [m["fps"] for m in model_only]
     result: dict[str, Any] = {
         "input": path.name,
         "model": est.model.name,
         "batch_size": est.effective_batch_size,
         "prefetch_frames": est.prefetch_frames,
         "repeats": repeats,
-        "threaded": threaded,
+        "threaded": thr,
+        "model_only": {
+            "frames": model_only[0]["frames"],
+            "fps": float(np.median(mo_fps)),
+            "fps_per_pass": mo_fps,
+        },
     }
+    result["overlap_ratio"] = thr["fps_median"] / result["model_only"]["fps"] if mo_fps[0] else 0.0
     if compare_sequential:
-        est.sequential = True
-        try:
-            result["sequential"] = _passes(est, path, repeats)
-        finally:
-            est.sequential = False
-        result["threaded_vs_sequential"] = threaded["fps_mean"] / result["sequential"]["fps_mean"]
-    model_only = measure_model_only(
-        est.model,
-        path,
-        frames=model_only_frames,
-        warmup_frames=warmup_frames,
-        batch_size=est.effective_batch_size,
-        fov_degrees=est.fov_degrees,
-    )
-    result["model_only"] = model_only
-    result["overlap_ratio"] = (
-        threaded["fps_mean"] / model_only["fps"] if model_only["fps"] > 0 else 0.0
-    )
+        seq = sequential.summary()
+        result["sequential"] = seq
+        result["threaded_vs_sequential"] = thr["fps_median"] / seq["fps_median"]
     return result
