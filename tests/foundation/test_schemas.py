@@ -522,3 +522,21 @@ def test_array_encoding_round_trips_any_array_bit_exactly(arr: np.ndarray) -> No
     decoded = adapter.validate_python(json.loads(json.dumps(encoded)))
     assert decoded.dtype == arr.dtype and decoded.shape == arr.shape
     assert decoded.tobytes() == np.ascontiguousarray(arr).tobytes()  # NaN payloads included
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("frame_index", [0, 1.5, 2], "expected whole numbers for a int32 array"),
+        ("track_id", [float("nan"), 1, 1], "expected whole numbers"),
+        ("det_frame", [0, 0, 2**40], r"do not fit in int32"),
+    ],
+    ids=["fraction", "nan", "overflow"],
+)
+def test_integer_arrays_never_change_values_silently(field: str, value: Any, message: str) -> None:
+    doc = json.loads(_results().model_dump_json())
+    doc["videos"][0][field] = value
+    with pytest.raises(ValidationError, match=message):
+        JobResults.model_validate(doc)
+    doc["videos"][0][field] = {"frame_index": [0.0, 1.0, 2.0]}.get(field, [0, 0, 2])
+    JobResults.model_validate(doc)  # whole floats are fine

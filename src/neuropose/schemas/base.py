@@ -102,6 +102,7 @@ def _decode(value: Any, dtype: str, ndim: int | None, tail: tuple[int, ...]) -> 
     if tail and tuple(arr.shape[arr.ndim - len(tail) :]) != tail:
         want = ["*"] * (arr.ndim - len(tail)) + list(tail)
         raise ValueError(f"expected shape {want}, got {list(arr.shape)}")
+    _check_lossless(arr, np.dtype(dtype))
     try:
         out = np.ascontiguousarray(arr, dtype=np.dtype(dtype))
     except (TypeError, ValueError) as exc:
@@ -110,6 +111,30 @@ def _decode(value: Any, dtype: str, ndim: int | None, tail: tuple[int, ...]) -> 
         out = out.copy()
     out.flags.writeable = False
     return out
+
+
+def _check_lossless(arr: np.ndarray, target: np.dtype[Any]) -> None:
+    """Refuse conversions to an integer/bool dtype that would change values.
+
+    Floats are allowed into float fields (float64 -> float32 rounds, as
+    intended), but ``1.5`` or NaN into an ``int32`` field, or ``2**40`` into
+    ``int32``, would silently become a different number.
+    """
+    if target.kind not in "iub" or arr.size == 0 or arr.dtype == target:
+        return
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.trunc(arr)):
+            raise ValueError(f"expected whole numbers for a {target.name} array")
+    elif arr.dtype.kind not in "iub":
+        return
+    if target.kind == "b":
+        if np.any((arr != 0) & (arr != 1)):
+            raise ValueError("expected 0/1 or true/false for a bool array")
+        return
+    info = np.iinfo(target)
+    lo, hi = arr.min(), arr.max()
+    if lo < info.min or hi > info.max:
+        raise ValueError(f"values {lo}..{hi} do not fit in {target.name}")
 
 
 def _encode(arr: np.ndarray) -> dict[str, Any]:
