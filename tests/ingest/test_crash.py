@@ -116,6 +116,7 @@ def test_sigkill_leaves_no_incomplete_job_and_leftovers_are_cleaned(
     assert len(os.listdir(data_dir / "in")) == placed + 1
 
 
+@pytest.mark.slow
 def test_next_ingest_removes_leftovers_of_a_killed_one(
     tmp_path: Path, big_archive: tuple[Path, dict[str, str]], repo_root: Path
 ) -> None:
@@ -141,6 +142,7 @@ def test_next_ingest_removes_leftovers_of_a_killed_one(
     assert _assert_every_visible_job_complete(data_dir, digests) == N_VIDEOS
 
 
+@pytest.mark.slow
 def test_write_failure_mid_extraction_exits_cleanly_and_leaves_nothing(
     tmp_path: Path, repo_root: Path
 ) -> None:
@@ -173,6 +175,7 @@ def test_write_failure_mid_extraction_exits_cleanly_and_leaves_nothing(
     assert tree_state(tmp_path) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupt_during_ingest_exits_130_and_leaves_no_trace(
     tmp_path: Path, big_archive: tuple[Path, dict[str, str]], repo_root: Path, sig: int
