@@ -893,6 +893,9 @@ def _clean_locked(root: Path) -> list[Path]:
         if entry.name == _LOCK_NAME:
             continue
         _remove_tree(entry)
+        if os.path.lexists(entry):
+            logger.warning("could not remove staging leftover %s; remove it by hand", entry)
+            continue
         removed.append(entry)
     if removed:
         fsync_directory(root)
