@@ -15,6 +15,7 @@ import errno
 import json
 import os
 import random
+import select
 import signal
 import sys
 import time
@@ -71,6 +72,8 @@ def _fork_writer(path: Path, n: int) -> tuple[int, int]:
 def _run_and_kill(path: Path, n: int, delay_s: float | None) -> None:
     pid, read_fd = _fork_writer(path, n)
     try:
+        ready, _, _ = select.select([read_fd], [], [], 30)
+        assert ready, "writer process did not start within 30 s"
         assert os.read(read_fd, 1) == b"x"
         if delay_s is None:  # calibration: wait until the new version is visible
             deadline = time.monotonic() + 10
