@@ -447,3 +447,17 @@ def test_signal_handlers_are_installed_only_while_running(
     run_once(make_settings(), Peeking())
     assert all(during[s] is not before[s] for s in before)  # the daemon's own handlers
     assert {s: signal.getsignal(s) for s in before} == before  # restored on exit
+
+
+def test_leftover_checkpoints_of_a_completed_job_are_removed_at_start(
+    data_dir: Path, make_settings: Callable[..., Settings], add_job: Callable[..., Path]
+) -> None:
+    add_job("done", frames=(3,))
+    run_once(make_settings())
+    # As if the daemon was killed while deleting the job's checkpoints.
+    leftover = data_dir / "out" / "done" / "partial"
+    leftover.mkdir()
+    (leftover / "v0.mp4.ckpt.json").write_text("{}")
+    run_once(make_settings())
+    assert not leftover.exists()
+    assert (data_dir / "out" / "done" / "results.json").is_file()

@@ -40,7 +40,7 @@ def test_sigkill_loop_completes_every_job_exactly_once(
         runs += 1
         if rng.random() < 0.8:
             # Most kills land while the daemon works: wait until it holds the lock.
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60
             while not probe_lock(lock).held and proc.poll() is None:
                 assert time.monotonic() < deadline, "daemon never took the lock"
                 time.sleep(0.01)
@@ -78,7 +78,9 @@ def test_sigkill_loop_completes_every_job_exactly_once(
         assert entry.state is JobState.COMPLETED, (job_id, entry)
         outcomes = [h.outcome for h in entry.history]
         assert outcomes.count(JobState.COMPLETED) == 1, (job_id, outcomes)
-        assert completions[job_id] == 1, (job_id, completions)
+        # At most one "-> completed" line (a kill can land after the durable
+        # write and before the log line; the history above is authoritative).
+        assert completions[job_id] <= 1, (job_id, completions)
         results = load_model(data_dir / "out" / job_id / "results.json", JobResults)
         assert [v.video for v in results.videos] == ["v0.mp4", "v1.mp4", "v2.mp4"]
         for v in results.videos:

@@ -378,6 +378,13 @@ class Interfacer:
 
     def _recover(self) -> None:
         for job_id, entry in sorted(self.jobs.items()):
+            if entry.state is JobState.COMPLETED:
+                # A crash while deleting checkpoints of a completed job leaves some behind.
+                leftover = self.out_dir / job_id / "partial"
+                if leftover.exists():
+                    shutil.rmtree(leftover, ignore_errors=True)
+                    logger.info("removed leftover checkpoints of completed job %s", job_id)
+                continue
             if entry.state is not JobState.PROCESSING:
                 continue
             crashes = sum(1 for h in entry.history if h.outcome is None)
@@ -554,7 +561,6 @@ class Interfacer:
         beat.set()
         heartbeat.join()
         self._complete(job_id, run.entry, results_path)
-        shutil.rmtree(partial, ignore_errors=True)
 
     def _check_inputs(self, partial: Path, videos: list[Path]) -> None:
         """Drop partial results of inputs that changed since they were made."""
