@@ -108,3 +108,30 @@ def test_in_process_second_lock_is_also_refused(tmp_path: Path) -> None:
     path = tmp_path / "neuropose.lock"
     with ExclusiveLock(path, purpose="first"), pytest.raises(LockHeldError, match=r"\(first\)"):
         ExclusiveLock(path, purpose="second", wait_s=0.1).acquire()
+
+
+def test_concurrent_probing_never_makes_acquire_fail(tmp_path: Path) -> None:
+    """probe_lock takes a shared lock for an instant; ExclusiveLock retries past it."""
+    import threading
+
+    path = tmp_path / "neuropose.lock"
+    path.touch()
+    stop = threading.Event()
+    probes = 0
+
+    def probe_forever() -> None:
+        nonlocal probes
+        while not stop.is_set():
+            probe_lock(path)
+            probes += 1
+
+    prober = threading.Thread(target=probe_forever)
+    prober.start()
+    try:
+        for _ in range(100):
+            with ExclusiveLock(path, purpose="daemon", wait_s=1.0):
+                pass
+    finally:
+        stop.set()
+        prober.join()
+    assert probes > 100
