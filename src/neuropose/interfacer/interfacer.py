@@ -271,6 +271,17 @@ class Interfacer:
     heartbeat_s : float, optional
         Interval of the live status heartbeat (default: a quarter of
         ``stale_after_seconds``, at most 5 s).
+
+    Examples
+    --------
+    What ``neuropose watch --once --data-dir /srv/neuropose`` does:
+
+    >>> from neuropose.config import load_settings
+    >>> settings = load_settings(flags={"data_dir": "/srv/neuropose"}).settings
+    >>> daemon = Interfacer(settings, lambda: build_processor(settings, None), once=True)
+    >>> summary = daemon.run()  # doctest: +SKIP
+    >>> summary.completed  # doctest: +SKIP
+    ['walk1', 'walk2']
     """
 
     def __init__(
