@@ -605,7 +605,10 @@ class SnapshotCache:
 
     Under load every request within ``ttl_s`` shares one snapshot and its
     rendered bodies, so the cost of a request does not grow with the number
-    of clients. When the snapshot expires, the first request re-reads it
+    of clients. The effective TTL is ``max(ttl_s, 4 × last refresh time)``
+    (at most 10 s; exactly ``ttl_s`` when ``ttl_s`` is 0), so re-reading a
+    large, busy status never takes more than about a quarter of the CPU.
+    When the snapshot expires, the first request re-reads it
     while concurrent requests keep getting the previous one (never older than
     one refresh); ``warm(snapshot)`` pre-renders bodies before it is published.
     """
@@ -619,12 +622,18 @@ class SnapshotCache:
         self._refresh = threading.Lock()
         self._snap: Snapshot | None = None
         self._taken = 0.0
+        self._effective_ttl = ttl_s
+
+    @property
+    def effective_ttl_s(self) -> float:
+        """Current reuse time of a snapshot, seconds."""
+        return self._effective_ttl
 
     def get(self) -> Snapshot:
         """The current snapshot, re-read when older than the TTL."""
         with self._lock:
             snap, taken = self._snap, self._taken
-        if snap is not None and time.monotonic() - taken < self._ttl:
+        if snap is not None and time.monotonic() - taken < self._effective_ttl:
             return snap
         # Only one thread refreshes; others use the previous snapshot if there is one.
         if not self._refresh.acquire(blocking=snap is None):
@@ -632,14 +641,17 @@ class SnapshotCache:
             return snap
         try:
             with self._lock:
-                if self._snap is not None and time.monotonic() - self._taken < self._ttl:
+                if self._snap is not None and time.monotonic() - self._taken < self._effective_ttl:
                     return self._snap
             started = time.monotonic()
             fresh = self._load()
             if self._warm is not None:
                 self._warm(fresh)
+            elapsed = time.monotonic() - started
             with self._lock:
                 self._snap, self._taken = fresh, started
+                if self._ttl > 0:
+                    self._effective_ttl = min(10.0, max(self._ttl, 4 * elapsed))
             return fresh
         finally:
             self._refresh.release()
