@@ -117,6 +117,9 @@ def test_analyze_writes_a_report_with_provenance_and_tidy_tables(
     assert prov["config"]["filter"]["cutoff_hz"] == 6.0
     assert {"neuropose", "numpy", "scipy", "python"} <= set(prov["versions"])
     assert [e["file"] for e in report.inputs] == ["results.json"] * 3
+    labels = [f"data/t{k}/results.json" for k in (1, 2, 3)]
+    assert [e["input"] for e in report.inputs] == labels  # relative to the config, in order
+    assert str(analysis_dir) not in report_path.read_text()  # no absolute paths
     assert [e["trial"]["video"] for e in report.inputs] == ["t1.mp4", "t2.mp4", "t3.mp4"]
     first = report.inputs[0]
     assert first["sha256"] == hashlib.sha256(
@@ -136,7 +139,7 @@ def test_analyze_writes_a_report_with_provenance_and_tidy_tables(
     assert set(tables) == {"angle_summary", "angles", "segments", "segment_stats", "dtw"}
     with open(analysis_dir / tables["segments"]) as fh:
         rows = list(csv.DictReader(fh))
-    assert [int(r["segment"]) for r in rows if r["input"] == "results.json"][:3] == [0, 1, 2]
+    assert [int(r["segment"]) for r in rows if r["input"] == labels[0]][:3] == [0, 1, 2]
     assert sum(r["complete"] == "True" for r in rows) == 10 + 8 + 6
     with open(analysis_dir / tables["angle_summary"]) as fh:
         summary = list(csv.DictReader(fh))
@@ -158,7 +161,8 @@ def test_keep_going_records_a_corrupt_input_and_exits_1(analysis_dir, capsys) ->
     assert "1 of 3 analyses failed" in captured.err
     report = json.loads(out_path.read_text())
     assert [e["status"] for e in report["inputs"]] == ["ok", "failed", "ok"]
-    assert "not valid JSON" in report["inputs"][1]["error"]
+    assert report["inputs"][1]["error"].startswith("data/t2/results.json: not valid JSON")
+    assert str(analysis_dir) not in out_path.read_text()
 
 
 @pytest.mark.parametrize(

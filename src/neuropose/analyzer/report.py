@@ -216,6 +216,16 @@ def analyze_trial(
     return entry, tables
 
 
+def _label(path: Path, base: Path) -> str:
+    """How an input is named in the report: its path relative to the config's directory
+    when it lies below it, otherwise its file name (absolute paths are never written:
+    directory names may identify patients)."""
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
 def _versions() -> dict[str, str]:
     import scipy
 
@@ -320,16 +330,17 @@ def run_analysis(
     base = config_path.parent
 
     def one(path: Path) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
-        entry: dict[str, Any] = {"file": path.name, "path": str(path)}
+        label = _label(path, base)
+        entry: dict[str, Any] = {"file": path.name, "input": label}
         try:
             entry["sha256"] = file_sha256(path)
             trial = load_trial(path, video=cfg.video, track_id=cfg.track_id)
-            body, tables = analyze_trial(trial, cfg, path.name)
+            body, tables = analyze_trial(trial, cfg, label)
         except NeuroPoseError as exc:
             if not keep_going:
                 raise
             log.warning("analysis of %s failed: %s", path, exc)
-            return {**entry, "status": "failed", "error": str(exc)}, {}
+            return {**entry, "status": "failed", "error": str(exc).replace(str(path), label)}, {}
         return {**entry, "status": "ok", **body}, tables
 
     entries: list[dict[str, Any]] = []
