@@ -28,6 +28,7 @@ def test_detection_missing_frames_confidence_and_rigid_bones() -> None:
     assert m.subject_missing_ranges == [(MISSING[0], MISSING[-1])]
     assert m.mean_confidence == pytest.approx({"a": 1.0, "b": 0.0, "c": 0.5, "d": 0.5})
     assert m.bone_length_cv == pytest.approx({"a-b": 0.0, "b-c": 0.0, "c-d": 0.0}, abs=1e-6)
+    assert m.bone_length_mm == pytest.approx({"a-b": 100.0, "b-c": 50.0, "c-d": 60.0})
     assert m.n_tracks == 2
     assert m.id_switches == 0  # the bystander never takes the subject's place
     assert m.subject_fragments == 2
@@ -96,7 +97,7 @@ def test_summary_lines_for_status() -> None:
     assert summary["subject detected"] == "90.0%"
     assert summary["subject missing"] == "3 of 30 frames"
     assert summary["mean joint confidence"] == "0.50"
-    assert summary["bone length CV (worst)"].startswith("0.0%")
+    assert summary["bone length CV, bones ≥ 10 cm (worst)"] == "0.0% (a-b)"
     assert summary["tracks / ID switches"] == "2 / 0"
 
 
@@ -123,3 +124,27 @@ def test_reports_are_found_for_status_and_corrupt_ones_are_errors(tmp_path: Path
     path.write_text("{")
     with pytest.raises(InvalidDocumentError, match=r"clip.quality.json: not valid JSON"):
         load_quality_reports(job)
+
+
+def test_only_long_bones_raise_the_bone_length_warning() -> None:
+    vp = build_predictions()
+    d = vp.model_dump()
+    p3 = d["poses3d"].copy()
+    subject = np.nonzero(d["track_id"] == 1)[0]
+    # c-d (60 mm) stretches by +-20 mm on alternate frames: CV ~0.33, but a short bone.
+    p3[subject[::2], 3, 1] += 20.0
+    p3[subject[1::2], 3, 1] -= 20.0
+    d["poses3d"] = p3
+    short = build_quality_report(VideoPredictions.model_validate(d), job_id="j")
+    lengths = np.where(np.arange(subject.size) % 2 == 0, 80.0, 40.0)  # 27 frames: 14 x 80, 13 x 40
+    assert short.bone_length_cv["c-d"] == pytest.approx(lengths.std() / lengths.mean(), rel=1e-5)
+    assert not any("bone length" in w for w in short.warnings)
+    # a-b (100 mm) stretching by +-15 mm is warned about.
+    p3[subject[::2], 1, 1] += 15.0
+    p3[subject[1::2], 1, 1] -= 15.0
+    d["poses3d"] = p3
+    long = build_quality_report(VideoPredictions.model_validate(d), job_id="j")
+    assert any(
+        w.startswith("1 bone length(s) of 100 mm or more vary by more than 10%: a-b")
+        for w in long.warnings
+    )

@@ -83,6 +83,8 @@ class QualityMetrics:
         model gives no confidence or the subject was never seen).
     bone_length_cv : dict
         ``"a-b"`` edge name -> coefficient of variation of its 3D length.
+    bone_length_mm : dict
+        ``"a-b"`` edge name -> median 3D length (unit of ``poses3d``, mm).
     jitter_cutoff_hz : float or None
         Cut-off frequency used for jitter.
     jitter_mm : dict
@@ -105,6 +107,7 @@ class QualityMetrics:
     subject_missing_ranges: list[tuple[int, int]]
     mean_confidence: dict[str, float | None]
     bone_length_cv: dict[str, float | None]
+    bone_length_mm: dict[str, float | None]
     jitter_cutoff_hz: float | None
     jitter_mm: dict[str, float | None]
     jitter_px: dict[str, float | None]
@@ -319,8 +322,13 @@ def compute_quality(
 
     cv = bone_length_cv(poses3d, vp.skeleton.edges) if present.any() else None
     bone: dict[str, float | None] = {}
+    bone_mm: dict[str, float | None] = {}
     for k, (a, b) in enumerate(vp.skeleton.edges):
-        bone[f"{joints[a]}-{joints[b]}"] = None if cv is None else _finite_or_none(cv[k])
+        name = f"{joints[a]}-{joints[b]}"
+        bone[name] = None if cv is None else _finite_or_none(cv[k])
+        length = np.linalg.norm(poses3d[:, a] - poses3d[:, b], axis=-1)
+        length = length[np.isfinite(length)]
+        bone_mm[name] = float(np.median(length)) if length.size else None
 
     poses2d = np.full((n, len(joints), 2), np.nan)
     poses2d[present] = vp.poses2d[rows[present]]
@@ -346,6 +354,7 @@ def compute_quality(
         subject_missing_ranges=missing_ranges(present),
         mean_confidence=mean_conf,
         bone_length_cv=bone,
+        bone_length_mm=bone_mm,
         jitter_cutoff_hz=cutoff,
         jitter_mm=jit3,
         jitter_px=jit2,

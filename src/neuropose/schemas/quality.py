@@ -50,6 +50,8 @@ class QualityReport(Document):
     bone_length_cv : dict
         ``"jointA-jointB"`` -> coefficient of variation (std / mean) of the
         bone's 3D length over time; dimensionless, ideally near 0.
+    bone_length_mm : dict
+        ``"jointA-jointB"`` -> median 3D length of the bone (mm).
     jitter_cutoff_hz : float or None
         Cut-off frequency (Hz) above which trajectory content counts as jitter.
     jitter_mm : dict
@@ -84,6 +86,7 @@ class QualityReport(Document):
     subject_missing_ranges: tuple[tuple[int, int], ...] = ()
     mean_confidence: dict[str, float | None] = Field(default_factory=dict)
     bone_length_cv: dict[str, float | None] = Field(default_factory=dict)
+    bone_length_mm: dict[str, float | None] = Field(default_factory=dict)
     jitter_cutoff_hz: float | None = None
     jitter_mm: dict[str, float | None] = Field(default_factory=dict)
     jitter_px: dict[str, float | None] = Field(default_factory=dict)

@@ -11,8 +11,10 @@ Files (per video, beside the other visual outputs)
 Warnings
 --------
 A report warns (``QualityReport.warnings``) when the subject is detected on
-fewer than :data:`MIN_SUBJECT_DETECTION` of the frames, any bone's length
-varies by more than :data:`MAX_BONE_CV` (coefficient of variation), any joint's
+fewer than :data:`MIN_SUBJECT_DETECTION` of the frames, the length of any bone
+at least :data:`MIN_CHECKED_BONE_MM` long varies by more than
+:data:`MAX_BONE_CV` (coefficient of variation; short face and hand bones are
+left out because millimetres of noise dominate their CV), any joint's
 mean confidence is below :data:`MIN_MEAN_CONFIDENCE`, or an identity switch
 or a fragmented subject track was found.
 """
@@ -33,6 +35,7 @@ from neuropose.schemas.quality import QualityReport
 
 __all__ = [
     "MAX_BONE_CV",
+    "MIN_CHECKED_BONE_MM",
     "MIN_MEAN_CONFIDENCE",
     "MIN_SUBJECT_DETECTION",
     "build_quality_report",
@@ -45,6 +48,7 @@ __all__ = [
 
 MIN_SUBJECT_DETECTION = 0.9
 MAX_BONE_CV = 0.10
+MIN_CHECKED_BONE_MM = 100.0
 MIN_MEAN_CONFIDENCE = 0.5
 
 
@@ -76,10 +80,15 @@ def build_quality_report(
             f"subject detected on {100 * m.subject_detection_rate:.1f}% of frames "
             f"(below {100 * MIN_SUBJECT_DETECTION:.0f}%)"
         )
-    bad_bones = [k for k, v in m.bone_length_cv.items() if v is not None and v > MAX_BONE_CV]
+    bad_bones = [
+        k
+        for k in _long_bones(m.bone_length_mm)
+        if (v := m.bone_length_cv.get(k)) is not None and v > MAX_BONE_CV
+    ]
     if bad_bones:
         warnings.append(
-            f"{len(bad_bones)} bone length(s) vary by more than {100 * MAX_BONE_CV:.0f}%: "
+            f"{len(bad_bones)} bone length(s) of {MIN_CHECKED_BONE_MM:.0f} mm or more vary by "
+            f"more than {100 * MAX_BONE_CV:.0f}%: "
             + ", ".join(bad_bones[:5])
             + (" ..." if len(bad_bones) > 5 else "")
         )
@@ -109,6 +118,7 @@ def build_quality_report(
         subject_missing_ranges=tuple(m.subject_missing_ranges),
         mean_confidence=m.mean_confidence,
         bone_length_cv=m.bone_length_cv,
+        bone_length_mm=m.bone_length_mm,
         jitter_cutoff_hz=m.jitter_cutoff_hz,
         jitter_mm=m.jitter_mm,
         jitter_px=m.jitter_px,
@@ -118,6 +128,10 @@ def build_quality_report(
         created_at=created_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         neuropose_version=__version__,
     )
+
+
+def _long_bones(lengths: dict[str, float | None]) -> list[str]:
+    return [k for k, v in lengths.items() if v is not None and v >= MIN_CHECKED_BONE_MM]
 
 
 def _pct(v: float | None) -> str:
@@ -139,23 +153,27 @@ def summarize_quality(report: QualityReport) -> list[tuple[str, str]]:
     '4 of 4 frames'
     """
     conf = _vals(report.mean_confidence)
-    cv = _vals(report.bone_length_cv)
+    long_cv = {
+        k: v for k in _long_bones(report.bone_length_mm)
+        if (v := report.bone_length_cv.get(k)) is not None
+    }  # fmt: skip
+    cv = np.array(list(long_cv.values()), dtype=np.float64)
     jit = _vals(report.jitter_mm)
     worst_bone = "n/a"
-    if cv.size:
-        name = max(
-            (k for k, v in report.bone_length_cv.items() if v is not None),
-            key=lambda k: report.bone_length_cv[k] or 0.0,
-        )
-        worst_bone = f"{100 * float(cv.max()):.1f}% ({name})"
+    if long_cv:
+        name = max(long_cv, key=lambda k: long_cv[k])
+        worst_bone = f"{100 * long_cv[name]:.1f}% ({name})"
     return [
         ("video", report.video),
         ("detection rate", _pct(report.detection_rate)),
         ("subject detected", _pct(report.subject_detection_rate)),
         ("subject missing", f"{report.frames_subject_missing} of {report.n_frames} frames"),
         ("mean joint confidence", _num(float(conf.mean()) if conf.size else None)),
-        ("bone length CV (median)", _pct(float(np.median(cv)) if cv.size else None)),
-        ("bone length CV (worst)", worst_bone),
+        (
+            f"bone length CV, bones ≥ {MIN_CHECKED_BONE_MM / 10:.0f} cm (median)",
+            _pct(float(np.median(cv)) if cv.size else None),
+        ),
+        (f"bone length CV, bones ≥ {MIN_CHECKED_BONE_MM / 10:.0f} cm (worst)", worst_bone),
         (
             f"jitter > {_num(report.jitter_cutoff_hz, ' Hz', 1)} (median joint)",
             _num(float(np.median(jit)) if jit.size else None, " mm", 1),
@@ -177,7 +195,9 @@ def render_quality_html(report: QualityReport) -> str:
         for j in report.mean_confidence
     )
     bones = "".join(
-        f"<tr><td>{e(b)}</td><td>{_pct(v)}</td></tr>" for b, v in report.bone_length_cv.items()
+        f"<tr><td>{e(b)}</td><td>{_num(report.bone_length_mm.get(b), '', 0)}</td>"
+        f"<td>{_pct(v)}</td></tr>"
+        for b, v in report.bone_length_cv.items()
     )
     missing = ", ".join(f"{s}–{t}" for s, t in report.subject_missing_ranges[:50]) or "none"
     return f"""<!doctype html>
@@ -200,7 +220,7 @@ made {e(report.created_at)} by NeuroPose {e(report.neuropose_version)}.</p>
 <table><tr><th>joint</th><th>mean confidence</th><th>jitter (mm)</th><th>jitter (px)</th></tr>
 {joints}</table>
 <h2>Bone-length coefficient of variation</h2>
-<table><tr><th>bone</th><th>CV</th></tr>{bones}</table>
+<table><tr><th>bone</th><th>median length (mm)</th><th>CV</th></tr>{bones}</table>
 </body></html>
 """
 
