@@ -69,10 +69,12 @@ class ToyBackend:
         (staged / "weights.bin").write_bytes(self.content)
         return registry.Staged(source="toy://", archive_sha256=None)
 
-    def load(self, entry, directory, manifest, settings):  # type: ignore[no-untyped-def]
-        return ToyModel(manifest.files["weights.bin"])
+    def load(self, entry, directory, manifest, settings, options):  # type: ignore[no-untyped-def]
+        model = ToyModel(manifest.files["weights.bin"])
+        model.options = registry.parse_options(options, {"level": int, "fast": bool}, entry.name)
+        return model
 
-    def load_location(self, location, settings):  # type: ignore[no-untyped-def]
+    def load_location(self, location, settings, options):  # type: ignore[no-untyped-def]
         return ToyModel("location:" + location)
 
 

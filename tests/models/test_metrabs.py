@@ -181,6 +181,11 @@ def test_fetch_verify_load_and_batched_inference(entry: Server, tmp_path: Path) 
     _check_inference(model, max_persons=2)
     one = load_model(ENTRY, make_settings(tmp_path, max_persons=1))
     _check_inference(one, max_persons=1)  # type: ignore[arg-type]
+    smpl = load_model(f"{ENTRY}?skeleton=smpl+head_30&num_aug=2", make_settings(tmp_path))
+    assert smpl.skeleton.name == "smpl+head_30" and len(smpl.skeleton.joints) == 30
+    assert smpl.options["num_aug"] == 2
+    dets = smpl.predict(_frames(), CameraIntrinsics(fx=500.0, fy=400.0, cx=32.0, cy=24.0))
+    assert dets[1].poses3d.shape == (1, 30, 3)
 
 
 def test_sha_mismatch_installs_nothing(server: Server, tmp_path: Path) -> None:

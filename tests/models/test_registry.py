@@ -168,3 +168,20 @@ def test_unwritable_cache_is_a_clear_resource_error(tmp_path: Path, toy_backend)
     with pytest.raises(ModelFetchError, match=r"cannot install toy-pinned in .*not-a-dir") as info:
         fetch_model("toy-pinned", blocker / "cache")
     assert "writable" in str(info.value) and info.value.exit_code == 4
+
+
+def test_spec_options_are_parsed_typed_and_validated(tmp_path: Path, toy_backend) -> None:
+    from neuropose.models import InvalidModelOptionError
+
+    fetch_model("toy-pinned", tmp_path)
+    settings = make_settings(tmp_path)
+    model = load_model("toy-pinned?level=3&fast=off", settings)
+    assert model.options == {"level": 3, "fast": False}
+    unknown = r"unknown option 'speed'; allowed: fast, level"
+    with pytest.raises(InvalidModelOptionError, match=unknown):
+        load_model("toy-pinned?speed=1", settings)
+    with pytest.raises(InvalidModelOptionError, match=r"option level='high' is not a valid int"):
+        load_model("toy-pinned?level=high", settings)
+    with pytest.raises(InvalidModelOptionError, match=r"option 'fast' is not key=value"):
+        load_model("toy-pinned?fast", settings)
+    assert InvalidModelOptionError("x").exit_code == 2

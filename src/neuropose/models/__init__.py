@@ -20,6 +20,7 @@ from neuropose.models.base import FrameDetections, PoseModel
 from neuropose.models.cache import ModelManifest
 from neuropose.models.errors import (
     CorruptModelError,
+    InvalidModelOptionError,
     ModelBusyError,
     ModelFetchError,
     ModelIntegrityError,
@@ -40,6 +41,7 @@ from neuropose.models.registry import (
     load_model,
     model_path,
     model_status,
+    parse_options,
     register_backend,
     register_model,
     remove_model,
@@ -51,6 +53,7 @@ __all__ = [
     "CorruptModelError",
     "FetchOptions",
     "FrameDetections",
+    "InvalidModelOptionError",
     "ModelBusyError",
     "ModelEntry",
     "ModelFetchError",
@@ -69,6 +72,7 @@ __all__ = [
     "load_model",
     "model_path",
     "model_status",
+    "parse_options",
     "register_backend",
     "register_model",
     "remove_model",

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,7 @@ __all__ = [
     "BLAZEPOSE_FULL",
     "DETECTOR_FILE",
     "LANDMARK_FILE",
+    "OPTION_TYPES",
     "WHEEL_NAME",
     "BlazePoseBackend",
     "pip_download_command",
@@ -59,6 +61,15 @@ _MEMBERS = {
     "mediapipe/modules/pose_landmark/pose_landmark_full.tflite": LANDMARK_FILE,
 }
 _PIP_TIMEOUT_S = 900.0
+
+#: Model-spec options (``blazepose-full?tracking=false``) and their types.
+OPTION_TYPES: dict[str, type] = {
+    "tracking": bool,
+    "heatmap_refinement": bool,
+    "detector_threshold": float,
+    "presence_threshold": float,
+    "redetect_every": int,
+}
 
 BLAZEPOSE_FULL = registry.ModelEntry(
     name="blazepose-full",
@@ -170,6 +181,7 @@ class BlazePoseBackend:
         directory: Path,
         manifest: ModelManifest,
         settings: Settings,
+        options: Mapping[str, str],
     ) -> PoseModel:
         from neuropose.models.blazepose_pipeline import BlazePoseModel
 
@@ -180,12 +192,16 @@ class BlazePoseBackend:
             expected_sha256=dict(entry.files),
             num_threads=settings.num_threads,
             max_persons=settings.max_persons,
+            **registry.parse_options(options, OPTION_TYPES, entry.name),
         )
 
-    def load_location(self, location: str, settings: Settings) -> PoseModel:
+    def load_location(
+        self, location: str, settings: Settings, options: Mapping[str, str]
+    ) -> PoseModel:
         """``blazepose:<dir>``: a directory holding the two ``.tflite`` files (hashes checked)."""
         from neuropose.models.blazepose_pipeline import BlazePoseModel
 
+        kwargs = registry.parse_options(options, OPTION_TYPES, f"blazepose:{location}")
         directory = Path(location).expanduser()
         if not (directory / DETECTOR_FILE).is_file() or not (directory / LANDMARK_FILE).is_file():
             raise UnknownModelError(
@@ -198,6 +214,7 @@ class BlazePoseBackend:
             expected_sha256=dict(BLAZEPOSE_FULL.files),
             num_threads=settings.num_threads,
             max_persons=settings.max_persons,
+            **kwargs,
         )
 
 

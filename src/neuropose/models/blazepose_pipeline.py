@@ -410,6 +410,7 @@ class BlazePoseModel:
         num_threads: int = 2,
         max_persons: int = 1,
         tracking: bool = True,
+        **options: Any,
     ) -> BlazePoseModel:
         """Verify the two ``.tflite`` files' sha256 and build the model.
 
@@ -441,6 +442,7 @@ class BlazePoseModel:
             max_persons=max_persons,
             tracking=tracking,
             num_threads=num_threads,
+            **options,
         )
 
     # -- PoseModel -----------------------------------------------------------

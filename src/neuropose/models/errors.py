@@ -6,6 +6,7 @@ from neuropose.errors import BusyError, ProcessingError, ResourceError, UsageErr
 
 __all__ = [
     "CorruptModelError",
+    "InvalidModelOptionError",
     "ModelBusyError",
     "ModelFetchError",
     "ModelIntegrityError",
@@ -18,6 +19,10 @@ __all__ = [
 
 class UnknownModelError(UsageError):
     """A model name is not in the registry (exit 2); the message lists known names."""
+
+
+class InvalidModelOptionError(UsageError):
+    """A ``?key=value`` option of a model spec is unknown or has a bad value (exit 2)."""
 
 
 class UnpinnedModelError(UsageError):

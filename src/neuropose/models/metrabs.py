@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -102,6 +103,14 @@ METRABS_EFF2S = registry.ModelEntry(
 )
 
 MODEL_SUBDIR = "model"
+
+#: Model-spec options (``metrabs-eff2l-384-28ds?skeleton=h36m_17&num_aug=5``) and their types.
+OPTION_TYPES: dict[str, type] = {
+    "skeleton": str,
+    "num_aug": int,
+    "detector_threshold": float,
+    "internal_batch_size": int,
+}
 
 
 def _find_saved_model(root: Path) -> Path:
@@ -172,18 +181,25 @@ class MetrabsBackend:
         directory: Path,
         manifest: ModelManifest,
         settings: Settings,
+        options: Mapping[str, str],
     ) -> PoseModel:
+        kwargs = registry.parse_options(options, OPTION_TYPES, entry.name)
+        kwargs.setdefault("skeleton", str(entry.options.get("skeleton", DEFAULT_SKELETON)))
         return MetrabsModel.from_saved_model(
             directory / MODEL_SUBDIR,
             name=entry.name,
             weights_sha256=combined_digest(manifest.files),
-            skeleton=str(entry.options.get("skeleton", DEFAULT_SKELETON)),
             max_detections=settings.max_persons,
             max_batch_size=settings.batch_size,
             num_threads=settings.num_threads,
+            **kwargs,
         )
 
-    def load_location(self, location: str, settings: Settings) -> PoseModel:
+    def load_location(
+        self, location: str, settings: Settings, options: Mapping[str, str]
+    ) -> PoseModel:
+        kwargs = registry.parse_options(options, OPTION_TYPES, f"metrabs:{location}")
+        kwargs.setdefault("skeleton", DEFAULT_SKELETON)
         path = Path(location).expanduser()
         if path.is_file():
             directory = _extract_local_tarball(path, Path(settings.model_cache_dir))
@@ -196,10 +212,10 @@ class MetrabsBackend:
             directory,
             name=f"metrabs:{location}",
             weights_sha256=combined_digest(files),
-            skeleton=DEFAULT_SKELETON,
             max_detections=settings.max_persons,
             max_batch_size=settings.batch_size,
             num_threads=settings.num_threads,
+            **kwargs,
         )
 
 
@@ -320,7 +336,7 @@ class MetrabsModel:
         *,
         name: str,
         weights_sha256: str,
-        skeleton: str,
+        skeleton: str = DEFAULT_SKELETON,
         max_detections: int,
         max_batch_size: int,
         num_threads: int,

@@ -22,6 +22,12 @@ Model specifications accepted by :func:`load_model`
     ``metrabs:/data/metrabs_eff2l`` (a SavedModel directory or tarball) or
     ``metrabs:https://tfhub.dev/...`` (a TF Hub handle).
 
+Registry names and ``<kind>:<location>`` specs take backend options after a
+``?``: ``metrabs-eff2l-384-28ds?skeleton=berkeley_mhad_43&num_aug=5``,
+``blazepose-full?tracking=false``. Unknown keys and unconvertible values are
+errors (:class:`~neuropose.models.errors.InvalidModelOptionError`, exit 2)
+listing the allowed keys; the options used are recorded in ``model.options``.
+
 Verification
 ------------
 Fetching checks the downloaded archive's sha256 (pinned in the entry, or
@@ -46,6 +52,7 @@ from neuropose.models import cache
 from neuropose.models.base import PoseModel
 from neuropose.models.errors import (
     CorruptModelError,
+    InvalidModelOptionError,
     ModelFetchError,
     ModelIntegrityError,
     ModelLoadError,
@@ -69,6 +76,7 @@ __all__ = [
     "load_model",
     "model_path",
     "model_status",
+    "parse_options",
     "register_backend",
     "register_model",
     "remove_model",
@@ -183,14 +191,79 @@ class Backend(Protocol):
         ...
 
     def load(
-        self, entry: ModelEntry, directory: Path, manifest: cache.ModelManifest, settings: Settings
+        self,
+        entry: ModelEntry,
+        directory: Path,
+        manifest: cache.ModelManifest,
+        settings: Settings,
+        options: Mapping[str, str],
     ) -> PoseModel:
-        """Build the model from an installed, size-checked directory."""
+        """Build the model from an installed, size-checked directory.
+
+        ``options`` are the ``?key=value`` pairs of the model spec (strings);
+        the backend converts them with :func:`parse_options`.
+        """
         ...
 
-    def load_location(self, location: str, settings: Settings) -> PoseModel:
+    def load_location(
+        self, location: str, settings: Settings, options: Mapping[str, str]
+    ) -> PoseModel:
         """Build a model from ``<kind>:<location>`` (a local path or handle)."""
         ...
+
+
+def parse_options(
+    raw: Mapping[str, str], allowed: Mapping[str, type], spec: str
+) -> dict[str, Any]:
+    """Convert model-spec options to the types in ``allowed``.
+
+    Booleans accept ``1/0/true/false/yes/no/on/off``.
+
+    Raises
+    ------
+    InvalidModelOptionError
+        An unknown key (the message lists the allowed ones) or a value that
+        does not convert.
+    """
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        kind = allowed.get(key)
+        if kind is None:
+            raise InvalidModelOptionError(
+                f"model spec {spec!r}: unknown option {key!r}; allowed: "
+                + (", ".join(sorted(allowed)) or "(none)")
+            )
+        try:
+            if kind is bool:
+                low = value.strip().lower()
+                if low not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+                    raise ValueError(value)
+                out[key] = low in {"1", "true", "yes", "on"}
+            else:
+                out[key] = kind(value)
+        except ValueError:
+            raise InvalidModelOptionError(
+                f"model spec {spec!r}: option {key}={value!r} is not a valid {kind.__name__}"
+            ) from None
+    return out
+
+
+def _split_options(spec: str) -> tuple[str, dict[str, str]]:
+    base, sep, query = spec.partition("?")
+    if not sep:
+        return spec, {}
+    options: dict[str, str] = {}
+    for part in query.split("&"):
+        if not part:
+            continue
+        key, eq, value = part.partition("=")
+        if not eq or not key:
+            raise InvalidModelOptionError(
+                f"model spec {spec!r}: option {part!r} is not key=value",
+                hint="write NAME?key=value&key=value",
+            )
+        options[key.strip()] = value.strip()
+    return base, options
 
 
 _BACKENDS: dict[str, Backend] = {}
@@ -500,7 +573,8 @@ def load_model(name: str, settings: Settings) -> PoseModel:
     Parameters
     ----------
     name : str
-        Registry name, ``python:<module>:<factory>`` or ``<kind>:<location>``.
+        Registry name, ``python:<module>:<factory>`` or ``<kind>:<location>``,
+        optionally followed by ``?key=value&...`` backend options.
     settings : Settings
         Supplies ``model_cache_dir``, ``num_threads`` and ``max_persons``.
 
@@ -508,6 +582,8 @@ def load_model(name: str, settings: Settings) -> PoseModel:
     ------
     UnknownModelError
         Unknown name (the message lists the known ones) or bad spec.
+    InvalidModelOptionError
+        Unknown option key or bad value.
     ModelNotCachedError
         Weights not fetched; the hint gives the fetch command and the
         offline fallbacks.
@@ -520,14 +596,15 @@ def load_model(name: str, settings: Settings) -> PoseModel:
     _ensure_builtins()
     if name.startswith("python:"):
         return _load_python(name, settings)
-    kind, sep, location = name.partition(":")
-    if sep and kind in _BACKENDS and name not in _ENTRIES:
-        return _BACKENDS[kind].load_location(location, settings)
-    entry = get_entry(name)
+    base, options = _split_options(name)
+    kind, sep, location = base.partition(":")
+    if sep and kind in _BACKENDS and base not in _ENTRIES:
+        return _BACKENDS[kind].load_location(location, settings, options)
+    entry = get_entry(base)
     backend = _backend(entry.kind)
-    path = model_path(name, settings.model_cache_dir)
+    path = model_path(base, settings.model_cache_dir)
     manifest = cache.read_manifest(path)
     cache.check_sizes(path, manifest)
     logger.info("loading model %s from %s", name, path)
-    return backend.load(entry, path, manifest, settings)
+    return backend.load(entry, path, manifest, settings, options)
 
