@@ -173,7 +173,7 @@ def test_unwritable_cache_is_a_clear_resource_error(tmp_path: Path, toy_backend)
 def test_spec_options_are_parsed_typed_and_validated(tmp_path: Path, toy_backend) -> None:
     from neuropose.models import InvalidModelOptionError
 
-    fetch_model("toy-pinned", tmp_path)
+    fetch_model("toy-pinned?level=3", tmp_path)  # load options do not matter for fetching
     settings = make_settings(tmp_path)
     model = load_model("toy-pinned?level=3&fast=off", settings)
     assert model.options == {"level": 3, "fast": False}

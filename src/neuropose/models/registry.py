@@ -421,7 +421,9 @@ def fetch_model(
 ) -> cache.ModelManifest:
     """Download (or copy from ``opts.from_path``), verify and install ``name``.
 
-    Concurrent fetches of the same model serialise on a file lock; the
+    ``name`` may carry ``?key=value`` load options (ignored here), so the
+    configured ``default_model`` can be passed as is. Concurrent fetches of
+    the same model serialise on a file lock; the
     second finds the first's verified copy and returns it. Nothing is
     installed unless every hash matched.
 
@@ -439,6 +441,7 @@ def fetch_model(
         Another process held the model's lock for too long.
     """
     opts = opts or FetchOptions()
+    name = name.partition("?")[0]  # a spec's load options do not affect the weights
     entry = get_entry(name)
     backend = _backend(entry.kind)
     expected = entry.archive_sha256
