@@ -101,6 +101,8 @@ def test_time_warped_copy_has_zero_distance_and_fastdtw_is_an_upper_bound() -> N
     assert fast.distance >= exact_dtw(x, y).distance - 1e-9
     assert fast.engine == "fastdtw"
     assert dtw(x, y, engine="fastdtw").distance == pytest.approx(fast.distance)
+    with pytest.raises(DTWInputError, match="fastdtw is constrained by radius"):
+        dtw(x, y, engine="fastdtw", band=0.1)
 
 
 def _rot(deg: float) -> np.ndarray:

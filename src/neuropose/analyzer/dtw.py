@@ -604,6 +604,10 @@ def dtw(
     if engine == "exact":
         res = exact_dtw(x, y, band=band, window=window)
     elif engine == "fastdtw":
+        if band is not None or window is not None:
+            raise DTWInputError(
+                "band/window constrain the exact engine; fastdtw is constrained by radius"
+            )
         res = fast_dtw(x, y, radius=radius)
     else:
         raise DTWInputError(f"unknown DTW engine {engine!r}", hint="use 'exact' or 'fastdtw'")
