@@ -166,6 +166,8 @@ class ComparisonSpec(_Strict):
             raise ValueError("comparison mode 'relation' needs 'pairs'")
         if self.mode == "angles" and not self.angles:
             raise ValueError("comparison mode 'angles' needs 'angles'")
+        if self.engine == "fastdtw" and self.band is not None:
+            raise ValueError("'band' applies to the exact engine; fastdtw uses 'radius'")
         if self.mode in {"all", "per_joint"} and not self.joints:
             raise ValueError(f"comparison mode {self.mode!r} needs 'joints' (canonical names)")
         return self
