@@ -259,3 +259,21 @@ def test_blazepose_spec_options(blazepose_model, model_cache_dir: Path) -> None:
     assert model.options["tracking"] is False
     assert model.options["detector_threshold"] == 0.6
     assert model.options["heatmap_refinement"] is True
+
+
+@pytest.mark.media
+def test_batches_views_and_reset(blazepose_model, shared_media: Path) -> None:
+    img = _rgb(shared_media / "basketball1.png")
+    intr = CameraIntrinsics.from_fov(img.shape[1], img.shape[0], 55.0)
+    blazepose_model.reset()
+    calls = blazepose_model.detector_calls
+    batch = np.repeat(np.stack([img, img, img]), 2, axis=2)[:, :, ::2]  # strided view
+    assert not batch.flags.c_contiguous and np.array_equal(batch[0], img)
+    dets = blazepose_model.predict(batch, intr)
+    assert [d.num_persons for d in dets] == [1, 1, 1]
+    assert blazepose_model.detector_calls - calls == 1, "frames 2 and 3 reuse the tracked ROI"
+    blazepose_model.reset()
+    blazepose_model.predict(img[None], intr)
+    assert blazepose_model.detector_calls - calls == 2, "reset forgets the ROI"
+    with pytest.raises(ValueError, match=r"frames must be \(N, H, W, 3\) uint8 RGB"):
+        blazepose_model.predict(img.astype(np.float32)[None], intr)

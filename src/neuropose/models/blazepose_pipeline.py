@@ -462,7 +462,7 @@ class BlazePoseModel:
             raise ValueError(
                 f"frames must be (N, H, W, 3) uint8 RGB, got {frames.shape} {frames.dtype}"
             )
-        return [self._frame(frame) for frame in frames]
+        return [self._frame(np.ascontiguousarray(frame)) for frame in frames]
 
     # -- pipeline ------------------------------------------------------------
 
