@@ -461,3 +461,40 @@ def test_leftover_checkpoints_of_a_completed_job_are_removed_at_start(
     run_once(make_settings())
     assert not leftover.exists()
     assert (data_dir / "out" / "done" / "results.json").is_file()
+
+
+def test_crash_after_results_before_completed_is_recorded_without_reprocessing(
+    data_dir: Path, make_settings: Callable[..., Settings], add_job: Callable[..., Path]
+) -> None:
+    add_job("almost", frames=(4,))
+    run_once(make_settings())
+    results_before = (data_dir / "out" / "almost" / "results.json").read_bytes()
+    # Rewind the status to "processing, attempt 2 without outcome" as if the
+    # daemon died right after writing results.json.
+    done = read_status(data_dir).jobs["almost"]
+    crashed = done.model_copy(
+        update={
+            "state": JobState.PROCESSING,
+            "attempts": 2,
+            "history": (
+                *done.history,
+                AttemptRecord(attempt=2, started_at="2026-01-01T00:00:00Z", pid=999999),
+            ),
+        }
+    )
+    (data_dir / "out" / "almost" / "status.json").unlink()
+    write_aggregate_status(data_dir, {"almost": crashed})
+    calls: list[str] = []
+
+    class Counting(FakeProcessor):
+        def process_video(self, path, **kw):  # type: ignore[no-untyped-def,override]
+            calls.append(path.name)
+            return super().process_video(path, **kw)
+
+    run_once(make_settings(), Counting())
+    assert calls == []
+    entry = read_status(data_dir).jobs["almost"]
+    assert entry.state is JobState.COMPLETED
+    assert entry.attempts == 2
+    assert [h.outcome for h in entry.history] == [JobState.COMPLETED, JobState.COMPLETED]
+    assert (data_dir / "out" / "almost" / "results.json").read_bytes() == results_before
