@@ -152,3 +152,22 @@ def test_leftovers_of_a_killed_run_are_removed(
     assert main(["visualize", str(results), "--plots", "-o", str(out)]) == 2  # toy: no angles
     assert not stale.exists() and keep.read_text() == "mine"
     assert (out / "clip.confidence.png").is_file() and (out / "clip.quality.json").is_file()
+
+
+def test_progress_reports_every_rendering_step(
+    make_results: Callable[..., Path], unique_video: Path, tmp_path: Path
+) -> None:
+    from neuropose.visualize.pipeline import VisualizeOptions, visualize_results
+
+    results = make_results(build_predictions(input_sha256=sha256(unique_video)))
+    seen: dict[str, list[tuple[int, int]]] = {}
+
+    def factory(desc: str) -> Callable[[int, int], None]:
+        calls = seen.setdefault(desc, [])
+        return lambda done, total: calls.append((done, total))
+
+    opts = VisualizeOptions(overlay=True, view3d=True, video=unique_video)
+    visualize_results(results, out_dir=tmp_path / "p", options=opts, progress_factory=factory)
+    assert seen["overlay clip.mp4"][-1] == (N, N)
+    assert len(seen["overlay clip.mp4"]) == N
+    assert seen["3D clip.mp4"][-1] == (15, 15)  # 30 frames at 30 fps -> every 2nd frame
