@@ -142,10 +142,13 @@ def test_unreadable_status_then_recovery(
     (data_dir / "out" / "status.json").write_text('{"updated_at": "2026-', "utf-8")
     page.wait_for_selector(".notice-error", timeout=10_000)
     assert "not valid JSON" in page.locator(".notice-error").first.inner_text()
+    assert page.evaluate("() => document.body.classList.contains('status-unavailable')")
+    assert page.locator("#jobs tr.job").count() == 5  # the last readable rows stay, dimmed
     assert page.locator("#daemon").inner_text() == "daemon not running"
     page.screenshot(path=str(artifacts_dir / "monitor_status_unavailable.png"))
     write_status(data_dir, sample_jobs())
     page.wait_for_function("() => !document.querySelector('.notice-error')", timeout=10_000)
+    assert not page.evaluate("() => document.body.classList.contains('status-unavailable')")
 
 
 def test_job_page_with_results_quality_and_preview(
@@ -165,3 +168,19 @@ def test_job_page_with_results_quality_and_preview(
     assert page.get_by_text("4 of 100 frames").count() == 1
     page.screenshot(path=str(artifacts_dir / "monitor_job_results.png"), full_page=True)
     assert page.dialogs == [] and page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_unavailable_page_reloads_itself_when_status_returns(
+    page: Any, data_dir: Path, server: Callable[..., Any]
+) -> None:
+    (data_dir / "out" / "status.json").write_text("{", "utf-8")
+    srv = server(data_dir)
+    resp = page.goto(srv.url)
+    assert resp.status == 503
+    assert "Job status unavailable" in page.locator("h2").inner_text()
+    write_status(data_dir, sample_jobs())
+    page.wait_for_selector("#jobs tr.job[data-job='walk-01']", timeout=10_000)
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    # Chromium logs each 503 answer as a console error; nothing else may appear.
+    other = [m for m in page.console_errors if "status of 503" not in m]  # type: ignore[attr-defined]
+    assert other == []

@@ -540,7 +540,9 @@ def render_error_page(snapshot: Snapshot | None, status: int, title: str, messag
         f"<p>{esc(message)}</p><p><a href=\"{esc('/' + token_query)}\">Back to the dashboard</a>"
         "</p></section></main>"
     )
-    return _page(f"{status} {title} · NeuroPose", body, page="error")
+    # A 503 page polls the status and reloads itself once it is readable again.
+    return _page(f"{status} {title} · NeuroPose", body,
+                 page="unavailable" if status == 503 else "error")
 
 
 def render_status_json_bytes(snapshot: Snapshot) -> bytes:

@@ -5,7 +5,7 @@
   var POLL_MS = 2000;
   var body = document.body;
   var page = body.getAttribute("data-page");
-  if (page !== "dashboard" && page !== "job") { return; }
+  if (page !== "dashboard" && page !== "job" && page !== "unavailable") { return; }
   var token = new URLSearchParams(window.location.search).get("token");
   var tokenQuery = token ? "?token=" + encodeURIComponent(token) : "";
 
@@ -165,6 +165,11 @@
       })
       .then(function (res) {
         var data = res.data;
+        if (page === "unavailable") {
+          if (res.status === 200) { window.location.reload(); }
+          return;
+        }
+        body.classList.toggle("status-unavailable", res.status === 503);
         showDaemon(data.daemon);
         var notices = (data.notices || []).slice();
         if (res.status === 404 && page === "job") {
