@@ -48,7 +48,7 @@ class Server:
 
     def __init__(self, payload: bytes) -> None:
         self.payload = payload
-        self.mode = "ok"  # ok | truncate_first | truncate_always | no_range | slow
+        self.mode = "ok"  # ok | truncate_first | truncate_always | no_range | slow | very_slow
         self.requests: list[str | None] = []  # Range header of each GET
         self.full_gets = 0
         outer = self
@@ -80,10 +80,12 @@ class Server:
                     self.wfile.flush()
                     self.close_connection = True
                     return
-                if outer.mode == "slow":
-                    for i in range(0, len(body), 4096):
-                        self.wfile.write(body[i : i + 4096])
-                        threading.Event().wait(0.01)
+                if outer.mode in ("slow", "very_slow"):
+                    step, pause = (4096, 0.01) if outer.mode == "slow" else (1024, 0.1)
+                    for i in range(0, len(body), step):
+                        self.wfile.write(body[i : i + step])
+                        self.wfile.flush()
+                        threading.Event().wait(pause)
                     return
                 self.wfile.write(body)
 
@@ -356,3 +358,38 @@ def test_cli_from_file_checks_the_pinned_hash(tarball: bytes, tmp_path: Path, ca
     assert "NOT verified (unpinned)" in capsys.readouterr().out
     assert main(["models", "verify", "metrabs-eff2s-256-28ds"]) == 0
     assert main(["models", "fetch", "metrabs-eff2s-256-28ds", "--from-wheel", str(tar)]) == 2
+
+
+def test_sigkill_mid_download_leaves_nothing_installed_and_resumes(
+    server: Server, tarball: bytes, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import time
+
+    server.mode = "very_slow"  # 1 KiB per 0.1 s
+    sha = hashlib.sha256(tarball).hexdigest()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CONCURRENT, server.url, sha, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    part = tmp_path / ".downloads" / f"{ENTRY}.tar.gz.part"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not part.exists() or part.stat().st_size < 2048):
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    kept = part.stat().st_size
+    assert 0 < kept < len(tarball)
+    assert not (tmp_path / ENTRY).exists(), "nothing half-installed"
+    server.mode = "ok"
+    server.requests.clear()
+    _register(server.url, sha)
+    try:
+        fetch_model(ENTRY, tmp_path)  # the dead process's lock is gone; the download resumes
+        assert server.requests[0] is not None and server.requests[0].startswith("bytes=")
+        verify_model(ENTRY, tmp_path)
+    finally:
+        registry._ENTRIES.pop(ENTRY, None)

@@ -185,3 +185,26 @@ def test_spec_options_are_parsed_typed_and_validated(tmp_path: Path, toy_backend
     with pytest.raises(InvalidModelOptionError, match=r"option 'fast' is not key=value"):
         load_model("toy-pinned?fast", settings)
     assert InvalidModelOptionError("x").exit_code == 2
+
+
+def test_second_holder_of_a_model_lock_gets_busy_error(tmp_path: Path) -> None:
+    from neuropose.models import ModelBusyError
+    from neuropose.models.cache import fetch_lock
+
+    with fetch_lock(tmp_path, "toy-pinned"):
+        busy = r"'toy-pinned' is being fetched or removed"
+        second = fetch_lock(tmp_path, "toy-pinned", wait_s=0.1)
+        with pytest.raises(ModelBusyError, match=busy), second:
+            pass
+        with fetch_lock(tmp_path, "other-model", wait_s=0.1):
+            pass  # different models never block each other
+    assert ModelBusyError("x").exit_code == 3
+
+
+def test_debris_of_a_killed_fetch_is_cleaned(tmp_path: Path, toy_backend) -> None:
+    debris = tmp_path / ".staging" / "toy-pinned.0123456789abcdef"
+    debris.mkdir(parents=True)
+    (debris / "weights.bin").write_bytes(b"half")
+    fetch_model("toy-pinned", tmp_path)
+    assert not debris.exists()
+    assert list((tmp_path / ".staging").iterdir()) == []

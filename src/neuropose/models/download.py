@@ -83,7 +83,7 @@ def _attempt(
         with part.open(mode) as out:
             while True:
                 try:
-                    chunk = response.read(_CHUNK)
+                    chunk = response.read1(_CHUNK)  # what has arrived, up to 1 MiB
                 except (OSError, ValueError) as exc:  # connection reset, IncompleteRead, timeout
                     logger.info("download of %s interrupted at %d bytes: %s", url, done, exc)
                     break
