@@ -53,8 +53,9 @@ def serve(
     )
     server.snapshots.get()  # read and render once, before announcing the URL
     if not settings.data_dir.is_dir():
-        logger.warning("data directory %s does not exist yet; showing it as empty-and-down "
-                       "until the daemon creates it", settings.data_dir)
+        logger.warning("data directory %s does not exist (yet); pages will report the status "
+                       "as unavailable until `neuropose watch` creates it; check --data-dir",
+                       settings.data_dir)
     out_console.print(f"NeuroPose monitor for {settings.data_dir}", markup=False)
     out_console.print(f"Serving on {server.url}", markup=False)
     if secret:
