@@ -105,7 +105,9 @@ def draw_frame(
     if position is None:
         banner = f"frame {decode_index}  no prediction"
     else:
-        found: list[int] = np.nonzero(vp.det_frame == position)[0].tolist()
+        # det_frame is sorted (schema invariant): the frame's rows are one slice.
+        lo, hi = np.searchsorted(vp.det_frame, [position, position + 1])
+        found = list(range(int(lo), int(hi)))
         # Others first so the subject is drawn on top.
         for r in sorted(found, key=lambda r: int(vp.track_id[r]) == vp.primary_track_id):
             _draw_person(frame, vp, r, s)
