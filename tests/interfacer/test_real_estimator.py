@@ -99,3 +99,43 @@ def test_undecodable_video_fails_job_with_estimator_error(
     assert entry.error.split(":")[0] in {"VideoUnreadableError", "NoFramesError"}
     assert "clip.mp4" in entry.error
     assert (data_dir / "failed" / "garbage" / "clip.mp4").is_file()
+
+
+def test_enospc_on_checkpoint_fails_job_then_retry_completes(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import neuropose.interfacer.interfacer as mod
+    from neuropose.config import load_settings
+    from neuropose.interfacer import Interfacer, build_processor, retry_job
+
+    grey_video(data_dir / "in" / "full" / "cam.mp4", 30, 0)
+    settings = load_settings(
+        None,
+        {"data_dir": data_dir, "settle_seconds": 0.0, "checkpoint_every_frames": 10},
+        environ={},
+    ).settings
+    real = mod.write_model_atomic
+
+    def enospc(path, model, **kw):  # type: ignore[no-untyped-def]
+        if str(path).endswith(".ckpt.json"):
+            raise OSError(28, "No space left on device", str(path))
+        return real(path, model, **kw)
+
+    monkeypatch.setattr(mod, "write_model_atomic", enospc)
+    daemon = Interfacer(settings, lambda: build_processor(settings, MODEL), once=True)
+    daemon.run()
+    entry = read_status(data_dir).jobs["full"]
+    assert entry.state is JobState.FAILED
+    assert entry.error is not None and "No space left on device" in entry.error
+    assert (data_dir / "failed" / "full" / "cam.mp4").is_file()
+    assert not (data_dir / "out" / "full" / "results.json").exists()
+    assert not [p for p in data_dir.rglob("*") if TEMP_FILE_PATTERN.match(p.name)]
+    # Space freed: retry and the job completes.
+    monkeypatch.setattr(mod, "write_model_atomic", real)
+    retry_job(data_dir, "full")
+    Interfacer(settings, lambda: build_processor(settings, MODEL), once=True).run()
+    entry = read_status(data_dir).jobs["full"]
+    assert entry.state is JobState.COMPLETED
+    assert [h.outcome for h in entry.history] == [JobState.FAILED, JobState.COMPLETED]
+    results = load_model(data_dir / "out" / "full" / "results.json", JobResults)
+    assert results.videos[0].num_frames == 30
