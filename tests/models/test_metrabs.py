@@ -393,3 +393,29 @@ def test_sigkill_mid_download_leaves_nothing_installed_and_resumes(
         verify_model(ENTRY, tmp_path)
     finally:
         registry._ENTRIES.pop(ENTRY, None)
+
+
+def test_daemon_path_estimator_runs_the_metrabs_model(
+    entry: Server, tmp_path: Path, fake_saved_model: Path
+) -> None:
+    """The estimator (what the daemon runs per video) drives the loaded MeTRAbs model."""
+    import cv2
+
+    from neuropose.estimator import Estimator
+
+    video = tmp_path / "grey.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (64, 48))
+    for _ in range(8):
+        writer.write(np.full((48, 64, 3), 100, np.uint8))
+    writer.release()
+    fetch_model(ENTRY, tmp_path / "cache")
+    model = load_model(ENTRY, make_settings(tmp_path / "cache", batch_size=4))
+    vp = Estimator(model).process_video(video)
+    assert vp.num_frames == 8
+    assert sorted(set(vp.det_frame.tolist())) == list(range(8))
+    assert vp.skeleton.name == "h36m_17"
+    assert vp.provenance.model_sha256 == model.weights_sha256
+    assert vp.provenance.root_relative is False
+    np.testing.assert_allclose(vp.poses3d[:, 3, 0], 300.0)
+    np.testing.assert_allclose(vp.poses3d[:, 3, 2], 3000.0)
+    np.testing.assert_allclose(vp.poses3d[:, 3, 1], 100.0, atol=3.0)  # mean grey after MJPG
