@@ -40,8 +40,10 @@ def test_watch_once_then_status_table_and_json(
     add_job("walk", frames=(6, 4))
     bad = add_job("broken", frames=(3,))
     (bad / "v0.mp4").write_bytes(b"BAD" + bytes(100))
-    assert watch_once(data_dir) == 0
-    assert "completed 1, failed 1, interrupted 0" in capsys.readouterr().out
+    assert watch_once(data_dir) == 1
+    captured = capsys.readouterr()
+    assert "completed 1, failed 1, interrupted 0" in captured.out
+    assert "error: 1 job(s) failed: broken" in captured.err
 
     assert main(["status", "--data-dir", str(data_dir)]) == 0
     table = capsys.readouterr().out
@@ -90,7 +92,7 @@ def test_retry_round_trip_keeps_history(
 ) -> None:
     bad = add_job("fixme", frames=(4,))
     (bad / "v0.mp4").write_bytes(b"BAD" + bytes(300))
-    assert watch_once(data_dir) == 0
+    assert watch_once(data_dir) == 1
     assert (data_dir / "failed" / "fixme").is_dir()
     # The operator replaces the broken file, then retries.
     write_fake_video(data_dir / "failed" / "fixme" / "v0.mp4", 4)
@@ -117,7 +119,7 @@ def test_retry_while_daemon_runs_lets_the_daemon_requeue(
 ) -> None:
     bad = add_job("later", frames=(3,))
     (bad / "v0.mp4").write_bytes(b"BAD" + bytes(300))
-    assert watch_once(data_dir) == 0
+    assert watch_once(data_dir) == 1
     write_fake_video(data_dir / "failed" / "later" / "v0.mp4", 3)
     with ExclusiveLock(data_dir / "neuropose.lock", purpose="neuropose watch"):
         assert main(["retry", "later", "--data-dir", str(data_dir)]) == 0

@@ -91,8 +91,9 @@ def test_undecodable_video_fails_job_with_estimator_error(
     (job / "clip.mp4").write_bytes(b"this is not a video" * 100)
     proc = watch(data_dir, daemon_env, "--once")
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
+    assert proc.returncode == 1, err
     assert "failed 1" in out
+    assert "1 job(s) failed: garbage" in err
     entry = read_status(data_dir).jobs["garbage"]
     assert entry.state is JobState.FAILED
     assert entry.error is not None

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from neuropose.cli.app import app, out_console, state
+from neuropose.errors import ProcessingError
 
 
 @app.command("watch")
@@ -28,7 +29,7 @@ def watch(
 ) -> None:
     """Process jobs dropped into DATA_DIR/in/ (one daemon per data directory).
 
-    Exit codes: 0 done (--once), 1 processing error, 2 bad config or corrupt
+    Exit codes: 0 done (--once), 1 a job failed (--once), 2 bad config or corrupt
     status.json, 3 another daemon holds the data directory, 4 resource
     missing (model, disk, permissions), 130 stopped by SIGINT/SIGTERM after
     checkpointing.
@@ -43,3 +44,13 @@ def watch(
             f"completed {len(summary.completed)}, failed {len(summary.failed)}, "
             f"interrupted {len(summary.interrupted)}"
         )
+        if summary.failed:
+            raise JobsFailedError(
+                f"{len(summary.failed)} job(s) failed: {', '.join(summary.failed)}",
+                hint="`neuropose status` shows each error; fix the input and run "
+                "`neuropose retry JOB`",
+            )
+
+
+class JobsFailedError(ProcessingError):
+    """``watch --once`` finished but at least one job failed (exit code 1)."""
