@@ -213,6 +213,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"config file {path} does not exist", hint="check the --config path"
         ) from None
+    except OSError as exc:  # a directory, no permission, I/O error
+        raise ConfigError(
+            f"config file {path} cannot be read: {exc.strerror or exc}",
+            hint="--config takes a TOML file you can read",
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
     known = set(Settings.model_fields)

@@ -106,6 +106,7 @@ def test_sigkill_at_random_moments_never_leaves_a_torn_file(tmp_path: Path) -> N
     outcomes: Counter[str] = Counter()
     started = time.monotonic()
     iterations = 0
+
     # At least 200 kills (250 when the machine is quick); more (up to 25 s) until
     # kills have landed before the temp file existed, mid-write (temp file left
     # behind) and after the rename.

@@ -328,3 +328,15 @@ def test_empty_values_unset_optional_keys_and_are_refused_for_directories(
     code, _, err = run_cli("config", "show")
     assert code == 2
     assert "'data_dir' = '' (from env:NEUROPOSE_DATA_DIR): must not be empty" in err
+
+
+def test_unreadable_config_files_are_errors_not_tracebacks(run_cli: RunCli, tmp_path: Path) -> None:
+    code, _, err = run_cli("--config", str(tmp_path), "config", "show")
+    assert code == 2
+    assert f"config file {tmp_path} cannot be read: Is a directory" in err
+    binary = tmp_path / "np.toml"
+    binary.write_bytes(b"\xff\xfe= 1")
+    code, _, err = run_cli("--config", str(binary), "config", "show")
+    assert code == 2
+    assert f"config file {binary} is not UTF-8 text" in err
+    assert "Traceback" not in err
