@@ -118,8 +118,18 @@ def _predict(model, image: np.ndarray):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("name", "box"), [("messi5.jpg", (60, 55, 465, 340)), ("basketball1.png", (30, 75, 165, 480))]
 )
-def test_one_plausible_person_on_photos(blazepose_model, shared_media: Path, name, box) -> None:
-    det = _predict(blazepose_model, _rgb(shared_media / name))
+def test_one_plausible_person_on_photos(
+    blazepose_model, shared_media: Path, artifacts_dir: Path, name, box
+) -> None:
+    image = _rgb(shared_media / name)
+    det = _predict(blazepose_model, image)
+    overlay = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    for p in range(det.num_persons):
+        for a, b in BLAZEPOSE_33.edges:
+            pa = tuple(int(v) for v in det.poses2d[p, a])
+            pb = tuple(int(v) for v in det.poses2d[p, b])
+            cv2.line(overlay, pa, pb, (0, 255, 0), 2)
+    cv2.imwrite(str(artifacts_dir / f"models_blazepose_{Path(name).stem}.png"), overlay)
     assert det.num_persons == 1
     p2, p3, conf = det.poses2d[0], det.poses3d[0], det.confidence[0]
     assert p2.shape == (33, 2) and p3.shape == (33, 3) and conf.shape == (33,)
