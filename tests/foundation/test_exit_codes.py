@@ -35,6 +35,10 @@ FACTORIES: dict[str, Callable[[], BaseException]] = {
     "disk-full": lambda: DiskFullError("results.json: cannot write, no space left on device"),
     "interrupted": lambda: errors.Interrupted("stopped by SIGTERM after checkpointing"),
     "keyboard": lambda: KeyboardInterrupt(),
+    "os-missing": lambda: FileNotFoundError(2, "No such file or directory", "/data/in/job1"),
+    "os-permission": lambda: PermissionError(13, "Permission denied", "/data/out"),
+    "os-full": lambda: OSError(28, "No space left on device", "/data/out/x.json"),
+    "os-other": lambda: OSError(5, "Input/output error"),
 }
 
 EXPECTED = {
@@ -49,6 +53,17 @@ EXPECTED = {
     "disk-full": 4,
     "interrupted": 130,
     "keyboard": 130,
+    "os-missing": 2,
+    "os-permission": 2,
+    "os-full": 4,
+    "os-other": 1,
+}
+
+OS_MESSAGES = {
+    "os-missing": "error: No such file or directory: /data/in/job1",
+    "os-permission": "error: Permission denied: /data/out",
+    "os-full": "error: No space left on device: /data/out/x.json",
+    "os-other": "error: Input/output error",
 }
 
 
@@ -74,6 +89,8 @@ def test_exit_code_of_each_category(run_cli: RunCli, raising_command: None, kind
     assert "Traceback" not in err
     if kind == "keyboard":  # Ctrl-C: typer exits 130 quietly
         assert err.strip() in {"", "interrupted"}
+    elif kind.startswith("os-"):  # OSErrors a command did not translate
+        assert err.strip() == OS_MESSAGES[kind]
     else:
         message = str(FACTORIES[kind]())
         assert err.startswith(f"error: {message}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 import traceback
@@ -14,7 +15,7 @@ from rich.console import Console
 
 from neuropose import __version__
 from neuropose.config import LoadedSettings, load_settings
-from neuropose.errors import NeuroPoseError
+from neuropose.errors import InputError, NeuroPoseError, ProcessingError, ResourceError
 from neuropose.logs import configure_logging
 
 __all__ = ["CliState", "app", "err_console", "main", "out_console", "state"]
@@ -120,4 +121,31 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted", markup=False)
         return 130
+    except OSError as exc:
+        # Environmental failures a command did not translate (permissions, a
+        # missing directory, a full disk): one line, no traceback unless -v.
+        if verbose:
+            err_console.print(traceback.format_exc(), markup=False)
+        err_console.print(f"error: {_describe_os_error(exc)}", markup=False)
+        return _os_error_exit_code(exc)
     return 0
+
+
+def _describe_os_error(exc: OSError) -> str:
+    what = exc.strerror or str(exc)
+    names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+    return f"{what}: {' -> '.join(names)}" if names else what
+
+
+def _os_error_exit_code(exc: OSError) -> int:
+    """2 for a path problem the user can fix, 4 for a full disk, 1 otherwise."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ResourceError.exit_code
+    path_errors = (
+        FileNotFoundError,
+        FileExistsError,
+        PermissionError,
+        IsADirectoryError,
+        NotADirectoryError,
+    )
+    return InputError.exit_code if isinstance(exc, path_errors) else ProcessingError.exit_code
