@@ -540,3 +540,15 @@ def test_integer_arrays_never_change_values_silently(field: str, value: Any, mes
         JobResults.model_validate(doc)
     doc["videos"][0][field] = {"frame_index": [0.0, 1.0, 2.0]}.get(field, [0, 0, 2])
     JobResults.model_validate(doc)  # whole floats are fine
+
+
+def test_old_document_that_does_not_fit_its_old_schema_is_named(
+    tmp_path: Path, report_registry: migrations.MigrationRegistry
+) -> None:
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps({"schema_version": 1, "title": "no 'name' in a v1 file"}))
+    with pytest.raises(
+        InvalidDocumentError, match=r"cannot migrate _Report from schema version 1: KeyError"
+    ) as info:
+        load_model(path, _Report)
+    assert str(path) in str(info.value)

@@ -71,7 +71,15 @@ class MigrationRegistry:
                 raise InvalidDocumentError(
                     f"{source}: no migration for {name} from schema version {version}"
                 )
-            data = step(dict(data))
+            try:
+                data = step(dict(data))
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise InvalidDocumentError(
+                    f"{source}: cannot migrate {name} from schema version {version}: "
+                    f"{type(exc).__name__}: {exc}",
+                    hint="the file does not match the old schema it claims; restore it "
+                    "from a backup or regenerate it",
+                ) from exc
             version += 1
             data["schema_version"] = version
         return self._migrate_nested(model, data, source)
