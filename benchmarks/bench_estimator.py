@@ -11,7 +11,8 @@ Sections (``--only`` picks some)
 ``blazepose``
     ``../shared/media/lab_single_person/cam01.mp4`` with ``blazepose-full``:
     threaded vs sequential fps, interleaved passes, for several thread
-    splits (TFLite threads × FFmpeg decode threads), plus model-only fps and
+    splits (TFLite threads × FFmpeg decode threads × ``cv2.setNumThreads``),
+    plus model-only fps and
     decode-only fps (bars: ≥ 50 fps; threaded ≥ 0.95 × sequential).
 ``rss``
     Peak RSS of a fresh process running the estimator on a clip and on the
@@ -100,14 +101,18 @@ def _decode_fps(path: Path, threads: int | None) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def bench_blazepose(splits: list[tuple[int, int | None]], repeats: int) -> list[dict[str, Any]]:
+def bench_blazepose(
+    splits: list[tuple[int, int | None, int | None]], repeats: int
+) -> list[dict[str, Any]]:
     from neuropose.config import load_settings
     from neuropose.models import load_model
 
     if not CAM01.exists():
         return [{"skipped": f"{CAM01} absent"}]
     rows = []
-    for tfl_threads, dec_threads in splits:
+    default_cv = cv2.getNumThreads()
+    for tfl_threads, dec_threads, cv_threads in splits:
+        cv2.setNumThreads(default_cv if cv_threads is None else cv_threads)
         settings = load_settings(
             flags={
                 "model_cache_dir": str(REPO / ".cache" / "models"),
@@ -139,6 +144,7 @@ def bench_blazepose(splits: list[tuple[int, int | None]], repeats: int) -> list[
             {
                 "tflite_threads": tfl_threads,
                 "decode_threads": dec_threads or "auto",
+                "opencv_threads": cv_threads or "auto",
                 "model_load_s": load_s,
                 "threaded_fps": statistics.median(thr),
                 "sequential_fps": statistics.median(seq),
@@ -260,7 +266,7 @@ def main() -> None:
     parser.add_argument(
         "--splits",
         default="2:auto,2:1,1:1",
-        help="TFLite threads:decode threads pairs for the blazepose section",
+        help="TFLite threads:FFmpeg decode threads[:OpenCV threads] for the blazepose section",
     )
     parser.add_argument("--rss-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -276,9 +282,10 @@ def main() -> None:
             print(json.dumps({"overlap": report["overlap"]}), flush=True)
         if "blazepose" in sections:
             splits = []
-            for pair in args.splits.split(","):
-                a, b = pair.split(":")
-                splits.append((int(a), None if b == "auto" else int(b)))
+            for spec in args.splits.split(","):
+                a, b, *c = spec.split(":")
+                cv = None if not c or c[0] == "auto" else int(c[0])
+                splits.append((int(a), None if b == "auto" else int(b), cv))
             report["blazepose"] = bench_blazepose(splits, args.repeats)
             print(json.dumps({"blazepose": report["blazepose"]}), flush=True)
         if "rss" in sections:
