@@ -340,3 +340,10 @@ def test_unreadable_config_files_are_errors_not_tracebacks(run_cli: RunCli, tmp_
     assert code == 2
     assert f"config file {binary} is not UTF-8 text" in err
     assert "Traceback" not in err
+
+
+def test_every_setting_has_a_description() -> None:
+    undocumented = [
+        k for k, f in Settings.model_fields.items() if not (f.description or "").strip()
+    ]
+    assert undocumented == []
