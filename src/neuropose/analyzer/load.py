@@ -14,7 +14,6 @@ one analysis config works on BlazePose and MeTRAbs results alike.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,6 @@ __all__ = [
     "JointNotFoundError",
     "SubjectNotFoundError",
     "Trial",
-    "file_sha256",
     "load_results",
     "load_trial",
     "trial_from_arrays",
@@ -151,15 +149,6 @@ def resolve_joint(poses: np.ndarray, skeleton: Skeleton, name: str) -> np.ndarra
         f"joint {name!r} is not provided by skeleton {skeleton.name!r}",
         hint=f"use a canonical joint name ({canonical}) or one of the skeleton's joints",
     )
-
-
-def file_sha256(path: Path | str) -> str:
-    """SHA-256 hex digest of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_results(path: Path | str) -> JobResults:

@@ -49,10 +49,10 @@ from neuropose.analyzer.filtering import (
 )
 from neuropose.analyzer.gait import detect_gait_events, gait_cycles, gait_parameters
 from neuropose.analyzer.kinematics import segment_stats, speed, summary_stats
-from neuropose.analyzer.load import Trial, file_sha256, load_trial
+from neuropose.analyzer.load import Trial, load_trial
 from neuropose.analyzer.segment import compute_signal, segment_repetitions
 from neuropose.errors import NeuroPoseError, ProcessingError
-from neuropose.io import write_bytes_atomic, write_model_atomic
+from neuropose.io import sha256_file, write_bytes_atomic, write_model_atomic
 from neuropose.schemas.analysis import AnalysisConfig, AnalysisReport, ComparisonSpec, FilterSpec
 
 __all__ = [
@@ -280,9 +280,9 @@ def _compare(
             results["relation"] = dtw_relation(xa, xb, pairs, **kw)
     entry = {
         "name": comp.name,
-        "a": {"file": pa.name, "sha256": file_sha256(pa), "trial": ta.describe(),
+        "a": {"file": pa.name, "sha256": sha256_file(pa), "trial": ta.describe(),
               "transforms": rec_a},
-        "b": {"file": pb.name, "sha256": file_sha256(pb), "trial": tb.describe(),
+        "b": {"file": pb.name, "sha256": sha256_file(pb), "trial": tb.describe(),
               "transforms": rec_b},
         "spec": comp.model_dump(mode="json"),
         "unit": unit,
@@ -333,7 +333,7 @@ def run_analysis(
         label = _label(path, base)
         entry: dict[str, Any] = {"file": path.name, "input": label}
         try:
-            entry["sha256"] = file_sha256(path)
+            entry["sha256"] = sha256_file(path)
             trial = load_trial(path, video=cfg.video, track_id=cfg.track_id)
             body, tables = analyze_trial(trial, cfg, label)
         except NeuroPoseError as exc:
@@ -365,7 +365,7 @@ def run_analysis(
     report = AnalysisReport(
         provenance={
             "config_file": config_path.name,
-            "config_sha256": file_sha256(config_path),
+            "config_sha256": sha256_file(config_path),
             "config": cfg.model_dump(mode="json"),
             "created_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "versions": _versions(),

@@ -23,15 +23,12 @@ and is imported only when the model is loaded.
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 import tempfile
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from neuropose import wheels
 from neuropose.models import registry
 from neuropose.models.cache import ModelManifest, combined_digest, sha256_file
 from neuropose.models.errors import ModelFetchError, ModelIntegrityError, UnknownModelError
@@ -89,55 +86,40 @@ BLAZEPOSE_FULL = registry.ModelEntry(
 )
 
 
+REQUIREMENT = "mediapipe==0.10.21"
+#: pip arguments selecting the CPython 3.11 manylinux wheel whatever machine fetches it.
+PLATFORM_ARGS = (
+    "--platform", "manylinux_2_28_x86_64", "--python-version", "3.11", "--implementation", "cp",
+)  # fmt: skip
+
+
 def pip_download_command(dest: Path) -> list[str]:
     """The exact ``pip download`` command used to fetch the wheel into ``dest``."""
-    return [
-        sys.executable, "-m", "pip", "download", "mediapipe==0.10.21", "--no-deps",
-        "--only-binary=:all:", "--platform", "manylinux_2_28_x86_64", "--python-version",
-        "3.11", "--implementation", "cp", "-d", str(dest),
-    ]  # fmt: skip
+    return wheels.pip_download_command(REQUIREMENT, dest, PLATFORM_ARGS)
 
 
 def _pip_download(dest: Path) -> Path:
-    cmd = pip_download_command(dest)
-    logger.info("downloading %s with pip", WHEEL_NAME)
-    env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
     try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=_PIP_TIMEOUT_S, env=env, check=False
-        )
-    except subprocess.TimeoutExpired:
-        raise ModelFetchError(
-            f"pip download of mediapipe==0.10.21 did not finish in {_PIP_TIMEOUT_S:.0f} s",
-            hint=BLAZEPOSE_FULL.offline_hint,
-        ) from None
-    wheels = sorted(dest.glob("mediapipe-0.10.21-*.whl"))
-    if proc.returncode != 0 or not wheels:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        raise ModelFetchError(
-            "pip could not download mediapipe==0.10.21 (offline, or no reachable index): "
-            + (" | ".join(tail) or f"exit code {proc.returncode}"),
-            hint="check network/pip configuration (PIP_INDEX_URL, proxies); or "
+        return wheels.run_pip_download(
+            REQUIREMENT,
+            dest,
+            extra_args=PLATFORM_ARGS,
+            timeout_s=_PIP_TIMEOUT_S,
+            offline_hint="check network/pip configuration (PIP_INDEX_URL, proxies); or "
             + BLAZEPOSE_FULL.offline_hint,
         )
-    return wheels[0]
+    except wheels.WheelFetchError as exc:
+        raise ModelFetchError(exc.message, hint=exc.hint) from exc
 
 
 def _extract_members(wheel: Path, staged: Path, members: dict[str, str]) -> None:
-    try:
-        with zipfile.ZipFile(wheel) as zf:
-            names = set(zf.namelist())
-            for member, target in members.items():
-                if member not in names:
-                    raise ModelFetchError(
-                        f"{wheel} does not contain {member}",
-                        hint=f"use the wheel {WHEEL_NAME}",
-                    )
-                with zf.open(member) as src, (staged / target).open("wb") as dst:
-                    while chunk := src.read(1 << 20):
-                        dst.write(chunk)
-    except zipfile.BadZipFile as exc:
-        raise ModelFetchError(f"{wheel} is not a valid wheel (zip): {exc}") from exc
+    for member, target in members.items():
+        try:
+            wheels.extract_member(
+                wheel, member, staged / target, sha256=BLAZEPOSE_FULL.files[target]
+            )
+        except wheels.WheelFetchError as exc:
+            raise ModelIntegrityError(exc.message, hint=f"use the genuine {WHEEL_NAME}") from exc
 
 
 class BlazePoseBackend:

@@ -38,7 +38,7 @@ from pathlib import Path
 from pydantic import Field
 
 from neuropose.errors import InvalidDocumentError
-from neuropose.io import fsync_directory, load_model, write_model_atomic
+from neuropose.io import fsync_directory, load_model, sha256_file, write_model_atomic
 from neuropose.locking import ExclusiveLock, LockHeldError
 from neuropose.models.errors import CorruptModelError, ModelBusyError
 from neuropose.schemas.base import FrozenModel
@@ -94,15 +94,6 @@ class ModelManifest(FrozenModel):
     sizes: dict[str, int]
     fetched_at: str
     pinned: bool = True
-
-
-def sha256_file(path: Path) -> str:
-    """Lowercase hex SHA-256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def hash_tree(root: Path) -> tuple[dict[str, str], dict[str, int]]:

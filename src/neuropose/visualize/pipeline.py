@@ -29,7 +29,6 @@ is compared with ``Provenance.input_sha256`` and a mismatch is an
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Callable
@@ -37,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neuropose.errors import InputError
-from neuropose.io import load_model, remove_stale_temp_files
+from neuropose.io import load_model, remove_stale_temp_files, sha256_file
 from neuropose.schemas.predictions import JobResults, VideoPredictions
 from neuropose.schemas.quality import QualityReport
 from neuropose.visualize.overlay import FrameRange, render_overlay
@@ -85,14 +84,6 @@ def parse_frame_range(text: str) -> FrameRange:
     return start, stop
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def find_video(
     results_path: Path, vp: VideoPredictions, given: Path | None, *, n_videos: int = 1
 ) -> Path | None:
@@ -121,7 +112,7 @@ def find_video(
         candidates += [rdir / vp.video, rdir.parent.parent / "in" / rdir.name / vp.video]
     for c in candidates:
         if c.is_file():
-            digest = _sha256(c)
+            digest = sha256_file(c)
             if digest != vp.provenance.input_sha256:
                 raise InputError(
                     f"{c}: this is not the video the predictions of {vp.video} were made from "
