@@ -51,7 +51,7 @@ def test_process_flags_reach_the_estimator(clips, tmp_path: Path, capsys) -> Non
         [
             *("process", str(clips[0]), "-o", str(out), "--model", FAKE),
             *("--fov", "90", "--batch-size", "1", "--prefetch", "5"),
-            *("--max-persons", "2", "--subject", "longest_track"),
+            *("--max-persons", "2", "--subject", "longest_track", "--decode-threads", "1"),
         ]
     )
     assert rc == 0, capsys.readouterr().err

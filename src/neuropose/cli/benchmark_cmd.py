@@ -41,6 +41,13 @@ def benchmark(
     prefetch: Annotated[
         int | None, typer.Option("--prefetch", help="Frames in flight cap.")
     ] = None,
+    decode_threads: Annotated[
+        int | None, typer.Option("--decode-threads", min=1, help="FFmpeg decoder threads.")
+    ] = None,
+    opencv_threads: Annotated[
+        int | None,
+        typer.Option("--opencv-threads", min=1, help="cv2.setNumThreads for this process."),
+    ] = None,
 ) -> None:
     """End-to-end latency/throughput vs model-only throughput measured in the same run."""
     settings = state(ctx).load(batch_size=batch_size, prefetch_frames=prefetch).settings
@@ -50,7 +57,13 @@ def benchmark(
 
     probe_video(input)  # clear error for a bad input before loading the model
     pose_model, load_s = load_timed_model(model or settings.default_model, settings)
-    est = Estimator(pose_model, settings, model_load_s=load_s)
+    est = Estimator(
+        pose_model,
+        settings,
+        decode_threads=decode_threads,
+        opencv_threads=opencv_threads,
+        model_load_s=load_s,
+    )
     res = run_benchmark(
         est,
         input,

@@ -163,6 +163,13 @@ def process(
         bool,
         typer.Option("--allow-short-read", help="Accept truncated videos (recorded in results)."),
     ] = False,
+    decode_threads: Annotated[
+        int | None, typer.Option("--decode-threads", min=1, help="FFmpeg decoder threads.")
+    ] = None,
+    opencv_threads: Annotated[
+        int | None,
+        typer.Option("--opencv-threads", min=1, help="cv2.setNumThreads for this process."),
+    ] = None,
 ) -> None:
     """Estimate 3D poses for each input; one results file per input."""
     if fov is not None and camera is not None:
@@ -189,6 +196,8 @@ def process(
         settings,
         sequential=sequential,
         allow_short_read=allow_short_read,
+        decode_threads=decode_threads,
+        opencv_threads=opencv_threads,
         model_load_s=load_s,
     )
     if fov is not None:

@@ -288,6 +288,12 @@ class Estimator:
     decode_threads : int, optional
         FFmpeg decoder threads; None keeps OpenCV's default (one per core).
         Does not change predictions.
+    opencv_threads : int, optional
+        When given, ``cv2.setNumThreads(opencv_threads)`` is called at the
+        start of each video. This is process-wide (it also affects OpenCV
+        calls inside the model); None leaves OpenCV's setting alone. On a
+        2-core machine ``1`` keeps OpenCV's worker pool from competing with
+        the model's threads (see docs/benchmarks.md, "Estimator").
     model_load_s : float
         Model load time, copied into the metrics.
     device : str
@@ -334,6 +340,7 @@ class Estimator:
         sequential: bool = False,
         allow_short_read: bool = False,
         decode_threads: int | None = None,
+        opencv_threads: int | None = None,
         model_load_s: float = 0.0,
         device: str = "cpu",
     ) -> None:
@@ -357,6 +364,7 @@ class Estimator:
         self.sequential = sequential
         self.allow_short_read = allow_short_read
         self.decode_threads = decode_threads
+        self.opencv_threads = opencv_threads
         self.model_load_s = model_load_s
         self.device = device
         for name in ("batch_size", "prefetch_frames", "max_persons"):
@@ -464,6 +472,10 @@ class Estimator:
             ``stop_event`` was set; carries the checkpoint.
         """
         path = Path(path)
+        if self.opencv_threads is not None:
+            import cv2
+
+            cv2.setNumThreads(int(self.opencv_threads))
         meter = ResourceMeter()
         t_start = time.perf_counter()
         reader = FrameReader(
