@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import importlib
 import logging
 import os
 import shutil
@@ -77,7 +76,6 @@ from neuropose.errors import (
     NeuroPoseError,
     ProcessingError,
     ResourceError,
-    UsageError,
 )
 from neuropose.interfacer.discovery import StabilityTracker, list_videos
 from neuropose.interfacer.signals import GracefulStop
@@ -171,45 +169,24 @@ class _EstimatorProcessor:
     """Adapter from :class:`neuropose.estimator.Estimator` to :class:`VideoProcessor`."""
 
     def __init__(self, model: Any, settings: Settings) -> None:
-        # Heavy imports, only when a job is processed.
-        estimator = importlib.import_module("neuropose.estimator")
-        checkpoint = importlib.import_module("neuropose.schemas.checkpoint")
-        self._estimator = estimator.Estimator(model, settings)
-        self._probe = estimator.probe_video
-        self.checkpoint_model: type[BaseModel] = checkpoint.VideoCheckpoint
+        # Heavy imports (OpenCV), only when a job is processed.
+        from neuropose.estimator import Estimator
+        from neuropose.schemas.checkpoint import VideoCheckpoint
+
+        self._estimator = Estimator(model, settings)
+        self.checkpoint_model: type[BaseModel] = VideoCheckpoint
 
     def expected_frames(self, path: Path) -> int | None:
+        from neuropose.estimator import VideoError, probe_video
+
         try:
-            info = self._probe(path)
-        except Exception:  # the real error surfaces from process_video
+            return probe_video(path).declared_frame_count
+        except VideoError:  # the same error surfaces, typed, from process_video
             return None
-        if isinstance(info, int):
-            return info
-        for attr in ("declared_frame_count", "frame_count", "frames_expected"):
-            value = getattr(info, attr, None)
-            if isinstance(value, int):
-                return value
-        return None
 
     def process_video(self, path: Path, **kwargs: Any) -> VideoPredictions:
         result: VideoPredictions = self._estimator.process_video(path, **kwargs)
         return result
-
-
-def _load_python_spec(spec: str, settings: Settings) -> Any:
-    target = spec[len("python:") :]
-    module_name, _, attr = target.partition(":")
-    if not module_name or not attr:
-        raise UsageError(
-            f"model spec {spec!r} is not python:<module>:<factory>",
-            hint="for example --model python:mypkg.models:make_model",
-        )
-    try:
-        module = importlib.import_module(module_name)
-        factory = getattr(module, attr)
-    except (ImportError, AttributeError) as exc:
-        raise UsageError(f"cannot load model factory {target!r}: {exc}") from exc
-    return factory(settings)
 
 
 def build_processor(settings: Settings, model_spec: str | None) -> VideoProcessor:
@@ -220,16 +197,15 @@ def build_processor(settings: Settings, model_spec: str | None) -> VideoProcesso
     otherwise it is a pose model run through the estimator. Any other name is
     loaded with :func:`neuropose.models.load_model`.
     """
-    spec = model_spec or settings.default_model
-    if spec.startswith("python:"):
-        obj = _load_python_spec(spec, settings)
-    else:
-        from neuropose.models import load_model as load_pose_model  # heavy import
+    from neuropose.models.registry import call_python_factory, ensure_pose_model, load_model
 
-        obj = load_pose_model(spec, settings)
+    spec = model_spec or settings.default_model
+    if not spec.startswith("python:"):
+        return _EstimatorProcessor(load_model(spec, settings), settings)
+    obj = call_python_factory(spec, settings)
     if isinstance(obj, VideoProcessor):
         return obj
-    return _EstimatorProcessor(obj, settings)
+    return _EstimatorProcessor(ensure_pose_model(obj, spec), settings)
 
 
 @dataclass

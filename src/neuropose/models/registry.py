@@ -212,9 +212,7 @@ class Backend(Protocol):
         ...
 
 
-def parse_options(
-    raw: Mapping[str, str], allowed: Mapping[str, type], spec: str
-) -> dict[str, Any]:
+def parse_options(raw: Mapping[str, str], allowed: Mapping[str, type], spec: str) -> dict[str, Any]:
     """Convert model-spec options to the types in ``allowed``.
 
     Booleans accept ``1/0/true/false/yes/no/on/off``.
@@ -533,9 +531,21 @@ def remove_model(name: str, cache_dir: Path) -> bool:
     return True
 
 
-def _load_python(spec: str, settings: Settings) -> PoseModel:
+def call_python_factory(spec: str, settings: Settings) -> object:
+    """Import ``<module>:<factory>`` of a ``python:`` spec and return ``factory(settings)``.
+
+    Shared by :func:`load_model` (which requires a :class:`PoseModel`) and
+    the daemon (which also accepts a whole video processor).
+
+    Raises
+    ------
+    UnknownModelError
+        Malformed spec, module not importable, or no such callable (exit 2).
+    ModelLoadError
+        Importing the module or calling the factory failed (exit 1).
+    """
     parts = spec.split(":")
-    if len(parts) != 3 or not parts[1] or not parts[2]:
+    if len(parts) != 3 or parts[0] != "python" or not parts[1] or not parts[2]:
         raise UnknownModelError(
             f"invalid model spec {spec!r}", hint="write python:<module>:<factory>"
         )
@@ -555,19 +565,27 @@ def _load_python(spec: str, settings: Settings) -> PoseModel:
             f"model spec {spec!r}: {module_name} has no callable {factory_name!r}"
         )
     try:
-        model = factory(settings)
+        return factory(settings)
     except Exception as exc:
         raise ModelLoadError(
             f"model spec {spec!r}: {factory_name}(settings) failed: {exc}"
         ) from exc
-    if not isinstance(model, PoseModel):
+
+
+def ensure_pose_model(obj: object, spec: str) -> PoseModel:
+    """``obj`` if it implements :class:`PoseModel`; else ModelLoadError naming ``spec``."""
+    if not isinstance(obj, PoseModel):
         raise ModelLoadError(
-            f"model spec {spec!r}: {factory_name}(settings) returned "
-            f"{type(model).__name__}, which is not a PoseModel",
+            f"model spec {spec!r}: the factory returned {type(obj).__name__}, "
+            "which is not a PoseModel",
             hint="return an object with name, skeleton, weights_sha256, root_relative, "
             "max_batch_size, options, predict() and reset()",
         )
-    return model
+    return obj
+
+
+def _load_python(spec: str, settings: Settings) -> PoseModel:
+    return ensure_pose_model(call_python_factory(spec, settings), spec)
 
 
 def load_model(name: str, settings: Settings) -> PoseModel:
@@ -610,4 +628,3 @@ def load_model(name: str, settings: Settings) -> PoseModel:
     cache.check_sizes(path, manifest)
     logger.info("loading model %s from %s", name, path)
     return backend.load(entry, path, manifest, settings, options)
-
