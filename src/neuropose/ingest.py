@@ -26,7 +26,7 @@ Video detection
 ---------------
 A member is a video when its extension (case-insensitive) is one of
 :data:`VIDEO_EXTENSIONS` (``.mp4 .mov .avi .mkv .m4v .webm .mpg .mpeg
-.wmv``). Ingest does not decode videos: an unreadable video is reported by
+.wmv .mts``). Ingest does not decode videos: an unreadable video is reported by
 the daemon when it processes the job. Other members are skipped and
 reported: archives (:data:`ARCHIVE_EXTENSIONS`, never expanded), hidden
 files and macOS metadata (any path component starting with ``.`` or named
@@ -147,6 +147,7 @@ from neuropose.config import Settings
 from neuropose.errors import BusyError, InputError, NeuroPoseError, ResourceError
 from neuropose.io import fsync_directory, load_model, write_model_atomic
 from neuropose.locking import ExclusiveLock, LockHeldError, probe_lock
+from neuropose.media import VIDEO_SUFFIXES
 from neuropose.schemas.base import FrozenModel
 from neuropose.schemas.status import JobState, StatusFile
 
@@ -183,9 +184,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Extensions (lower case) that make a file a video.
-VIDEO_EXTENSIONS = frozenset(
-    {".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv"}
-)
+VIDEO_EXTENSIONS = VIDEO_SUFFIXES
 #: Extensions of archives that are reported and never expanded.
 ARCHIVE_EXTENSIONS = frozenset(
     {".zip", ".tar", ".gz", ".tgz", ".bz2", ".tbz2", ".xz", ".txz", ".zst", ".7z", ".rar", ".lz4"}

@@ -24,6 +24,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from neuropose.media import INPUT_SUFFIXES
+
 __all__ = [
     "PARTIAL_PATTERNS",
     "READY_MARKER",
@@ -39,24 +41,7 @@ __all__ = [
 READY_MARKER = "READY"
 
 #: Extensions treated as inputs (videos and still images).
-VIDEO_EXTENSIONS = frozenset(
-    {
-        ".mp4",
-        ".m4v",
-        ".mov",
-        ".avi",
-        ".mkv",
-        ".webm",
-        ".mpg",
-        ".mpeg",
-        ".wmv",
-        ".mts",
-        ".jpg",
-        ".jpeg",
-        ".png",
-        ".bmp",
-    }
-)
+VIDEO_EXTENSIONS = INPUT_SUFFIXES
 
 #: Suffixes and prefixes of files still being written by a copy tool.
 PARTIAL_PATTERNS = ("*.part", "*.tmp", "*.crdownload", ".~*")
