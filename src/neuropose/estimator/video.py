@@ -41,6 +41,7 @@ from neuropose.estimator.errors import (
     VideoNotFoundError,
     VideoUnreadableError,
 )
+from neuropose.media import IMAGE_SUFFIXES  # shared with ingest and the daemon
 from neuropose.schemas import CameraIntrinsics
 
 __all__ = [
@@ -55,8 +56,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: File suffixes read as one-frame still images.
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 
 _ROTATE = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
 
