@@ -35,7 +35,6 @@ from neuropose.estimator.video import (
     VideoInfo,
     load_camera_file,
     probe_video,
-    sha256_file,
 )
 
 __all__ = [

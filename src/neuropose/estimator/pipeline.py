@@ -88,8 +88,8 @@ from neuropose.estimator.video import (
     FrameReader,
     VideoInfo,
     load_camera_file,
-    sha256_file,
 )
+from neuropose.io import sha256_file
 from neuropose.models.base import FrameDetections, PoseModel
 from neuropose.schemas import (
     CameraIntrinsics,

@@ -22,7 +22,6 @@ Still images are read with ``cv2.imread``, which applies EXIF orientation.
 from __future__ import annotations
 
 import collections
-import hashlib
 import json
 import logging
 import math
@@ -51,7 +50,6 @@ __all__ = [
     "VideoInfo",
     "load_camera_file",
     "probe_video",
-    "sha256_file",
 ]
 
 logger = logging.getLogger(__name__)
@@ -93,24 +91,6 @@ class VideoInfo:
     declared_frame_count: int | None
     fps_reported: float | None
     size_bytes: int
-
-
-def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file's bytes.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x"
-    >>> _ = p.write_bytes(b"abc")
-    >>> sha256_file(p)[:16]
-    'ba7816bf8f01cfea'
-    """
-    h = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        while block := handle.read(chunk_size):
-            h.update(block)
-    return h.hexdigest()
 
 
 class FramePool:
