@@ -183,19 +183,27 @@ def refine_from_heatmap(
     """
     hh, wh, n = heatmap.shape
     out = np.array(xy, dtype=np.float64, copy=True)
+    m = min(n, len(out))
     off = (kernel_size - 1) // 2
-    for i in range(min(n, len(out))):
-        col, row = int(out[i, 0] * wh), int(out[i, 1] * hh)
-        if not (0 <= col < wh and 0 <= row < hh) or out[i, 0] < 0 or out[i, 1] < 0:
-            continue
-        r0, r1 = max(0, row - off), min(hh, row + off + 1)
-        c0, c1 = max(0, col - off), min(wh, col + off + 1)
-        conf = 1.0 / (1.0 + np.exp(-heatmap[r0:r1, c0:c1, i].astype(np.float64)))
-        total = conf.sum()
-        if conf.max() >= min_confidence and total > 0:
-            rows, cols = np.mgrid[r0:r1, c0:c1]
-            out[i, 0] = (cols * conf).sum() / total / wh
-            out[i, 1] = (rows * conf).sum() / total / hh
+    with np.errstate(invalid="ignore"):  # NaN coordinates are simply left unchanged
+        x, y = out[:m, 0], out[:m, 1]
+        valid = (x >= 0) & (y >= 0) & (x * wh < wh) & (y * hh < hh)
+    idx = np.nonzero(valid)[0]
+    if idx.size == 0:
+        return out
+    # All windows at once: (V, k) row and column indices, cells outside the map weigh 0.
+    d = np.arange(-off, off + 1)
+    rows = (y[idx] * hh).astype(np.int64)[:, None] + d
+    cols = (x[idx] * wh).astype(np.int64)[:, None] + d
+    inside = ((rows >= 0) & (rows < hh))[:, :, None] & ((cols >= 0) & (cols < wh))[:, None, :]
+    r_in, c_in = np.clip(rows, 0, hh - 1), np.clip(cols, 0, wh - 1)
+    logits = heatmap[r_in[:, :, None], c_in[:, None, :], idx[:, None, None]].astype(np.float64)
+    conf = np.where(inside, 1.0 / (1.0 + np.exp(-logits)), 0.0)
+    total = conf.sum(axis=(1, 2))
+    ok = (conf.max(axis=(1, 2)) >= min_confidence) & (total > 0)
+    sel = idx[ok]
+    out[sel, 0] = (conf[ok] * cols[ok][:, None, :]).sum(axis=(1, 2)) / total[ok] / wh
+    out[sel, 1] = (conf[ok] * rows[ok][:, :, None]).sum(axis=(1, 2)) / total[ok] / hh
     return out
 
 
