@@ -140,3 +140,29 @@ def test_enospc_on_checkpoint_fails_job_then_retry_completes(
     assert [h.outcome for h in entry.history] == [JobState.FAILED, JobState.COMPLETED]
     results = load_model(data_dir / "out" / "full" / "results.json", JobResults)
     assert results.videos[0].num_frames == 30
+
+
+def test_completed_job_gets_quality_reports_shown_by_status(
+    data_dir: Path, daemon_env: dict[str, str]
+) -> None:
+    """FakeModel detects one person in every frame of a 20-frame clip: 100 % detection."""
+    grey_video(data_dir / "in" / "visit1" / "walk.mp4", 20, 40)
+    proc = watch(data_dir, daemon_env, "--once")
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+
+    from neuropose.schemas.quality import QualityReport
+
+    report = load_model(
+        data_dir / "out" / "visit1" / "visualize" / "walk.quality.json", QualityReport
+    )
+    assert (report.video, report.n_frames, report.frames_subject_missing) == ("walk.mp4", 20, 0)
+    assert report.subject_detection_rate == 1.0
+    assert (data_dir / "out" / "visit1" / "visualize" / "walk.quality.html").is_file()
+
+    shown = subprocess.run(
+        neuropose_cmd("status", "visit1", "--data-dir", str(data_dir)),
+        env=daemon_env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "subject detected" in shown.stdout and "100.0%" in shown.stdout

@@ -108,6 +108,19 @@ def status(
             out_console.print(f"{job_id}: {e.error}", markup=False)
     for note in notes:
         out_console.print(note, markup=False)
+    if job is not None:
+        _print_quality(Path(settings.data_dir) / "out" / job)
+
+
+def _print_quality(job_out: Path) -> None:
+    """Quality summary of each video of a job, when its reports exist."""
+    from neuropose.visualize.report import load_quality_reports, summarize_quality
+
+    for video, report in load_quality_reports(job_out).items():
+        quality = Table("quality", video, show_header=True)
+        for label, value in summarize_quality(report)[1:]:
+            quality.add_row(label, value)
+        out_console.print(quality)
 
 
 @app.command("retry")

@@ -13,6 +13,7 @@ Data-directory layout
       out/<job>/partial/<video>.pred.json   predictions of a finished video
       out/<job>/partial/<video>.ckpt.json   mid-video checkpoint
       out/<job>/results.json          JobResults, written once when complete
+      out/<job>/visualize/<video>.quality.{json,html}   per-video quality report
       failed/<job>/                   quarantined inputs of a failed job
       .staging/                       ingest's area; never looked inside
 
@@ -527,6 +528,7 @@ class Interfacer:
                 videos=tuple(predictions),
             )
             write_model_atomic(results_path, results, indent=None)
+            self._write_quality_reports(job_out, results)
         except Interrupted as exc:
             beat.set()
             heartbeat.join()
@@ -548,6 +550,23 @@ class Interfacer:
         beat.set()
         heartbeat.join()
         self._complete(job_id, run.entry, results_path)
+
+    def _write_quality_reports(self, job_out: Path, results: JobResults) -> None:
+        """Write each video's quality report to ``out/<job>/visualize/`` (for the dashboard).
+
+        The reports are derived data: a failure here is logged and never fails
+        a job whose ``results.json`` is already complete.
+        """
+        from neuropose.visualize.report import build_quality_report, write_quality_report
+
+        target = job_out / "visualize"
+        try:
+            target.mkdir(exist_ok=True)
+            for vp in results.videos:
+                report = build_quality_report(vp, job_id=results.job_id)
+                write_quality_report(report, target, Path(vp.video).stem or vp.video)
+        except (OSError, ValueError) as exc:
+            logger.warning("job %s: quality report not written: %s", results.job_id, exc)
 
     def _check_inputs(self, partial: Path, videos: list[Path]) -> None:
         """Drop partial results of inputs that changed since they were made."""
