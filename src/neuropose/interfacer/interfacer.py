@@ -10,7 +10,7 @@ Data-directory layout
       out/status.json                 aggregated StatusFile (job transitions)
       out/<job>/status.json           live JobStatusEntry (heartbeats, progress)
       out/<job>/partial/inputs.json   size + mtime of each input when started
-      out/<job>/partial/<video>.pred.json   predictions of a finished video
+      out/<job>/partial/<video>.pred.json   one-video JobResults of a finished video
       out/<job>/partial/<video>.ckpt.json   mid-video checkpoint
       out/<job>/results.json          JobResults, written once when complete
       out/<job>/visualize/<video>.quality.{json,html}   per-video quality report
@@ -618,7 +618,7 @@ class Interfacer:
         ckpt_path = partial / f"{key}.ckpt.json"
         if pred_path.is_file():
             try:
-                pred = load_model(pred_path, VideoPredictions)
+                pred = load_model(pred_path, JobResults).videos[0]
             except InvalidDocumentError:
                 pred_path.unlink()
             else:
@@ -690,7 +690,11 @@ class Interfacer:
                 ckpt_path.unlink()
             base_done["value"] = None
             pred = call(None)
-        write_model_atomic(pred_path, pred, indent=None)
+        # A one-video JobResults envelope, so the partial file carries a schema_version.
+        envelope = JobResults(
+            job_id=job_id, created_at=utc_now(), neuropose_version=__version__, videos=(pred,)
+        )
+        write_model_atomic(pred_path, envelope, indent=None)
         with contextlib.suppress(FileNotFoundError):
             ckpt_path.unlink()
         with run.lock:
