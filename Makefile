@@ -17,10 +17,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/neuropose demo
 
+# pytest's exit code 5 means no test ran: that is a failure, said explicitly.
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff format --check src tests benchmarks
 	$(PY) -m mypy
-	$(PY) -m pytest
+	@$(PY) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5); failing" >&2; exit 1; fi; \
+	exit $$rc
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
@@ -29,8 +33,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
+# Each benchmark prints its ratios; docs/benchmarks.md records them.
 benchmarks: $(STAMP)
-	$(PY) benchmarks/run_all.py
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; PYTHONPATH=. $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist demo-output
