@@ -49,8 +49,9 @@ def make_sequences(n: int, m: int, seed: int = 0) -> tuple[np.ndarray, np.ndarra
     phase = rng.uniform(0, 2 * math.pi, size=(4, 33, 3))
 
     def motion(tt: np.ndarray) -> np.ndarray:
-        return (amps[None] * np.sin(2 * math.pi * freqs[None] * tt[:, None, None, None]
-                                    + phase[None])).sum(axis=1)
+        return (
+            amps[None] * np.sin(2 * math.pi * freqs[None] * tt[:, None, None, None] + phase[None])
+        ).sum(axis=1)
 
     a = motion(t)
     u = np.linspace(0, 1, m)
@@ -89,17 +90,29 @@ def run(label: str, a: np.ndarray, b: np.ndarray, repeats: int, skip_full: bool)
     rows: list[dict[str, Any]] = []
     for name in methods:
         med = statistics.median(times[name])
-        rows.append({"method": name, "median_s": med, "ratio": med / ref,
-                     "distance": dists[name], "excess": dists[name] / best - 1})
-    print(f"\n#### {label}: a = {n} x 33 x 3, b = {m} x 33 x 3 frames, "
-          f"{repeats} interleaved repeats (medians)\n")
-    print("| method | median time (s) | time / exact band | distance (mm) "
-          "| excess over exact full |")
+        rows.append(
+            {
+                "method": name,
+                "median_s": med,
+                "ratio": med / ref,
+                "distance": dists[name],
+                "excess": dists[name] / best - 1,
+            }
+        )
+    print(
+        f"\n#### {label}: a = {n} x 33 x 3, b = {m} x 33 x 3 frames, "
+        f"{repeats} interleaved repeats (medians)\n"
+    )
+    print(
+        "| method | median time (s) | time / exact band | distance (mm) | excess over exact full |"
+    )
     print("|---|---:|---:|---:|---:|")
     for r in rows:
         excess = 100 * r["excess"] if abs(r["excess"]) > 1e-9 else 0.0
-        print(f"| {r['method']} | {r['median_s']:.3f} | {r['ratio']:.2f} | {r['distance']:.1f} "
-              f"| {excess:+.3f} % |")
+        print(
+            f"| {r['method']} | {r['median_s']:.3f} | {r['ratio']:.2f} | {r['distance']:.1f} "
+            f"| {excess:+.3f} % |"
+        )
     same = math.isclose(dists["exact band 10%"], dists["exact band 10% (numpy)"], rel_tol=1e-9)
     print(f"\nnumba and numpy backends agree (rel. 1e-9): {same}")
 

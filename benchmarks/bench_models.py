@@ -172,8 +172,10 @@ def main() -> None:
     if args.write_docs:
         text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
         pattern = re.compile(r"## Models\n.*?(?=\n## |\Z)", re.S)
-        text = pattern.sub(section.rstrip("\n") + "\n", text) if pattern.search(text) else (
-            text.rstrip("\n") + "\n\n" + section
+        text = (
+            pattern.sub(section.rstrip("\n") + "\n", text)
+            if pattern.search(text)
+            else (text.rstrip("\n") + "\n\n" + section)
         )
         DOCS.write_text(text)
 

@@ -45,8 +45,13 @@ from pathlib import Path
 from neuropose.io import write_model_atomic
 from neuropose.schemas import JobState, JobStatusEntry, StatusFile, VideoProgress
 
-STATES = [JobState.COMPLETED] * 60 + [JobState.QUEUED] * 25 + [JobState.PROCESSING] * 5 + [
-    JobState.FAILED] * 7 + [JobState.INTERRUPTED] * 3
+STATES = (
+    [JobState.COMPLETED] * 60
+    + [JobState.QUEUED] * 25
+    + [JobState.PROCESSING] * 5
+    + [JobState.FAILED] * 7
+    + [JobState.INTERRUPTED] * 3
+)
 
 
 def make_status(n_jobs: int) -> StatusFile:
@@ -59,18 +64,31 @@ def make_status(n_jobs: int) -> StatusFile:
         done = {JobState.COMPLETED: 3600, JobState.QUEUED: 0}.get(state, 1234)
         name = f"subject-{i:04d}_gait_session"
         jobs[name] = JobStatusEntry(
-            job_id=name, state=state, attempts=0 if state is JobState.QUEUED else 1,
-            queued_at=iso(now - timedelta(hours=2)), started_at=iso(now - timedelta(hours=1)),
-            last_update=iso(now - timedelta(seconds=i % 300)), frames_done=done,
-            frames_expected=3600, fps=24.5 if state is JobState.PROCESSING else None,
+            job_id=name,
+            state=state,
+            attempts=0 if state is JobState.QUEUED else 1,
+            queued_at=iso(now - timedelta(hours=2)),
+            started_at=iso(now - timedelta(hours=1)),
+            last_update=iso(now - timedelta(seconds=i % 300)),
+            frames_done=done,
+            frames_expected=3600,
+            fps=24.5 if state is JobState.PROCESSING else None,
             eta_s=96.0 if state is JobState.PROCESSING else None,
             current_video="cam01.mp4" if state is JobState.PROCESSING else None,
             error="ProcessingError: decoder stalled at frame 17"
-            if state is JobState.FAILED else None,
-            videos=(VideoProgress(name="cam01.mp4", state=state, frames_done=done // 2,
-                                  frames_expected=1800),
-                    VideoProgress(name="cam02.mp4", state=state, frames_done=done - done // 2,
-                                  frames_expected=1800)),
+            if state is JobState.FAILED
+            else None,
+            videos=(
+                VideoProgress(
+                    name="cam01.mp4", state=state, frames_done=done // 2, frames_expected=1800
+                ),
+                VideoProgress(
+                    name="cam02.mp4",
+                    state=state,
+                    frames_done=done - done // 2,
+                    frames_expected=1800,
+                ),
+            ),
         )
     return StatusFile(updated_at=iso(now), daemon_pid=1, jobs=jobs)
 
@@ -78,8 +96,9 @@ def make_status(n_jobs: int) -> StatusFile:
 ACCEPT_GZIP = True
 
 
-async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                   path: str) -> tuple[int, int]:
+async def _request(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str
+) -> tuple[int, int]:
     # Browsers always offer gzip; the monitor compresses its large cached bodies once.
     accept = "Accept-Encoding: gzip, deflate\r\n" if ACCEPT_GZIP else ""
     writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{accept}\r\n".encode())
@@ -92,9 +111,17 @@ async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     return status, length
 
 
-async def _client(host: str, port: int, paths: list[str], weights: list[float],
-                  interval: float, until: float, lat: list[float], errors: list[str],
-                  sizes: list[int]) -> None:
+async def _client(
+    host: str,
+    port: int,
+    paths: list[str],
+    weights: list[float],
+    interval: float,
+    until: float,
+    lat: list[float],
+    errors: list[str],
+    sizes: list[int],
+) -> None:
     rng = random.Random()
     if interval:
         await asyncio.sleep(rng.uniform(0, interval))
@@ -121,23 +148,40 @@ async def _client(host: str, port: int, paths: list[str], weights: list[float],
         conn[1].close()
 
 
-async def _scenario(host: str, port: int, clients: int, seconds: float, paths: list[str],
-                    weights: list[float], interval: float) -> dict[str, float]:
+async def _scenario(
+    host: str,
+    port: int,
+    clients: int,
+    seconds: float,
+    paths: list[str],
+    weights: list[float],
+    interval: float,
+) -> dict[str, float]:
     lat: list[float] = []
     errors: list[str] = []
     sizes: list[int] = []
     until = time.monotonic() + seconds
     t0 = time.monotonic()
-    await asyncio.gather(*(_client(host, port, paths, weights, interval, until, lat, errors,
-                                   sizes) for _ in range(clients)))
+    await asyncio.gather(
+        *(
+            _client(host, port, paths, weights, interval, until, lat, errors, sizes)
+            for _ in range(clients)
+        )
+    )
     wall = time.monotonic() - t0
     lat_ms = sorted(x * 1000 for x in lat)
     q = statistics.quantiles(lat_ms, n=100) if len(lat_ms) > 1 else [0.0] * 99
     if errors:
         print(f"  errors (first 5): {errors[:5]}", file=sys.stderr)
-    return {"requests": len(lat), "rps": len(lat) / wall, "p50": q[49], "p95": q[94],
-            "max": lat_ms[-1] if lat_ms else 0.0, "errors": len(errors),
-            "kb": statistics.mean(sizes) / 1024 if sizes else 0.0}
+    return {
+        "requests": len(lat),
+        "rps": len(lat) / wall,
+        "p50": q[49],
+        "p95": q[94],
+        "max": lat_ms[-1] if lat_ms else 0.0,
+        "errors": len(errors),
+        "kb": statistics.mean(sizes) / 1024 if sizes else 0.0,
+    }
 
 
 def _heartbeats(data_dir: Path, status: StatusFile, stop: threading.Event) -> None:
@@ -147,8 +191,12 @@ def _heartbeats(data_dir: Path, status: StatusFile, stop: threading.Event) -> No
         frames += 25
         now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         for e in active:
-            write_model_atomic(data_dir / "out" / e.job_id / "status.json", e.model_copy(
-                update={"last_update": now, "frames_done": min(3600, e.frames_done + frames)}))
+            write_model_atomic(
+                data_dir / "out" / e.job_id / "status.json",
+                e.model_copy(
+                    update={"last_update": now, "frames_done": min(3600, e.frames_done + frames)}
+                ),
+            )
 
 
 def main() -> int:
@@ -174,9 +222,21 @@ def main() -> int:
         env = {k: v for k, v in os.environ.items() if not k.startswith("NEUROPOSE_")}
         env["XDG_DATA_HOME"] = tmp
         proc = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from neuropose.cli import main; sys.exit(main())",
-             "-q", "serve", "--port", "0", "--data-dir", str(data_dir)],
-            stdout=subprocess.PIPE, text=True, env=env)
+            [
+                sys.executable,
+                "-c",
+                "import sys; from neuropose.cli import main; sys.exit(main())",
+                "-q",
+                "serve",
+                "--port",
+                "0",
+                "--data-dir",
+                str(data_dir),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         try:
             assert proc.stdout is not None
             url = ""
@@ -193,28 +253,38 @@ def main() -> int:
             scenarios = {
                 "poll": (["/status.json"], [1.0], args.interval),
                 "poll+heartbeats": (["/status.json"], [1.0], args.interval),
-                "pages": (["/", "/health", *job_paths],
-                          [0.25, 0.25, *[0.5 / len(job_paths)] * len(job_paths)], args.interval),
+                "pages": (
+                    ["/", "/health", *job_paths],
+                    [0.25, 0.25, *[0.5 / len(job_paths)] * len(job_paths)],
+                    args.interval,
+                ),
                 "saturate": (job_paths, [1.0] * len(job_paths), 0.0),
             }
-            print(f"monitor load: {args.clients} clients x {args.seconds:g} s per scenario, "
-                  f"{args.jobs} jobs, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
-                  f"load average {os.getloadavg()[0]:.1f} at start, "
-                  f"{'gzip offered' if ACCEPT_GZIP else 'no gzip'}")
-            print("\n| scenario | requests | req/s | mean body KiB | p50 ms | p95 ms "
-                  "| max ms | errors |\n|---|---|---|---|---|---|---|---|")
+            print(
+                f"monitor load: {args.clients} clients x {args.seconds:g} s per scenario, "
+                f"{args.jobs} jobs, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
+                f"load average {os.getloadavg()[0]:.1f} at start, "
+                f"{'gzip offered' if ACCEPT_GZIP else 'no gzip'}"
+            )
+            print(
+                "\n| scenario | requests | req/s | mean body KiB | p50 ms | p95 ms "
+                "| max ms | errors |\n|---|---|---|---|---|---|---|---|"
+            )
             for name, (paths, weights, interval) in scenarios.items():
                 stop = threading.Event()
                 beat = threading.Thread(target=_heartbeats, args=(data_dir, status, stop))
                 if name == "poll+heartbeats":
                     beat.start()
-                r = asyncio.run(_scenario(host, port, args.clients, args.seconds, paths, weights,
-                                          interval))
+                r = asyncio.run(
+                    _scenario(host, port, args.clients, args.seconds, paths, weights, interval)
+                )
                 stop.set()
                 if beat.is_alive():
                     beat.join()
-                print(f"| {name} | {r['requests']:.0f} | {r['rps']:.0f} | {r['kb']:.0f} | "
-                      f"{r['p50']:.1f} | {r['p95']:.1f} | {r['max']:.0f} | {r['errors']:.0f} |")
+                print(
+                    f"| {name} | {r['requests']:.0f} | {r['rps']:.0f} | {r['kb']:.0f} | "
+                    f"{r['p50']:.1f} | {r['p95']:.1f} | {r['max']:.0f} | {r['errors']:.0f} |"
+                )
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(15)

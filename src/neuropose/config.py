@@ -99,9 +99,7 @@ class Settings(BaseSettings):
     num_threads: int = Field(
         default=2, ge=1, le=64, description="CPU threads for model inference (TFLite/TF)."
     )
-    max_persons: int = Field(
-        default=1, ge=1, le=32, description="Most people tracked per frame."
-    )
+    max_persons: int = Field(default=1, ge=1, le=32, description="Most people tracked per frame.")
     subject_rule: str = Field(
         default="largest",
         description="Primary subject: largest, most_central, longest_track, or a track id.",

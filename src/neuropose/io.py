@@ -73,6 +73,7 @@ class DiskFullError(ResourceError, OSError):
     working. The target file is left as it was.
     """
 
+
 #: Names of temporary files made by :func:`atomic_write`.
 TEMP_FILE_PATTERN = re.compile(r"^\..+\.[0-9a-f]{16}\.tmp$")
 

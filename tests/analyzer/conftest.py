@@ -18,10 +18,25 @@ from neuropose.analyzer.load import Trial, trial_from_arrays
 from neuropose.schemas import Skeleton
 
 JOINTS = (
-    "pelvis", "neck", "head",
-    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-    "left_heel", "right_heel", "left_toe", "right_toe",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+    "pelvis",
+    "neck",
+    "head",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+    "left_heel",
+    "right_heel",
+    "left_toe",
+    "right_toe",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
 )
 SKELETON = Skeleton(name="synthetic_canonical", joints=JOINTS)
 
@@ -51,15 +66,25 @@ def standing_body(n: int) -> np.ndarray:
     """(n, J, 3) neutral standing pose in the body frame (mm)."""
     p = np.zeros((n, len(JOINTS), 3))
     pos = {
-        "pelvis": (0, 0, 0), "neck": (0, 500, 0), "head": (0, 650, 0),
-        "left_hip": (100, 0, 0), "right_hip": (-100, 0, 0),
-        "left_knee": (100, -450, 0), "right_knee": (-100, -450, 0),
-        "left_ankle": (100, -900, 0), "right_ankle": (-100, -900, 0),
-        "left_heel": (100, -960, -50), "right_heel": (-100, -960, -50),
-        "left_toe": (100, -960, 150), "right_toe": (-100, -960, 150),
-        "left_shoulder": (180, 500, 0), "right_shoulder": (-180, 500, 0),
-        "left_elbow": (180, 200, 0), "right_elbow": (-180, 200, 0),
-        "left_wrist": (180, -50, 0), "right_wrist": (-180, -50, 0),
+        "pelvis": (0, 0, 0),
+        "neck": (0, 500, 0),
+        "head": (0, 650, 0),
+        "left_hip": (100, 0, 0),
+        "right_hip": (-100, 0, 0),
+        "left_knee": (100, -450, 0),
+        "right_knee": (-100, -450, 0),
+        "left_ankle": (100, -900, 0),
+        "right_ankle": (-100, -900, 0),
+        "left_heel": (100, -960, -50),
+        "right_heel": (-100, -960, -50),
+        "left_toe": (100, -960, 150),
+        "right_toe": (-100, -960, 150),
+        "left_shoulder": (180, 500, 0),
+        "right_shoulder": (-180, 500, 0),
+        "left_elbow": (180, 200, 0),
+        "right_elbow": (-180, 200, 0),
+        "left_wrist": (180, -50, 0),
+        "right_wrist": (-180, -50, 0),
     }
     for k, name in enumerate(JOINTS):
         p[:, k] = pos[name]
@@ -80,8 +105,12 @@ def timestamps(n: int, fs: float, jitter: float = 0.0, seed: int = 0) -> np.ndar
 
 
 def make_arm(
-    fs: float = 30.0, cycles: int = 10, freq: float = 1.0, jitter: float = 0.0,
-    tilt_deg: float = 20.0, phase_s: float = 0.0,
+    fs: float = 30.0,
+    cycles: int = 10,
+    freq: float = 1.0,
+    jitter: float = 0.0,
+    tilt_deg: float = 20.0,
+    phase_s: float = 0.0,
 ) -> tuple[Trial, np.ndarray]:
     """Arm raise subject; returns (trial, true left elbow flexion in degrees)."""
     n = round(cycles / freq * fs) + 1
@@ -118,8 +147,13 @@ def _foot_forward(t: np.ndarray, t0: float, period: float, stance: float, amp: f
 
 
 def make_walker(
-    fs: float = 60.0, duration: float = 8.0, period: float = 1.1, stance: float = 0.62,
-    jitter: float = 0.0, tilt_deg: float = 15.0, yaw_deg: float = 30.0,
+    fs: float = 60.0,
+    duration: float = 8.0,
+    period: float = 1.1,
+    stance: float = 0.62,
+    jitter: float = 0.0,
+    tilt_deg: float = 15.0,
+    yaw_deg: float = 30.0,
 ) -> Walker:
     n = int(duration * fs)
     t = timestamps(n, fs, jitter, seed=3)
@@ -169,12 +203,17 @@ def make_results(trial: Trial, *, video: str = "arm.mp4", job_id: str = "job", m
     vp = VideoPredictions(
         video=video,
         skeleton=trial.skeleton,
-        metadata=VideoMetadata(width=640, height=480, decoded_frame_count=n,
-                               duration_s=float(trial.timestamps[-1])),
+        metadata=VideoMetadata(
+            width=640, height=480, decoded_frame_count=n, duration_s=float(trial.timestamps[-1])
+        ),
         provenance=Provenance(
-            model_name="synthetic", model_sha256="0" * 64, root_relative=trial.root_relative,
-            intrinsics=CameraIntrinsics.from_fov(640, 480, 55.0), input_sha256="0" * 64,
-            input_name=video, created_at="2026-01-01T00:00:00Z",
+            model_name="synthetic",
+            model_sha256="0" * 64,
+            root_relative=trial.root_relative,
+            intrinsics=CameraIntrinsics.from_fov(640, 480, 55.0),
+            input_sha256="0" * 64,
+            input_name=video,
+            created_at="2026-01-01T00:00:00Z",
         ),
         primary_track_id=1,
         frame_index=np.arange(n, dtype=np.int32),
@@ -185,5 +224,6 @@ def make_results(trial: Trial, *, video: str = "arm.mp4", job_id: str = "job", m
         poses3d=np.array(poses, np.float32).reshape(d, j, 3),
         poses2d=np.zeros((d, j, 2), np.float32),
     )
-    return JobResults(job_id=job_id, created_at="2026-01-01T00:00:00Z",
-                      neuropose_version="test", videos=(vp,))
+    return JobResults(
+        job_id=job_id, created_at="2026-01-01T00:00:00Z", neuropose_version="test", videos=(vp,)
+    )

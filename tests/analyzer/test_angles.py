@@ -72,8 +72,9 @@ def test_ankle_dorsiflexion_is_positive_when_toes_rise_towards_the_shin() -> Non
         heel = body[f, idx("left_heel")]
         body[f, idx("left_toe")] = heel + 200 * np.array([0, np.sin(th), np.cos(th)])
     trial = _trial(body)
-    np.testing.assert_allclose(compute_angle(trial, "left_ankle_dorsiflexion"), [20.0, -30.0],
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        compute_angle(trial, "left_ankle_dorsiflexion"), [20.0, -30.0], atol=1e-9
+    )
 
 
 def test_shoulder_elevation_is_90_for_an_arm_held_sideways() -> None:
@@ -89,8 +90,19 @@ def test_shoulder_elevation_is_90_for_an_arm_held_sideways() -> None:
 def test_trunk_inclination_uses_the_estimated_up_axis_not_the_camera_y_axis() -> None:
     body = standing_body(3)
     # Lean the upper body 20° forward about the hips (rotation about the subject's left axis).
-    upper = [idx(n) for n in ("neck", "head", "left_shoulder", "right_shoulder", "left_elbow",
-                               "right_elbow", "left_wrist", "right_wrist")]
+    upper = [
+        idx(n)
+        for n in (
+            "neck",
+            "head",
+            "left_shoulder",
+            "right_shoulder",
+            "left_elbow",
+            "right_elbow",
+            "left_wrist",
+            "right_wrist",
+        )
+    ]
     r = rotation("x", 20.0)  # body x = left; +20° turns +y (up) towards +z (forward)
     body[:, upper] = body[:, upper] @ r.T
     trial = _trial(body, tilt=35.0)

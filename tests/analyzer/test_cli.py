@@ -28,8 +28,16 @@ def arm_results(tmp_path: Path) -> Path:
 
 
 def test_segment_adds_a_named_segmentation_and_refuses_to_overwrite(arm_results, capsys) -> None:
-    argv = ["segment", str(arm_results), "--signal", "angle:left_elbow_flexion", "--name", "reps",
-            "--min-distance", "0.5"]
+    argv = [
+        "segment",
+        str(arm_results),
+        "--signal",
+        "angle:left_elbow_flexion",
+        "--name",
+        "reps",
+        "--min-distance",
+        "0.5",
+    ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "10 repetitions (10 complete)" in out
@@ -48,8 +56,11 @@ def test_segment_adds_a_named_segmentation_and_refuses_to_overwrite(arm_results,
 
 @pytest.mark.parametrize(
     ("signal", "message"),
-    [("elbow", "cannot parse signal"), ("angle:left_elbow_flex", "unknown angle"),
-     ("axis:left_pinky:up", "'left_pinky' is not provided")],
+    [
+        ("elbow", "cannot parse signal"),
+        ("angle:left_elbow_flex", "unknown angle"),
+        ("axis:left_pinky:up", "'left_pinky' is not provided"),
+    ],
 )
 def test_segment_bad_signal_is_a_usage_or_input_error(arm_results, capsys, signal, message):
     before = arm_results.read_bytes()
@@ -122,8 +133,10 @@ def test_analyze_writes_a_report_with_provenance_and_tidy_tables(
     assert str(analysis_dir) not in report_path.read_text()  # no absolute paths
     assert [e["trial"]["video"] for e in report.inputs] == ["t1.mp4", "t2.mp4", "t3.mp4"]
     first = report.inputs[0]
-    assert first["sha256"] == hashlib.sha256(
-        (analysis_dir / "data/t1/results.json").read_bytes()).hexdigest()
+    assert (
+        first["sha256"]
+        == hashlib.sha256((analysis_dir / "data/t1/results.json").read_bytes()).hexdigest()
+    )
     steps = [tr["step"] for tr in first["transforms"]]
     assert steps == ["interpolate_gaps", "butterworth", "estimate_up_axis"]
     assert first["transforms"][1]["result"]["measured_fs_hz"] == pytest.approx(30.0)
@@ -168,8 +181,10 @@ def test_keep_going_records_a_corrupt_input_and_exits_1(analysis_dir, capsys) ->
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ('inputs = ["x"]\n[filter]\nkind = "butterworth"\ncuttoff_hz = 3\n',
-         "field 'filter.cuttoff_hz': Extra inputs are not permitted"),
+        (
+            'inputs = ["x"]\n[filter]\nkind = "butterworth"\ncuttoff_hz = 3\n',
+            "field 'filter.cuttoff_hz': Extra inputs are not permitted",
+        ),
         ('inputs = ["x"]\nangles = ["left_knee_flex"]\n', "field 'angles.0': unknown angle"),
         ('inputs = ["nothing/*.json"]\n', "pattern 'nothing/*.json' matched no files"),
         ("inputs = [\n", "not valid TOML"),
@@ -208,8 +223,9 @@ def test_analyze_never_imports_tensorflow(analysis_dir, repo_root) -> None:
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))\n"
         "print('HEAVY', bad)\n"
     )
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=repo_root, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=repo_root, timeout=300
+    )
     assert res.returncode == 0, res.stderr
     assert "HEAVY []" in res.stdout
 
@@ -217,7 +233,9 @@ def test_analyze_never_imports_tensorflow(analysis_dir, repo_root) -> None:
 def test_custom_angles_and_speeds_are_summarised(tmp_path, capsys) -> None:
     trial, _ = make_arm(cycles=4, tilt_deg=30.0)
     (tmp_path / "arm.json").write_text(make_results(trial).model_dump_json())
-    cfg = _write_config(tmp_path / "c.toml", """
+    cfg = _write_config(
+        tmp_path / "c.toml",
+        """
 inputs = ["arm.json"]
 speeds = ["left_wrist"]
 [[custom_angles]]
@@ -229,7 +247,8 @@ name = "forearm_vs_up"
 kind = "segment"
 joints = ["left_elbow", "left_wrist"]
 reference = "up"
-""")
+""",
+    )
     assert main(["analyze", str(cfg)]) == 0
     entry = json.loads((tmp_path / "c.report.json").read_text())["inputs"][0]
     # Inner elbow angle = 180 - flexion; the forearm hangs 180 - flexion from the up axis.
@@ -240,7 +259,10 @@ reference = "up"
     assert entry["speeds"]["left_wrist"]["max"] == pytest.approx(peak, rel=0.02)
     with open(tmp_path / "c.report.speed_summary.csv") as fh:
         assert next(csv.DictReader(fh))["unit"] == "mm/s"
-    bad = _write_config(tmp_path / "bad.toml", 'inputs = ["arm.json"]\n[[custom_angles]]\n'
-                        'name = "x"\nkind = "segment"\njoints = ["a", "b", "c"]\n')
+    bad = _write_config(
+        tmp_path / "bad.toml",
+        'inputs = ["arm.json"]\n[[custom_angles]]\n'
+        'name = "x"\nkind = "segment"\njoints = ["a", "b", "c"]\n',
+    )
     assert main(["analyze", str(bad)]) == 2
     assert "custom angle kind 'segment' needs 2 joints" in capsys.readouterr().err

@@ -32,8 +32,12 @@ def brute_dtw(x: np.ndarray, y: np.ndarray, radius: float | None = None) -> floa
     r = None if radius is None else max(radius, (slope + 1) / 2)
     for i in range(n):
         for j in range(m):
-            if r is not None and abs(j - i * slope) > r + 1e-9 and not (i == 0 and j == 0) \
-                    and not (i == n - 1 and j == m - 1):
+            if (
+                r is not None
+                and abs(j - i * slope) > r + 1e-9
+                and not (i == 0 and j == 0)
+                and not (i == n - 1 and j == m - 1)
+            ):
                 continue
             c = math.sqrt(float(((x[i] - y[j]) ** 2).sum()))
             d[i + 1, j + 1] = c + min(d[i, j], d[i, j + 1], d[i + 1, j])
@@ -48,8 +52,11 @@ def _valid_path(p: np.ndarray, n: int, m: int) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(
-    n=st.integers(1, 40), m=st.integers(1, 40), dim=st.sampled_from([1, 3, 12]),
-    seed=st.integers(0, 10_000), backend=st.sampled_from(["numpy", "numba"]),
+    n=st.integers(1, 40),
+    m=st.integers(1, 40),
+    dim=st.sampled_from([1, 3, 12]),
+    seed=st.integers(0, 10_000),
+    backend=st.sampled_from(["numpy", "numba"]),
 )
 def test_exact_dtw_equals_brute_force_on_random_unequal_sequences(n, m, dim, seed, backend):
     rng = np.random.default_rng(seed)
@@ -64,8 +71,13 @@ def test_exact_dtw_equals_brute_force_on_random_unequal_sequences(n, m, dim, see
 
 
 @settings(max_examples=40, deadline=None)
-@given(n=st.integers(2, 45), m=st.integers(2, 45), window=st.integers(0, 6),
-       seed=st.integers(0, 10_000), backend=st.sampled_from(["numpy", "numba"]))
+@given(
+    n=st.integers(2, 45),
+    m=st.integers(2, 45),
+    window=st.integers(0, 6),
+    seed=st.integers(0, 10_000),
+    backend=st.sampled_from(["numpy", "numba"]),
+)
 def test_banded_exact_dtw_equals_brute_force_with_the_same_band(n, m, window, seed, backend):
     rng = np.random.default_rng(seed)
     x, y = rng.normal(size=(n, 3)), rng.normal(size=(m, 3))
@@ -85,7 +97,8 @@ def test_high_dimensional_frames_match_brute_force() -> None:
     for backend in ("numpy", "numba"):
         assert exact_dtw(x, y, backend=backend).distance == pytest.approx(full, rel=1e-9)
         assert exact_dtw(x, y, band=0.1, backend=backend).distance == pytest.approx(
-            banded, rel=1e-9)
+            banded, rel=1e-9
+        )
 
 
 def test_time_warped_copy_has_zero_distance_and_fastdtw_is_an_upper_bound() -> None:
@@ -108,7 +121,8 @@ def test_time_warped_copy_has_zero_distance_and_fastdtw_is_an_upper_bound() -> N
 def _rot(deg: float) -> np.ndarray:
     c, s = np.cos(np.radians(deg)), np.sin(np.radians(deg))
     return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]) @ np.array(
-        [[1, 0, 0], [0, c, -s], [0, s, c]])
+        [[1, 0, 0], [0, c, -s], [0, s, c]]
+    )
 
 
 def _moving_skeleton(n: int) -> np.ndarray:

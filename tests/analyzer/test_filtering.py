@@ -67,8 +67,7 @@ def test_filters_run_per_contiguous_run_and_keep_nan_and_count_short_runs() -> N
     assert rec["result"]["runs_filtered"] == 2
     assert rec["result"]["runs_too_short"] == 1
     np.testing.assert_array_equal(y[195:], x[195:])
-    assert rec["params"] == {"cutoff_hz": 3.0, "order": 4, "zero_phase": True,
-                             "min_run_frames": 16}
+    assert rec["params"] == {"cutoff_hz": 3.0, "order": 4, "zero_phase": True, "min_run_frames": 16}
 
 
 def test_cutoff_above_nyquist_is_rejected_with_the_measured_rate() -> None:
@@ -86,8 +85,12 @@ def test_interpolate_gaps_fills_short_interior_gaps_in_time_and_reports_counts()
     y, rec = interpolate_gaps(x, t, max_gap=2)
     np.testing.assert_allclose(y[[2, 3]], np.stack([2 * t[[2, 3]], -t[[2, 3]]], 1))
     assert np.isnan(y[[0, 5, 6, 7]]).all()
-    assert rec["result"] == {"gaps_filled": 1, "filled_frames": 2, "gaps_unfilled": 2,
-                             "unfilled_frames": 4}
+    assert rec["result"] == {
+        "gaps_filled": 1,
+        "filled_frames": 2,
+        "gaps_unfilled": 2,
+        "unfilled_frames": 4,
+    }
 
 
 def test_savitzky_golay_preserves_polynomials_and_one_euro_tracks_a_constant() -> None:

@@ -15,22 +15,28 @@ def _nearest(t: np.ndarray, times: np.ndarray) -> np.ndarray:
     return np.array([int(np.argmin(np.abs(t - x))) for x in times])
 
 
-@pytest.mark.parametrize(("jitter", "tilt", "yaw"), [(0.0, 0.0, 0.0), (0.35, 15.0, 30.0),
-                                                     (0.2, -10.0, 90.0)])
+@pytest.mark.parametrize(
+    ("jitter", "tilt", "yaw"), [(0.0, 0.0, 0.0), (0.35, 15.0, 30.0), (0.2, -10.0, 90.0)]
+)
 def test_heel_strikes_and_toe_offs_within_one_frame(jitter: float, tilt: float, yaw: float) -> None:
     w = make_walker(fs=60.0, jitter=jitter, tilt_deg=tilt, yaw_deg=yaw)
     ev = detect_gait_events(w.trial)
     t = w.trial.timestamps
     assert ev.up.method == "ground_plane"
     for side in ("left", "right"):
-        for got, true in ((ev.heel_strikes[side], w.hs_times[side]),
-                          (ev.toe_offs[side], w.to_times[side])):
+        for got, true in (
+            (ev.heel_strikes[side], w.hs_times[side]),
+            (ev.toe_offs[side], w.to_times[side]),
+        ):
             # Events closer than 0.3 s to the recording's ends cannot be confirmed.
             inner = true[(true > t[0] + 0.3) & (true < t[-1] - 0.3)]
             expected = _nearest(t, inner)
             matched = [g for g in got if np.min(np.abs(expected - g)) <= 1]
-            assert len(matched) == len(expected) == len(got[(t[got] > t[0] + 0.3)
-                                                            & (t[got] < t[-1] - 0.3)])
+            assert (
+                len(matched)
+                == len(expected)
+                == len(got[(t[got] > t[0] + 0.3) & (t[got] < t[-1] - 0.3)])
+            )
             assert np.max(np.abs(np.sort(matched) - expected)) <= 1
 
 

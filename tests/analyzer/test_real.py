@@ -28,8 +28,12 @@ CROSS_VIEW_ANGLES = ANGLE_NAMES
 
 
 @pytest.fixture(scope="module")
-def lab_results(shared_media: Path, model_cache_dir: Path, repo_root: Path,
-                tmp_path_factory: pytest.TempPathFactory) -> Path:
+def lab_results(
+    shared_media: Path,
+    model_cache_dir: Path,
+    repo_root: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
     clips = [shared_media / "lab_single_person" / f"cam0{k}.mp4" for k in (1, 2)]
     for c in clips:
         if not c.is_file():
@@ -39,9 +43,22 @@ def lab_results(shared_media: Path, model_cache_dir: Path, repo_root: Path,
     out = work / "examples" / "results"
     env = {**os.environ, "NEUROPOSE_MODEL_CACHE_DIR": str(model_cache_dir)}
     proc = subprocess.run(
-        [sys.executable, "-c", "import sys; from neuropose.cli import main; sys.exit(main())",
-         "process", *map(str, clips), "-o", str(out), "-m", "blazepose-full"],
-        capture_output=True, text=True, env=env, timeout=1200, cwd=repo_root,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from neuropose.cli import main; sys.exit(main())",
+            "process",
+            *map(str, clips),
+            "-o",
+            str(out),
+            "-m",
+            "blazepose-full",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1200,
+        cwd=repo_root,
     )
     if proc.returncode == 4:
         pytest.skip(f"blazepose-full unavailable: {proc.stderr.strip()[-300:]}")
@@ -77,8 +94,7 @@ def test_example_configs_run_on_the_lab_clip(lab_results: Path, capsys) -> None:
 
 def _cross_view_rms(lab_results: Path) -> dict[str, float]:
     trials = [load_trial(lab_results / "results" / f"cam0{k}.results.json") for k in (1, 2)]
-    a, b = (replace(t, poses=butterworth(t.poses, t.timestamps, cutoff_hz=6.0)[0])
-            for t in trials)
+    a, b = (replace(t, poses=butterworth(t.poses, t.timestamps, cutoff_hz=6.0)[0]) for t in trials)
     assert np.allclose(a.timestamps, b.timestamps)  # synchronised views, same frames
     rms = {}
     for name in CROSS_VIEW_ANGLES:
@@ -95,8 +111,11 @@ def test_cross_view_angle_agreement_is_measured(lab_results: Path, artifacts_dir
     assert float(np.median(list(rms.values()))) < 30.0
 
 
-@pytest.mark.xfail(strict=True, reason="monocular BlazePose views disagree by ~14-43° RMS "
-                   "(docs/analyzer.md); the 5° goal is not met by the model")
+@pytest.mark.xfail(
+    strict=True,
+    reason="monocular BlazePose views disagree by ~14-43° RMS "
+    "(docs/analyzer.md); the 5° goal is not met by the model",
+)
 def test_cross_view_knee_flexion_within_5_degrees(lab_results: Path) -> None:
     rms = _cross_view_rms(lab_results)
     assert rms["left_knee_flexion"] <= 5.0 and rms["right_knee_flexion"] <= 5.0

@@ -71,7 +71,8 @@ def test_signal_kinds_and_missing_frames_are_bridged_for_detection() -> None:
     assert len(res.complete) == 4
     assert res.record["result"]["missing_frames_bridged"] == 4
     three, _ = compute_signal(
-        tr, SignalSpec(kind="angle", joints=("left_shoulder", "left_elbow", "left_wrist")))
+        tr, SignalSpec(kind="angle", joints=("left_shoulder", "left_elbow", "left_wrist"))
+    )
     np.testing.assert_allclose(180 - three, ang, atol=1e-9)
     dist, unit = compute_signal(tr, SignalSpec.parse("distance:left_wrist,left_shoulder"))
     assert unit == "mm" and np.nanmax(dist) > np.nanmin(dist)
@@ -82,6 +83,7 @@ def test_signal_kinds_and_missing_frames_are_bridged_for_detection() -> None:
     up, _ = compute_signal(tr, SignalSpec.parse("axis:left_wrist:up"))
     # Wrist height above the elbow is -250 cos(flexion): range 250 (cos 30° - cos 120°).
     assert np.nanmax(up) - np.nanmin(up) == pytest.approx(
-        250 * (np.cos(np.radians(30)) - np.cos(np.radians(120))), rel=1e-6)
+        250 * (np.cos(np.radians(30)) - np.cos(np.radians(120))), rel=1e-6
+    )
     with pytest.raises(ValueError, match="cannot parse signal"):
         SignalSpec.parse("elbow")

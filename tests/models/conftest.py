@@ -40,6 +40,7 @@ class ToyModel:
     skeleton = H36M_17
     root_relative = False
     max_batch_size = 4
+
     def __init__(self, weights_sha256: str) -> None:
         self.options: dict[str, Any] = {}
         self.weights_sha256 = weights_sha256
@@ -84,15 +85,27 @@ def toy_backend() -> Iterator[ToyBackend]:
     registry.register_backend(backend)
     registry.register_model(
         registry.ModelEntry(
-            name="toy-pinned", kind="toy", source="toy://", size=len(TOY_BYTES),
-            archive_sha256="0" * 64, files={"weights.bin": TOY_SHA}, licence="MIT",
-            description="test", offline_hint="use --from-file PATH",
+            name="toy-pinned",
+            kind="toy",
+            source="toy://",
+            size=len(TOY_BYTES),
+            archive_sha256="0" * 64,
+            files={"weights.bin": TOY_SHA},
+            licence="MIT",
+            description="test",
+            offline_hint="use --from-file PATH",
         )
     )
     registry.register_model(
         registry.ModelEntry(
-            name="toy-unpinned", kind="toy", source="toy://", size=None, archive_sha256=None,
-            files={}, licence="MIT", description="test",
+            name="toy-unpinned",
+            kind="toy",
+            source="toy://",
+            size=None,
+            archive_sha256=None,
+            files={},
+            licence="MIT",
+            description="test",
         )
     )
     yield backend

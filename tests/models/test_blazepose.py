@@ -194,8 +194,9 @@ def test_frames_without_people_yield_none(blazepose_model, kind: str) -> None:
     elif kind == "noise":
         img = rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)
     else:
-        img = np.broadcast_to(np.linspace(0, 255, 640, dtype=np.uint8)[None, :, None],
-                              (480, 640, 3)).copy()
+        img = np.broadcast_to(
+            np.linspace(0, 255, 640, dtype=np.uint8)[None, :, None], (480, 640, 3)
+        ).copy()
     det = _predict(blazepose_model, img)
     assert det.num_persons == 0
     assert det.poses3d.shape == (0, 33, 3) and det.boxes.shape == (0, 5)

@@ -29,8 +29,13 @@ def test_blazepose_has_the_33_standard_landmarks_in_mediapipe_order() -> None:
 
 @pytest.mark.parametrize(
     ("name", "count"),
-    [("blazepose_33", 33), ("berkeley_mhad_43", 43), ("smpl+head_30", 30), ("h36m_17", 17),
-     ("coco_19", 19)],
+    [
+        ("blazepose_33", 33),
+        ("berkeley_mhad_43", 43),
+        ("smpl+head_30", 30),
+        ("h36m_17", 17),
+        ("coco_19", 19),
+    ],
 )
 def test_skeleton_sizes_match_their_names(name: str, count: int) -> None:
     assert len(SKELETONS[name].joints) == count

@@ -44,8 +44,7 @@ def server() -> Iterator[Callable[..., MonitorServer]]:
     def start(data_dir: Path, **kw: Any) -> MonitorServer:
         kw.setdefault("cache_ttl_s", 0.0)
         srv = MonitorServer(data_dir, kw.pop("host", "127.0.0.1"), 0, **kw)
-        t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05},
-                             daemon=True)
+        t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         t.start()
         started.append((srv, t))
         return srv

@@ -52,39 +52,66 @@ def sample_jobs() -> dict[str, JobStatusEntry]:
     now = datetime.now(UTC)
     return {
         "walk-01": make_entry(
-            "walk-01", JobState.PROCESSING, frames_done=250, frames_expected=1000, fps=12.5,
-            eta_s=60.0, current_video="cam01.mp4", attempts=1, started_at=iso(now),
+            "walk-01",
+            JobState.PROCESSING,
+            frames_done=250,
+            frames_expected=1000,
+            fps=12.5,
+            eta_s=60.0,
+            current_video="cam01.mp4",
+            attempts=1,
+            started_at=iso(now),
             videos=(
-                VideoProgress(name="cam01.mp4", state=JobState.PROCESSING, frames_done=250,
-                              frames_expected=500),
+                VideoProgress(
+                    name="cam01.mp4",
+                    state=JobState.PROCESSING,
+                    frames_done=250,
+                    frames_expected=500,
+                ),
                 VideoProgress(name="cam02.mp4", state=JobState.QUEUED, frames_expected=500),
             ),
             history=(AttemptRecord(attempt=1, started_at=iso(now), pid=4242),),
         ),
         "walk-02": make_entry("walk-02", JobState.QUEUED),
         "walk-03": make_entry(
-            "walk-03", JobState.COMPLETED, frames_done=400, frames_expected=400, attempts=1,
+            "walk-03",
+            JobState.COMPLETED,
+            frames_done=400,
+            frames_expected=400,
+            attempts=1,
             results_path="out/walk-03/results.json",
         ),
         "walk-04": make_entry(
-            "walk-04", JobState.FAILED, attempts=2,
+            "walk-04",
+            JobState.FAILED,
+            attempts=2,
             error="ProcessingError: decoder stalled at frame 17",
             history=(
-                AttemptRecord(attempt=1, started_at=iso(now), outcome=JobState.FAILED,
-                              error="ProcessingError: decoder stalled at frame 17"),
-                AttemptRecord(attempt=2, started_at=iso(now), outcome=JobState.FAILED,
-                              error="ProcessingError: decoder stalled at frame 17"),
+                AttemptRecord(
+                    attempt=1,
+                    started_at=iso(now),
+                    outcome=JobState.FAILED,
+                    error="ProcessingError: decoder stalled at frame 17",
+                ),
+                AttemptRecord(
+                    attempt=2,
+                    started_at=iso(now),
+                    outcome=JobState.FAILED,
+                    error="ProcessingError: decoder stalled at frame 17",
+                ),
             ),
         ),
-        "walk-05": make_entry("walk-05", JobState.INTERRUPTED, frames_done=10,
-                              frames_expected=100, attempts=1),
+        "walk-05": make_entry(
+            "walk-05", JobState.INTERRUPTED, frames_done=10, frames_expected=100, attempts=1
+        ),
     }
 
 
 def write_status(data_dir: Path, jobs: dict[str, JobStatusEntry]) -> Path:
     path = data_dir / "out" / "status.json"
-    write_model_atomic(path, StatusFile(updated_at=iso(datetime.now(UTC)), daemon_pid=4242,
-                                        jobs=jobs))
+    write_model_atomic(
+        path, StatusFile(updated_at=iso(datetime.now(UTC)), daemon_pid=4242, jobs=jobs)
+    )
     return path
 
 
@@ -101,23 +128,49 @@ def make_results(job: str, videos: tuple[str, ...] = ("cam01.mp4",)) -> JobResul
     timing = StageTiming(count=100, total_s=3.0, mean_s=0.03, p50_s=0.029, p95_s=0.041)
     out = []
     for name in videos:
-        metadata = base.metadata.model_copy(update={
-            "width": 1080, "height": 1920, "rotation_degrees": 90, "codec": "avc1",
-            "declared_frame_count": 120, "fps_reported": 59.94, "variable_frame_rate": True,
-            "short_read": True,
-        })
-        provenance = base.provenance.model_copy(update={
-            "model_name": "blazepose-full", "model_sha256": "ab" * 32, "input_name": name,
-            "options": {"batch_size": 8}, "versions": {"neuropose": "0.1.0"},
-        })
-        metrics = PerformanceMetrics(
-            stages={"decode": timing, "infer": timing, "collect": timing}, bottleneck="infer",
-            frames=100, wall_s=4.0, fps=25.0, peak_rss_bytes=512 * 2**20, cpu_percent_mean=180.0,
+        metadata = base.metadata.model_copy(
+            update={
+                "width": 1080,
+                "height": 1920,
+                "rotation_degrees": 90,
+                "codec": "avc1",
+                "declared_frame_count": 120,
+                "fps_reported": 59.94,
+                "variable_frame_rate": True,
+                "short_read": True,
+            }
         )
-        out.append(base.model_copy(update={"video": name, "metadata": metadata,
-                                           "provenance": provenance, "metrics": metrics}))
-    return JobResults(job_id=job, created_at="2026-11-22T03:00:00Z", neuropose_version="0.1.0",
-                      videos=tuple(out))
+        provenance = base.provenance.model_copy(
+            update={
+                "model_name": "blazepose-full",
+                "model_sha256": "ab" * 32,
+                "input_name": name,
+                "options": {"batch_size": 8},
+                "versions": {"neuropose": "0.1.0"},
+            }
+        )
+        metrics = PerformanceMetrics(
+            stages={"decode": timing, "infer": timing, "collect": timing},
+            bottleneck="infer",
+            frames=100,
+            wall_s=4.0,
+            fps=25.0,
+            peak_rss_bytes=512 * 2**20,
+            cpu_percent_mean=180.0,
+        )
+        out.append(
+            base.model_copy(
+                update={
+                    "video": name,
+                    "metadata": metadata,
+                    "provenance": provenance,
+                    "metrics": metrics,
+                }
+            )
+        )
+    return JobResults(
+        job_id=job, created_at="2026-11-22T03:00:00Z", neuropose_version="0.1.0", videos=tuple(out)
+    )
 
 
 def _png(width: int, height: int) -> bytes:
@@ -126,23 +179,37 @@ def _png(width: int, height: int) -> bytes:
     import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
-    row = bytes(c for x in range(width)
-                for c in (40, 80 + 150 * x // width, 200 - 150 * x // width))
+    row = bytes(
+        c for x in range(width) for c in (40, 80 + 150 * x // width, 200 - 150 * x // width)
+    )
     raw = b"".join(b"\x00" + row for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 #: A 320 × 180 gradient PNG standing in for a rendered preview.
 PNG_BYTES = _png(320, 180)
 
 
-def write_job_outputs(data_dir: Path, job: str, videos: tuple[str, ...] = ("cam01.mp4",),
-                      quality: dict[str, Any] | None = None, preview: bool = True) -> Path:
+def write_job_outputs(
+    data_dir: Path,
+    job: str,
+    videos: tuple[str, ...] = ("cam01.mp4",),
+    quality: dict[str, Any] | None = None,
+    preview: bool = True,
+) -> Path:
     """results.json, visualize/<stem>.quality.json and .preview.png for ``job``."""
     job_dir = data_dir / "out" / job
     (job_dir / "visualize").mkdir(parents=True, exist_ok=True)
@@ -166,14 +233,27 @@ def make_quality(job: str, video: str) -> dict[str, Any]:
     from neuropose.schemas.quality import QualityReport
 
     report = QualityReport(
-        job_id=job, video=video, skeleton="toy", model_name="blazepose-full", n_frames=100,
-        frame_rate_hz=59.94, n_tracks=2, primary_track_id=0, detection_rate=1.0,
-        subject_detection_rate=0.96, frames_subject_missing=4, subject_missing_ranges=((10, 13),),
-        mean_confidence={"hip": 0.9, "knee": 0.7}, bone_length_cv={"hip-knee": 0.12,
-                                                                  "knee-ankle": 0.02},
-        jitter_cutoff_hz=8.0, jitter_mm={"hip": 1.0, "knee": 3.0},
-        jitter_px={"hip": 0.5, "knee": 1.5}, id_switches=0, subject_fragments=2,
+        job_id=job,
+        video=video,
+        skeleton="toy",
+        model_name="blazepose-full",
+        n_frames=100,
+        frame_rate_hz=59.94,
+        n_tracks=2,
+        primary_track_id=0,
+        detection_rate=1.0,
+        subject_detection_rate=0.96,
+        frames_subject_missing=4,
+        subject_missing_ranges=((10, 13),),
+        mean_confidence={"hip": 0.9, "knee": 0.7},
+        bone_length_cv={"hip-knee": 0.12, "knee-ankle": 0.02},
+        jitter_cutoff_hz=8.0,
+        jitter_mm={"hip": 1.0, "knee": 3.0},
+        jitter_px={"hip": 0.5, "knee": 1.5},
+        id_switches=0,
+        subject_fragments=2,
         warnings=("bone hip-knee varies in length by 12.0% (> 10%)",),
-        created_at="2026-11-22T03:00:00Z", neuropose_version="0.1.0",
+        created_at="2026-11-22T03:00:00Z",
+        neuropose_version="0.1.0",
     )
     return report.model_dump(mode="json")

@@ -24,8 +24,13 @@ from neuropose.schemas import JobState
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -34,8 +39,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip(f"headless Chromium not installed: {CHROMIUM} is absent "
-                    "(apt-get install chromium)")
+        pytest.skip(
+            f"headless Chromium not installed: {CHROMIUM} is absent (apt-get install chromium)"
+        )
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     with sync_api.sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
@@ -60,22 +66,43 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def _bar_value(page: Any, job: str) -> float:
-    return float(page.evaluate(
-        "(name) => { for (const tr of document.querySelectorAll('#jobs tr.job')) {"
-        " if (tr.dataset.job === name) return tr.querySelector('progress').value; }"
-        " return -1; }", job))
+    return float(
+        page.evaluate(
+            "(name) => { for (const tr of document.querySelectorAll('#jobs tr.job')) {"
+            " if (tr.dataset.job === name) return tr.querySelector('progress').value; }"
+            " return -1; }",
+            job,
+        )
+    )
 
 
 def test_dashboard_updates_live_and_is_safe(
-    page: Any, data_dir: Path, daemon_lock: Any, server: Callable[..., Any],
+    page: Any,
+    data_dir: Path,
+    daemon_lock: Any,
+    server: Callable[..., Any],
     artifacts_dir: Path,
 ) -> None:
     jobs = sample_jobs()
-    jobs[HOSTILE] = make_entry(HOSTILE, JobState.PROCESSING, frames_done=30, frames_expected=120,
-                               fps=8.0, eta_s=11.0, current_video=HOSTILE + ".mp4",
-                               error=None, attempts=1)
-    jobs["walk-06-stale"] = make_entry("walk-06-stale", JobState.PROCESSING, age_s=3600,
-                                       frames_done=70, frames_expected=100, fps=0.0)
+    jobs[HOSTILE] = make_entry(
+        HOSTILE,
+        JobState.PROCESSING,
+        frames_done=30,
+        frames_expected=120,
+        fps=8.0,
+        eta_s=11.0,
+        current_video=HOSTILE + ".mp4",
+        error=None,
+        attempts=1,
+    )
+    jobs["walk-06-stale"] = make_entry(
+        "walk-06-stale",
+        JobState.PROCESSING,
+        age_s=3600,
+        frames_done=70,
+        frames_expected=100,
+        fps=0.0,
+    )
     write_status(data_dir, jobs)
     srv = server(data_dir, stale_after_s=120)
     page.goto(srv.url)
@@ -97,7 +124,9 @@ def test_dashboard_updates_live_and_is_safe(
     page.wait_for_function(
         "() => { for (const tr of document.querySelectorAll('#jobs tr.job')) {"
         " if (tr.dataset.job === 'walk-01') return tr.querySelector('progress').value > 74; }"
-        " return false; }", timeout=10_000)
+        " return false; }",
+        timeout=10_000,
+    )
     assert _bar_value(page, "walk-01") == pytest.approx(75.0)
     assert page.locator("tr.job[data-job='walk-01'] [data-f='percent']").inner_text() == "75%"
     assert page.locator("tr.job[data-job='walk-01'] [data-f='eta']").inner_text() == "20 s"
@@ -111,8 +140,9 @@ def test_dashboard_updates_live_and_is_safe(
     assert page.locator(".job-summary h2").inner_text() == HOSTILE
     assert page.locator("main img").count() == 0
     page.goto(srv.url + "jobs/walk-01")
-    assert page.locator("#videos tr[data-video='cam01.mp4'] [data-f='percent']").inner_text() \
-        == "50%"
+    assert (
+        page.locator("#videos tr[data-video='cam01.mp4'] [data-f='percent']").inner_text() == "50%"
+    )
     page.screenshot(path=str(artifacts_dir / "monitor_job.png"), full_page=True)
     time.sleep(2.5)  # at least one poll of the job page
     assert page.dialogs == []  # type: ignore[attr-defined]
@@ -128,7 +158,8 @@ def test_csp_blocks_injected_script(page: Any, data_dir: Path, server: Callable[
         "() => { const d = document.createElement('div');"
         " d.innerHTML = '<img src=x onerror=\"alert(1)\">'; document.body.appendChild(d);"
         " const s = document.createElement('script'); s.textContent = 'alert(2)';"
-        " document.body.appendChild(s); }")
+        " document.body.appendChild(s); }"
+    )
     time.sleep(0.5)
     assert page.dialogs == []  # type: ignore[attr-defined]
 
@@ -155,8 +186,9 @@ def test_job_page_with_results_quality_and_preview(
     page: Any, data_dir: Path, server: Callable[..., Any], artifacts_dir: Path
 ) -> None:
     write_status(data_dir, sample_jobs())
-    write_job_outputs(data_dir, "walk-03", ("cam01.mp4",),
-                      quality=make_quality("walk-03", "cam01.mp4"))
+    write_job_outputs(
+        data_dir, "walk-03", ("cam01.mp4",), quality=make_quality("walk-03", "cam01.mp4")
+    )
     srv = server(data_dir)
     page.goto(srv.url + "jobs/walk-03")
     img = page.locator("figure.preview img")

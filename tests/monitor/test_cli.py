@@ -28,8 +28,13 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", LAUNCH, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-c", LAUNCH, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def _wait_for_url(proc: subprocess.Popen[str]) -> tuple[str, list[str]]:
@@ -83,8 +88,9 @@ def test_serve_prints_url_answers_and_stops_cleanly_on_signal(
 
 
 def test_serve_refuses_public_bind_without_token(tmp_path: Path, data_dir: Path) -> None:
-    proc = _spawn(["serve", "--host", "0.0.0.0", "--port", "0", "--data-dir", str(data_dir)],
-                  _env(tmp_path))
+    proc = _spawn(
+        ["serve", "--host", "0.0.0.0", "--port", "0", "--data-dir", str(data_dir)], _env(tmp_path)
+    )
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 2
     assert "error: refusing to serve on non-loopback address '0.0.0.0' without a token" in err
@@ -95,14 +101,17 @@ def test_serve_refuses_public_bind_without_token(tmp_path: Path, data_dir: Path)
 def test_serve_public_bind_with_env_token(tmp_path: Path, data_dir: Path) -> None:
     write_status(data_dir, sample_jobs())
     token = "tok-" + "x" * 30
-    proc = _spawn(["serve", "--host", "0.0.0.0", "--port", "0", "--data-dir", str(data_dir)],
-                  _env(tmp_path, NEUROPOSE_MONITOR_TOKEN=token))
+    proc = _spawn(
+        ["serve", "--host", "0.0.0.0", "--port", "0", "--data-dir", str(data_dir)],
+        _env(tmp_path, NEUROPOSE_MONITOR_TOKEN=token),
+    )
     try:
         url, lines = _wait_for_url(proc)
         port = int(url.rsplit(":", 1)[1].rstrip("/"))
         assert url == f"http://0.0.0.0:{port}/"
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/health",
-                                     headers={"Authorization": f"Bearer {token}"})
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/health", headers={"Authorization": f"Bearer {token}"}
+        )
         with urllib.request.urlopen(req, timeout=10) as resp:
             assert resp.status == 200
         with pytest.raises(urllib.error.HTTPError) as info:
@@ -120,8 +129,7 @@ def test_serve_port_in_use_exits_3(tmp_path: Path, data_dir: Path) -> None:
         holder.bind(("127.0.0.1", 0))
         holder.listen(1)
         port = holder.getsockname()[1]
-        proc = _spawn(["serve", "--port", str(port), "--data-dir", str(data_dir)],
-                      _env(tmp_path))
+        proc = _spawn(["serve", "--port", str(port), "--data-dir", str(data_dir)], _env(tmp_path))
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 3
     assert f"cannot serve on 127.0.0.1:{port}: the port is already in use" in err

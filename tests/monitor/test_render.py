@@ -53,7 +53,7 @@ def rows_by_job(html: str) -> dict[str, str]:
     """Map each dashboard row's (unescaped) data-job to the row's visible text."""
     out = {}
     for m in re.finditer(r'<tr class="job" data-job="([^"]*)".*?</tr>', html, re.S):
-        name = parse(f"<p title=\"{m.group(1)}\"></p>").tags[0][1]["title"]
+        name = parse(f'<p title="{m.group(1)}"></p>').tags[0][1]["title"]
         out[str(name)] = " ".join(t.strip() for t in parse(m.group(0)).text if t.strip())
     return out
 
@@ -79,11 +79,21 @@ def test_every_state_row_shows_its_figures(data_dir: Path) -> None:
     assert rows["walk-04"].startswith("walk-04 ProcessingError")  # error right under the name
     assert "10%" in rows["walk-05"] and "interrupted" in rows["walk-05"]
     bars = re.findall(r'<progress max="100"( value="[0-9.]+")? data-f="bar"', html)
-    assert [b for b in bars] == [' value="25.00"', ' value="0.00"', ' value="10.00"',
-                                 ' value="0.00"', ' value="100.00"']
+    assert [b for b in bars] == [
+        ' value="25.00"',
+        ' value="0.00"',
+        ' value="10.00"',
+        ' value="0.00"',
+        ' value="100.00"',
+    ]
     counts = dict(re.findall(r'data-count="(\w+)">(\d+)<', html))
-    assert counts == {"processing": "1", "queued": "1", "interrupted": "1", "failed": "1",
-                      "completed": "1"}
+    assert counts == {
+        "processing": "1",
+        "queued": "1",
+        "interrupted": "1",
+        "failed": "1",
+        "completed": "1",
+    }
 
 
 def test_stale_badge_shown_for_old_heartbeat_only_while_processing(data_dir: Path) -> None:
@@ -96,7 +106,10 @@ def test_stale_badge_shown_for_old_heartbeat_only_while_processing(data_dir: Pat
     html = render.render_dashboard(snap(data_dir, stale_after_s=120))
     visible_stale = re.findall(
         r'data-job="([^"]+)"[^>]*>(?:(?!</tr>).)*?<span class="badge badge-stale" '
-        r'data-f="stale" title="[^"]*">stale', html, re.S)
+        r'data-f="stale" title="[^"]*">stale',
+        html,
+        re.S,
+    )
     assert visible_stale == ["old-proc"]
     assert "1 processing job(s) have not reported progress for more than 2 min." in html
     # Unknown total while processing: indeterminate bar (no value attribute).
@@ -106,16 +119,21 @@ def test_stale_badge_shown_for_old_heartbeat_only_while_processing(data_dir: Pat
 def test_hostile_names_and_errors_are_escaped(data_dir: Path) -> None:
     payload = HOSTILE + "\"'&<script>alert(2)</script>"
     jobs = {
-        payload: make_entry(payload, JobState.FAILED, error=f"InputError: bad file {payload}",
-                            current_video=payload + ".mp4"),
+        payload: make_entry(
+            payload,
+            JobState.FAILED,
+            error=f"InputError: bad file {payload}",
+            current_video=payload + ".mp4",
+        ),
     }
     write_status(data_dir, jobs)
     s = snap(data_dir)
     for html in (
         render.render_dashboard(s),
         render.render_dashboard(s, token_query="?token=a%22b"),
-        render.render_job_page(s, payload, jobs[payload], job_files(data_dir, payload,
-                                                                    jobs[payload])),
+        render.render_job_page(
+            s, payload, jobs[payload], job_files(data_dir, payload, jobs[payload])
+        ),
         render.render_error_page(s, 404, "Not found", f"No job named {payload!r}"),
     ):
         tags = parse(html).tags
@@ -125,8 +143,10 @@ def test_hostile_names_and_errors_are_escaped(data_dir: Path) -> None:
         assert "<img src=x" not in html and "<script>alert" not in html
         assert "&lt;img src=x onerror=alert(1)&gt;" in html
     link = [a["href"] for t, a in parse(render.render_dashboard(s)).tags if t == "a"][1]
-    assert link == "/jobs/%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E%22%27%26%3Cscript%3E" \
-                   "alert%282%29%3C%2Fscript%3E"
+    assert (
+        link == "/jobs/%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E%22%27%26%3Cscript%3E"
+        "alert%282%29%3C%2Fscript%3E"
+    )
 
 
 def test_empty_state(data_dir: Path) -> None:
@@ -178,8 +198,13 @@ def test_status_json_body_and_single_job(data_dir: Path) -> None:
     write_status(data_dir, sample_jobs())
     s = snap(data_dir)
     body = render.render_status_json(s)
-    assert [j["name"] for j in body["jobs"]] == ["walk-01", "walk-02", "walk-05", "walk-04",
-                                                 "walk-03"]
+    assert [j["name"] for j in body["jobs"]] == [
+        "walk-01",
+        "walk-02",
+        "walk-05",
+        "walk-04",
+        "walk-03",
+    ]
     j1 = body["jobs"][0]
     assert j1["percent"] == 25.0 and j1["stale"] is False and j1["frames_done"] == 250
     assert j1["display"]["eta"] == "1 min" and j1["display"]["percent"] == "25%"
@@ -203,32 +228,49 @@ def test_metrics_text(data_dir: Path) -> None:
     assert 'neuropose_job_frames_done{job="we\\"ird\\\\job"} 7' in lines
     assert "neuropose_daemon_up 0" in lines
     for line in text.splitlines():
-        assert line.startswith("#") or re.fullmatch(r'[a-z_]+(\{.*\})? [0-9.e+-]+|.* NaN', line)
+        assert line.startswith("#") or re.fullmatch(r"[a-z_]+(\{.*\})? [0-9.e+-]+|.* NaN", line)
 
 
 def test_job_page_shows_results_quality_preview_and_history(data_dir: Path) -> None:
     jobs = sample_jobs()
     write_status(data_dir, jobs)
-    quality = {"detection_rate": 0.9712, "flags": ["jitter", "occlusion"],
-               "joints": {"left_knee": {"missing": 3}}, "note": HOSTILE}
+    quality = {
+        "detection_rate": 0.9712,
+        "flags": ["jitter", "occlusion"],
+        "joints": {"left_knee": {"missing": 3}},
+        "note": HOSTILE,
+    }
     write_job_outputs(data_dir, "walk-03", ("cam01.mp4", "cam02.mp4"), quality=quality)
     s = snap(data_dir)
     files = job_files(data_dir, "walk-03", jobs["walk-03"])
     assert files.videos == ("cam01.mp4", "cam02.mp4") and set(files.previews) == {0, 1}
     html = render.render_job_page(s, "walk-03", jobs["walk-03"], files)
     text = " ".join(t.strip() for t in parse(html).text if t.strip())
-    for expected in ("1080 × 1920 px", "90°", "59.94 fps", "100 / 120",
-                     "yes — fewer frames decoded than declared", "blazepose-full",
-                     "ab" * 8 + "…", "root-relative (hip centre)", "25.0 fps", "infer", "512 MiB",
-                     "detection_rate 0.9712", "flags jitter, occlusion",
-                     "joints.left_knee.missing 3", HOSTILE,
-                     "quality.json is not a QualityReport this version reads"):
+    for expected in (
+        "1080 × 1920 px",
+        "90°",
+        "59.94 fps",
+        "100 / 120",
+        "yes — fewer frames decoded than declared",
+        "blazepose-full",
+        "ab" * 8 + "…",
+        "root-relative (hip centre)",
+        "25.0 fps",
+        "infer",
+        "512 MiB",
+        "detection_rate 0.9712",
+        "flags jitter, occlusion",
+        "joints.left_knee.missing 3",
+        HOSTILE,
+        "quality.json is not a QualityReport this version reads",
+    ):
         assert expected in text, expected
     assert f'<code title="{"ab" * 32}">' in html  # the full hash stays available
     imgs = [a for t, a in parse(html).tags if t == "img"]
     assert [a["src"] for a in imgs] == ["/jobs/walk-03/preview/0", "/jobs/walk-03/preview/1"]
-    failed = render.render_job_page(s, "walk-04", jobs["walk-04"],
-                                    job_files(data_dir, "walk-04", jobs["walk-04"]))
+    failed = render.render_job_page(
+        s, "walk-04", jobs["walk-04"], job_files(data_dir, "walk-04", jobs["walk-04"])
+    )
     assert failed.count("ProcessingError: decoder stalled at frame 17") == 3  # summary + 2 rows
     assert "Attempt history" in failed
 
@@ -294,16 +336,23 @@ def test_fast_status_json_equals_the_plain_rendering(data_dir: Path) -> None:
     import json
 
     jobs = sample_jobs()
-    jobs[HOSTILE + "é\"\\"] = make_entry(HOSTILE + "é\"\\", JobState.PROCESSING, age_s=999,
-                                         frames_done=1, error="x\ny")
+    jobs[HOSTILE + 'é"\\'] = make_entry(
+        HOSTILE + 'é"\\', JobState.PROCESSING, age_s=999, frames_done=1, error="x\ny"
+    )
     write_status(data_dir, jobs)
     s = snap(data_dir)
     for _ in range(2):  # second round hits the per-entry caches
         fast = json.loads(render.render_status_json_bytes(s))
         assert fast == json.loads(json.dumps(render.render_status_json(s)))
         stale = {j["name"]: j["stale"] for j in fast["jobs"]}
-        assert stale == {"walk-01": False, HOSTILE + "é\"\\": True, "walk-02": False,
-                         "walk-05": False, "walk-04": False, "walk-03": False}
+        assert stale == {
+            "walk-01": False,
+            HOSTILE + 'é"\\': True,
+            "walk-02": False,
+            "walk-05": False,
+            "walk-04": False,
+            "walk-03": False,
+        }
 
 
 def test_job_page_quality_report_headline_and_warnings(data_dir: Path) -> None:
@@ -313,16 +362,22 @@ def test_job_page_quality_report_headline_and_warnings(data_dir: Path) -> None:
     write_status(data_dir, jobs)
     job_dir = write_job_outputs(data_dir, "walk-03", ("cam01.mp4",), preview=False)
     (job_dir / "visualize" / "cam01.quality.json").write_text(
-        __import__("json").dumps(make_quality("walk-03", "cam01.mp4")), "utf-8")
+        __import__("json").dumps(make_quality("walk-03", "cam01.mp4")), "utf-8"
+    )
     files = job_files(data_dir, "walk-03", jobs["walk-03"])
     html = render.render_job_page(snap(data_dir), "walk-03", jobs["walk-03"], files)
     text = " ".join(t.strip() for t in parse(html).text if t.strip())
-    for expected in ("detection rate 100.0%", "subject detected 96.0%",
-                     "subject missing 4 of 100 frames", "mean joint confidence 0.80",
-                     "bone length CV (median) 7.0%", "bone length CV (worst) 12.0% (hip-knee)",
-                     "jitter > 8.0 Hz (median joint) 2.0 mm",
-                     "tracks / ID switches / subject fragments 2 / 0 / 2",
-                     "Needs a look: bone hip-knee varies in length by 12.0% (> 10%)"):
+    for expected in (
+        "detection rate 100.0%",
+        "subject detected 96.0%",
+        "subject missing 4 of 100 frames",
+        "mean joint confidence 0.80",
+        "bone length CV (median) 7.0%",
+        "bone length CV (worst) 12.0% (hip-knee)",
+        "jitter > 8.0 Hz (median joint) 2.0 mm",
+        "tracks / ID switches / subject fragments 2 / 0 / 2",
+        "Needs a look: bone hip-knee varies in length by 12.0% (> 10%)",
+    ):
         assert expected in text, expected
     assert "not a QualityReport" not in text
 

@@ -78,8 +78,13 @@ def test_status_json_contents(base: str, http_get: Get) -> None:
     code, _, body = http_get(base + "status.json")
     data = json.loads(body)
     assert code == 200 and data["status_available"] is True
-    assert data["counts"] == {"processing": 1, "queued": 2, "interrupted": 1, "failed": 1,
-                              "completed": 1}
+    assert data["counts"] == {
+        "processing": 1,
+        "queued": 2,
+        "interrupted": 1,
+        "failed": 1,
+        "completed": 1,
+    }
     assert data["daemon"]["running"] is False
     names = [j["name"] for j in data["jobs"]]
     assert names[0] == "walk-01" and HOSTILE in names
@@ -106,8 +111,9 @@ def test_only_get_and_head(base: str, http_get: Get, method: str) -> None:
     assert http_get(base + "health")[0] == 200  # still serving
 
 
-def test_health_reports_daemon_lock(data_dir: Path, server: Callable[..., Any], http_get: Get,
-                                    daemon_lock: Any) -> None:
+def test_health_reports_daemon_lock(
+    data_dir: Path, server: Callable[..., Any], http_get: Get, daemon_lock: Any
+) -> None:
     write_status(data_dir, {})
     code, _, body = http_get(server(data_dir).url + "health")
     data = json.loads(body)
@@ -137,9 +143,12 @@ def test_bad_status_file_gives_503_and_server_keeps_serving(
     elif content is not None:
         path.write_text(content, "utf-8")
     base = server(data_dir).url
-    for route, ctype in (("", "text/html"), ("jobs/walk-01", "text/html"),
-                         ("status.json", "application/json"),
-                         ("status.json?job=walk-01", "application/json")):
+    for route, ctype in (
+        ("", "text/html"),
+        ("jobs/walk-01", "text/html"),
+        ("status.json", "application/json"),
+        ("status.json?job=walk-01", "application/json"),
+    ):
         code, headers, body = http_get(base + route)
         assert code == 503, route
         assert headers["content-type"].startswith(ctype)
@@ -161,8 +170,11 @@ def test_bad_status_file_gives_503_and_server_keeps_serving(
 
 def test_malformed_requests_get_an_answer(base: str) -> None:
     host, port = base.removeprefix("http://").rstrip("/").split(":")
-    for raw in (b"GARBAGE\r\n\r\n", b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n",
-                b"BREW / HTTP/1.1\r\nHost: localhost\r\n\r\n"):
+    for raw in (
+        b"GARBAGE\r\n\r\n",
+        b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n",
+        b"BREW / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    ):
         with socket.create_connection((host, int(port)), timeout=5) as s:
             s.sendall(raw)
             reply = s.recv(4096)
@@ -208,8 +220,9 @@ def test_live_per_job_status_files_are_shown(
     base = server(data_dir).url
     code, _, body = http_get(base + "status.json?job=walk-01")
     assert json.loads(body)["job"]["frames_done"] == 250
-    later = make_entry("walk-01", jobs["walk-01"].state, age_s=0, frames_done=900,
-                       frames_expected=1000, fps=30.0)
+    later = make_entry(
+        "walk-01", jobs["walk-01"].state, age_s=0, frames_done=900, frames_expected=1000, fps=30.0
+    )
     write_job_status(data_dir, later)
     code, _, body = http_get(base + "status.json?job=walk-01")
     job = json.loads(body)["job"]

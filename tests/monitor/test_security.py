@@ -56,13 +56,16 @@ def test_non_loopback_with_token_serves_and_requires_it(
         code, _, _ = http_get(base + path + "?token=" + TOKEN)
         assert code == 200, path
     # With a token, any Host header is fine (the token is the protection).
-    code, _, _ = http_get(base + "health", headers={"Authorization": f"Bearer {TOKEN}",
-                                                    "Host": "lab-pc.example.org:8765"})
+    code, _, _ = http_get(
+        base + "health",
+        headers={"Authorization": f"Bearer {TOKEN}", "Host": "lab-pc.example.org:8765"},
+    )
     assert code == 200
 
 
-def test_query_token_is_kept_in_links(data_dir: Path, server: Callable[..., Any],
-                                      http_get: Get) -> None:
+def test_query_token_is_kept_in_links(
+    data_dir: Path, server: Callable[..., Any], http_get: Get
+) -> None:
     write_status(data_dir, sample_jobs())
     srv = server(data_dir, token=TOKEN)
     code, _, body = http_get(srv.url + "?token=" + TOKEN)
@@ -74,8 +77,14 @@ def test_query_token_is_kept_in_links(data_dir: Path, server: Callable[..., Any]
 
 @pytest.mark.parametrize(
     ("host_header", "status"),
-    [("localhost:8765", 200), ("127.0.0.1:9000", 200), ("[::1]:8765", 200),
-     ("LOCALHOST", 200), ("attacker.example:8765", 421), ("127.0.0.1.nip.io", 421)],
+    [
+        ("localhost:8765", 200),
+        ("127.0.0.1:9000", 200),
+        ("[::1]:8765", 200),
+        ("LOCALHOST", 200),
+        ("attacker.example:8765", 421),
+        ("127.0.0.1.nip.io", 421),
+    ],
 )
 def test_host_header_guard_without_token(
     data_dir: Path, server: Callable[..., Any], http_get: Get, host_header: str, status: int

@@ -70,9 +70,7 @@ def test_without_the_video_the_default_run_falls_back_to_skeleton_only(
     assert "original video not found" in capsys.readouterr().err
 
 
-def test_plots_only_with_angles(
-    make_results: Callable[..., Path], tmp_path: Path
-) -> None:
+def test_plots_only_with_angles(make_results: Callable[..., Path], tmp_path: Path) -> None:
     vp, _ = build_knee_predictions()
     results = make_results(vp)
     out = tmp_path / "plots"

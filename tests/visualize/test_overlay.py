@@ -73,9 +73,7 @@ def test_overlay_video_keeps_frame_count_fps_and_draws_joints(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_skeleton_only_contains_no_pixel_of_the_source(
-    tmp_path: Path, unique_video: Path
-) -> None:
+def test_skeleton_only_contains_no_pixel_of_the_source(tmp_path: Path, unique_video: Path) -> None:
     vp = build_predictions(input_sha256=sha256(unique_video))
     overlay = tmp_path / "o.mp4"
     skeleton = tmp_path / "s.mp4"
@@ -137,8 +135,9 @@ def test_writer_pads_odd_sizes_and_cleans_up_on_error(tmp_path: Path) -> None:
     frames = read_frames(tmp_path / "odd.mp4")
     assert len(frames) == 4 and frames[0].shape == (48, 64, 3)
     assert _close(frames[0][46, 62], (0, 0, 255), 30)
-    with pytest.raises(ValueError, match=r"expected \(47, 63, 3\)"), VideoWriter(
-        tmp_path / "bad.mp4", (63, 47), 25.0
-    ) as w:
+    with (
+        pytest.raises(ValueError, match=r"expected \(47, 63, 3\)"),
+        VideoWriter(tmp_path / "bad.mp4", (63, 47), 25.0) as w,
+    ):
         w.write(np.zeros((10, 10, 3), np.uint8))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["odd.mp4"]

@@ -107,9 +107,7 @@ def segment_angle(a: np.ndarray, b: np.ndarray, reference: np.ndarray) -> np.nda
     return angle_between(np.asarray(b) - np.asarray(a), np.broadcast_to(reference, np.shape(a)))
 
 
-def signed_angle_in_plane(
-    u: np.ndarray, v: np.ndarray, normal: np.ndarray
-) -> np.ndarray:
+def signed_angle_in_plane(u: np.ndarray, v: np.ndarray, normal: np.ndarray) -> np.ndarray:
     """Signed angle from ``u`` to ``v`` after projecting both on the plane ⟂ ``normal``.
 
     Positive when the rotation u→v is counter-clockwise seen from the tip of

@@ -49,9 +49,7 @@ def load_config(path: Path | str) -> AnalysisConfig:
             hint="see docs/analyzer.md for the config keys, or the files in examples/",
         ) from exc
     known = set(ANGLE_NAMES)
-    named: list[tuple[str, int | None, str]] = [
-        ("angles", k, a) for k, a in enumerate(cfg.angles)
-    ]
+    named: list[tuple[str, int | None, str]] = [("angles", k, a) for k, a in enumerate(cfg.angles)]
     for c_i, comp in enumerate(cfg.comparisons):
         named += [(f"comparisons.{c_i}.angles", k, a) for k, a in enumerate(comp.angles)]
     for s_i, seg in enumerate(cfg.segmentations):
@@ -78,7 +76,7 @@ def resolve_inputs(patterns: list[str] | tuple[str, ...], base: Path) -> list[Pa
     if not patterns:
         raise ConfigError(
             "no inputs: the config has no 'inputs' and no --inputs was given",
-            hint="add inputs = [\"results/*.json\"] to the config or pass --inputs GLOB",
+            hint='add inputs = ["results/*.json"] to the config or pass --inputs GLOB',
         )
     out: list[Path] = []
     seen: set[Path] = set()

@@ -201,8 +201,9 @@ def exact_dtw(
     impl = _resolve_backend(backend)
     if impl == "numba":
         kernels = _numba_kernels()
-        distance = float(kernels[0](np.ascontiguousarray(x), np.ascontiguousarray(y),
-                                    lo, hi, offsets, back))
+        distance = float(
+            kernels[0](np.ascontiguousarray(x), np.ascontiguousarray(y), lo, hi, offsets, back)
+        )
         p = kernels[1](back, offsets, lo, n, m)
     else:
         distance, p = _numpy_dtw(x, y, lo, hi, offsets, back)
@@ -255,7 +256,14 @@ def _numpy_dtw(
         cost = _cost_block(x[i0:i1], y[bl : bh + 1], xx, yy, i0, i1, bl, bh)
         for i in range(i0, i1):
             prev, plo, phi = _numpy_row(
-                cost[i - i0], i, int(lo[i]), int(hi[i]), bl, prev, plo, phi,
+                cost[i - i0],
+                i,
+                int(lo[i]),
+                int(hi[i]),
+                bl,
+                prev,
+                plo,
+                phi,
                 back[offsets[i] : offsets[i + 1]],
             )
     return float(prev[-1]), _backtrack(back, offsets, lo, n, m)
@@ -320,9 +328,7 @@ def _numpy_row(
     return csum + run, lo_i, h
 
 
-def _backtrack(
-    back: np.ndarray, offsets: np.ndarray, lo: np.ndarray, n: int, m: int
-) -> np.ndarray:
+def _backtrack(back: np.ndarray, offsets: np.ndarray, lo: np.ndarray, n: int, m: int) -> np.ndarray:
     path = []
     i, j = n - 1, m - 1
     while True:
@@ -438,7 +444,10 @@ def fast_dtw(a: np.ndarray, b: np.ndarray, *, radius: int = 1) -> DTWResult:
     dist, path = _fastdtw(x, y, radius=radius, dist=euclid)
     p = np.asarray(path, dtype=np.int64)
     return DTWResult(
-        float(dist), float(dist) / len(p), p, "fastdtw",
+        float(dist),
+        float(dist) / len(p),
+        p,
+        "fastdtw",
         {"radius": radius, "len_a": x.shape[0], "len_b": y.shape[0]},
     )
 
@@ -484,9 +493,11 @@ def _apply_nan_policy(
                     f"sequence {name}: value {k} is missing in every frame; cannot interpolate"
                 )
             col[~ok] = np.interp(idx[~ok], idx[ok], col[ok])
-        return out.reshape(x.shape), keep, {
-            f"nan_frames_{name}": nbad, f"interpolated_frames_{name}": nbad
-        }
+        return (
+            out.reshape(x.shape),
+            keep,
+            {f"nan_frames_{name}": nbad, f"interpolated_frames_{name}": nbad},
+        )
     raise DTWInputError(
         f"unknown nan_policy {policy!r}", hint="use 'propagate', 'interpolate' or 'drop'"
     )
@@ -612,8 +623,14 @@ def dtw(
     else:
         raise DTWInputError(f"unknown DTW engine {engine!r}", hint="use 'exact' or 'fastdtw'")
     path = np.stack([keep_a[res.path[:, 0]], keep_b[res.path[:, 1]]], axis=1)
-    params = {**res.params, "nan_policy": nan_policy, "alignment": alignment,
-              "scale": scale, **ca, **cb}
+    params = {
+        **res.params,
+        "nan_policy": nan_policy,
+        "alignment": alignment,
+        "scale": scale,
+        **ca,
+        **cb,
+    }
     return DTWResult(res.distance, res.normalized_distance, path, res.engine, params)
 
 
@@ -653,7 +670,10 @@ def dtw_per_joint(
         r = dtw(x[:, k], y[:, k], **kwargs)
         path = np.stack([keep_a[r.path[:, 0]], keep_b[r.path[:, 1]]], axis=1)
         out[key] = DTWResult(
-            r.distance, r.normalized_distance, path, r.engine,
+            r.distance,
+            r.normalized_distance,
+            path,
+            r.engine,
             {**r.params, "nan_policy": nan_policy, "alignment": alignment, "joint": key},
         )
     return out
@@ -687,6 +707,9 @@ def dtw_relation(
         raise DTWInputError(f"unknown relation {relation!r}", hint="use 'distance' or 'vector'")
     res = dtw(rx, ry, **kwargs)
     return DTWResult(
-        res.distance, res.normalized_distance, res.path, res.engine,
+        res.distance,
+        res.normalized_distance,
+        res.path,
+        res.engine,
         {**res.params, "relation": relation, "pairs": [list(map(int, p)) for p in pairs]},
     )

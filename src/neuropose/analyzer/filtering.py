@@ -89,9 +89,7 @@ def _valid_rows(x: np.ndarray) -> np.ndarray:
     return np.isfinite(x.reshape(x.shape[0], -1)).all(axis=1)
 
 
-def interpolate_gaps(
-    x: np.ndarray, t: np.ndarray, *, max_gap: int
-) -> tuple[np.ndarray, Transform]:
+def interpolate_gaps(x: np.ndarray, t: np.ndarray, *, max_gap: int) -> tuple[np.ndarray, Transform]:
     """Linearly interpolate (in time) interior gaps of at most ``max_gap`` frames.
 
     A frame is missing when any of its values is NaN (all components are
@@ -213,8 +211,12 @@ def butterworth(
     )
     return y, {
         "step": "butterworth",
-        "params": {"cutoff_hz": cutoff_hz, "order": order, "zero_phase": True,
-                   "min_run_frames": padlen + 1},
+        "params": {
+            "cutoff_hz": cutoff_hz,
+            "order": order,
+            "zero_phase": True,
+            "min_run_frames": padlen + 1,
+        },
         "result": {"measured_fs_hz": round(fs, 6), **stats},
     }
 

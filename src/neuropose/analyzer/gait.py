@@ -91,10 +91,19 @@ class GaitEvents:
         """Tidy rows: side, event, frame, time_s — in time order."""
         rows = []
         for side in _SIDES:
-            for ev, frames in (("heel_strike", self.heel_strikes[side]),
-                               ("toe_off", self.toe_offs[side])):
-                rows += [{"side": side, "event": ev, "frame": int(f),
-                          "time_s": round(float(self.timestamps[f]), 6)} for f in frames]
+            for ev, frames in (
+                ("heel_strike", self.heel_strikes[side]),
+                ("toe_off", self.toe_offs[side]),
+            ):
+                rows += [
+                    {
+                        "side": side,
+                        "event": ev,
+                        "frame": int(f),
+                        "time_s": round(float(self.timestamps[f]), 6),
+                    }
+                    for f in frames
+                ]
         return sorted(rows, key=lambda r: (r["time_s"], r["side"]))
 
 
@@ -253,8 +262,14 @@ def gait_parameters(events: GaitEvents, trial: Trial | None = None) -> dict[str,
     ``None`` with ``spatial_note`` explaining why for root-relative data.
     """
     rows = gait_cycles(events, trial)
-    keys = ("stride_time_s", "step_time_s", "stance_pct", "swing_pct", "double_support_pct",
-            "stride_length_mm")
+    keys = (
+        "stride_time_s",
+        "step_time_s",
+        "stance_pct",
+        "swing_pct",
+        "double_support_pct",
+        "stride_length_mm",
+    )
     per_side = {s: {k: _mean(rows, k, s) for k in keys} for s in _SIDES}
     for s in _SIDES:
         per_side[s]["cycles"] = sum(r["side"] == s for r in rows)

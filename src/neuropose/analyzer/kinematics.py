@@ -71,8 +71,7 @@ def summary_stats(x: np.ndarray) -> dict[str, Any]:
     f = x[np.isfinite(x)]
     out: dict[str, Any] = {"n": int(f.size), "n_missing": int(x.size - f.size)}
     if f.size == 0:
-        return {**out, **dict.fromkeys(
-            ("mean", "sd", "min", "max", "median", "p5", "p95", "rom"))}
+        return {**out, **dict.fromkeys(("mean", "sd", "min", "max", "median", "p5", "p95", "rom"))}
     out.update(
         mean=_r(f.mean()),
         sd=_r(f.std(ddof=1)) if f.size > 1 else None,
@@ -86,9 +85,7 @@ def summary_stats(x: np.ndarray) -> dict[str, Any]:
     return out
 
 
-def segment_stats(
-    x: np.ndarray, segments: list[tuple[int, int]] | Any
-) -> list[dict[str, Any]]:
+def segment_stats(x: np.ndarray, segments: list[tuple[int, int]] | Any) -> list[dict[str, Any]]:
     """:func:`summary_stats` of ``x`` within each segment (inclusive frame ranges).
 
     ``segments`` is a sequence of ``(start_frame, end_frame)`` pairs or of
@@ -99,6 +96,12 @@ def segment_stats(
     out = []
     for k, seg in enumerate(segments):
         a, b = (seg.start_frame, seg.end_frame) if hasattr(seg, "start_frame") else seg
-        out.append({"segment": k, "start_frame": int(a), "end_frame": int(b),
-                    **summary_stats(x[a : b + 1])})
+        out.append(
+            {
+                "segment": k,
+                "start_frame": int(a),
+                "end_frame": int(b),
+                **summary_stats(x[a : b + 1]),
+            }
+        )
     return out

@@ -66,8 +66,15 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 TABLES = (
-    "angle_summary", "angles", "speed_summary", "segments", "segment_stats",
-    "gait_events", "gait_cycles", "gait_summary", "dtw",
+    "angle_summary",
+    "angles",
+    "speed_summary",
+    "segments",
+    "segment_stats",
+    "gait_events",
+    "gait_cycles",
+    "gait_summary",
+    "dtw",
 )
 
 
@@ -84,9 +91,7 @@ class AnalysisOutcome:
         return [e for e in self.report.inputs if e.get("status") == "failed"]
 
 
-def preprocess(
-    trial: Trial, max_gap: int, filt: FilterSpec
-) -> tuple[Trial, list[dict[str, Any]]]:
+def preprocess(trial: Trial, max_gap: int, filt: FilterSpec) -> tuple[Trial, list[dict[str, Any]]]:
     """Gap interpolation then smoothing of all joint positions; returns transform records."""
     poses, rec = interpolate_gaps(trial.poses, trial.timestamps, max_gap=max_gap)
     records = [rec]
@@ -100,8 +105,9 @@ def preprocess(
         poses, r = savitzky_golay(poses, t, window_s=filt.window_s, polyorder=filt.polyorder)
         records.append(r)
     elif filt.kind == "one_euro":
-        poses, r = one_euro(poses, t, min_cutoff_hz=filt.min_cutoff_hz, beta=filt.beta,
-                            d_cutoff_hz=filt.d_cutoff_hz)
+        poses, r = one_euro(
+            poses, t, min_cutoff_hz=filt.min_cutoff_hz, beta=filt.beta, d_cutoff_hz=filt.d_cutoff_hz
+        )
         records.append(r)
     return replace(trial, poses=poses), records
 
@@ -131,8 +137,9 @@ def analyze_trial(
     )
     if needs_up:
         up = estimate_up_axis(tr, method=cfg.up_axis)
-        transforms.append({"step": "estimate_up_axis", "params": {"method": cfg.up_axis},
-                           "result": up.record()})
+        transforms.append(
+            {"step": "estimate_up_axis", "params": {"method": cfg.up_axis}, "result": up.record()}
+        )
     t = tr.timestamps
     angles: dict[str, np.ndarray] = {}
     entry_angles: dict[str, Any] = {}
@@ -142,16 +149,24 @@ def analyze_trial(
         if c.kind == "three_point":
             angles[c.name] = angle_3pt(*(tr.joint(j) for j in c.joints))
         else:
-            ref = up.vector if c.reference == "up" and up is not None else np.eye(3)[
-                "xyz".index(c.reference)]
+            ref = (
+                up.vector
+                if c.reference == "up" and up is not None
+                else np.eye(3)["xyz".index(c.reference)]
+            )
             angles[c.name] = segment_angle(tr.joint(c.joints[0]), tr.joint(c.joints[1]), ref)
     for name, a in angles.items():
         stats = summary_stats(a)
         entry_angles[name] = stats
         tables["angle_summary"].append({"input": label, "angle": name, "unit": "deg", **stats})
         tables["angles"] += [
-            {"input": label, "frame": int(f), "time_s": round(float(t[f]), 6), "angle": name,
-             "value_deg": _num(a[f])}
+            {
+                "input": label,
+                "frame": int(f),
+                "time_s": round(float(t[f]), 6),
+                "angle": name,
+                "value_deg": _num(a[f]),
+            }
             for f in range(tr.num_frames)
         ]
     entry_speeds: dict[str, Any] = {}
@@ -163,8 +178,12 @@ def analyze_trial(
     for spec in cfg.segmentations:
         x, unit = compute_signal(tr, spec.signal, up=up)
         res = segment_repetitions(
-            x, t, prominence=spec.prominence, min_distance_s=spec.min_distance_s,
-            smoothing_hz=spec.smoothing_hz, polarity=spec.polarity,
+            x,
+            t,
+            prominence=spec.prominence,
+            min_distance_s=spec.min_distance_s,
+            smoothing_hz=spec.smoothing_hz,
+            polarity=spec.polarity,
         )
         per_seg = {name: segment_stats(a, res.segments) for name, a in angles.items()}
         segs_out[spec.name] = {
@@ -174,13 +193,23 @@ def analyze_trial(
             "angle_stats": per_seg,
         }
         for k, s in enumerate(res.segments):
-            tables["segments"].append({
-                "input": label, "segmentation": spec.name, "segment": k,
-                "start_frame": s.start_frame, "end_frame": s.end_frame,
-                "peak_frame": s.peak_frame, "start_s": _num(s.start_s), "end_s": _num(s.end_s),
-                "duration_s": _num(s.end_s - s.start_s), "complete": s.complete,
-                "prominence": s.prominence, "unit": unit, "duration_ratio": s.duration_ratio,
-            })
+            tables["segments"].append(
+                {
+                    "input": label,
+                    "segmentation": spec.name,
+                    "segment": k,
+                    "start_frame": s.start_frame,
+                    "end_frame": s.end_frame,
+                    "peak_frame": s.peak_frame,
+                    "start_s": _num(s.start_s),
+                    "end_s": _num(s.end_s),
+                    "duration_s": _num(s.end_s - s.start_s),
+                    "complete": s.complete,
+                    "prominence": s.prominence,
+                    "unit": unit,
+                    "duration_ratio": s.duration_ratio,
+                }
+            )
         for name, rows in per_seg.items():
             for row in rows:
                 tables["segment_stats"].append(
@@ -189,8 +218,11 @@ def analyze_trial(
     gait_out = None
     if cfg.gait is not None:
         ev = detect_gait_events(
-            tr, up=up, min_event_interval_s=cfg.gait.min_event_interval_s,
-            prominence_fraction=cfg.gait.prominence_fraction, smoothing_hz=cfg.gait.smoothing_hz,
+            tr,
+            up=up,
+            min_event_interval_s=cfg.gait.min_event_interval_s,
+            prominence_fraction=cfg.gait.prominence_fraction,
+            smoothing_hz=cfg.gait.smoothing_hz,
         )
         cycles = gait_cycles(ev, tr)
         params = gait_parameters(ev, tr)
@@ -198,8 +230,11 @@ def analyze_trial(
         gait_out = {"events": ev.table(), "cycles": cycles, "parameters": params}
         tables["gait_events"] += [{"input": label, **r} for r in ev.table()]
         tables["gait_cycles"] += [{"input": label, **r} for r in cycles]
-        flat: dict[str, Any] = {"input": label, "cycles": params["cycles"],
-                "cadence_steps_per_min": params["cadence_steps_per_min"]}
+        flat: dict[str, Any] = {
+            "input": label,
+            "cycles": params["cycles"],
+            "cadence_steps_per_min": params["cadence_steps_per_min"],
+        }
         for side, vals in params["per_side"].items():
             flat.update({f"{side}_{k}": v for k, v in vals.items()})
         flat.update({f"si_{k}": v for k, v in params["symmetry_index_pct"].items()})
@@ -231,8 +266,12 @@ def _versions() -> dict[str, str]:
 
     from neuropose import __version__
 
-    out = {"neuropose": __version__, "numpy": np.__version__, "scipy": scipy.__version__,
-           "python": platform.python_version()}
+    out = {
+        "neuropose": __version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "python": platform.python_version(),
+    }
     try:
         from importlib.metadata import version
 
@@ -273,26 +312,44 @@ def _compare(
         if comp.mode == "all":
             results["all"] = dtw(xa, xb, alignment=comp.alignment, scale=comp.scale, **kw)
         elif comp.mode == "per_joint":
-            results = dict(dtw_per_joint(xa, xb, names, alignment=comp.alignment,
-                                         scale=comp.scale, **kw))
+            results = dict(
+                dtw_per_joint(xa, xb, names, alignment=comp.alignment, scale=comp.scale, **kw)
+            )
         else:
             pairs = [(names.index(a), names.index(b)) for a, b in comp.pairs]
             results["relation"] = dtw_relation(xa, xb, pairs, **kw)
     entry = {
         "name": comp.name,
-        "a": {"file": pa.name, "sha256": sha256_file(pa), "trial": ta.describe(),
-              "transforms": rec_a},
-        "b": {"file": pb.name, "sha256": sha256_file(pb), "trial": tb.describe(),
-              "transforms": rec_b},
+        "a": {
+            "file": pa.name,
+            "sha256": sha256_file(pa),
+            "trial": ta.describe(),
+            "transforms": rec_a,
+        },
+        "b": {
+            "file": pb.name,
+            "sha256": sha256_file(pb),
+            "trial": tb.describe(),
+            "transforms": rec_b,
+        },
         "spec": comp.model_dump(mode="json"),
         "unit": unit,
         "results": {k: {kk: _num(vv) for kk, vv in r.record().items()} for k, r in results.items()},
     }
-    rows = [{"comparison": comp.name, "item": k, "engine": r.engine,
-             "distance": _num(r.distance), "normalized_distance": _num(r.normalized_distance),
-             "path_length": int(r.path.shape[0]), "unit": unit, "alignment": comp.alignment,
-             "nan_policy": comp.nan_policy}
-            for k, r in results.items()]
+    rows = [
+        {
+            "comparison": comp.name,
+            "item": k,
+            "engine": r.engine,
+            "distance": _num(r.distance),
+            "normalized_distance": _num(r.normalized_distance),
+            "path_length": int(r.path.shape[0]),
+            "unit": unit,
+            "alignment": comp.alignment,
+            "nan_policy": comp.nan_policy,
+        }
+        for k, r in results.items()
+    ]
     return entry, rows
 
 

@@ -51,7 +51,11 @@ def analyze(
             err_console.print(f"failed  {path}: {entry['error']}", markup=False)
 
     outcome = run_analysis(
-        cfg, config_path=config, inputs=paths, jobs=jobs, keep_going=keep_going,
+        cfg,
+        config_path=config,
+        inputs=paths,
+        jobs=jobs,
+        keep_going=keep_going,
         progress=progress,
     )
     for comp in outcome.report.comparisons:

@@ -143,8 +143,7 @@ def fetch(
     total = sum(manifest.sizes.values())
     pinned = "verified" if manifest.pinned else "NOT verified (unpinned)"
     out_console.print(
-        f"{name}: {len(manifest.files)} file(s), {_size(total)}, {pinned}, "
-        f"in {cache_dir / name}",
+        f"{name}: {len(manifest.files)} file(s), {_size(total)}, {pinned}, in {cache_dir / name}",
         markup=False,
     )
 

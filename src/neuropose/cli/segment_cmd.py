@@ -73,8 +73,12 @@ def segment(
             hint="pass --force to replace it, or choose another --name",
         )
     seg = segment_trial(
-        trial, spec, prominence=prominence, min_distance_s=min_distance,
-        smoothing_hz=smoothing_hz, polarity=polarity,
+        trial,
+        spec,
+        prominence=prominence,
+        min_distance_s=min_distance,
+        smoothing_hz=smoothing_hz,
+        polarity=polarity,
     )
     new_vp = vp.model_copy(update={"segmentations": {**vp.segmentations, name: seg}})
     videos = tuple(new_vp if v.video == vp.video else v for v in doc.videos)
@@ -87,6 +91,5 @@ def segment(
     for k, s in enumerate(seg.segments):
         flag = "" if s.complete else "  (incomplete)"
         out_console.print(
-            f"  {k:3d}  frames {s.start_frame}-{s.end_frame}  "
-            f"{s.start_s:.3f}-{s.end_s:.3f} s{flag}"
+            f"  {k:3d}  frames {s.start_frame}-{s.end_frame}  {s.start_s:.3f}-{s.end_s:.3f} s{flag}"
         )

@@ -18,19 +18,26 @@ def serve(
     ctx: typer.Context,
     host: Annotated[
         str | None,
-        typer.Option("--host", help="Bind address (default 127.0.0.1; others need a token).",
-                     show_default=False),
+        typer.Option(
+            "--host",
+            help="Bind address (default 127.0.0.1; others need a token).",
+            show_default=False,
+        ),
     ] = None,
     port: Annotated[
         int | None,
-        typer.Option("--port", help="TCP port (default 8765; 0 picks a free one).",
-                     show_default=False),
+        typer.Option(
+            "--port", help="TCP port (default 8765; 0 picks a free one).", show_default=False
+        ),
     ] = None,
     token: Annotated[
         str | None,
-        typer.Option("--token", help="Token every request must present (Bearer or ?token=). "
-                     "Prefer NEUROPOSE_MONITOR_TOKEN: flags are visible in `ps`.",
-                     show_default=False),
+        typer.Option(
+            "--token",
+            help="Token every request must present (Bearer or ?token=). "
+            "Prefer NEUROPOSE_MONITOR_TOKEN: flags are visible in `ps`.",
+            show_default=False,
+        ),
     ] = None,
     data_dir: Annotated[
         Path | None,
@@ -40,9 +47,11 @@ def serve(
     """Serve the live dashboard, /status.json, /health and /metrics until Ctrl-C or SIGTERM."""
     from neuropose.monitor import MonitorServer, run_until_signal
 
-    settings = state(ctx).load(
-        monitor_host=host, monitor_port=port, monitor_token=token, data_dir=data_dir
-    ).settings
+    settings = (
+        state(ctx)
+        .load(monitor_host=host, monitor_port=port, monitor_token=token, data_dir=data_dir)
+        .settings
+    )
     secret = settings.monitor_token.get_secret_value() if settings.monitor_token else None
     server = MonitorServer(
         settings.data_dir,
@@ -53,15 +62,19 @@ def serve(
     )
     server.snapshots.get()  # read and render once, before announcing the URL
     if not settings.data_dir.is_dir():
-        logger.warning("data directory %s does not exist (yet); pages will report the status "
-                       "as unavailable until `neuropose watch` creates it; check --data-dir",
-                       settings.data_dir)
+        logger.warning(
+            "data directory %s does not exist (yet); pages will report the status "
+            "as unavailable until `neuropose watch` creates it; check --data-dir",
+            settings.data_dir,
+        )
     out_console.print(f"NeuroPose monitor for {settings.data_dir}", markup=False)
     out_console.print(f"Serving on {server.url}", markup=False)
     if secret:
         out_console.print(
             "A token is required: send 'Authorization: Bearer <token>' or open "
-            f"{server.url}?token=<token>", markup=False)
+            f"{server.url}?token=<token>",
+            markup=False,
+        )
     out_console.print("Press Ctrl-C to stop.", markup=False)
     sig = run_until_signal(server)
     out_console.print(f"Monitor stopped{f' (signal {sig})' if sig else ''}.", markup=False)

@@ -49,9 +49,7 @@ class FrameDetections:
         if self.poses2d.shape != (p, j, 2):
             raise ValueError(f"poses2d must have shape ({p}, {j}, 2), got {self.poses2d.shape}")
         if self.confidence is not None and self.confidence.shape != (p, j):
-            raise ValueError(
-                f"confidence must have shape ({p}, {j}), got {self.confidence.shape}"
-            )
+            raise ValueError(f"confidence must have shape ({p}, {j}), got {self.confidence.shape}")
 
     @property
     def num_persons(self) -> int:
@@ -97,9 +95,7 @@ class PoseModel(Protocol):
     max_batch_size: int
     options: dict[str, Any]
 
-    def predict(
-        self, frames: np.ndarray, intrinsics: CameraIntrinsics
-    ) -> list[FrameDetections]:
+    def predict(self, frames: np.ndarray, intrinsics: CameraIntrinsics) -> list[FrameDetections]:
         """Detections for each frame of ``frames`` (N, H, W, 3) uint8 RGB, in order."""
         ...
 

@@ -250,9 +250,7 @@ class Roi:
     rotation: float
 
     @classmethod
-    def from_points(
-        cls, centre: np.ndarray, scale_point: np.ndarray, expand: float = 1.25
-    ) -> Roi:
+    def from_points(cls, centre: np.ndarray, scale_point: np.ndarray, expand: float = 1.25) -> Roi:
         """ROI centred on ``centre`` whose up axis points towards ``scale_point`` (pixels)."""
         dx, dy = float(scale_point[0] - centre[0]), float(scale_point[1] - centre[1])
         rotation = math.pi / 2 - math.atan2(-dy, dx)
@@ -538,18 +536,14 @@ class BlazePoseModel:
         rois = list(self._tracked) if self.tracking else []
         detected = False
         self._since_detect += 1
-        if not rois or (
-            len(rois) < self.max_persons and self._since_detect >= self.redetect_every
-        ):
+        if not rois or (len(rois) < self.max_persons and self._since_detect >= self.redetect_every):
             rois = self._add_detections(frame, rois)
             detected = True
         persons = self._run_landmarks(frame, rois)
         if not persons and not detected and rois:
             # Every tracked person was lost: look again in this very frame.
             persons = self._run_landmarks(frame, self._add_detections(frame, []))
-        self._tracked = [
-            Roi.from_points(p.landmarks[33, :2], p.landmarks[34, :2]) for p in persons
-        ]
+        self._tracked = [Roi.from_points(p.landmarks[33, :2], p.landmarks[34, :2]) for p in persons]
         return self._to_detections(persons)
 
     def _add_detections(self, frame: np.ndarray, rois: list[Roi]) -> list[Roi]:

@@ -111,12 +111,12 @@ def job_url(name: str, token_query: str = "") -> str:
 
 def _page(title: str, body: str, *, page: str, extra_attrs: str = "") -> str:
     return (
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        "<link rel=\"icon\" href=\"data:,\">\n"
-        f"<noscript><meta http-equiv=\"refresh\" content=\"{NOSCRIPT_REFRESH_S}\"></noscript>\n"
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<link rel="icon" href="data:,">\n'
+        f'<noscript><meta http-equiv="refresh" content="{NOSCRIPT_REFRESH_S}"></noscript>\n'
         f"<title>{esc(title)}</title>\n<style>{_asset('monitor.css')}</style>\n"
-        f"</head>\n<body data-page=\"{esc(page)}\"{extra_attrs}>\n{body}\n"
+        f'</head>\n<body data-page="{esc(page)}"{extra_attrs}>\n{body}\n'
         f"<footer>NeuroPose {esc(__version__)} monitor · pages refresh live"
         f"<noscript> (scripts are off: reloading every {NOSCRIPT_REFRESH_S} s)</noscript>"
         f"</footer>\n<script>{_asset('monitor.js')}</script>\n</body>\n</html>\n"
@@ -127,38 +127,38 @@ def _header(view: dict[str, Any], home: str, subtitle: str = "") -> str:
     d = view["daemon"]
     if d["running"]:
         daemon = (
-            f"<span class=\"pill pill-ok\" id=\"daemon\" title=\"pid {esc(d['pid'])} on "
-            f"{esc(d['host'])} since {esc(d['started_at'])}\">daemon running</span>"
+            f'<span class="pill pill-ok" id="daemon" title="pid {esc(d["pid"])} on '
+            f'{esc(d["host"])} since {esc(d["started_at"])}">daemon running</span>'
         )
     else:
-        daemon = "<span class=\"pill pill-down\" id=\"daemon\">daemon not running</span>"
-    sub = f"<span class=\"crumb\">/ {subtitle}</span>" if subtitle else ""
+        daemon = '<span class="pill pill-down" id="daemon">daemon not running</span>'
+    sub = f'<span class="crumb">/ {subtitle}</span>' if subtitle else ""
     return (
-        f"<header><h1><a href=\"{esc(home)}\">NeuroPose</a> {sub}</h1>"
-        f"<div class=\"meta\">{daemon}<span class=\"dir\" title=\"data directory\">"
+        f'<header><h1><a href="{esc(home)}">NeuroPose</a> {sub}</h1>'
+        f'<div class="meta">{daemon}<span class="dir" title="data directory">'
         f"{esc(view['data_dir'])}</span></div></header>"
     )
 
 
 def _notices(view: dict[str, Any]) -> str:
     items = "".join(
-        f"<div class=\"notice notice-{esc(n['level'])}\" role=\"status\">{esc(n['text'])}</div>"
+        f'<div class="notice notice-{esc(n["level"])}" role="status">{esc(n["text"])}</div>'
         for n in view["notices"]
     )
-    return f"<div id=\"notices\" aria-live=\"polite\">{items}</div>"
+    return f'<div id="notices" aria-live="polite">{items}</div>'
 
 
 def _badge(state: str, extra: str = "") -> str:
-    return f"<span class=\"badge badge-{esc(state)}\" data-f=\"state\"{extra}>{esc(state)}</span>"
+    return f'<span class="badge badge-{esc(state)}" data-f="state"{extra}>{esc(state)}</span>'
 
 
 def _progress(job: dict[str, Any]) -> str:
     disp = job["display"]
-    value = "" if disp["indeterminate"] else f" value=\"{job['percent'] or 0:.2f}\""
+    value = "" if disp["indeterminate"] else f' value="{job["percent"] or 0:.2f}"'
     return (
-        f"<progress max=\"100\"{value} data-f=\"bar\" "
-        f"aria-label=\"progress of {esc(job['name'])}\"></progress>"
-        f"<span class=\"pct\" data-f=\"percent\">{esc(disp['percent'])}</span>"
+        f'<progress max="100"{value} data-f="bar" '
+        f'aria-label="progress of {esc(job["name"])}"></progress>'
+        f'<span class="pct" data-f="percent">{esc(disp["percent"])}</span>'
     )
 
 
@@ -178,24 +178,24 @@ def _row_parts(prepared: PreparedJob, token_query: str) -> tuple[str, str, str]:
     d = job["display"]
     err = d["error"]
     head = (
-        f"<tr class=\"job\" data-job=\"{esc(name)}\" data-state=\"{esc(job['state'])}\">"
-        f"<td class=\"c-name\"><a href=\"{esc(job_url(name, token_query))}\">"
-        f"{esc(name)}</a><div class=\"err\" data-f=\"error\""
+        f'<tr class="job" data-job="{esc(name)}" data-state="{esc(job["state"])}">'
+        f'<td class="c-name"><a href="{esc(job_url(name, token_query))}">'
+        f'{esc(name)}</a><div class="err" data-f="error"'
         f"{'' if err else ' hidden'}>{esc(err)}</div></td>"
-        f"<td class=\"c-state\">{_badge(job['state'])}"
-        f"<span class=\"badge badge-stale\" data-f=\"stale\" title=\"no heartbeat for more than "
-        "the stale threshold\""
+        f'<td class="c-state">{_badge(job["state"])}'
+        f'<span class="badge badge-stale" data-f="stale" title="no heartbeat for more than '
+        'the stale threshold"'
     )
     mid = (
         ">stale</span></td>"
-        f"<td class=\"c-progress\">{_progress(job)}</td>"
-        f"<td class=\"num\" data-f=\"frames\">{esc(d['frames'])}</td>"
-        f"<td class=\"num\" data-f=\"fps\">{esc(d['fps'])}</td>"
-        f"<td class=\"num\" data-f=\"eta\">{esc(d['eta'])}</td>"
-        f"<td class=\"c-video\" data-f=\"video\">{esc(d['video'])}</td>"
-        f"<td class=\"num\" data-f=\"attempts\">{esc(d['attempts'])}</td>"
-        f"<td class=\"c-time\" data-f=\"started\">{esc(d['started'])}</td>"
-        f"<td class=\"c-time\" data-f=\"updated\" title=\"{esc(d['updated_title'])}\">"
+        f'<td class="c-progress">{_progress(job)}</td>'
+        f'<td class="num" data-f="frames">{esc(d["frames"])}</td>'
+        f'<td class="num" data-f="fps">{esc(d["fps"])}</td>'
+        f'<td class="num" data-f="eta">{esc(d["eta"])}</td>'
+        f'<td class="c-video" data-f="video">{esc(d["video"])}</td>'
+        f'<td class="num" data-f="attempts">{esc(d["attempts"])}</td>'
+        f'<td class="c-time" data-f="started">{esc(d["started"])}</td>'
+        f'<td class="c-time" data-f="updated" title="{esc(d["updated_title"])}">'
     )
     value = (head, mid, "</td></tr>")
     with _ROW_LOCK:
@@ -212,12 +212,12 @@ def _row(job: PreparedJob, token_query: str) -> str:
 
 def _counts(view: dict[str, Any]) -> str:
     cards = "".join(
-        f"<div class=\"card count count-{esc(s.value)}\">"
-        f"<div class=\"n\" data-count=\"{esc(s.value)}\">"
-        f"{view['counts'].get(s.value, 0)}</div><div class=\"l\">{esc(s.value)}</div></div>"
+        f'<div class="card count count-{esc(s.value)}">'
+        f'<div class="n" data-count="{esc(s.value)}">'
+        f'{view["counts"].get(s.value, 0)}</div><div class="l">{esc(s.value)}</div></div>'
         for s in STATE_ORDER
     )
-    return f"<section class=\"counts\">{cards}</section>"
+    return f'<section class="counts">{cards}</section>'
 
 
 def render_dashboard(snapshot: Snapshot, token_query: str = "") -> str:
@@ -232,14 +232,14 @@ def render_dashboard(snapshot: Snapshot, token_query: str = "") -> str:
         so that links keep working; ``""`` otherwise.
     """
     view = snapshot.summary()
-    heads = "".join(f"<th class=\"{esc(c)}\">{esc(h)}</th>" for _, h, c in COLUMNS)
+    heads = "".join(f'<th class="{esc(c)}">{esc(h)}</th>' for _, h, c in COLUMNS)
     rows = "".join(_row(job, token_query) for job in snapshot.prepared())
     updated = view["status_updated_at"] or "–"
     body = (
         f"{_header(view, '/' + token_query)}<main>{_notices(view)}{_counts(view)}"
-        f"<p class=\"sub\">Status written <span id=\"status-updated\">{esc(updated)}</span>"
+        f'<p class="sub">Status written <span id="status-updated">{esc(updated)}</span>'
         f" · stale after {esc(format_duration(view['stale_after_s']))} without heartbeat</p>"
-        f"<div class=\"table-wrap\"><table id=\"jobs\"><thead><tr>{heads}</tr></thead>"
+        f'<div class="table-wrap"><table id="jobs"><thead><tr>{heads}</tr></thead>'
         f"<tbody>{rows}</tbody></table></div></main>"
     )
     title = "NeuroPose monitor"
@@ -254,13 +254,13 @@ class Abbrev(str):
 
 def _cell(value: object) -> str:
     if isinstance(value, Abbrev) and len(value) > 20:
-        return f"<code title=\"{esc(value)}\">{esc(value[:16])}…</code>"
+        return f'<code title="{esc(value)}">{esc(value[:16])}…</code>'
     return esc(value)
 
 
 def _kv_table(rows: list[tuple[str, object]], cls: str = "kv") -> str:
     body = "".join(f"<tr><th>{esc(k)}</th><td>{_cell(v)}</td></tr>" for k, v in rows)
-    return f"<table class=\"{cls}\">{body}</table>"
+    return f'<table class="{cls}">{body}</table>'
 
 
 def _fmt_num(value: float | None, unit: str = "", digits: int = 2) -> str:
@@ -269,8 +269,9 @@ def _fmt_num(value: float | None, unit: str = "", digits: int = 2) -> str:
     return f"{value:,.{digits}f}{unit}"
 
 
-def _flatten(value: Any, prefix: str = "", out: list[tuple[str, object]] | None = None,
-             limit: int = 200) -> list[tuple[str, object]]:
+def _flatten(
+    value: Any, prefix: str = "", out: list[tuple[str, object]] | None = None, limit: int = 200
+) -> list[tuple[str, object]]:
     out = [] if out is None else out
     if len(out) >= limit:
         return out
@@ -310,10 +311,14 @@ def _results_sections(results: JobResults, files: JobFiles, name: str, tq: str) 
         prov_rows: list[tuple[str, object]] = [
             ("model", pv.model_name),
             ("model sha256", Abbrev(pv.model_sha256)),
-            ("3D coordinates",
-             "root-relative (hip centre)" if pv.root_relative else "camera frame"),
-            ("intrinsics", f"fx {k.fx:.1f}, fy {k.fy:.1f}, cx {k.cx:.1f}, cy {k.cy:.1f} px "
-             f"({k.source})"),
+            (
+                "3D coordinates",
+                "root-relative (hip centre)" if pv.root_relative else "camera frame",
+            ),
+            (
+                "intrinsics",
+                f"fx {k.fx:.1f}, fy {k.fy:.1f}, cx {k.cx:.1f}, cy {k.cy:.1f} px ({k.source})",
+            ),
             ("subject rule", video.subject_rule),
             ("primary track", "–" if video.primary_track_id is None else video.primary_track_id),
             ("input sha256", Abbrev(pv.input_sha256)),
@@ -323,8 +328,8 @@ def _results_sections(results: JobResults, files: JobFiles, name: str, tq: str) 
             ("platform", pv.platform or "–"),
         ]
         sections = [
-            f"<div class=\"col\"><h3>Video metadata</h3>{_kv_table(meta_rows)}</div>",
-            f"<div class=\"col\"><h3>Model and provenance</h3>{_kv_table(prov_rows)}</div>",
+            f'<div class="col"><h3>Video metadata</h3>{_kv_table(meta_rows)}</div>',
+            f'<div class="col"><h3>Model and provenance</h3>{_kv_table(prov_rows)}</div>',
         ]
         if mt is not None:
             perf_rows: list[tuple[str, object]] = [
@@ -338,20 +343,20 @@ def _results_sections(results: JobResults, files: JobFiles, name: str, tq: str) 
                 ("device / mode", f"{mt.device} / {mt.mode}"),
             ]
             stage_rows = "".join(
-                f"<tr><td>{esc(s)}</td><td class=\"num\">{t.count:,}</td>"
-                f"<td class=\"num\">{t.total_s:.2f}</td>"
-                f"<td class=\"num\">{1000 * t.mean_s:.1f}</td>"
-                f"<td class=\"num\">{1000 * t.p50_s:.1f}</td><td class=\"num\">{1000 * t.p95_s:.1f}"
+                f'<tr><td>{esc(s)}</td><td class="num">{t.count:,}</td>'
+                f'<td class="num">{t.total_s:.2f}</td>'
+                f'<td class="num">{1000 * t.mean_s:.1f}</td>'
+                f'<td class="num">{1000 * t.p50_s:.1f}</td><td class="num">{1000 * t.p95_s:.1f}'
                 "</td></tr>"
                 for s, t in mt.stages.items()
             )
             stages = (
-                "<table class=\"grid\"><thead><tr><th>stage</th><th>count</th><th>total s</th>"
+                '<table class="grid"><thead><tr><th>stage</th><th>count</th><th>total s</th>'
                 "<th>mean ms</th><th>p50 ms</th><th>p95 ms</th></tr></thead>"
                 f"<tbody>{stage_rows}</tbody></table>"
             )
             sections.append(
-                f"<div class=\"col\"><h3>Performance</h3>{_kv_table(perf_rows)}{stages}</div>"
+                f'<div class="col"><h3>Performance</h3>{_kv_table(perf_rows)}{stages}</div>'
             )
         parts.append(_video_block(video.video, index, "".join(sections), files, name, tq))
     return "".join(parts)
@@ -383,8 +388,10 @@ def _quality(raw: Any) -> str:
         rows: list[tuple[str, object]] = (
             _flatten(raw) if isinstance(raw, dict) else [("value", json.dumps(raw)[:500])]
         )
-        return (f"<div class=\"notice notice-warn\">quality.json is not a QualityReport this "
-                f"version reads ({esc(why)}); showing its raw keys.</div>{_kv_table(rows)}")
+        return (
+            f'<div class="notice notice-warn">quality.json is not a QualityReport this '
+            f"version reads ({esc(why)}); showing its raw keys.</div>{_kv_table(rows)}"
+        )
     pct = lambda v: "n/a" if v is None else f"{100 * v:.1f}%"  # noqa: E731
     num = lambda v, u="", d=2: "n/a" if v is None else f"{v:.{d}f}{u}"  # noqa: E731
     conf = [v for v in q.mean_confidence.values() if v is not None]
@@ -397,26 +404,35 @@ def _quality(raw: Any) -> str:
         ("mean joint confidence", num(sum(conf) / len(conf) if conf else None)),
         ("bone length CV (median)", pct(_median(q.bone_length_cv))),
         ("bone length CV (worst)", f"{pct(cvs[worst])} ({worst})" if worst else "n/a"),
-        (f"jitter > {num(q.jitter_cutoff_hz, ' Hz', 1)} (median joint)",
-         num(_median(q.jitter_mm), " mm", 1)),
-        ("tracks / ID switches / subject fragments",
-         f"{q.n_tracks} / {q.id_switches} / {q.subject_fragments}"),
+        (
+            f"jitter > {num(q.jitter_cutoff_hz, ' Hz', 1)} (median joint)",
+            num(_median(q.jitter_mm), " mm", 1),
+        ),
+        (
+            "tracks / ID switches / subject fragments",
+            f"{q.n_tracks} / {q.id_switches} / {q.subject_fragments}",
+        ),
     ]
     warnings = "".join(f"<li>{esc(w)}</li>" for w in q.warnings)
-    warn_html = (f"<div class=\"notice notice-warn\"><b>Needs a look:</b><ul>{warnings}</ul></div>"
-                 if warnings else "<p class=\"ok\">No quality warnings.</p>")
+    warn_html = (
+        f'<div class="notice notice-warn"><b>Needs a look:</b><ul>{warnings}</ul></div>'
+        if warnings
+        else '<p class="ok">No quality warnings.</p>'
+    )
     joints = "".join(
-        f"<tr><td>{esc(j)}</td><td class=\"num\">{num(q.mean_confidence.get(j))}</td>"
-        f"<td class=\"num\">{num(q.jitter_mm.get(j), '', 1)}</td>"
-        f"<td class=\"num\">{num(q.jitter_px.get(j), '', 1)}</td></tr>"
+        f'<tr><td>{esc(j)}</td><td class="num">{num(q.mean_confidence.get(j))}</td>'
+        f'<td class="num">{num(q.jitter_mm.get(j), "", 1)}</td>'
+        f'<td class="num">{num(q.jitter_px.get(j), "", 1)}</td></tr>'
         for j in q.mean_confidence
     )
-    bones = "".join(f"<tr><td>{esc(b)}</td><td class=\"num\">{pct(v)}</td></tr>"
-                    for b, v in q.bone_length_cv.items())
+    bones = "".join(
+        f'<tr><td>{esc(b)}</td><td class="num">{pct(v)}</td></tr>'
+        for b, v in q.bone_length_cv.items()
+    )
     details = (
-        "<details><summary>Per joint and per bone</summary><table class=\"grid\"><thead><tr>"
+        '<details><summary>Per joint and per bone</summary><table class="grid"><thead><tr>'
         "<th>joint</th><th>mean conf.</th><th>jitter mm</th><th>jitter px</th></tr></thead>"
-        f"<tbody>{joints}</tbody></table><table class=\"grid\"><thead><tr><th>bone</th>"
+        f'<tbody>{joints}</tbody></table><table class="grid"><thead><tr><th>bone</th>'
         f"<th>length CV</th></tr></thead><tbody>{bones}</tbody></table></details>"
     )
     return f"{_kv_table(headline)}{warn_html}{details}"
@@ -425,22 +441,22 @@ def _quality(raw: Any) -> str:
 def _video_block(video: str, index: int, inner: str, files: JobFiles, name: str, tq: str) -> str:
     qc = ""
     if video in files.quality:
-        qc = f"<div class=\"col\"><h3>Quality control</h3>{_quality(files.quality[video])}</div>"
+        qc = f'<div class="col"><h3>Quality control</h3>{_quality(files.quality[video])}</div>'
     elif video in files.quality_errors:
         qc = (
-            "<div class=\"col\"><h3>Quality control</h3><div class=\"notice notice-error\">"
+            '<div class="col"><h3>Quality control</h3><div class="notice notice-error">'
             f"{esc(files.quality_errors[video])}</div></div>"
         )
     preview = ""
     if index in files.previews:
         src = f"{job_url(name, '')}/preview/{index}{tq}"
         preview = (
-            f"<figure class=\"preview\"><img src=\"{esc(src)}\" alt=\"preview of {esc(video)}\" "
-            f"loading=\"lazy\"><figcaption>Rendered preview of {esc(video)}</figcaption></figure>"
+            f'<figure class="preview"><img src="{esc(src)}" alt="preview of {esc(video)}" '
+            f'loading="lazy"><figcaption>Rendered preview of {esc(video)}</figcaption></figure>'
         )
     return (
-        f"<section class=\"video card\"><h2>{esc(video)}</h2>"
-        f"<div class=\"cols\">{inner}{qc}</div>{preview}</section>"
+        f'<section class="video card"><h2>{esc(video)}</h2>'
+        f'<div class="cols">{inner}{qc}</div>{preview}</section>'
     )
 
 
@@ -461,46 +477,46 @@ def render_job_page(
         ("results", entry.results_path or "–"),
     ]
     summary = (
-        f"<section class=\"card job-summary\" data-job=\"{esc(name)}\" "
-        f"data-state=\"{esc(entry.state.value)}\">"
-        f"<div class=\"title\"><h2>{esc(name)}</h2>{_badge(entry.state.value)}"
-        f"<span class=\"badge badge-stale\" data-f=\"stale\"{stale}>stale</span></div>"
-        f"<div class=\"big-progress\">{_progress(job)}</div>"
-        f"<div class=\"stats\"><span>frames <b data-f=\"frames\">{esc(d['frames'])}</b></span>"
-        f"<span>fps <b data-f=\"fps\">{esc(d['fps'])}</b></span>"
-        f"<span>ETA <b data-f=\"eta\">{esc(d['eta'])}</b></span>"
-        f"<span>last update <b data-f=\"updated\" title=\"{esc(d['updated_title'])}\">"
+        f'<section class="card job-summary" data-job="{esc(name)}" '
+        f'data-state="{esc(entry.state.value)}">'
+        f'<div class="title"><h2>{esc(name)}</h2>{_badge(entry.state.value)}'
+        f'<span class="badge badge-stale" data-f="stale"{stale}>stale</span></div>'
+        f'<div class="big-progress">{_progress(job)}</div>'
+        f'<div class="stats"><span>frames <b data-f="frames">{esc(d["frames"])}</b></span>'
+        f'<span>fps <b data-f="fps">{esc(d["fps"])}</b></span>'
+        f'<span>ETA <b data-f="eta">{esc(d["eta"])}</b></span>'
+        f'<span>last update <b data-f="updated" title="{esc(d["updated_title"])}">'
         f"{esc(d['updated'])}</b></span></div>"
-        f"<div class=\"notice notice-error err\" data-f=\"error\"{'' if d['error'] else ' hidden'}>"
+        f'<div class="notice notice-error err" data-f="error"{"" if d["error"] else " hidden"}>'
         f"{esc(d['error'])}</div>"
         f"{_kv_table(overview)}</section>"
     )
     vrows = "".join(
-        f"<tr data-video=\"{esc(v['name'])}\" data-state=\"{esc(v['state'])}\">"
+        f'<tr data-video="{esc(v["name"])}" data-state="{esc(v["state"])}">'
         f"<td>{esc(v['name'])}</td>"
-        f"<td>{_badge(v['state'])}</td><td class=\"c-progress\">"
-        f"<progress max=\"100\" value=\"{v['percent'] or 0:.2f}\" data-f=\"bar\"></progress>"
-        f"<span class=\"pct\" data-f=\"percent\">{esc(v['display']['percent'])}</span></td>"
-        f"<td class=\"num\" data-f=\"frames\">{esc(v['display']['frames'])}</td></tr>"
+        f'<td>{_badge(v["state"])}</td><td class="c-progress">'
+        f'<progress max="100" value="{v["percent"] or 0:.2f}" data-f="bar"></progress>'
+        f'<span class="pct" data-f="percent">{esc(v["display"]["percent"])}</span></td>'
+        f'<td class="num" data-f="frames">{esc(v["display"]["frames"])}</td></tr>'
         for v in job["videos"]
     )
     videos = (
-        "<section class=\"card\"><h2>Videos</h2><table class=\"grid\" id=\"videos\"><thead><tr>"
+        '<section class="card"><h2>Videos</h2><table class="grid" id="videos"><thead><tr>'
         "<th>video</th><th>state</th><th>progress</th><th>frames</th></tr></thead>"
         f"<tbody>{vrows}</tbody></table></section>"
         if vrows
         else ""
     )
     hist_rows = "".join(
-        f"<tr><td class=\"num\">{a.attempt}</td><td>{esc(format_time(a.started_at))}</td>"
+        f'<tr><td class="num">{a.attempt}</td><td>{esc(format_time(a.started_at))}</td>'
         f"<td>{esc(format_time(a.finished_at))}</td>"
         f"<td>{_badge(a.outcome.value) if a.outcome else '–'}</td>"
-        f"<td class=\"num\">{esc(a.pid or '–')}</td><td class=\"err\">{esc(a.error or '')}"
+        f'<td class="num">{esc(a.pid or "–")}</td><td class="err">{esc(a.error or "")}'
         "</td></tr>"
         for a in entry.history
     )
     history = (
-        "<section class=\"card\"><h2>Attempt history</h2><table class=\"grid\"><thead><tr>"
+        '<section class="card"><h2>Attempt history</h2><table class="grid"><thead><tr>'
         "<th>#</th><th>started</th><th>finished</th><th>outcome</th><th>pid</th><th>error</th>"
         f"</tr></thead><tbody>{hist_rows}</tbody></table></section>"
         if hist_rows
@@ -516,19 +532,19 @@ def render_job_page(
         )
     if files.results_error:
         results = (
-            "<div class=\"notice notice-error\">results.json could not be read: "
+            '<div class="notice notice-error">results.json could not be read: '
             f"{esc(files.results_error)}</div>{results}"
         )
     body = (
         f"{_header(view, '/' + token_query, esc(name))}<main>{_notices(view)}{summary}{videos}"
         f"{history}{results}</main>"
     )
-    return _page(f"{name} · NeuroPose", body, page="job",
-                 extra_attrs=f" data-job=\"{esc(name)}\"")
+    return _page(f"{name} · NeuroPose", body, page="job", extra_attrs=f' data-job="{esc(name)}"')
 
 
-def render_error_page(snapshot: Snapshot | None, status: int, title: str, message: str,
-                      token_query: str = "") -> str:
+def render_error_page(
+    snapshot: Snapshot | None, status: int, title: str, message: str, token_query: str = ""
+) -> str:
     """A full page for 4xx/5xx answers (the status-unavailable page included)."""
     if snapshot is not None:
         view = snapshot.summary()
@@ -536,13 +552,14 @@ def render_error_page(snapshot: Snapshot | None, status: int, title: str, messag
     else:
         head = "<header><h1>NeuroPose</h1></header>"
     body = (
-        f"{head}<main><section class=\"card error-page\"><h2>{status} · {esc(title)}</h2>"
-        f"<p>{esc(message)}</p><p><a href=\"{esc('/' + token_query)}\">Back to the dashboard</a>"
+        f'{head}<main><section class="card error-page"><h2>{status} · {esc(title)}</h2>'
+        f'<p>{esc(message)}</p><p><a href="{esc("/" + token_query)}">Back to the dashboard</a>'
         "</p></section></main>"
     )
     # A 503 page polls the status and reloads itself once it is readable again.
-    return _page(f"{status} {title} · NeuroPose", body,
-                 page="unavailable" if status == 503 else "error")
+    return _page(
+        f"{status} {title} · NeuroPose", body, page="unavailable" if status == 503 else "error"
+    )
 
 
 def render_status_json_bytes(snapshot: Snapshot) -> bytes:
@@ -553,7 +570,7 @@ def render_status_json_bytes(snapshot: Snapshot) -> bytes:
     """
     head = json.dumps(snapshot.summary(), ensure_ascii=False)
     jobs = ", ".join(job.json() for job in snapshot.prepared())
-    return f"{head[:-1]}, \"jobs\": [{jobs}]}}".encode()
+    return f'{head[:-1]}, "jobs": [{jobs}]}}'.encode()
 
 
 def render_status_json(snapshot: Snapshot, job: str | None = None) -> dict[str, Any]:
@@ -604,28 +621,62 @@ def render_metrics(snapshot: Snapshot) -> str:
             lines.append(f"{name}{labels} {shown}")
 
     metric("neuropose_up", "gauge", "The monitor is serving.", [("", 1)])
-    metric("neuropose_daemon_up", "gauge", "1 when `neuropose watch` holds the data dir lock.",
-           [("", 1 if snapshot.daemon.held else 0)])
-    metric("neuropose_status_readable", "gauge", "1 when out/status.json is readable and valid.",
-           [("", 1 if snapshot.status is not None else 0)])
+    metric(
+        "neuropose_daemon_up",
+        "gauge",
+        "1 when `neuropose watch` holds the data dir lock.",
+        [("", 1 if snapshot.daemon.held else 0)],
+    )
+    metric(
+        "neuropose_status_readable",
+        "gauge",
+        "1 when out/status.json is readable and valid.",
+        [("", 1 if snapshot.status is not None else 0)],
+    )
     if snapshot.status is not None:
         jobs = list(snapshot.status.jobs.items())
         counts = snapshot.counts()
-        metric("neuropose_jobs", "gauge", "Jobs per state.",
-               [(f"{{state=\"{s}\"}}", n) for s, n in counts.items()])
-        metric("neuropose_jobs_stale", "gauge",
-               "Processing jobs whose heartbeat is older than stale_after_seconds.",
-               [("", sum(1 for _, e in jobs if snapshot.is_stale(e)))])
-        metric("neuropose_frames_done", "gauge", "Frames processed, summed over listed jobs.",
-               [("", sum(e.frames_done for _, e in jobs))])
-        metric("neuropose_frames_expected", "gauge",
-               "Frames expected, summed over listed jobs with a known total.",
-               [("", sum(e.frames_expected or 0 for _, e in jobs))])
+        metric(
+            "neuropose_jobs",
+            "gauge",
+            "Jobs per state.",
+            [(f'{{state="{s}"}}', n) for s, n in counts.items()],
+        )
+        metric(
+            "neuropose_jobs_stale",
+            "gauge",
+            "Processing jobs whose heartbeat is older than stale_after_seconds.",
+            [("", sum(1 for _, e in jobs if snapshot.is_stale(e)))],
+        )
+        metric(
+            "neuropose_frames_done",
+            "gauge",
+            "Frames processed, summed over listed jobs.",
+            [("", sum(e.frames_done for _, e in jobs))],
+        )
+        metric(
+            "neuropose_frames_expected",
+            "gauge",
+            "Frames expected, summed over listed jobs with a known total.",
+            [("", sum(e.frames_expected or 0 for _, e in jobs))],
+        )
         active = [(n, e) for n, e in jobs if e.state.value == "processing"]
-        metric("neuropose_processing_fps", "gauge", "Current frames per second, all jobs.",
-               [("", sum(e.fps or 0.0 for _, e in active))])
-        metric("neuropose_job_frames_done", "gauge", "Frames processed by a processing job.",
-               [(f"{{job=\"{_prom_escape(n)}\"}}", e.frames_done) for n, e in active])
-        metric("neuropose_job_fps", "gauge", "Frames per second of a processing job.",
-               [(f"{{job=\"{_prom_escape(n)}\"}}", e.fps or 0.0) for n, e in active])
+        metric(
+            "neuropose_processing_fps",
+            "gauge",
+            "Current frames per second, all jobs.",
+            [("", sum(e.fps or 0.0 for _, e in active))],
+        )
+        metric(
+            "neuropose_job_frames_done",
+            "gauge",
+            "Frames processed by a processing job.",
+            [(f'{{job="{_prom_escape(n)}"}}', e.frames_done) for n, e in active],
+        )
+        metric(
+            "neuropose_job_fps",
+            "gauge",
+            "Frames per second of a processing job.",
+            [(f'{{job="{_prom_escape(n)}"}}', e.fps or 0.0) for n, e in active],
+        )
     return "\n".join(lines) + "\n"

@@ -125,9 +125,14 @@ def check_bind(host: str, token: str | None) -> None:
 class _Response:
     __slots__ = ("body", "content_type", "extra", "gzipped", "status")
 
-    def __init__(self, status: int, content_type: str, body: bytes,
-                 extra: dict[str, str] | None = None,
-                 gzipped: Callable[[], bytes] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        content_type: str,
+        body: bytes,
+        extra: dict[str, str] | None = None,
+        gzipped: Callable[[], bytes] | None = None,
+    ) -> None:
         self.status = status
         self.content_type = content_type
         self.body = body
@@ -146,8 +151,14 @@ def _html(status: int, text: str) -> _Response:
 def _cached(snap: Snapshot, key: Any, content_type: str, make: Callable[[], bytes]) -> _Response:
     """A 200 response whose body (and its gzip form, on demand) is computed once per snapshot."""
     body: bytes = snap.memo(key, make)
-    return _Response(200, content_type, body, gzipped=lambda: snap.memo(
-        ("gzip", key), lambda: gzip.compress(body, compresslevel=3, mtime=0)))
+    return _Response(
+        200,
+        content_type,
+        body,
+        gzipped=lambda: snap.memo(
+            ("gzip", key), lambda: gzip.compress(body, compresslevel=3, mtime=0)
+        ),
+    )
 
 
 def _status_json_response(snap: Snapshot) -> _Response:
@@ -155,8 +166,12 @@ def _status_json_response(snap: Snapshot) -> _Response:
 
 
 def _dashboard_response(snap: Snapshot, token_query: str) -> _Response:
-    return _cached(snap, ("dashboard", token_query), _HTML,
-                   lambda: render.render_dashboard(snap, token_query).encode("utf-8"))
+    return _cached(
+        snap,
+        ("dashboard", token_query),
+        _HTML,
+        lambda: render.render_dashboard(snap, token_query).encode("utf-8"),
+    )
 
 
 def _warm(snap: Snapshot) -> None:
@@ -290,9 +305,13 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 hostname = host.split(":", 1)[0]
             if host and hostname.lower() not in _LOOPBACK_NAMES:
-                return _json(421, {
-                    "error": f"Host {host!r} is not served: this monitor answers only to "
-                    "localhost / 127.0.0.1 / [::1] unless a token is configured"})
+                return _json(
+                    421,
+                    {
+                        "error": f"Host {host!r} is not served: this monitor answers only to "
+                        "localhost / 127.0.0.1 / [::1] unless a token is configured"
+                    },
+                )
             return None
         presented = ""
         header = self.headers.get("Authorization") or ""
@@ -302,21 +321,29 @@ class _Handler(BaseHTTPRequestHandler):
             presented = query["token"][0]
         if hmac.compare_digest(presented.encode("utf-8"), token.encode("utf-8")):
             return None
-        resp = _json(401, {"error": "a valid token is required: send 'Authorization: Bearer "
-                                    "<token>' or add ?token=<token> to the URL"})
+        resp = _json(
+            401,
+            {
+                "error": "a valid token is required: send 'Authorization: Bearer "
+                "<token>' or add ?token=<token> to the URL"
+            },
+        )
         resp.extra["WWW-Authenticate"] = 'Bearer realm="neuropose"'
         return resp
 
     def _health(self) -> _Response:
         snap = self.server.snapshots.get()
-        return _json(200, {
-            "ok": True,
-            "version": __version__,
-            "daemon": snap.daemon_view(),
-            "status_available": snap.status is not None,
-            "error": snap.error,
-            "generated_at": snap.generated_at(),
-        })
+        return _json(
+            200,
+            {
+                "ok": True,
+                "version": __version__,
+                "daemon": snap.daemon_view(),
+                "status_available": snap.status is not None,
+                "error": snap.error,
+                "generated_at": snap.generated_at(),
+            },
+        )
 
     def _status_json(self, snap: Snapshot, query: dict[str, list[str]]) -> _Response:
         if snap.status is None:
@@ -330,10 +357,17 @@ class _Handler(BaseHTTPRequestHandler):
         return _status_json_response(snap)
 
     def _unavailable_html(self, snap: Snapshot, token_query: str) -> _Response:
-        return _html(503, render.render_error_page(
-            snap, 503, "Job status unavailable",
-            f"{snap.error} The monitor keeps running and will show jobs as soon as the status "
-            "file is readable again.", token_query))
+        return _html(
+            503,
+            render.render_error_page(
+                snap,
+                503,
+                "Job status unavailable",
+                f"{snap.error} The monitor keeps running and will show jobs as soon as the status "
+                "file is readable again.",
+                token_query,
+            ),
+        )
 
     def _not_found(self, snap: Snapshot, token_query: str, message: str) -> _Response:
         return _html(404, render.render_error_page(snap, 404, "Not found", message, token_query))
@@ -465,8 +499,12 @@ def run_until_signal(server: MonitorServer, stop: threading.Event | None = None)
         stop.set()
 
     server.snapshots.get()  # read and render once before the first client arrives
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
-                              name="neuropose-monitor", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.2},
+        name="neuropose-monitor",
+        daemon=True,
+    )
     with _signals(on_signal):
         thread.start()
         try:

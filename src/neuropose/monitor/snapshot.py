@@ -208,9 +208,7 @@ def format_time(text: str | None) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def percent_done(
-    state: JobState, frames_done: int, frames_expected: int | None
-) -> float | None:
+def percent_done(state: JobState, frames_done: int, frames_expected: int | None) -> float | None:
     """Percent of frames done, 0–100, or ``None`` when the total is unknown.
 
     A completed job is 100 % even when its total was never known.
@@ -257,9 +255,9 @@ class PreparedJob:
         # static_json ends with the "display" object, i.e. with "}}".
         return (
             f"{self.static_json[:-2]}, "
-            f"\"updated\": {json.dumps(self.updated, ensure_ascii=False)}}}, "
-            f"\"stale\": {'true' if self.stale else 'false'}, "
-            f"\"heartbeat_age_s\": {json.dumps(self.heartbeat_age_s)}}}"
+            f'"updated": {json.dumps(self.updated, ensure_ascii=False)}}}, '
+            f'"stale": {"true" if self.stale else "false"}, '
+            f'"heartbeat_age_s": {json.dumps(self.heartbeat_age_s)}}}'
         )
 
 
@@ -275,9 +273,20 @@ def entry_key(name: str, entry: JobStatusEntry) -> tuple[Any, ...]:
     guard against two writes within one timestamp resolution.
     """
     return (
-        name, entry.last_update, entry.state, entry.frames_done, entry.frames_expected,
-        entry.fps, entry.eta_s, entry.current_video, entry.attempts, entry.error,
-        entry.started_at, entry.finished_at, entry.queued_at, entry.results_path,
+        name,
+        entry.last_update,
+        entry.state,
+        entry.frames_done,
+        entry.frames_expected,
+        entry.fps,
+        entry.eta_s,
+        entry.current_video,
+        entry.attempts,
+        entry.error,
+        entry.started_at,
+        entry.finished_at,
+        entry.queued_at,
+        entry.results_path,
         len(entry.history),
         tuple((v.name, v.state, v.frames_done, v.frames_expected) for v in entry.videos),
     )
@@ -303,10 +312,16 @@ def static_job(name: str, entry: JobStatusEntry) -> tuple[dict[str, Any], str]:
     videos = []
     for v, dumped in zip(entry.videos, data["videos"], strict=True):
         vp = percent_done(v.state, v.frames_done, v.frames_expected)
-        videos.append({**dumped, "percent": vp, "display": {
-            "frames": _fmt_frames(v.frames_done, v.frames_expected),
-            "percent": _fmt_percent(vp),
-        }})
+        videos.append(
+            {
+                **dumped,
+                "percent": vp,
+                "display": {
+                    "frames": _fmt_frames(v.frames_done, v.frames_expected),
+                    "percent": _fmt_percent(vp),
+                },
+            }
+        )
     data["videos"] = videos
     data["name"] = name
     data["percent"] = pct
@@ -613,8 +628,12 @@ class SnapshotCache:
     one refresh); ``warm(snapshot)`` pre-renders bodies before it is published.
     """
 
-    def __init__(self, load: Callable[[], Snapshot], ttl_s: float = 0.5,
-                 warm: Callable[[Snapshot], None] | None = None) -> None:
+    def __init__(
+        self,
+        load: Callable[[], Snapshot],
+        ttl_s: float = 0.5,
+        warm: Callable[[Snapshot], None] | None = None,
+    ) -> None:
         self._load = load
         self._ttl = ttl_s
         self._warm = warm

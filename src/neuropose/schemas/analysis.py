@@ -64,8 +64,10 @@ class SignalSpec(_Strict):
         parts = rest.split(":") if rest else []
         if kind == "angle" and parts:
             names = parts[0].split(",")
-            return cls(kind="angle", joints=tuple(names)) if len(names) == 3 else cls(
-                kind="angle", angle=parts[0]
+            return (
+                cls(kind="angle", joints=tuple(names))
+                if len(names) == 3
+                else cls(kind="angle", angle=parts[0])
             )
         if kind == "axis" and parts:
             axis = parts[1] if len(parts) > 1 else "up"

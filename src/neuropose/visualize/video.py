@@ -51,6 +51,7 @@ __all__ = ["VideoWriter", "find_ffmpeg", "iter_upright_frames", "probe_video"]
 
 log = logging.getLogger(__name__)
 
+
 def find_ffmpeg() -> str | None:
     """Path of an ffmpeg executable with libx264, or None."""
     env = os.environ.get("IMAGEIO_FFMPEG_EXE")
@@ -193,7 +194,11 @@ class VideoWriter:
                 self.path.name,
             )
             self._cv = cv2.VideoWriter(
-                str(self._tmp), cv2.CAP_FFMPEG, cv2.VideoWriter.fourcc(*"mp4v"), self.fps, (w, h),
+                str(self._tmp),
+                cv2.CAP_FFMPEG,
+                cv2.VideoWriter.fourcc(*"mp4v"),
+                self.fps,
+                (w, h),
                 [cv2.VIDEOWRITER_PROP_IS_COLOR, 1],
             )
             if not self._cv.isOpened():
