@@ -76,3 +76,18 @@ def blazepose_model(model_cache_dir: Path):  # type: ignore[no-untyped-def]
     model = load_model("blazepose-full", settings)
     model.reset()
     return model
+
+
+@pytest.fixture(autouse=True)
+def _restore_neuropose_logger():
+    """Undo what an in-process ``main()`` call did to the ``neuropose`` logger.
+
+    ``configure_logging`` replaces the handlers and stops propagation, which
+    would hide later tests' logs from ``caplog``.
+    """
+    import logging
+
+    logger = logging.getLogger("neuropose")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved
