@@ -19,26 +19,14 @@ DataDirOption = Annotated[
 
 
 def _age(stamp: str, now: datetime) -> str:
+    """Age of an ISO time, worded exactly as on the dashboard."""
     from neuropose.interfacer.status import parse_time
+    from neuropose.monitor.snapshot import format_age
 
     try:
-        seconds = max(0.0, (now - parse_time(stamp)).total_seconds())
+        return format_age(max(0.0, (now - parse_time(stamp)).total_seconds()))
     except ValueError:
         return stamp
-    if seconds < 120:
-        return f"{seconds:.0f} s ago"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min ago"
-    if seconds < 172800:
-        return f"{seconds / 3600:.0f} h ago"
-    return f"{seconds / 86400:.0f} d ago"
-
-
-def _fmt_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    s = round(seconds)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 @app.command("status")
@@ -72,6 +60,7 @@ def status(
         return
     from neuropose.interfacer.status import parse_time
     from neuropose.locking import probe_lock
+    from neuropose.monitor.snapshot import format_duration
 
     daemon = probe_lock(Path(settings.data_dir) / "neuropose.lock")
     table = Table("job", "state", "attempts", "frames", "fps", "eta", "updated")
@@ -99,7 +88,7 @@ def status(
             str(e.attempts),
             f"{e.frames_done}/{expected}",
             f"{e.fps:.1f}" if e.fps else "-",
-            _fmt_eta(e.eta_s) if e.state.value == "processing" else "-",
+            format_duration(e.eta_s) if e.state.value == "processing" else "-",
             _age(e.last_update, now),
         )
     out_console.print(table)
