@@ -182,6 +182,18 @@ def test_invalid_env_value_names_key_value_source_and_allowed(
     assert "Traceback" not in err
 
 
+def test_a_bad_setting_does_not_hide_help_but_fails_the_command(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NEUROPOSE_BATCH_SIZE", "0")
+    code, out, err = run_cli("status", "--help")
+    assert code == 0, err
+    assert "Usage: neuropose status" in out
+    code, out, err = run_cli("status")
+    assert code == 2
+    assert "'batch_size'" in err and "Traceback" not in err
+
+
 def test_invalid_file_value_names_the_file(run_cli: RunCli, tmp_path: Path) -> None:
     cfg = _write(tmp_path / "np.toml", "fov_degrees = 200\n")
     code, _, err = run_cli("--config", str(cfg), "config", "show")

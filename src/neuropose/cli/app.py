@@ -15,7 +15,7 @@ from rich.console import Console
 
 from neuropose import __version__
 from neuropose.config import LoadedSettings, load_settings
-from neuropose.errors import InputError, NeuroPoseError, ProcessingError, ResourceError
+from neuropose.errors import ConfigError, InputError, NeuroPoseError, ProcessingError, ResourceError
 from neuropose.logs import configure_logging
 
 __all__ = ["CliState", "app", "err_console", "main", "out_console", "state"]
@@ -97,8 +97,12 @@ def _root(
     level = logging.DEBUG if verbose >= 2 else logging.WARNING if quiet else logging.INFO
     fmt = log_format
     if fmt is None:
-        # Validation of every source (including log_format) happens in st.load().
-        fmt = st.load().settings.log_format if ctx.invoked_subcommand != "config" else "human"
+        # A bad setting must not hide `--help`: the command itself loads the
+        # settings and reports the ConfigError (exit 2) when it runs.
+        try:
+            fmt = st.load().settings.log_format
+        except ConfigError:
+            fmt = "human"
     if fmt not in {"human", "json"}:
         st.load()  # raises ConfigError naming the bad value
     configure_logging(level, fmt)
