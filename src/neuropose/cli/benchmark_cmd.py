@@ -12,6 +12,13 @@ from typing import Annotated
 import typer
 
 from neuropose.cli.app import app, out_console, state
+from neuropose.cli.options import (
+    BatchSizeOption,
+    DecodeThreadsOption,
+    ModelOption,
+    OpenCVThreadsOption,
+    PrefetchOption,
+)
 from neuropose.cli.process_cmd import load_timed_model
 
 __all__ = ["benchmark"]
@@ -36,18 +43,11 @@ def benchmark(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the figures to this JSON file.")
     ] = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Pose model.")] = None,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Frames per call.")] = None,
-    prefetch: Annotated[
-        int | None, typer.Option("--prefetch", help="Frames in flight cap.")
-    ] = None,
-    decode_threads: Annotated[
-        int | None, typer.Option("--decode-threads", min=1, help="FFmpeg decoder threads.")
-    ] = None,
-    opencv_threads: Annotated[
-        int | None,
-        typer.Option("--opencv-threads", min=1, help="cv2.setNumThreads for this process."),
-    ] = None,
+    model: ModelOption = None,
+    batch_size: BatchSizeOption = None,
+    prefetch: PrefetchOption = None,
+    decode_threads: DecodeThreadsOption = None,
+    opencv_threads: OpenCVThreadsOption = None,
 ) -> None:
     """End-to-end latency/throughput vs model-only throughput measured in the same run."""
     settings = state(ctx).load(batch_size=batch_size, prefetch_frames=prefetch).settings

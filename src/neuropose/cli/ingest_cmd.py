@@ -25,6 +25,7 @@ from rich.progress import (
 from rich.table import Table
 
 from neuropose.cli.app import app, err_console, out_console, state
+from neuropose.cli.options import DataDirOption
 from neuropose.errors import Interrupted, UsageError
 from neuropose.ingest import (
     IngestLimits,
@@ -118,9 +119,7 @@ def ingest(
         bool,
         typer.Option("--dry-run", help="Check everything and show the jobs; write nothing."),
     ] = False,
-    data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="Data directory (setting data_dir).")
-    ] = None,
+    data_dir: DataDirOption = None,
     max_members: Annotated[
         int | None,
         typer.Option("--max-members", help="Most archive members (ingest_max_members)."),

@@ -11,11 +11,8 @@ import typer
 from rich.table import Table
 
 from neuropose.cli.app import app, out_console, state
+from neuropose.cli.options import DataDirOption
 from neuropose.errors import NeuroPoseError
-
-DataDirOption = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data directory (in/, out/, failed/).")
-]
 
 
 def _age(stamp: str, now: datetime) -> str:

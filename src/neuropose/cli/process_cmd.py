@@ -17,6 +17,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from neuropose.cli.app import app, err_console, out_console, state
+from neuropose.cli.options import (
+    BatchSizeOption,
+    DecodeThreadsOption,
+    ModelOption,
+    OpenCVThreadsOption,
+    PrefetchOption,
+)
 from neuropose.errors import NeuroPoseError, UsageError
 
 if TYPE_CHECKING:
@@ -133,19 +140,15 @@ def process(
         Path | None,
         typer.Option("--output", "-o", help="Output directory, or FILE.json for one input."),
     ] = None,
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Pose model (default: default_model).")
-    ] = None,
+    model: ModelOption = None,
     fov: Annotated[
         float | None, typer.Option("--fov", help="Horizontal FOV on the larger side, degrees.")
     ] = None,
     camera: Annotated[
         Path | None, typer.Option("--camera", help="camera.json/TOML with fx, fy, cx, cy.")
     ] = None,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Frames per call.")] = None,
-    prefetch: Annotated[
-        int | None, typer.Option("--prefetch", help="Cap on frames decoded but not collected.")
-    ] = None,
+    batch_size: BatchSizeOption = None,
+    prefetch: PrefetchOption = None,
     max_persons: Annotated[
         int | None, typer.Option("--max-persons", help="Most people tracked per frame.")
     ] = None,
@@ -163,13 +166,8 @@ def process(
         bool,
         typer.Option("--allow-short-read", help="Accept truncated videos (recorded in results)."),
     ] = False,
-    decode_threads: Annotated[
-        int | None, typer.Option("--decode-threads", min=1, help="FFmpeg decoder threads.")
-    ] = None,
-    opencv_threads: Annotated[
-        int | None,
-        typer.Option("--opencv-threads", min=1, help="cv2.setNumThreads for this process."),
-    ] = None,
+    decode_threads: DecodeThreadsOption = None,
+    opencv_threads: OpenCVThreadsOption = None,
 ) -> None:
     """Estimate 3D poses for each input; one results file per input."""
     if fov is not None and camera is not None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from neuropose.cli.app import app, out_console, state
+from neuropose.cli.options import DataDirOption
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +39,7 @@ def serve(
             show_default=False,
         ),
     ] = None,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option("--data-dir", help="Data directory to show.", show_default=False),
-    ] = None,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Serve the live dashboard, /status.json, /health and /metrics until Ctrl-C or SIGTERM."""
     from neuropose.monitor import MonitorServer, run_until_signal

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from neuropose.cli.app import app, out_console, state
+from neuropose.cli.options import DataDirOption, ModelOption
 from neuropose.errors import ProcessingError
 
 
@@ -17,15 +17,8 @@ def watch(
     once: Annotated[
         bool, typer.Option("--once", help="Process every stable job, then exit.")
     ] = False,
-    data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="Data directory (in/, out/, failed/).")
-    ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model", help="Pose model name, or python:<module>:<factory> for a custom one."
-        ),
-    ] = None,
+    data_dir: DataDirOption = None,
+    model: ModelOption = None,
 ) -> None:
     """Process jobs dropped into DATA_DIR/in/ (one daemon per data directory).
 
