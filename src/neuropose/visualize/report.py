@@ -21,6 +21,7 @@ or a fragmented subject track was found.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,22 +109,7 @@ def build_quality_report(
         video=vp.video,
         skeleton=vp.skeleton.name,
         model_name=vp.provenance.model_name,
-        n_frames=m.n_frames,
-        frame_rate_hz=m.frame_rate_hz,
-        n_tracks=m.n_tracks,
-        primary_track_id=m.primary_track_id,
-        detection_rate=m.detection_rate,
-        subject_detection_rate=m.subject_detection_rate,
-        frames_subject_missing=m.frames_subject_missing,
-        subject_missing_ranges=tuple(m.subject_missing_ranges),
-        mean_confidence=m.mean_confidence,
-        bone_length_cv=m.bone_length_cv,
-        bone_length_mm=m.bone_length_mm,
-        jitter_cutoff_hz=m.jitter_cutoff_hz,
-        jitter_mm=m.jitter_mm,
-        jitter_px=m.jitter_px,
-        id_switches=m.id_switches,
-        subject_fragments=m.subject_fragments,
+        **dataclasses.asdict(m),  # every metric field of QualityMetrics, same names
         warnings=tuple(warnings),
         created_at=created_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         neuropose_version=__version__,
