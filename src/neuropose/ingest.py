@@ -146,7 +146,7 @@ from pydantic import Field
 from neuropose.config import Settings
 from neuropose.errors import BusyError, InputError, NeuroPoseError, ResourceError
 from neuropose.io import fsync_directory, load_model, write_model_atomic
-from neuropose.locking import ExclusiveLock, LockHeldError, probe_lock
+from neuropose.locking import ExclusiveLock, LockHeldError, daemon_lock_path, probe_lock
 from neuropose.media import VIDEO_SUFFIXES
 from neuropose.schemas.base import FrozenModel
 from neuropose.schemas.status import JobState, StatusFile
@@ -801,9 +801,6 @@ def _group_and_check(plan: _Plan, data_dir: Path, force: bool, single_job: bool)
     return [jobs[n] for n in sorted(jobs)]
 
 
-_DAEMON_LOCK = "neuropose.lock"
-
-
 def _completed_jobs_blocked(jobs: list[_JobPlan], data_dir: Path) -> None:
     """Refuse to replace completed jobs while a daemon runs (it would never reprocess them).
 
@@ -814,7 +811,7 @@ def _completed_jobs_blocked(jobs: list[_JobPlan], data_dir: Path) -> None:
     completed = sorted(j.name for j in jobs if j.previous_state is JobState.COMPLETED)
     if not completed:
         return
-    info = probe_lock(data_dir / _DAEMON_LOCK)
+    info = probe_lock(daemon_lock_path(data_dir))
     if info.held:
         raise JobBusyError(
             f"the running daemon ({info.describe()}) recorded job(s) "
@@ -1283,7 +1280,7 @@ def _execute_checked(
         if drop:
             try:
                 daemon_lock = ExclusiveLock(
-                    data_dir / _DAEMON_LOCK, purpose="neuropose ingest --force", wait_s=0.5
+                    daemon_lock_path(data_dir), purpose="neuropose ingest --force", wait_s=0.5
                 ).acquire()
             except LockHeldError:
                 # A daemon started meanwhile: it requeues failed/queued jobs by itself.

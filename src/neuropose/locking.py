@@ -33,7 +33,23 @@ from types import TracebackType
 
 from neuropose.errors import BusyError
 
-__all__ = ["ExclusiveLock", "LockHeldError", "LockInfo", "probe_lock"]
+__all__ = [
+    "DAEMON_LOCK_NAME",
+    "ExclusiveLock",
+    "LockHeldError",
+    "LockInfo",
+    "daemon_lock_path",
+    "probe_lock",
+]
+
+
+#: Name of the daemon's lock file inside a data directory.
+DAEMON_LOCK_NAME = "neuropose.lock"
+
+
+def daemon_lock_path(data_dir: Path | str) -> Path:
+    """``<data_dir>/neuropose.lock``: held by ``neuropose watch`` and by operator commands."""
+    return Path(data_dir) / DAEMON_LOCK_NAME
 
 
 class LockHeldError(BusyError):

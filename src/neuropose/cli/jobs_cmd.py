@@ -56,10 +56,10 @@ def status(
         out_console.print(f"no jobs in {settings.data_dir}")
         return
     from neuropose.interfacer.status import parse_time
-    from neuropose.locking import probe_lock
+    from neuropose.locking import daemon_lock_path, probe_lock
     from neuropose.monitor.snapshot import format_duration
 
-    daemon = probe_lock(Path(settings.data_dir) / "neuropose.lock")
+    daemon = probe_lock(daemon_lock_path(settings.data_dir))
     table = Table("job", "state", "attempts", "frames", "fps", "eta", "updated")
     now = datetime.now(UTC)
     notes: list[str] = []

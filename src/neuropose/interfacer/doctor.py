@@ -18,7 +18,7 @@ from pathlib import Path
 
 from neuropose.config import Settings
 from neuropose.errors import NeuroPoseError, ResourceError
-from neuropose.locking import probe_lock
+from neuropose.locking import daemon_lock_path, probe_lock
 
 __all__ = [
     "MIN_FREE_BYTES",
@@ -107,7 +107,7 @@ def check_free_disk(data_dir: Path, min_free: int = MIN_FREE_BYTES) -> Check:
 
 def check_lock(data_dir: Path) -> Check:
     """Whether a daemon holds the data directory (informational: never fails)."""
-    info = probe_lock(data_dir / "neuropose.lock")
+    info = probe_lock(daemon_lock_path(data_dir))
     if info.held:
         return Check("daemon lock", True, f"held by {info.describe()}")
     return Check("daemon lock", True, "free (no daemon running on this data directory)")

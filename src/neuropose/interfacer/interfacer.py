@@ -87,7 +87,7 @@ from neuropose.interfacer.status import (
     write_job_status,
 )
 from neuropose.io import load_model, remove_stale_temp_files, write_json_atomic, write_model_atomic
-from neuropose.locking import ExclusiveLock
+from neuropose.locking import ExclusiveLock, daemon_lock_path
 from neuropose.schemas.predictions import JobResults, VideoPredictions
 from neuropose.schemas.status import AttemptRecord, JobState, JobStatusEntry, VideoProgress
 
@@ -105,8 +105,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-LOCK_NAME = "neuropose.lock"
 
 
 class NoVideosError(InputError):
@@ -303,7 +301,7 @@ class Interfacer:
         """
         for d in (self.in_dir, self.out_dir, self.failed_dir):
             d.mkdir(parents=True, exist_ok=True)
-        with ExclusiveLock(self.data_dir / LOCK_NAME, purpose="neuropose watch"):
+        with ExclusiveLock(daemon_lock_path(self.data_dir), purpose="neuropose watch"):
             from neuropose.interfacer.doctor import run_start_checks
 
             run_start_checks(self.settings)

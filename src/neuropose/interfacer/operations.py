@@ -28,12 +28,10 @@ from neuropose.interfacer.status import (
     write_job_status,
 )
 from neuropose.io import TEMP_FILE_PATTERN
-from neuropose.locking import ExclusiveLock, LockHeldError
+from neuropose.locking import ExclusiveLock, LockHeldError, daemon_lock_path
 from neuropose.schemas.status import JobState, JobStatusEntry
 
 __all__ = ["PrunePlan", "ResetPlan", "UnknownJobError", "plan_prune", "plan_reset", "retry_job"]
-
-LOCK_NAME = "neuropose.lock"
 
 
 class UnknownJobError(UsageError):
@@ -71,7 +69,9 @@ def retry_job(data_dir: Path, job_id: str) -> JobStatusEntry | None:
     status = read_status(data_dir)  # refuse on a corrupt status before moving anything
     dst.parent.mkdir(parents=True, exist_ok=True)
     try:
-        lock = ExclusiveLock(data_dir / LOCK_NAME, purpose="neuropose retry", wait_s=0.2).acquire()
+        lock = ExclusiveLock(
+            daemon_lock_path(data_dir), purpose="neuropose retry", wait_s=0.2
+        ).acquire()
     except LockHeldError:
         os.rename(src, dst)
         return None
@@ -141,7 +141,7 @@ def plan_prune(data_dir: Path, older_than_days: float, *, dry_run: bool) -> Prun
     plan = PrunePlan(jobs=chosen)
     if dry_run or not chosen:
         return plan
-    with ExclusiveLock(data_dir / LOCK_NAME, purpose="neuropose prune", wait_s=0.2):
+    with ExclusiveLock(daemon_lock_path(data_dir), purpose="neuropose prune", wait_s=0.2):
         status = read_status(data_dir)
         jobs = {k: v for k, v in status.jobs.items() if k not in chosen}
         write_aggregate_status(data_dir, jobs, daemon_pid=None)
@@ -193,7 +193,7 @@ def plan_reset(data_dir: Path, *, yes: bool) -> ResetPlan:
     plan = ResetPlan(paths=paths)
     if not yes:
         return plan
-    with ExclusiveLock(data_dir / LOCK_NAME, purpose="neuropose reset", wait_s=0.2):
+    with ExclusiveLock(daemon_lock_path(data_dir), purpose="neuropose reset", wait_s=0.2):
         for p in paths:
             if p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)

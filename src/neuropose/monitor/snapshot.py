@@ -38,7 +38,7 @@ from typing import Any
 
 from neuropose.errors import NeuroPoseError
 from neuropose.io import load_model
-from neuropose.locking import LockInfo, probe_lock
+from neuropose.locking import LockInfo, daemon_lock_path, probe_lock
 from neuropose.schemas import JobResults, JobState, JobStatusEntry, StatusFile
 
 __all__ = [
@@ -553,7 +553,7 @@ def take_snapshot(
     now: datetime | None = None,
 ) -> Snapshot:
     """Read status and daemon liveness of ``data_dir`` now (never raises for bad status)."""
-    daemon = probe_lock(data_dir / "neuropose.lock")
+    daemon = probe_lock(daemon_lock_path(data_dir))
     try:
         status: StatusFile | None = load_status(data_dir, reader, daemon_running=daemon.held)
         error = None
