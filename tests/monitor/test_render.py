@@ -372,11 +372,11 @@ def test_job_page_quality_report_headline_and_warnings(data_dir: Path) -> None:
         "subject detected 96.0%",
         "subject missing 4 of 100 frames",
         "mean joint confidence 0.80",
-        "bone length CV (median) 7.0%",
-        "bone length CV (worst) 12.0% (hip-knee)",
+        "limb segment length CV (median) 7.0%",
+        "limb segment length CV (worst) 12.0% (left_thigh)",
         "jitter > 8.0 Hz (median joint) 2.0 mm",
         "tracks / ID switches / subject fragments 2 / 0 / 2",
-        "Needs a look: bone hip-knee varies in length by 12.0% (> 10%)",
+        "Needs a look: 1 limb segment length(s) vary by more than 10%: left_thigh",
     ):
         assert expected in text, expected
     assert "not a QualityReport" not in text

@@ -36,6 +36,7 @@ from neuropose.monitor.snapshot import (
     format_duration,
     format_time,
 )
+from neuropose.quality import render_quality_fragment
 from neuropose.schemas import JobResults, JobStatusEntry
 
 __all__ = [
@@ -362,91 +363,33 @@ def _results_sections(results: JobResults, files: JobFiles, name: str, tq: str) 
     return "".join(parts)
 
 
-def _median(values: dict[str, float | None]) -> float | None:
-    vals = sorted(v for v in values.values() if v is not None)
-    if not vals:
-        return None
-    mid = len(vals) // 2
-    return vals[mid] if len(vals) % 2 else (vals[mid - 1] + vals[mid]) / 2
+def _quality(files: JobFiles, video: str) -> str:
+    """The QC column of one video: the quality report's own HTML fragment.
 
-
-def _quality(raw: Any) -> str:
-    """The QC column: headline figures, warnings and per-joint details of a QualityReport.
-
-    A file that does not match :class:`~neuropose.schemas.quality.QualityReport`
-    is shown generically (every key), after a note saying why.
+    A file that is JSON but not a :class:`~neuropose.schemas.quality.QualityReport`
+    this version reads is shown key by key after a note saying why; an
+    unreadable one is an error notice naming the file.
     """
-    from pydantic import ValidationError
-
-    from neuropose.io import format_validation_error
-    from neuropose.schemas.quality import QualityReport
-
-    try:
-        q = QualityReport.model_validate(raw)
-    except (ValidationError, ValueError) as exc:
-        why = format_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
+    if video in files.quality:
+        inner = render_quality_fragment(files.quality[video])
+    elif video in files.quality_unrecognised:
+        why, raw = files.quality_unrecognised[video]
         rows: list[tuple[str, object]] = (
             _flatten(raw) if isinstance(raw, dict) else [("value", json.dumps(raw)[:500])]
         )
-        return (
+        inner = (
             f'<div class="notice notice-warn">quality.json is not a QualityReport this '
             f"version reads ({esc(why)}); showing its raw keys.</div>{_kv_table(rows)}"
         )
-    pct = lambda v: "n/a" if v is None else f"{100 * v:.1f}%"  # noqa: E731
-    num = lambda v, u="", d=2: "n/a" if v is None else f"{v:.{d}f}{u}"  # noqa: E731
-    conf = [v for v in q.mean_confidence.values() if v is not None]
-    cvs = {k: v for k, v in q.bone_length_cv.items() if v is not None}
-    worst = max(cvs, key=lambda k: cvs[k]) if cvs else None
-    headline: list[tuple[str, object]] = [
-        ("detection rate", pct(q.detection_rate)),
-        ("subject detected", pct(q.subject_detection_rate)),
-        ("subject missing", f"{q.frames_subject_missing:,} of {q.n_frames:,} frames"),
-        ("mean joint confidence", num(sum(conf) / len(conf) if conf else None)),
-        ("bone length CV (median)", pct(_median(q.bone_length_cv))),
-        ("bone length CV (worst)", f"{pct(cvs[worst])} ({worst})" if worst else "n/a"),
-        (
-            f"jitter > {num(q.jitter_cutoff_hz, ' Hz', 1)} (median joint)",
-            num(_median(q.jitter_mm), " mm", 1),
-        ),
-        (
-            "tracks / ID switches / subject fragments",
-            f"{q.n_tracks} / {q.id_switches} / {q.subject_fragments}",
-        ),
-    ]
-    warnings = "".join(f"<li>{esc(w)}</li>" for w in q.warnings)
-    warn_html = (
-        f'<div class="notice notice-warn"><b>Needs a look:</b><ul>{warnings}</ul></div>'
-        if warnings
-        else '<p class="ok">No quality warnings.</p>'
-    )
-    joints = "".join(
-        f'<tr><td>{esc(j)}</td><td class="num">{num(q.mean_confidence.get(j))}</td>'
-        f'<td class="num">{num(q.jitter_mm.get(j), "", 1)}</td>'
-        f'<td class="num">{num(q.jitter_px.get(j), "", 1)}</td></tr>'
-        for j in q.mean_confidence
-    )
-    bones = "".join(
-        f'<tr><td>{esc(b)}</td><td class="num">{pct(v)}</td></tr>'
-        for b, v in q.bone_length_cv.items()
-    )
-    details = (
-        '<details><summary>Per joint and per bone</summary><table class="grid"><thead><tr>'
-        "<th>joint</th><th>mean conf.</th><th>jitter mm</th><th>jitter px</th></tr></thead>"
-        f'<tbody>{joints}</tbody></table><table class="grid"><thead><tr><th>bone</th>'
-        f"<th>length CV</th></tr></thead><tbody>{bones}</tbody></table></details>"
-    )
-    return f"{_kv_table(headline)}{warn_html}{details}"
+    elif video in files.quality_errors:
+        inner = f'<div class="notice notice-error">{esc(files.quality_errors[video])}</div>'
+    else:
+        return ""
+    return f'<div class="col"><h3>Quality control</h3>{inner}</div>'
 
 
 def _video_block(video: str, index: int, inner: str, files: JobFiles, name: str, tq: str) -> str:
-    qc = ""
-    if video in files.quality:
-        qc = f'<div class="col"><h3>Quality control</h3>{_quality(files.quality[video])}</div>'
-    elif video in files.quality_errors:
-        qc = (
-            '<div class="col"><h3>Quality control</h3><div class="notice notice-error">'
-            f"{esc(files.quality_errors[video])}</div></div>"
-        )
+    qc = _quality(files, video)
     preview = ""
     if index in files.previews:
         src = f"{job_url(name, '')}/preview/{index}{tq}"
@@ -528,7 +471,7 @@ def render_job_page(
         results = "".join(
             _video_block(v, i, "", files, name, token_query)
             for i, v in enumerate(files.videos)
-            if v in files.quality or v in files.quality_errors or i in files.previews
+            if _quality(files, v) or i in files.previews
         )
     if files.results_error:
         results = (

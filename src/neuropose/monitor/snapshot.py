@@ -37,9 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from neuropose.errors import NeuroPoseError
-from neuropose.io import load_model
+from neuropose.io import load_json, load_model
 from neuropose.locking import LockInfo, daemon_lock_path, probe_lock
 from neuropose.schemas import JobResults, JobState, JobStatusEntry, StatusFile
+from neuropose.schemas.quality import QualityReport
 
 __all__ = [
     "STATE_ORDER",
@@ -704,10 +705,13 @@ class JobFiles:
     videos : list of str
         Video names in processing order (from results, else from status);
         ``/jobs/<job>/preview/<index>`` indexes this list.
-    quality : dict of str to dict
-        Parsed ``<stem>.quality.json`` per video name.
+    quality : dict of str to QualityReport
+        Valid ``<stem>.quality.json`` per video name.
+    quality_unrecognised : dict of str to (str, object)
+        Quality files that are JSON but not a report this version reads:
+        why, and the parsed JSON (shown key by key).
     quality_errors : dict of str to str
-        Why a quality file could not be read, per video name.
+        Why a quality file could not be read at all, per video name.
     previews : dict of int to Path
         Existing preview PNGs by video index.
     """
@@ -715,7 +719,8 @@ class JobFiles:
     results: JobResults | None
     results_error: str | None
     videos: tuple[str, ...]
-    quality: dict[str, Any]
+    quality: dict[str, QualityReport]
+    quality_unrecognised: dict[str, tuple[str, Any]]
     quality_errors: dict[str, str]
     previews: dict[int, Path]
 
@@ -748,7 +753,7 @@ def job_files(data_dir: Path, name: str, entry: JobStatusEntry) -> JobFiles:
     no files at all.
     """
     out_root = data_dir / "out"
-    empty = JobFiles(None, None, tuple(v.name for v in entry.videos), {}, {}, {})
+    empty = JobFiles(None, None, tuple(v.name for v in entry.videos), {}, {}, {}, {})
     if not _plain_name(name):
         return empty
     job_dir = out_root / name
@@ -773,7 +778,8 @@ def job_files(data_dir: Path, name: str, entry: JobStatusEntry) -> JobFiles:
         if results is not None
         else tuple(v.name for v in entry.videos)
     )
-    quality: dict[str, Any] = {}
+    quality: dict[str, QualityReport] = {}
+    unrecognised: dict[str, tuple[str, Any]] = {}
     quality_errors: dict[str, str] = {}
     previews: dict[int, Path] = {}
     vis_dir = job_dir / "visualize"
@@ -784,13 +790,32 @@ def job_files(data_dir: Path, name: str, entry: JobStatusEntry) -> JobFiles:
                 continue
             qpath = vis_dir / f"{stem}.quality.json"
             if qpath.is_file() and _inside(qpath, out_root):
-                try:
-                    if qpath.stat().st_size > MAX_QUALITY_BYTES:
-                        raise ValueError(f"larger than {MAX_QUALITY_BYTES} bytes")
-                    quality[video] = json.loads(qpath.read_bytes())
-                except (OSError, ValueError) as exc:
-                    quality_errors[video] = f"{qpath.name}: cannot read ({exc})"
+                _read_quality(qpath, video, quality, unrecognised, quality_errors)
             ppath = vis_dir / f"{stem}.preview.png"
             if ppath.is_file() and _inside(ppath, out_root):
                 previews[index] = ppath
-    return JobFiles(results, results_error, videos, quality, quality_errors, previews)
+    return JobFiles(
+        results, results_error, videos, quality, unrecognised, quality_errors, previews
+    )
+
+
+def _read_quality(
+    path: Path,
+    video: str,
+    quality: dict[str, QualityReport],
+    unrecognised: dict[str, tuple[str, Any]],
+    errors: dict[str, str],
+) -> None:
+    """Sort one quality file into valid / JSON but not a report / unreadable."""
+    try:
+        if path.stat().st_size > MAX_QUALITY_BYTES:
+            errors[video] = f"{path}: larger than {MAX_QUALITY_BYTES:,} bytes, not read"
+            return
+        quality[video] = load_model(path, QualityReport)
+    except OSError as exc:
+        errors[video] = f"{path}: cannot read ({exc.strerror or exc})"
+    except NeuroPoseError as exc:
+        try:
+            unrecognised[video] = (exc.message, load_json(path))
+        except NeuroPoseError as again:
+            errors[video] = again.message

@@ -37,6 +37,7 @@ from pathlib import Path
 
 from neuropose.errors import InputError
 from neuropose.io import load_model, remove_stale_temp_files, sha256_file
+from neuropose.quality import build_quality_report, write_quality_report
 from neuropose.schemas.predictions import JobResults, VideoPredictions
 from neuropose.schemas.quality import QualityReport
 from neuropose.visualize.overlay import FrameRange, render_overlay
@@ -46,7 +47,6 @@ from neuropose.visualize.plots import (
     plot_confidence,
     subject_gait_events,
 )
-from neuropose.visualize.report import build_quality_report, write_quality_report
 from neuropose.visualize.view3d import render_3d
 
 __all__ = [
