@@ -380,34 +380,3 @@ def test_job_page_quality_report_headline_and_warnings(data_dir: Path) -> None:
     ):
         assert expected in text, expected
     assert "not a QualityReport" not in text
-
-
-def test_snapshot_cache_serves_previous_reading_while_refreshing(data_dir: Path) -> None:
-    import threading
-    import time
-
-    from neuropose.monitor.snapshot import SnapshotCache
-
-    write_status(data_dir, sample_jobs())
-    gate = threading.Event()
-    loads: list[int] = []
-
-    def load():  # type: ignore[no-untyped-def]
-        loads.append(1)
-        if len(loads) == 2:
-            gate.wait(5)  # the second reading is slow
-        return snap(data_dir)
-
-    cache = SnapshotCache(load, ttl_s=0.05)
-    first = cache.get()
-    time.sleep(0.1)
-    refresher = threading.Thread(target=cache.get)
-    refresher.start()
-    time.sleep(0.1)
-    t0 = time.monotonic()
-    assert cache.get() is first  # not blocked by the slow refresh
-    assert time.monotonic() - t0 < 1.0
-    gate.set()
-    refresher.join(5)
-    assert cache.get() is not first and len(loads) == 2
-    assert cache.effective_ttl_s >= 0.05

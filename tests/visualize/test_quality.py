@@ -203,7 +203,7 @@ def test_html_report_shows_the_summary_strings_and_escapes(tmp_path: Path) -> No
     assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;.mp4" in page
     assert "<script" not in page and " style=" not in page
     assert "<th>limb segment length CV (worst)</th><td>12.5% (left_thigh)</td>" in page
-    assert "<td>left_thigh</td><td class=\"num\">400</td><td class=\"num\">12.5%</td>" in page
+    assert '<td>left_thigh</td><td class="num">400</td><td class="num">12.5%</td>' in page
 
 
 def test_a_deeply_nested_quality_file_is_a_named_error(tmp_path: Path) -> None:

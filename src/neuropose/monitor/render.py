@@ -21,7 +21,6 @@ import functools
 import hashlib
 import json
 import math
-import threading
 from html import escape
 from importlib import resources
 from typing import Any
@@ -163,33 +162,20 @@ def _progress(job: dict[str, Any]) -> str:
     )
 
 
-_ROW_CACHE: dict[tuple[Any, ...], tuple[str, str, str]] = {}
-_ROW_LOCK = threading.Lock()
-
-
-def _row_parts(prepared: PreparedJob, token_query: str) -> tuple[str, str, str]:
-    """A dashboard row split around its two time-dependent parts (cached per entry)."""
-    key = (prepared.key, token_query)
-    with _ROW_LOCK:
-        hit = _ROW_CACHE.get(key)
-    if hit is not None:
-        return hit
-    name = prepared.name
-    job = prepared.static
-    d = job["display"]
+def _row(job: PreparedJob, token_query: str) -> str:
+    """One dashboard row; cells carry ``data-f`` so the page script can update them."""
+    name = job.name
+    d = job.static["display"]
     err = d["error"]
-    head = (
-        f'<tr class="job" data-job="{esc(name)}" data-state="{esc(job["state"])}">'
+    return (
+        f'<tr class="job" data-job="{esc(name)}" data-state="{esc(job.static["state"])}">'
         f'<td class="c-name"><a href="{esc(job_url(name, token_query))}">'
         f'{esc(name)}</a><div class="err" data-f="error"'
         f"{'' if err else ' hidden'}>{esc(err)}</div></td>"
-        f'<td class="c-state">{_badge(job["state"])}'
+        f'<td class="c-state">{_badge(job.static["state"])}'
         f'<span class="badge badge-stale" data-f="stale" title="no heartbeat for more than '
-        'the stale threshold"'
-    )
-    mid = (
-        ">stale</span></td>"
-        f'<td class="c-progress">{_progress(job)}</td>'
+        f'the stale threshold"{"" if job.stale else " hidden"}>stale</span></td>'
+        f'<td class="c-progress">{_progress(job.static)}</td>'
         f'<td class="num" data-f="frames">{esc(d["frames"])}</td>'
         f'<td class="num" data-f="fps">{esc(d["fps"])}</td>'
         f'<td class="num" data-f="eta">{esc(d["eta"])}</td>'
@@ -197,18 +183,8 @@ def _row_parts(prepared: PreparedJob, token_query: str) -> tuple[str, str, str]:
         f'<td class="num" data-f="attempts">{esc(d["attempts"])}</td>'
         f'<td class="c-time" data-f="started">{esc(d["started"])}</td>'
         f'<td class="c-time" data-f="updated" title="{esc(d["updated_title"])}">'
+        f"{esc(job.updated)}</td></tr>"
     )
-    value = (head, mid, "</td></tr>")
-    with _ROW_LOCK:
-        if len(_ROW_CACHE) >= 50_000:
-            _ROW_CACHE.clear()
-        _ROW_CACHE[key] = value
-    return value
-
-
-def _row(job: PreparedJob, token_query: str) -> str:
-    head, mid, tail = _row_parts(job, token_query)
-    return f"{head}{'' if job.stale else ' hidden'}{mid}{esc(job.updated)}{tail}"
 
 
 def _counts(view: dict[str, Any]) -> str:
@@ -234,7 +210,7 @@ def render_dashboard(snapshot: Snapshot, token_query: str = "") -> str:
     """
     view = snapshot.summary()
     heads = "".join(f'<th class="{esc(c)}">{esc(h)}</th>' for _, h, c in COLUMNS)
-    rows = "".join(_row(job, token_query) for job in snapshot.prepared())
+    rows = "".join(_row(job, token_query) for job in snapshot.jobs)
     updated = view["status_updated_at"] or "–"
     body = (
         f"{_header(view, '/' + token_query)}<main>{_notices(view)}{_counts(view)}"
@@ -408,7 +384,8 @@ def render_job_page(
 ) -> str:
     """The page of one job (``GET /jobs/<job>``); ``name`` is a key of the status file."""
     view = snapshot.summary()
-    job = snapshot.job_view(name, entry)
+    prepared = snapshot.job(name)
+    job = prepared.view() if prepared is not None else {}
     d = job["display"]
     stale = "" if job["stale"] else " hidden"
     overview: list[tuple[str, object]] = [
@@ -506,14 +483,8 @@ def render_error_page(
 
 
 def render_status_json_bytes(snapshot: Snapshot) -> bytes:
-    """UTF-8 JSON of :func:`render_status_json` for the whole dashboard, built fast.
-
-    Equal to ``json.dumps(render_status_json(snapshot))``; each job's
-    time-independent part is serialised once per change of the job.
-    """
-    head = json.dumps(snapshot.summary(), ensure_ascii=False)
-    jobs = ", ".join(job.json() for job in snapshot.prepared())
-    return f'{head[:-1]}, "jobs": [{jobs}]}}'.encode()
+    """UTF-8 JSON of :func:`render_status_json` for the whole dashboard."""
+    return json.dumps(snapshot.view(), ensure_ascii=False).encode("utf-8")
 
 
 def render_status_json(snapshot: Snapshot, job: str | None = None) -> dict[str, Any]:
@@ -526,16 +497,16 @@ def render_status_json(snapshot: Snapshot, job: str | None = None) -> dict[str, 
     """
     if job is None:
         return snapshot.view()
-    view = snapshot.summary()
-    entry = snapshot.status.jobs[job] if snapshot.status is not None else None
-    if entry is None:
+    prepared = snapshot.job(job)
+    if prepared is None:
         raise KeyError(job)
+    view = snapshot.summary()
     return {
         "generated_at": view["generated_at"],
         "daemon": view["daemon"],
         "status_available": True,
         "notices": view["notices"],
-        "job": snapshot.job_view(job, entry),
+        "job": prepared.view(),
     }
 
 
