@@ -177,7 +177,7 @@ class MonitorCache:
         with self._lock:
             store = next((b for s, b in self._bodies if s is snap), None)
             if store is not None and key in store:
-                return store[key]  # type: ignore[no-any-return]
+                return store[key]
         value = make()
         if store is not None:
             with self._lock:
