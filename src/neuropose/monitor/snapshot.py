@@ -440,7 +440,7 @@ class Snapshot:
         return out
 
     @functools.cached_property
-    def _by_name(self) -> dict[str, PreparedJob]:
+    def _by_name(self) -> dict[str, PreparedJob]:  # derived once per snapshot
         return {p.name: p for p in self.jobs}
 
     def job(self, name: str) -> PreparedJob | None:
@@ -452,7 +452,14 @@ class Snapshot:
         return self.taken_at.isoformat(timespec="seconds").replace("+00:00", "Z")
 
     def summary(self) -> dict[str, Any]:
-        """The dashboard's data without ``jobs`` (see :meth:`view`)."""
+        """The dashboard's data without ``jobs`` (see :meth:`view`); callers must not modify it.
+
+        Derived once per snapshot (every ``/status.json?job=`` answer carries it).
+        """
+        return self._summary
+
+    @functools.cached_property
+    def _summary(self) -> dict[str, Any]:
         return {
             "generated_at": self.generated_at(),
             "data_dir": str(self.data_dir),
