@@ -129,3 +129,47 @@ def test_results_are_parsed_again_only_when_the_file_changes(data_dir: Path) -> 
         assert len(cache._results) == RESULTS_KEPT
     finally:
         cache_module.load_model = real  # type: ignore[assignment]
+
+
+def test_concurrent_requests_for_one_body_make_it_once(data_dir: Path) -> None:
+    write_status(data_dir, sample_jobs())
+    cache = MonitorCache(data_dir, stale_after_s=120, ttl_s=60)
+    snap = cache.get()
+    started, release = threading.Event(), threading.Event()
+    made: list[int] = []
+
+    def slow() -> bytes:
+        made.append(1)
+        started.set()
+        assert release.wait(10)
+        return b"page"
+
+    results: list[bytes] = []
+    first = threading.Thread(target=lambda: results.append(cache.body(snap, "page", slow)))
+    first.start()
+    assert started.wait(10)
+    waiters = [
+        threading.Thread(target=lambda: results.append(cache.body(snap, "page", slow)))
+        for _ in range(3)
+    ]
+    for t in waiters:
+        t.start()
+    release.set()
+    for t in [first, *waiters]:
+        t.join(10)
+    assert results == [b"page"] * 4 and len(made) == 1
+
+
+def test_a_failed_body_is_made_again_by_the_next_request(data_dir: Path) -> None:
+    write_status(data_dir, sample_jobs())
+    cache = MonitorCache(data_dir, stale_after_s=120, ttl_s=60)
+    snap = cache.get()
+
+    def broken() -> bytes:
+        raise RuntimeError("render failed")
+
+    try:
+        cache.body(snap, "k", broken)
+    except RuntimeError:
+        pass
+    assert cache.body(snap, "k", lambda: b"ok") == b"ok"

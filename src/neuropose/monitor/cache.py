@@ -79,6 +79,16 @@ def _stat(path: Path) -> _Stat:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+class _Slot:
+    """A body being made (``ready`` set when ``value`` is there or making it failed)."""
+
+    __slots__ = ("ready", "value")
+
+    def __init__(self) -> None:
+        self.ready = threading.Event()
+        self.value: bytes | None = None
+
+
 class MonitorCache:
     """Snapshots of one data directory, reused across requests (see the module docstring).
 
@@ -120,7 +130,7 @@ class MonitorCache:
         # 1. current snapshot, when it was taken, bodies of recent snapshots
         self._snap: Snapshot | None = None
         self._taken = 0.0
-        self._bodies: list[tuple[Snapshot, dict[Any, Any]]] = []
+        self._bodies: list[tuple[Snapshot, dict[Any, _Slot]]] = []
         # 2. parsed status by fingerprint
         self._status_key: tuple[Any, ...] | None = None
         self._status: StatusFile | None = None
@@ -173,16 +183,36 @@ class MonitorCache:
             self._refreshing.release()
 
     def body(self, snap: Snapshot, key: Any, make: Callable[[], bytes]) -> bytes:
-        """``make()``, computed once per snapshot and key (for the two latest snapshots)."""
+        """``make()``, computed once per snapshot and key (for the two latest snapshots).
+
+        Concurrent requests for a body being made wait for it instead of
+        making it again; if making it fails, the next request tries again.
+        """
         with self._lock:
             store = next((b for s, b in self._bodies if s is snap), None)
-            if store is not None and key in store:
-                return store[key]
-        value = make()
-        if store is not None:
-            with self._lock:
-                value = store.setdefault(key, value)
-        return value
+            if store is None:  # an older snapshot still held by a slow request
+                return_uncached = True
+                slot, mine = _Slot(), True
+            else:
+                return_uncached = False
+                found = store.get(key)
+                slot, mine = (found, False) if found is not None else (_Slot(), True)
+                if mine:
+                    store[key] = slot
+        if return_uncached:
+            return make()
+        if not mine:
+            slot.ready.wait()
+            return slot.value if slot.value is not None else make()
+        try:
+            slot.value = make()
+            return slot.value
+        finally:
+            if slot.value is None:
+                with self._lock:
+                    if store is not None and store.get(key) is slot:
+                        del store[key]
+            slot.ready.set()
 
     # -- 2. parsed status ----------------------------------------------------------
     def status_fingerprint(self) -> tuple[Any, ...]:

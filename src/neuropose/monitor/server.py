@@ -173,11 +173,16 @@ def _dashboard_response(cache: MonitorCache, snap: Snapshot, token_query: str) -
 
 
 def _warm(cache: MonitorCache, snap: Snapshot) -> None:
-    """Pre-render the bodies most requests ask for, before the snapshot is handed out."""
+    """Pre-render ``/status.json`` (what every open dashboard polls) before handing out ``snap``.
+
+    The dashboard page itself is rendered on the first request for it (page
+    loads are rare next to polls, and rendering it costs about as much as
+    the JSON).
+    """
     if snap.status is not None:
-        for resp in (_status_json_response(cache, snap), _dashboard_response(cache, snap, "")):
-            assert resp.gzipped is not None
-            resp.gzipped()
+        resp = _status_json_response(cache, snap)
+        assert resp.gzipped is not None
+        resp.gzipped()
 
 
 #: A video index in a preview URL: plain ASCII digits, at most this many.

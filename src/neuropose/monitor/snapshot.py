@@ -7,7 +7,7 @@ The monitor only ever *reads* the data directory::
       out/status.json                           job status, merged with the live
       out/<job>/status.json                     per-job files by interfacer.status.read_status
       out/<job>/results.json                    job page: metadata, provenance, metrics
-      out/<job>/visualize/<stem>.quality.json   job page: QC summary (rendered generically)
+      out/<job>/visualize/<stem>.quality.json   job page: QC (neuropose.quality renders it)
       out/<job>/visualize/<stem>.preview.png    served by /jobs/<job>/preview/<index>
 
 Job and video names come from file names that outsiders choose, so nothing
