@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tests.monitor.statusdata import make_results, sample_jobs, write_status
 
 from neuropose.interfacer.status import read_status, write_job_status
@@ -168,8 +169,6 @@ def test_a_failed_body_is_made_again_by_the_next_request(data_dir: Path) -> None
     def broken() -> bytes:
         raise RuntimeError("render failed")
 
-    try:
+    with pytest.raises(RuntimeError, match="render failed"):
         cache.body(snap, "k", broken)
-    except RuntimeError:
-        pass
     assert cache.body(snap, "k", lambda: b"ok") == b"ok"

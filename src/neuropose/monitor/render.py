@@ -34,6 +34,7 @@ from neuropose.monitor.snapshot import (
     Snapshot,
     format_duration,
     format_time,
+    static_view,
 )
 from neuropose.quality import render_quality_fragment
 from neuropose.schemas import JobResults, JobStatusEntry
@@ -384,8 +385,10 @@ def render_job_page(
 ) -> str:
     """The page of one job (``GET /jobs/<job>``); ``name`` is a key of the status file."""
     view = snapshot.summary()
-    prepared = snapshot.job(name)
-    job = prepared.view() if prepared is not None else {}
+    prepared = snapshot.job(name) or PreparedJob(
+        name, entry, static_view(name, entry), *snapshot.live_fields(entry)
+    )
+    job = prepared.view()
     d = job["display"]
     stale = "" if job["stale"] else " hidden"
     overview: list[tuple[str, object]] = [
