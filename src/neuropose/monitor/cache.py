@@ -18,10 +18,11 @@ one run, figures in ``docs/benchmarks.md``):
    atomically, so a changed file always has a new fingerprint). Why:
    checking the fingerprint costs about a tenth of parsing the files again.
 3. **Each job's static view** (:func:`~neuropose.monitor.snapshot.static_view`),
-   keyed by :func:`~neuropose.monitor.snapshot.entry_key` and holding only
-   the jobs of the current status (bounded by the number of jobs). Why:
-   while the daemon heartbeats, a refresh re-dumps only the jobs that
-   changed (about 50) instead of all 1,000.
+   keyed by :func:`~neuropose.monitor.snapshot.entry_key`, in display order,
+   holding only the jobs of the current status (bounded by the number of
+   jobs; the ordered list itself is reused while the parsed status is the
+   same object). Why: while the daemon heartbeats, a refresh re-dumps only
+   the jobs that changed (about 50) instead of all 1,000.
 4. **Parsed ``results.json`` files** (at most :data:`RESULTS_KEPT`, keyed by
    path and inode/size/mtime), for job pages, which browsers without scripts
    reload every 10 s. Why: parsing a long video's results takes far longer
@@ -51,9 +52,11 @@ from typing import Any
 
 from neuropose.io import load_model
 from neuropose.monitor.snapshot import (
+    JobView,
     Snapshot,
     default_reader,
     entry_key,
+    ordered_views,
     static_view,
     status_path,
     take_snapshot,
@@ -71,9 +74,9 @@ MAX_TTL_S = 10.0
 _Stat = tuple[int, int, int] | None
 
 
-def _stat(path: Path) -> _Stat:
+def _stat(path: str | Path) -> _Stat:
     try:
-        st = path.stat()
+        st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
     return (st.st_ino, st.st_size, st.st_mtime_ns)
@@ -134,8 +137,10 @@ class MonitorCache:
         # 2. parsed status by fingerprint
         self._status_key: tuple[Any, ...] | None = None
         self._status: StatusFile | None = None
-        # 3. static job views of the current status
+        # 3. static job views of the current status, in display order
         self._views: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+        self._views_of: StatusFile | None = None
+        self._ordered: list[JobView] = []
         # 4. parsed results.json files
         self._results: OrderedDict[Path, tuple[_Stat, JobResults]] = OrderedDict()
 
@@ -164,13 +169,10 @@ class MonitorCache:
                 self.data_dir,
                 stale_after_s=self.stale_after_s,
                 reader=self._read_status,
-                static=self._static_view,
+                views=self._job_views,
             )
             with self._lock:
                 self._bodies = [*self._bodies[-1:], (fresh, {})]
-                if fresh.status is not None:  # forget jobs that left the status (pruned)
-                    jobs = fresh.status.jobs
-                    self._views = {n: v for n, v in self._views.items() if n in jobs}
             if self._warm is not None:
                 self._warm(self, fresh)
             elapsed = time.monotonic() - started
@@ -216,13 +218,17 @@ class MonitorCache:
 
     # -- 2. parsed status ----------------------------------------------------------
     def status_fingerprint(self) -> tuple[Any, ...]:
-        """Changes whenever the aggregate or any per-job status file changes."""
-        out = self.data_dir / "out"
+        """Changes whenever the aggregate or any per-job status file changes.
+
+        Plain string paths: with 1,000 jobs, building ``Path`` objects cost
+        more than the ``stat`` calls themselves.
+        """
+        out = os.path.join(self.data_dir, "out")
         try:
             names = sorted(n for n in os.listdir(out) if not n.startswith("."))
         except (FileNotFoundError, NotADirectoryError):
             names = []
-        per_job = tuple((n, _stat(out / n / "status.json")) for n in names)
+        per_job = tuple((n, _stat(os.path.join(out, n, "status.json"))) for n in names)
         return (_stat(status_path(self.data_dir)), per_job)
 
     def _read_status(self, data_dir: Path) -> StatusFile:
@@ -236,16 +242,25 @@ class MonitorCache:
         return value
 
     # -- 3. static job views ---------------------------------------------------------
-    def _static_view(self, name: str, entry: JobStatusEntry) -> dict[str, Any]:
-        key = entry_key(name, entry)
+    def _job_views(self, status: StatusFile) -> list[JobView]:
+        """:func:`ordered_views` of ``status``; the same list while the status is unchanged."""
         with self._lock:
-            hit = self._views.get(name)
-        if hit is not None and hit[0] == key:
-            return hit[1]
-        view = static_view(name, entry)
-        with self._lock:
-            self._views[name] = (key, view)
-        return view
+            if status is self._views_of:
+                return self._ordered
+            previous = self._views
+        fresh: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+
+        def static(name: str, entry: JobStatusEntry) -> dict[str, Any]:
+            key = entry_key(name, entry)
+            hit = previous.get(name)
+            view = hit[1] if hit is not None and hit[0] == key else static_view(name, entry)
+            fresh[name] = (key, view)
+            return view
+
+        ordered = ordered_views(status, static)
+        with self._lock:  # only the current jobs are kept: pruned jobs are forgotten
+            self._views, self._views_of, self._ordered = fresh, status, ordered
+        return ordered
 
     # -- 4. results.json -----------------------------------------------------------------
     def results(self, path: Path) -> JobResults:

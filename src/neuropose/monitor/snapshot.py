@@ -54,9 +54,9 @@ __all__ = [
     "format_time",
     "job_files",
     "load_status",
+    "ordered_views",
     "parse_time",
     "percent_done",
-    "prepare_jobs",
     "static_view",
     "take_snapshot",
 ]
@@ -337,8 +337,17 @@ def static_view(name: str, entry: JobStatusEntry) -> dict[str, Any]:
     return data
 
 
-#: ``static(name, entry) -> dict``: :func:`static_view`, or a cached equivalent.
-StaticView = Callable[[str, JobStatusEntry], dict[str, Any]]
+#: One job's name, status entry and :func:`static_view`.
+JobView = tuple[str, JobStatusEntry, dict[str, Any]]
+
+
+def ordered_views(
+    status: StatusFile, static: Callable[[str, JobStatusEntry], dict[str, Any]] = static_view
+) -> list[JobView]:
+    """The jobs of ``status`` in display order (by state, then file order) with their views."""
+    rank = {s: i for i, s in enumerate(STATE_ORDER)}
+    ordered = sorted(status.jobs.items(), key=lambda kv: rank.get(kv[1].state, len(rank)))
+    return [(n, e, static(n, e)) for n, e in ordered]
 
 
 @dataclass(frozen=True)
@@ -477,29 +486,19 @@ class Snapshot:
         return {**self.summary(), "jobs": [p.view() for p in self.jobs]}
 
 
-def prepare_jobs(
-    status: StatusFile, live: Callable[[JobStatusEntry], tuple[bool, float | None, str]],
-    static: StaticView = static_view,
-) -> tuple[PreparedJob, ...]:  # fmt: skip
-    """The jobs of ``status`` in display order, with static views and live fields."""
-    rank = {s: i for i, s in enumerate(STATE_ORDER)}
-    ordered = sorted(status.jobs.items(), key=lambda kv: rank.get(kv[1].state, len(rank)))
-    return tuple(PreparedJob(n, e, static(n, e), *live(e)) for n, e in ordered)
-
-
 def take_snapshot(
     data_dir: Path,
     *,
     stale_after_s: float,
     reader: Callable[[Path], StatusFile] | None = None,
     now: datetime | None = None,
-    static: StaticView = static_view,
+    views: Callable[[StatusFile], list[JobView]] = ordered_views,
 ) -> Snapshot:
     """Read status and daemon liveness of ``data_dir`` now (never raises for bad status).
 
-    ``reader`` and ``static`` let :class:`~neuropose.monitor.cache.MonitorCache`
-    reuse unchanged parsed status and job views; by default everything is read
-    and computed afresh.
+    ``reader`` and ``views`` let :class:`~neuropose.monitor.cache.MonitorCache`
+    reuse an unchanged parsed status and unchanged job views; by default
+    everything is read and computed afresh.
     """
     daemon = probe_lock(daemon_lock_path(data_dir))
     try:
@@ -518,7 +517,8 @@ def take_snapshot(
     )
     if status is None:
         return bare
-    return dataclasses.replace(bare, jobs=prepare_jobs(status, bare.live_fields, static))
+    jobs = tuple(PreparedJob(n, e, v, *bare.live_fields(e)) for n, e, v in views(status))
+    return dataclasses.replace(bare, jobs=jobs)
 
 
 # --- per-job files -------------------------------------------------------------
