@@ -29,13 +29,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from neuropose.interfacer.status import (
+from neuropose.datadir.status import (
     read_status,
-    utc_now,
     write_aggregate_status,
     write_job_status,
 )
 from neuropose.schemas.status import AttemptRecord, JobState, JobStatusEntry, VideoProgress
+from neuropose.timefmt import utc_now
 
 
 def _entry(job: str, state: JobState) -> JobStatusEntry:

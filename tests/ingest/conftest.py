@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from neuropose.interfacer.status import utc_now, write_aggregate_status
+from neuropose.datadir.status import write_aggregate_status
 from neuropose.schemas.status import JobState, JobStatusEntry
+from neuropose.timefmt import utc_now
 
 
 @pytest.fixture

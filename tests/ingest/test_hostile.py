@@ -19,6 +19,8 @@ import pytest
 from tests.ingest.zipcraft import Member, build_zip, patch_member, tree_state
 
 from neuropose.cli import main
+from neuropose.datadir.lock import ExclusiveLock
+from neuropose.datadir.status import write_aggregate_status
 from neuropose.errors import InvalidDocumentError
 from neuropose.ingest import (
     ArchiveLimitError,
@@ -31,9 +33,8 @@ from neuropose.ingest import (
     UnsafeArchiveError,
     ingest_archive,
 )
-from neuropose.interfacer.status import utc_now, write_aggregate_status
-from neuropose.locking import ExclusiveLock
 from neuropose.schemas.status import JobState, JobStatusEntry
+from neuropose.timefmt import utc_now
 
 MiB = 1024 * 1024
 

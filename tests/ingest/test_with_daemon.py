@@ -25,10 +25,10 @@ import pytest
 from tests.ingest.zipcraft import Member, build_zip
 
 from neuropose.cli import main
+from neuropose.datadir.lock import probe_lock
+from neuropose.datadir.status import read_status
 from neuropose.ingest import ingest_archive
-from neuropose.interfacer.status import read_status
 from neuropose.io import load_model
-from neuropose.locking import probe_lock
 from neuropose.schemas import JobResults
 from neuropose.schemas.status import JobState
 

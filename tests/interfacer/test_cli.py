@@ -11,8 +11,8 @@ from tests.interfacer.conftest import FAKE_SPEC
 from tests.interfacer.fake_processor import write_fake_video
 
 from neuropose.cli import main
-from neuropose.interfacer.status import read_status, write_aggregate_status
-from neuropose.locking import ExclusiveLock
+from neuropose.datadir.lock import ExclusiveLock
+from neuropose.datadir.status import read_status, write_aggregate_status
 from neuropose.schemas.status import AttemptRecord, JobState, JobStatusEntry
 
 
@@ -249,7 +249,7 @@ def test_watch_without_cached_model_exits_4_and_leaves_jobs_queued(
 def test_status_flags_processing_jobs_without_a_daemon(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from neuropose.interfacer.status import utc_now
+    from neuropose.timefmt import utc_now
 
     now = utc_now()
     crashed = JobStatusEntry(

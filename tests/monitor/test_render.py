@@ -16,16 +16,15 @@ from tests.monitor.statusdata import (
     write_status,
 )
 
-from neuropose.locking import ExclusiveLock
+from neuropose.datadir.lock import ExclusiveLock
 from neuropose.monitor import render
 from neuropose.monitor.snapshot import (
-    format_age,
-    format_duration,
     job_files,
     percent_done,
     take_snapshot,
 )
 from neuropose.schemas import JobState
+from neuropose.timefmt import format_age, format_duration
 
 
 class _Collector(HTMLParser):

@@ -33,10 +33,9 @@ from neuropose.monitor.snapshot import (
     JobFiles,
     PreparedJob,
     Snapshot,
-    format_duration,
-    format_time,
 )
 from neuropose.schemas import JobResults, JobStatusEntry
+from neuropose.timefmt import format_duration, format_time
 
 __all__ = [
     "content_security_policy",

@@ -1,19 +1,20 @@
-"""read_status: the merged view of out/status.json and per-job live files."""
+"""read_status: the merged view of status.json and per-job live files."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from neuropose.errors import InvalidDocumentError
-from neuropose.interfacer.status import (
+from neuropose.datadir.status import (
     aggregate_status_path,
     job_status_path,
     read_status,
     write_aggregate_status,
     write_job_status,
 )
+from neuropose.errors import InvalidDocumentError
 from neuropose.schemas.status import JobState, JobStatusEntry
 
 
@@ -56,7 +57,8 @@ def test_live_files_without_aggregate_are_read(tmp_path: Path) -> None:
 def test_corrupt_aggregate_is_an_error_not_empty(tmp_path: Path) -> None:
     write_aggregate_status(tmp_path, {"a": _entry("a", JobState.QUEUED, "2026-01-01T00:00:00Z")})
     aggregate_status_path(tmp_path).write_text('{"updated_at": "x", "jobs": {', "utf-8")
-    with pytest.raises(InvalidDocumentError, match=r"out/status.json: not valid JSON"):
+    expected = re.escape(f"{aggregate_status_path(tmp_path)}: not valid JSON")
+    with pytest.raises(InvalidDocumentError, match=expected):
         read_status(tmp_path)
 
 
