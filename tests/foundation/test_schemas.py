@@ -500,7 +500,7 @@ def test_embedded_documents_are_migrated_with_their_own_steps(
 
 
 def test_status_file_migrates_its_job_entries(tmp_path: Path) -> None:
-    """A JobStatusEntry at a future version inside out/status.json is named, not misread."""
+    """A JobStatusEntry at a future version inside status.json is named, not misread."""
     entry = _status_entry().model_dump(mode="json") | {"schema_version": 99}
     path = tmp_path / "status.json"
     path.write_text(json.dumps({"updated_at": "t", "jobs": {"job-1": entry}}))

@@ -377,7 +377,7 @@ def test_zip64_member_count_is_read_before_parsing(data_dir: Path, src_dir: Path
 def test_corrupt_status_file_is_never_treated_as_empty(
     tmp_path: Path, data_dir: Path, src_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (data_dir / "out" / "status.json").write_text('{"schema_version": 1, "jobs": {')
+    (data_dir / "status.json").write_text('{"schema_version": 1, "jobs": {')
     archive = build_zip(src_dir / "s.zip", [Member("new.mp4")])
     before = tree_state(tmp_path)
     with pytest.raises(InvalidDocumentError, match=r"status\.json: not valid JSON"):

@@ -199,10 +199,10 @@ def test_corrupt_status_refuses_to_start_and_changes_nothing(
 ) -> None:
     add_job("a", frames=(3,))
     (data_dir / "out").mkdir()
-    (data_dir / "out" / "status.json").write_text('{"jobs": {"a": ')
+    (data_dir / "status.json").write_text('{"jobs": {"a": ')
     with pytest.raises(InvalidDocumentError, match=r"refusing to start: .*status.json: not valid"):
         run_once(make_settings())
-    assert (data_dir / "out" / "status.json").read_text() == '{"jobs": {"a": '
+    assert (data_dir / "status.json").read_text() == '{"jobs": {"a": '
     assert not (data_dir / "out" / "a").exists()
 
 
@@ -306,7 +306,7 @@ def test_heartbeat_writes_only_the_live_file(
 ) -> None:
     add_job("slow", frames=(8,))
     snapshots: list[dict[str, object]] = []
-    agg = data_dir / "out" / "status.json"
+    agg = data_dir / "status.json"
 
     class Watching(FakeProcessor):
         def process_video(self, path, **kw):  # type: ignore[no-untyped-def,override]

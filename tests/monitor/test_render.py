@@ -181,7 +181,7 @@ def test_unreadable_status_is_an_error_state_not_empty(
     data_dir: Path, content: str | None, reason: str
 ) -> None:
     if content is not None:
-        (data_dir / "out" / "status.json").write_text(content, "utf-8")
+        (data_dir / "status.json").write_text(content, "utf-8")
     s = snap(data_dir)
     assert s.status is None and s.error is not None and reason in s.error
     view = s.view()

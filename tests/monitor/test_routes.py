@@ -137,7 +137,7 @@ def test_bad_status_file_gives_503_and_server_keeps_serving(
     data_dir: Path, server: Callable[..., Any], http_get: Get, kind: str
 ) -> None:
     content = BAD_STATUS[kind]
-    path = data_dir / "out" / "status.json"
+    path = data_dir / "status.json"
     if isinstance(content, bytes):
         path.write_bytes(content)
     elif content is not None:

@@ -312,8 +312,8 @@ class Interfacer:
             from neuropose.interfacer.doctor import run_start_checks
 
             run_start_checks(self.settings)
+            self._load_state()  # validates the status (either layout) before changing anything
             self._migrate_layout()
-            self._load_state()
             self._cleanup_temp_files()
             self._clean_staging()
             logger.info(
