@@ -40,7 +40,13 @@ from neuropose.datadir.status import current_status_path, read_status
 from neuropose.errors import NeuroPoseError
 from neuropose.io import load_model
 from neuropose.schemas import JobResults, JobState, JobStatusEntry, StatusFile
-from neuropose.timefmt import format_age, format_duration, format_time, parse_time_or_none
+from neuropose.timefmt import (
+    format_age,
+    format_duration,
+    format_time,
+    parse_time_or_none,
+    utc_iso,
+)
 
 __all__ = [
     "STATE_ORDER",
@@ -443,7 +449,7 @@ class Snapshot:
 
     def generated_at(self) -> str:
         """ISO-8601 UTC time of the reading."""
-        return self.taken_at.isoformat(timespec="seconds").replace("+00:00", "Z")
+        return utc_iso(self.taken_at)
 
     def summary(self) -> dict[str, Any]:
         """:meth:`view` without ``jobs`` (computed once per snapshot)."""

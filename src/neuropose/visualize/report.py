@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +32,7 @@ from neuropose.analyzer.quality import DEFAULT_JITTER_CUTOFF_HZ, compute_quality
 from neuropose.io import load_model, write_bytes_atomic, write_model_atomic
 from neuropose.schemas.predictions import VideoPredictions
 from neuropose.schemas.quality import QualityReport
+from neuropose.timefmt import utc_iso
 
 __all__ = [
     "MAX_BONE_CV",
@@ -111,7 +111,7 @@ def build_quality_report(
         model_name=vp.provenance.model_name,
         **dataclasses.asdict(m),  # every metric field of QualityMetrics, same names
         warnings=tuple(warnings),
-        created_at=created_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created_at=created_at or utc_iso(),
         neuropose_version=__version__,
     )
 
