@@ -1,9 +1,10 @@
-"""The job daemon ``neuropose watch`` and the job-status reader everyone uses.
+"""The job daemon ``neuropose watch``.
 
-See :mod:`neuropose.interfacer.interfacer` for the data-directory layout,
-job state transitions and crash invariants, and
-:mod:`neuropose.datadir.status` for the status files. Importing this
-package is cheap: the model and estimator load only when a job is processed.
+See :mod:`neuropose.interfacer.interfacer` for job state transitions and
+crash invariants, and :mod:`neuropose.datadir` for the data-directory layout,
+the status files and the operator actions (re-exported here for existing
+callers). Importing this package is cheap: the model and estimator load only
+when a job is processed.
 """
 
 from neuropose.datadir.operations import UnknownJobError, plan_prune, plan_reset, retry_job
