@@ -142,7 +142,7 @@ from typing import IO, Any, Literal
 from pydantic import Field
 
 from neuropose.config import Settings
-from neuropose.datadir.layout import READY_MARKER, STAGING_DIR, DataDir
+from neuropose.datadir.layout import IN_DIR, READY_MARKER, STAGING_DIR, DataDir
 from neuropose.datadir.lock import ExclusiveLock, LockHeldError, probe_lock
 from neuropose.datadir.staging import clean_locked, clean_staging, remove_tree, staging_lock
 from neuropose.datadir.status import (
@@ -828,7 +828,7 @@ def _job_report(job: _JobPlan) -> IngestedJob:
     videos = [IngestedVideo(source=i.source, file=i.file, size_bytes=i.size) for i in job.items]
     return IngestedJob(
         name=job.name,
-        path=f"in/{job.name}",
+        path=f"{IN_DIR}/{job.name}",
         videos=tuple(sorted(videos, key=lambda v: v.file)),
         size_bytes=sum(v.size_bytes for v in videos),
         replaced=tuple(job.replace),

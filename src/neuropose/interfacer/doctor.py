@@ -74,7 +74,7 @@ def check_directories(data_dir: Path) -> Check:
 
 def check_same_filesystem(data_dir: Path) -> Check:
     """Every directory of the layout is on one filesystem (renames must be atomic)."""
-    dirs = [data_dir, *_subdirs(data_dir), data_dir / ".staging"]
+    dirs = [data_dir, *_subdirs(data_dir), DataDir(data_dir).staging]
     devices = {}
     for d in dirs:
         if d.exists():
