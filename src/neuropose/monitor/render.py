@@ -629,7 +629,7 @@ def render_metrics(snapshot: Snapshot) -> str:
     metric(
         "neuropose_status_readable",
         "gauge",
-        "1 when out/status.json is readable and valid.",
+        "1 when status.json is readable and valid.",
         [("", 1 if snapshot.status is not None else 0)],
     )
     if snapshot.status is not None:
