@@ -142,7 +142,14 @@ from typing import IO, Any, Literal
 from pydantic import Field
 
 from neuropose.config import Settings
-from neuropose.datadir.layout import IN_DIR, READY_MARKER, STAGING_DIR, DataDir
+from neuropose.datadir.layout import (
+    IN_DIR,
+    READY_MARKER,
+    STAGING_DIR,
+    DataDir,
+    InvalidJobNameError,
+    check_job_name,
+)
 from neuropose.datadir.lock import ExclusiveLock, LockHeldError, probe_lock
 from neuropose.datadir.staging import clean_locked, clean_staging, remove_tree, staging_lock
 from neuropose.datadir.status import (
@@ -425,6 +432,10 @@ def _check_name(name: str, what: str) -> str | None:
         return f"{what} gives an empty job or file name"
     if len(name) > MAX_NAME_LENGTH:
         return f"{what} gives a name longer than {MAX_NAME_LENGTH} characters"
+    try:
+        check_job_name(name)  # the data directory's own rule (reserved names)
+    except InvalidJobNameError as exc:
+        return f"{what}: {exc.message}"
     return None
 
 
