@@ -1,6 +1,6 @@
 """Load benchmark of ``neuropose serve`` against a 1,000-job status file.
 
-The data directory holds the aggregate ``out/status.json`` and one
+The data directory holds the aggregate ``status.json`` and one
 ``out/<job>/status.json`` per job, as the daemon leaves them. Starts the
 real CLI (``neuropose serve --port 0``) in its own process on loopback and
 drives it from this process with asyncio HTTP/1.1 keep-alive clients (one
@@ -246,7 +246,7 @@ def components(data_dir: Path, status: StatusFile) -> None:
     """In-process cost of each thing :class:`MonitorCache` keeps, with and without it."""
     import json
 
-    from neuropose.interfacer.status import read_status
+    from neuropose.datadir.status import read_status
     from neuropose.monitor import render
     from neuropose.monitor.cache import MonitorCache
     from neuropose.monitor.snapshot import job_files, static_view, take_snapshot
@@ -353,7 +353,7 @@ def main() -> int:
         for name, entry in status.jobs.items():
             (data_dir / "out" / name).mkdir()
             write_model_atomic(data_dir / "out" / name / "status.json", entry)
-        write_model_atomic(data_dir / "out" / "status.json", status)
+        write_model_atomic(data_dir / "status.json", status)
         if args.components:
             components(data_dir, status)
         sources: dict[str, str | None] = {"this checkout": None}

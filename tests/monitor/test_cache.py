@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from tests.monitor.statusdata import make_results, sample_jobs, write_status
 
-from neuropose.interfacer.status import read_status, write_job_status
+from neuropose.datadir.status import read_status, write_job_status
 from neuropose.io import write_model_atomic
 from neuropose.monitor.cache import RESULTS_KEPT, MonitorCache
 from neuropose.schemas import StatusFile

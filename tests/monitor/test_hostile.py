@@ -48,7 +48,7 @@ def _assert_clean_refusal(done: subprocess.CompletedProcess[str], bad: Path) -> 
 @pytest.mark.parametrize("which", ["aggregate", "per-job"])
 def test_status_exits_2_naming_the_nested_file(tmp_path: Path, data_dir: Path, which: str) -> None:
     write_status(data_dir, sample_jobs())
-    bad = data_dir / "out" / "status.json"
+    bad = data_dir / "status.json"
     if which == "per-job":
         bad = data_dir / "out" / "walk-02" / "status.json"
         bad.parent.mkdir()
@@ -59,7 +59,7 @@ def test_status_exits_2_naming_the_nested_file(tmp_path: Path, data_dir: Path, w
 def test_watch_refuses_to_start_on_a_nested_aggregate_status(
     tmp_path: Path, data_dir: Path
 ) -> None:
-    bad = data_dir / "out" / "status.json"
+    bad = data_dir / "status.json"
     bad.write_text(NESTED)
     done = _cli(
         tmp_path, "watch", "--once", "--data-dir", str(data_dir),
@@ -73,7 +73,7 @@ def test_watch_refuses_to_start_on_a_nested_aggregate_status(
 def test_serve_starts_and_stays_up_with_a_nested_aggregate_status(
     tmp_path: Path, data_dir: Path, http_get: Get
 ) -> None:
-    (data_dir / "out" / "status.json").write_text(NESTED)
+    (data_dir / "status.json").write_text(NESTED)
     proc = _spawn(["serve", "--port", "0", "--data-dir", str(data_dir)], _env(tmp_path))
     try:
         url, _ = _wait_for_url(proc)
@@ -103,7 +103,7 @@ def test_running_monitor_reports_each_nested_file_and_recovers(
     assert http_get(base)[0] == 200
 
     # the aggregate status
-    aggregate = data_dir / "out" / "status.json"
+    aggregate = data_dir / "status.json"
     aggregate.write_text(NESTED)
     assert http_get(base + "health")[0] == 200
     for path in ("", "status.json", "status.json?job=walk-01", "jobs/walk-03"):

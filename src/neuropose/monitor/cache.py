@@ -50,6 +50,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from neuropose.datadir.layout import STATUS_FILE, DataDir
+from neuropose.datadir.status import current_status_path
 from neuropose.io import load_model
 from neuropose.monitor.snapshot import (
     JobView,
@@ -58,7 +60,6 @@ from neuropose.monitor.snapshot import (
     entry_key,
     ordered_views,
     static_view,
-    status_path,
     take_snapshot,
 )
 from neuropose.schemas import JobResults, JobStatusEntry, StatusFile
@@ -123,6 +124,7 @@ class MonitorCache:
         warm: Callable[[MonitorCache, Snapshot], None] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self._layout = DataDir(self.data_dir)
         self.stale_after_s = stale_after_s
         self._reader = reader or default_reader()
         self._ttl = ttl_s
@@ -220,16 +222,15 @@ class MonitorCache:
     def status_fingerprint(self) -> tuple[Any, ...]:
         """Changes whenever the aggregate or any per-job status file changes.
 
-        Plain string paths: with 1,000 jobs, building ``Path`` objects cost
-        more than the ``stat`` calls themselves.
+        The per-job path is ``JobPaths.status`` (``out/<job>/status.json``)
+        joined as a string: with 1,000 jobs, building ``Path`` objects cost
+        several times more than the ``stat`` calls themselves.
         """
-        out = os.path.join(self.data_dir, "out")
-        try:
-            names = sorted(n for n in os.listdir(out) if not n.startswith("."))
-        except (FileNotFoundError, NotADirectoryError):
-            names = []
-        per_job = tuple((n, _stat(os.path.join(out, n, "status.json"))) for n in names)
-        return (_stat(status_path(self.data_dir)), per_job)
+        out = os.fspath(self._layout.out_dir)
+        per_job = tuple(
+            (n, _stat(os.path.join(out, n, STATUS_FILE))) for n in self._layout.output_jobs()
+        )
+        return (_stat(current_status_path(self.data_dir)), per_job)
 
     def _read_status(self, data_dir: Path) -> StatusFile:
         key = self.status_fingerprint()

@@ -32,12 +32,11 @@ from neuropose.monitor.snapshot import (
     JobFiles,
     PreparedJob,
     Snapshot,
-    format_duration,
-    format_time,
     static_view,
 )
 from neuropose.quality import render_quality_fragment
 from neuropose.schemas import JobResults, JobStatusEntry
+from neuropose.timefmt import format_duration, format_time
 
 __all__ = [
     "content_security_policy",
@@ -554,7 +553,7 @@ def render_metrics(snapshot: Snapshot) -> str:
     metric(
         "neuropose_status_readable",
         "gauge",
-        "1 when out/status.json is readable and valid.",
+        "1 when status.json is readable and valid.",
         [("", 1 if snapshot.status is not None else 0)],
     )
     if snapshot.status is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from neuropose.datadir.layout import VISUALIZE_DIR, quality_path
 from neuropose.io import load_model, write_bytes_atomic, write_model_atomic
 from neuropose.quality.html import render_quality_html
 from neuropose.quality.report import build_quality_report
@@ -66,7 +67,7 @@ def write_job_quality_reports(
 
 def quality_report_path(results_dir: Path, video: str) -> Path:
     """Default location of a video's report: ``<results_dir>/visualize/<stem>.quality.json``."""
-    return Path(results_dir) / "visualize" / f"{_stem(video)}.quality.json"
+    return quality_path(Path(results_dir) / VISUALIZE_DIR, video)
 
 
 def load_quality_reports(results_dir: Path) -> dict[str, QualityReport]:
@@ -80,7 +81,7 @@ def load_quality_reports(results_dir: Path) -> dict[str, QualityReport]:
     InvalidDocumentError
         A report exists but is corrupt (never silently skipped).
     """
-    folder = Path(results_dir) / "visualize"
+    folder = Path(results_dir) / VISUALIZE_DIR
     if not folder.is_dir():
         return {}
     reports = [load_model(p, QualityReport) for p in sorted(folder.glob("*.quality.json"))]

@@ -20,7 +20,6 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
 
 import numpy as np
 
@@ -28,6 +27,7 @@ from neuropose import __version__
 from neuropose.quality.metrics import DEFAULT_JITTER_CUTOFF_HZ, compute_quality
 from neuropose.schemas.predictions import VideoPredictions
 from neuropose.schemas.quality import QualityReport
+from neuropose.timefmt import utc_iso
 
 __all__ = [
     "MAX_SEGMENT_CV",
@@ -95,7 +95,7 @@ def build_quality_report(
         model_name=vp.provenance.model_name,
         **dataclasses.asdict(m),  # every metric field of QualityMetrics, same names
         warnings=tuple(warnings),
-        created_at=created_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created_at=created_at or utc_iso(),
         neuropose_version=__version__,
     )
 
