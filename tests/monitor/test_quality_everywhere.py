@@ -17,6 +17,8 @@ from html import unescape
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import REPO_PYTHONPATH
+
 from neuropose.io import load_model
 from neuropose.quality import summarize_quality
 from neuropose.schemas.quality import QualityReport
@@ -36,11 +38,11 @@ TRUTH = {
 }
 
 
-def _env(repo_root: Path, tmp_path: Path) -> dict[str, str]:
+def _env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEUROPOSE_")}
     env.update(
         {
-            "PYTHONPATH": os.pathsep.join([str(repo_root / "src"), str(repo_root)]),
+            "PYTHONPATH": REPO_PYTHONPATH,
             "XDG_DATA_HOME": str(tmp_path / "xdg"),
             "NEUROPOSE_SETTLE_SECONDS": "0",
             "NEUROPOSE_POLL_INTERVAL_S": "0.05",
@@ -79,13 +81,12 @@ def _status_rows(stdout: str) -> dict[str, str]:
 
 
 def test_dashboard_status_and_html_report_show_the_same_numbers(
-    repo_root: Path,
     tmp_path: Path,
     data_dir: Path,
     server: Callable[..., Any],
     http_get: Callable[..., tuple[int, dict[str, str], bytes]],
 ) -> None:
-    env = _env(repo_root, tmp_path)
+    env = _env(tmp_path)
     (data_dir / "in" / JOB).mkdir()
     (data_dir / "in" / JOB / "cam01.mp4").write_bytes(b"not decoded by the test processor")
     done = _run(
