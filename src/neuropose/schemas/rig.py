@@ -52,7 +52,7 @@ class RigCamera(FrozenModel):
     ...     matrix=((500, 0, 320), (0, 500, 240), (0, 0, 1)),
     ...     rotation=((1, 0, 0), (0, 1, 0), (0, 0, 1)), translation_mm=(0, 0, 2000))
     >>> cam.center_mm.tolist()
-    [-0.0, -0.0, -2000.0]
+    [0.0, 0.0, -2000.0]
     >>> cam.project(np.array([[0.0, 0.0, 0.0]])).tolist()
     [[320.0, 240.0]]
     """
