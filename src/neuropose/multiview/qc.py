@@ -50,6 +50,12 @@ class CameraCheck:
     behind_or_outside : float
         Fraction of 3D points behind the camera or projecting outside its
         image (a camera looking away from the volume).
+    all_views_px : float
+        Median error against points triangulated from all views, before
+        rejection (px).
+    leave_one_out_px : float
+        Median error against points triangulated from the other views (px);
+        NaN with fewer than three views.
     """
 
     name: str
@@ -57,6 +63,8 @@ class CameraCheck:
     inlier_rate: float
     swaps: int
     behind_or_outside: float
+    all_views_px: float = float("nan")
+    leave_one_out_px: float = float("nan")
 
 
 def camera_checks(rec: Reconstruction, cams: Sequence[RigCamera]) -> list[CameraCheck]:
@@ -82,8 +90,23 @@ def camera_checks(rec: Reconstruction, cams: Sequence[RigCamera]) -> list[Camera
                 & (proj[:, 1] < cam.height)
             )
             away = float(1 - inside.mean())
-        out.append(CameraCheck(cam.name, med, rate, int(rec.swapped[:, v].sum()), away))
+        out.append(
+            CameraCheck(
+                cam.name,
+                med,
+                rate,
+                int(rec.swapped[:, v].sum()),
+                away,
+                _median(rec.all_views_px[..., v]),
+                _median(rec.leave_one_out_px[..., v]),
+            )
+        )
     return out
+
+
+def _median(a: np.ndarray) -> float:
+    a = a[np.isfinite(a)]
+    return float(np.median(a)) if a.size else float("nan")
 
 
 def suspect_cameras(checks: Sequence[CameraCheck], gate_px: float) -> list[str]:
@@ -91,15 +114,17 @@ def suspect_cameras(checks: Sequence[CameraCheck], gate_px: float) -> list[str]:
 
     Rules: a camera with most 3D points behind it or outside its image; with
     three or more cameras, one the consensus rejects for most keypoints
-    while the others agree; with two, a median error above the gate (then
-    both are named: two views cannot tell which one is wrong).
+    while the others are used, or whose leave-one-out error (against the
+    point the other views triangulate) is above the gate and at least twice
+    every other camera's; with two, an all-views median error above the
+    gate (then both are named: two views cannot tell which one is wrong).
 
     Examples
     --------
-    >>> ok = CameraCheck("cam1", 3.0, 0.98, 0, 0.0)
-    >>> bad = CameraCheck("cam3", 95.0, 0.05, 0, 0.0)
+    >>> ok = CameraCheck("cam1", 3.0, 0.98, 0, 0.0, 3.0, 12.0)
+    >>> bad = CameraCheck("cam3", 95.0, 0.05, 0, 0.0, 40.0, 95.0)
     >>> suspect_cameras([ok, ok, bad], gate_px=20)
-    ['camera cam3 disagrees with the others: 5% of its keypoints used, median reprojection 95.0 px']
+    ['camera cam3 disagrees with the others: median 95.0 px from the point they triangulate (others <= 12.0 px), 5% of its keypoints used']
     """
     msgs = []
     for c in checks:
@@ -108,22 +133,24 @@ def suspect_cameras(checks: Sequence[CameraCheck], gate_px: float) -> list[str]:
                 f"camera {c.name} looks away from the reconstructed volume: "
                 f"{c.behind_or_outside:.0%} of 3D points behind it or outside its image"
             )
-    rated = [c for c in checks if np.isfinite(c.inlier_rate)]
-    if len(rated) >= 3:
-        for c in rated:
-            others = [o.inlier_rate for o in rated if o is not c]
-            if c.inlier_rate < 0.5 and np.median(others) >= 0.7:
+    loo = [c for c in checks if np.isfinite(c.leave_one_out_px)]
+    if len(loo) >= 3:
+        for c in loo:
+            worst_other = max(o.leave_one_out_px for o in loo if o is not c)
+            others_used = np.median([o.inlier_rate for o in loo if o is not c])
+            rejected = c.inlier_rate < 0.5 and others_used >= 0.7
+            if rejected or (c.leave_one_out_px > gate_px and c.leave_one_out_px >= 2 * worst_other):
                 msgs.append(
-                    f"camera {c.name} disagrees with the others: {c.inlier_rate:.0%} of its "
-                    f"keypoints used, median reprojection {c.median_reprojection_px:.1f} px"
+                    f"camera {c.name} disagrees with the others: median "
+                    f"{c.leave_one_out_px:.1f} px from the point they triangulate (others <= "
+                    f"{worst_other:.1f} px), {c.inlier_rate:.0%} of its keypoints used"
                 )
-    elif len(rated) == 2 and all(c.median_reprojection_px > gate_px for c in rated):
-        a, b = rated
+    elif len(checks) == 2 and all(c.all_views_px > gate_px for c in checks):
+        a, b = checks
         msgs.append(
             f"cameras {a.name} and {b.name} disagree (median reprojection "
-            f"{a.median_reprojection_px:.1f} / {b.median_reprojection_px:.1f} px, gate "
-            f"{gate_px:g} px): one calibration or video pairing is wrong; with two views it "
-            "cannot be told which"
+            f"{a.all_views_px:.1f} / {b.all_views_px:.1f} px, gate {gate_px:g} px): one "
+            "calibration or video pairing is wrong; with two views it cannot be told which"
         )
     return msgs
 

@@ -88,10 +88,15 @@ def ring_rig(
     size: tuple[int, int] = (1080, 1920),
     f: float = 1500.0,
 ) -> CameraRig:
-    """``n_cameras`` cameras on a circle around the origin looking at (0, 0, 900) mm, z up."""
+    """``n_cameras`` cameras on a circle around the origin looking at (0, 0, 900) mm, z up.
+
+    Three or more are spread evenly; two stand 90 degrees apart (opposite
+    cameras would triangulate poorly along their common axis).
+    """
     cams: list[RigCamera] = []
+    step = 2 * np.pi / n_cameras if n_cameras >= 3 else np.pi / 2
     for i in range(n_cameras):
-        a = 2 * np.pi * i / n_cameras + 0.3
+        a = step * i + 0.3
         pos = (radius * np.cos(a), radius * np.sin(a), height)
         cams.append(
             look_at(f"cam{i + 1}", pos, (0, 0, 900), f=f, size=size, distortion=distortion)

@@ -188,13 +188,13 @@ def triangulate_trial(
             f"(cameras: {', '.join(names)})"
         )
     warnings: list[str] = []
-    cams = []
+    cams, notes = [], list(rig.notes)
     for vp, name in zip(views, names, strict=True):
         cam, note = fit_camera_to_image(rig.camera(name), vp.metadata.width, vp.metadata.height)
         cams.append(cam)
         if note:
-            warnings.append(note)
-    fitted = rig.model_copy(update={"cameras": tuple(cams)})
+            notes.append(note)
+    fitted = rig.model_copy(update={"cameras": tuple(cams), "notes": tuple(notes)})
     n_frames = views[0].num_frames
     t0 = float(views[0].timestamp_s[0]) if n_frames else 0.0
     pts, conf, links = [], [], []

@@ -103,6 +103,15 @@ class Reconstruction:
     swapped : ndarray, shape (F, V), bool
         Frames whose left/right labels were exchanged in that view.
     camera_names : tuple of str
+    observed : ndarray, shape (F, J, V), bool
+        Keypoints each view offered (confident, finite).
+    all_views_px : ndarray, shape (F, J, V)
+        Reprojection error (undistorted px) of the point triangulated from
+        *all* observing views, before any rejection.
+    leave_one_out_px : ndarray, shape (F, J, V)
+        Error of each view against the point triangulated from the *other*
+        views (NaN with fewer than two others): a miscalibrated camera
+        stands out here even when a joint fit spreads its error.
     """
 
     points_mm: np.ndarray
@@ -112,6 +121,8 @@ class Reconstruction:
     swapped: np.ndarray
     camera_names: tuple[str, ...]
     observed: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0, bool))
+    all_views_px: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    leave_one_out_px: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
 
 
 def normalize_views(
@@ -372,6 +383,13 @@ def triangulate_views(
     pts, used = robust_triangulate(flat_x, flat_w, cams, opt.gate_px, opt.min_views)
     pts = pts.reshape(n_frames, n_joints, 3)
     observed = (w > 0).transpose(1, 2, 0)
+    proj = projection_matrices(cams)
+    all_px = reprojection_px(triangulate_weighted(flat_x, flat_w, proj), flat_x, cams)
+    loo = np.full_like(all_px, np.nan)
+    for v in range(n_views):
+        w_other = flat_w.copy()
+        w_other[:, v] = 0.0
+        loo[:, v] = reprojection_px(triangulate_weighted(flat_x, w_other, proj), flat_x, cams)[:, v]
     err = np.full((n_frames, n_joints, n_views), np.nan)
     for v, cam in enumerate(cams):
         proj = cam.project(pts.reshape(-1, 3)).reshape(n_frames, n_joints, 2)
@@ -385,4 +403,6 @@ def triangulate_views(
         swapped=swapped,
         camera_names=tuple(c.name for c in cams),
         observed=observed,
+        all_views_px=all_px.reshape(n_frames, n_joints, n_views),
+        leave_one_out_px=loo.reshape(n_frames, n_joints, n_views),
     )
