@@ -269,6 +269,8 @@ def parse_opencv_mapping(data: Any, source: str = "<json>") -> tuple[list[RigCam
         where = f"{source}: cameras.{name}"
         if not isinstance(cam, dict):
             raise CalibrationError(f"{where}: expected a mapping")
+        size = _array(cam, "size", (2,), where)
+        k = _array(cam, "K", (3, 3), where)
         if "R" in cam:
             r = _array(cam, "R", (3, 3), where)
         elif "rvec" in cam:
@@ -279,8 +281,8 @@ def parse_opencv_mapping(data: Any, source: str = "<json>") -> tuple[list[RigCam
         cams.append(
             _camera(
                 str(name),
-                _array(cam, "size", (2,), where),
-                _array(cam, "K", (3, 3), where),
+                size,
+                k,
                 dist,
                 r,
                 _array(cam, "t", (3,), where) * float(unit),
@@ -308,6 +310,9 @@ def _read_filestorage(path: Path) -> dict[str, Any]:
 
 
 def _fs_node(node: Any) -> Any:
+    if node.isMap() and {"dt", "data"} <= set(node.keys()):  # !!opencv-(nd-)matrix
+        mat = node.mat()
+        return None if mat is None else mat.tolist()
     if node.isMap():
         return {k: _fs_node(node.getNode(k)) for k in node.keys()}
     if node.isSeq():

@@ -75,7 +75,7 @@ def camera_checks(rec: Reconstruction, cams: Sequence[RigCamera]) -> list[Camera
     for v, cam in enumerate(cams):
         err = rec.reprojection_px[..., v]
         seen = rec.observed[..., v] & rec.agreed
-        med = float(np.nanmedian(err[seen])) if np.any(seen) else float("nan")
+        med = _median(err[seen])
         rate = float(rec.used[..., v][seen].mean()) if np.any(seen) else float("nan")
         away = float("nan")
         if np.any(finite):
