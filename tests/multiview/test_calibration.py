@@ -19,7 +19,11 @@ from neuropose.multiview.geometry import look_at
 from neuropose.schemas.rig import RigCamera
 
 CAM = look_at(
-    "camA", (2500, -1800, 1700), (0, 0, 900), f=1680.0, size=(1088, 1920),
+    "camA",
+    (2500, -1800, 1700),
+    (0, 0, 900),
+    f=1680.0,
+    size=(1088, 1920),
     distortion=(-0.046, 0.14, 0.0006, 0.0007, 0.0),
 )
 POINTS = np.array([[0, 0, 0], [300, -200, 900], [-400, 350, 1700.0]])
@@ -35,7 +39,8 @@ def _qca(cam: RigCamera, *, left: int = 0, top: int = 0, extra: str = "") -> str
     return f"""<?xml version='1.0' encoding='ASCII'?>
 <calibration><cameras>
 <camera active="1" serial="{cam.name}" model="none" viewrotation="0">
- <fov_video left="{left}" top="{top}" right="{left + cam.width - 1}" bottom="{top + cam.height - 1}"/>
+ <fov_video left="{left}" top="{top}"
+  right="{left + cam.width - 1}" bottom="{top + cam.height - 1}"/>
  <transform x="{float(c[0])!r}" y="{float(c[1])!r}" z="{float(c[2])!r}" {rot}/>
  <intrinsic focalLengthU="{float(k[0, 0] * 64)!r}" focalLengthV="{float(k[1, 1] * 64)!r}"
   centerPointU="{float((k[0, 2] + left) * 64)!r}" centerPointV="{float((k[1, 2] + top) * 64)!r}"
@@ -105,8 +110,13 @@ error = 0.0
 
 
 def test_json_and_opencv_yaml(tmp_path: Path) -> None:
-    cam = {"size": [1088, 1920], "K": CAM.K.tolist(), "dist": list(CAM.distortion),
-           "R": CAM.R.tolist(), "t": (CAM.t / 10).tolist()}
+    cam = {
+        "size": [1088, 1920],
+        "K": CAM.K.tolist(),
+        "dist": list(CAM.distortion),
+        "R": CAM.R.tolist(),
+        "t": (CAM.t / 10).tolist(),
+    }
     jpath = tmp_path / "rig.json"
     jpath.write_text(json.dumps({"up_axis": "-y", "unit_mm": 10, "cameras": {"camA": cam}}))
     rig = load_calibration(jpath)
@@ -135,15 +145,24 @@ def test_json_and_opencv_yaml(tmp_path: Path) -> None:
     [
         ("c.qca.txt", "<calibration><cameras>", "not valid Qualisys XML"),
         ("c.qca.txt", "<calibration><cameras/></calibration>", "no active <camera>"),
-        ("c.qca.txt", _qca(CAM).replace('focalLengthU="', 'focalLengthX="'),
-         "camera 'camA' intrinsic: missing attribute 'focalLengthU'"),
-        ("c.qca.txt", _qca(CAM).replace('r11="', 'r11="2.5" old="'),
-         "r11..r33 do not form a rotation matrix"),
+        (
+            "c.qca.txt",
+            _qca(CAM).replace('focalLengthU="', 'focalLengthX="'),
+            "camera 'camA' intrinsic: missing attribute 'focalLengthU'",
+        ),
+        (
+            "c.qca.txt",
+            _qca(CAM).replace('r11="', 'r11="2.5" old="'),
+            "r11..r33 do not form a rotation matrix",
+        ),
         ("c.qca.txt", _qca(CAM).replace('x="', 'x="abc" old="'), "attribute 'x' is not a number"),
         ("c.toml", "[a]\nname='a'\nsize=[10,10]\n", "[a]: missing field 'matrix'"),
         ("c.toml", "[a\n", "not valid TOML"),
-        ("c.json", '{"cameras": {"a": {"size": [1, 2], "K": [1, 2]}}}',
-         "cameras.a: field 'K' must be 3x3"),
+        (
+            "c.json",
+            '{"cameras": {"a": {"size": [1, 2], "K": [1, 2]}}}',
+            "cameras.a: field 'K' must be 3x3",
+        ),
         ("c.json", '{"cameras": []}', "expected a mapping with a 'cameras' mapping"),
         ("c.txt", "x", "unknown calibration format"),
     ],

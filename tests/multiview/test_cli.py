@@ -29,8 +29,13 @@ FAKE = "python:tests.fakes:make_model"
 def _rig_json(path: Path, n: int = 3) -> Path:
     rig = ring_rig(n)
     cams = {
-        c.name: {"size": [c.width, c.height], "K": c.K.tolist(), "dist": list(c.distortion),
-                 "R": c.R.tolist(), "t": c.t.tolist()}
+        c.name: {
+            "size": [c.width, c.height],
+            "K": c.K.tolist(),
+            "dist": list(c.distortion),
+            "R": c.R.tolist(),
+            "t": c.t.tolist(),
+        }
         for c in rig.cameras
     }
     path.write_text(json.dumps({"up_axis": "+z", "cameras": cams}))
@@ -42,8 +47,9 @@ def _view(name: str, px: np.ndarray, fps: float = 60.0) -> VideoPredictions:
     n = px.shape[0]
     base.update(
         video=name,
-        metadata=VideoMetadata(width=1080, height=1920, decoded_frame_count=n,
-                               fps_reported=fps, duration_s=n / fps),
+        metadata=VideoMetadata(
+            width=1080, height=1920, decoded_frame_count=n, fps_reported=fps, duration_s=n / fps
+        ),
         timestamp_s=np.arange(n) / fps,
         det_frame=np.arange(n, dtype=np.int32),
         track_id=np.zeros(n, np.int32),
@@ -92,11 +98,24 @@ def test_triangulate_from_per_view_results(per_view, tmp_path: Path, capsys) -> 
 def test_retriangulate_a_trial_with_other_parameters(per_view, tmp_path: Path, capsys) -> None:
     calib = _rig_json(tmp_path / "rig.json")
     first = tmp_path / "trial.json"
-    assert main(["triangulate", *map(str, per_view), "--calibration", str(calib),
-                 "-o", str(first)]) == 0
+    assert (
+        main(["triangulate", *map(str, per_view), "--calibration", str(calib), "-o", str(first)])
+        == 0
+    )
     again = tmp_path / "again.json"
-    rc = main(["triangulate", str(first), "-o", str(again), "--no-swaps", "--gate-px", "5",
-               "--offset", "cam3=0"])
+    rc = main(
+        [
+            "triangulate",
+            str(first),
+            "-o",
+            str(again),
+            "--no-swaps",
+            "--gate-px",
+            "5",
+            "--offset",
+            "cam3=0",
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     tri = load_model(again, JobResults).triangulation
     assert tri is not None
@@ -113,13 +132,27 @@ def test_sync_search_reports_the_offset(tmp_path: Path, capsys) -> None:
     px[2] = np.concatenate([px[2, 3:], px[2, :3]])
     paths = []
     for v in range(3):
-        res = JobResults(job_id="x", created_at="t", neuropose_version="0",
-                         videos=(_view(f"cam{v + 1}.mp4", px[v]),))
+        res = JobResults(
+            job_id="x",
+            created_at="t",
+            neuropose_version="0",
+            videos=(_view(f"cam{v + 1}.mp4", px[v]),),
+        )
         write_model_atomic(tmp_path / f"v{v}.json", res)
         paths.append(str(tmp_path / f"v{v}.json"))
     out = tmp_path / "trial.json"
-    rc = main(["triangulate", *paths, "--calibration", str(_rig_json(tmp_path / "r.json")),
-               "-o", str(out), "--sync-search", "6"])
+    rc = main(
+        [
+            "triangulate",
+            *paths,
+            "--calibration",
+            str(_rig_json(tmp_path / "r.json")),
+            "-o",
+            str(out),
+            "--sync-search",
+            "6",
+        ]
+    )
     assert rc == 0
     assert "offset -3 (estimated)" in capsys.readouterr().out
     tri = load_model(out, JobResults).triangulation
@@ -141,13 +174,23 @@ def test_bad_trials_exit_2_without_output(
     paths = []
     for v in range(3):
         vp = _view(f"cam{v + 1}.mp4", px[v], fps=fps if v == 2 else 60.0)
-        write_model_atomic(tmp_path / f"v{v}.json",
-                           JobResults(job_id="x", created_at="t", neuropose_version="0",
-                                      videos=(vp,)))
+        write_model_atomic(
+            tmp_path / f"v{v}.json",
+            JobResults(job_id="x", created_at="t", neuropose_version="0", videos=(vp,)),
+        )
         paths.append(str(tmp_path / f"v{v}.json"))
     out = tmp_path / "trial.json"
-    rc = main(["triangulate", *paths, "--calibration", str(_rig_json(tmp_path / "r.json")),
-               "-o", str(out), *extra])
+    rc = main(
+        [
+            "triangulate",
+            *paths,
+            "--calibration",
+            str(_rig_json(tmp_path / "r.json")),
+            "-o",
+            str(out),
+            *extra,
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2
     assert message in err and "Traceback" not in err
@@ -176,8 +219,19 @@ def test_process_with_calibration_writes_one_trial(tmp_path: Path, capsys) -> No
     clips = [_grey_clip(tmp_path / f"cam{i}.mp4", 6, 30.0) for i in (1, 2)]
     calib = _rig_json(tmp_path / "rig.json", n=2)
     out = tmp_path / "trial.json"
-    rc = main(["-q", "process", "--calibration", str(calib), *map(str, clips), "-o", str(out),
-               "--model", FAKE])
+    rc = main(
+        [
+            "-q",
+            "process",
+            "--calibration",
+            str(calib),
+            *map(str, clips),
+            "-o",
+            str(out),
+            "--model",
+            FAKE,
+        ]
+    )
     cap = capsys.readouterr()
     assert rc == 0, cap.err
     assert f"trial   -> {out}" in cap.out
@@ -191,8 +245,18 @@ def test_process_with_calibration_writes_one_trial(tmp_path: Path, capsys) -> No
 def test_process_refuses_an_unpaired_video_before_running(tmp_path: Path, capsys) -> None:
     clips = [_grey_clip(tmp_path / n, 3, 30.0) for n in ("cam1.mp4", "side.mp4")]
     out = tmp_path / "trial.json"
-    rc = main(["process", "--calibration", str(_rig_json(tmp_path / "rig.json", n=2)),
-               *map(str, clips), "-o", str(out), "--model", FAKE])
+    rc = main(
+        [
+            "process",
+            "--calibration",
+            str(_rig_json(tmp_path / "rig.json", n=2)),
+            *map(str, clips),
+            "-o",
+            str(out),
+            "--model",
+            FAKE,
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "video side.mp4: cannot tell which camera filmed it" in err
     assert "--camera-map" in err and not out.exists()

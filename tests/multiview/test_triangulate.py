@@ -40,7 +40,9 @@ def _views(truth: np.ndarray, n: int, noise: float = 1.0, seed: int = 0):
 def _turned(c: RigCamera, rot: np.ndarray) -> RigCamera:
     """``c`` turned in place (same centre) to world-to-camera rotation ``rot``."""
     t = -rot @ c.center_mm
-    return RigCamera(**{**c.model_dump(), "rotation": tuple(map(tuple, rot)), "translation_mm": tuple(t)})
+    return RigCamera(
+        **{**c.model_dump(), "rotation": tuple(map(tuple, rot)), "translation_mm": tuple(t)}
+    )
 
 
 def _err(rec, truth: np.ndarray) -> np.ndarray:
@@ -75,9 +77,9 @@ def test_outliers_are_rejected_by_consensus(truth: np.ndarray) -> None:
     rec = triangulate_views(px, conf, rig.cameras, PERM)
     assert np.percentile(_err(naive, truth), 95) > 30  # outliers do corrupt plain DLT
     assert np.percentile(_err(rec, truth), 95) < 8
-    assert not rec.used[bad.transpose(1, 2, 0)].any() or rec.used[
-        bad.transpose(1, 2, 0)
-    ].mean() < 0.02
+    assert (
+        not rec.used[bad.transpose(1, 2, 0)].any() or rec.used[bad.transpose(1, 2, 0)].mean() < 0.02
+    )
 
 
 def test_missing_joints_and_a_missing_view(truth: np.ndarray) -> None:
@@ -155,7 +157,7 @@ def test_two_disagreeing_cameras_are_both_named(truth: np.ndarray) -> None:
     rig, px, conf = _views(truth, 2)
     cams = list(rig.cameras)
     c = cams[1]
-    cams[1] = RigCamera(**{**c.model_dump(), "translation_mm": tuple(c.t + [0, 300, 0])})
+    cams[1] = RigCamera(**{**c.model_dump(), "translation_mm": tuple(c.t + np.array([0, 300, 0]))})
     rec = triangulate_views(px, conf, cams, PERM)
     msgs = suspect_cameras(camera_checks(rec, cams), gate_px=20)
     assert len(msgs) == 1 and "cam1 and cam2 disagree" in msgs[0]
@@ -165,8 +167,9 @@ def test_bone_length_cv_of_a_good_reconstruction(truth: np.ndarray) -> None:
     rig, px, conf = _views(truth, 4)
     rec = triangulate_views(px, conf, rig.cameras, PERM)
     cv = bone_length_cv(rec.points_mm, BLAZEPOSE_33)
-    assert set(cv) == {f"{s}_{g}" for s in ("left", "right")
-                       for g in ("thigh", "shank", "upper_arm", "forearm")}
+    assert set(cv) == {
+        f"{s}_{g}" for s in ("left", "right") for g in ("thigh", "shank", "upper_arm", "forearm")
+    }
     assert max(cv.values()) < 0.02  # true lengths are constant
     assert max(bone_length_cv(truth, BLAZEPOSE_33).values()) < 1e-9
 

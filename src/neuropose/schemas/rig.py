@@ -88,12 +88,12 @@ class RigCamera(FrozenModel):
         return self
 
     @property
-    def K(self) -> np.ndarray:  # noqa: N802 - the usual name of the intrinsic matrix
+    def K(self) -> np.ndarray:
         """Intrinsic matrix, (3, 3) float64, pixels."""
         return np.array(self.matrix, dtype=np.float64)
 
     @property
-    def R(self) -> np.ndarray:  # noqa: N802
+    def R(self) -> np.ndarray:
         """World-to-camera rotation, (3, 3) float64."""
         return np.array(self.rotation, dtype=np.float64)
 
