@@ -136,7 +136,12 @@ def _report(tri: Triangulation, out: Path) -> None:
         med = "n/a" if v.median_reprojection_px is None else f"{v.median_reprojection_px:.1f} px"
         out_console.print(
             f"  {v.camera:<12} {v.video}: median reprojection {med}, swaps {v.swaps}, "
-            f"offset {v.offset_frames:+d} ({v.offset_source})",
+            f"offset {v.offset_frames:+d} ({v.offset_source})"
+            + (
+                f", subject off its primary track in {v.reassigned_frames} frames"
+                if v.reassigned_frames
+                else ""
+            ),
             markup=False,
         )
     cv = ", ".join(f"{k} {100 * v:.1f}%" for k, v in tri.bone_length_cv.items() if v is not None)

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from neuropose.errors import InputError
+from neuropose.multiview.associate import associate_detections
 from neuropose.multiview.calibration import fit_camera_to_image
-from neuropose.multiview.geometry import mirror_permutation
+from neuropose.multiview.geometry import mirror_permutation, undistort_normalized
 from neuropose.multiview.qc import bone_length_cv, camera_checks, suspect_cameras
 from neuropose.multiview.sync import estimate_offsets, shift_frames
 from neuropose.multiview.triangulate import (
@@ -27,7 +28,7 @@ from neuropose.multiview.triangulate import (
     triangulate_views,
 )
 from neuropose.schemas.predictions import VideoPredictions
-from neuropose.schemas.rig import CameraRig
+from neuropose.schemas.rig import CameraRig, RigCamera
 from neuropose.schemas.triangulation import Triangulation, ViewLink
 
 __all__ = ["TrialOptions", "pair_videos_with_cameras", "triangulate_trial"]
@@ -129,6 +130,36 @@ def _track_2d(vp: VideoPredictions) -> tuple[np.ndarray, np.ndarray]:
     return pts, conf
 
 
+def _associate(
+    vp: VideoPredictions,
+    k: int,
+    ref: tuple[np.ndarray, np.ndarray],
+    cams: tuple[RigCamera, RigCamera],
+    perm: np.ndarray,
+    min_conf: float,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The reference subject's detections in ``vp`` (aligned), and frames off its primary track."""
+    ref_px, ref_conf = ref
+    n_frames = ref_px.shape[0]
+    cand_conf = (
+        np.ones(vp.poses2d.shape[:2]) if vp.confidence is None else np.asarray(vp.confidence)
+    )
+    ref_xn = undistort_normalized(
+        np.where((ref_conf >= min_conf)[..., None], ref_px, np.nan), cams[0]
+    )
+    cand_px = np.where((cand_conf >= min_conf)[..., None], vp.poses2d, np.nan)
+    chosen = associate_detections(
+        ref_xn, undistort_normalized(cand_px, cams[1]), vp.det_frame - k, cams, perm
+    )
+    have = chosen >= 0
+    pts = np.full((n_frames, *vp.poses2d.shape[1:]), np.nan)
+    conf = np.full((n_frames, vp.poses2d.shape[1]), np.nan)
+    pts[have] = vp.poses2d[chosen[have]]
+    conf[have] = cand_conf[chosen[have]]
+    reassigned = int(np.sum(vp.track_id[chosen[have]] != vp.primary_track_id))
+    return pts, conf, reassigned
+
+
 def _check_views(views: Sequence[VideoPredictions]) -> float:
     skel = views[0].skeleton
     for vp in views[1:]:
@@ -157,7 +188,10 @@ def triangulate_trial(
     cameras: Sequence[str] | None = None,
     options: TrialOptions | None = None,
 ) -> Triangulation:
-    """Triangulate the primary subject of synchronised views of one trial.
+    """Triangulate one subject seen in synchronised views of one trial.
+
+    The subject is the first view's primary track; in views with several
+    tracks it is found per frame by :func:`~neuropose.multiview.associate.associate_detections`.
 
     Parameters
     ----------
@@ -216,9 +250,19 @@ def triangulate_trial(
         links.append(
             {"video": vp.video, "camera": cam.name, "offset_frames": k, "offset_source": source}
         )
-    points_px, confidence = np.stack(pts), np.stack(conf)
     perm = mirror_permutation(views[0].skeleton.joints)
     topt = opt.triangulation
+    for v in range(1, len(views)):
+        if np.unique(views[v].track_id).size > 1:
+            pts[v], conf[v], links[v]["reassigned_frames"] = _associate(
+                views[v],
+                links[v]["offset_frames"],
+                (pts[0], conf[0]),
+                (cams[0], cams[v]),
+                perm,
+                topt.min_confidence,
+            )
+    points_px, confidence = np.stack(pts), np.stack(conf)
     if opt.sync_search > 0:
         xn, _ = normalize_views(points_px, confidence, cams, topt.min_confidence)
         est = estimate_offsets(xn, cams, perm, opt.sync_search, window=slice(0, opt.sync_window))

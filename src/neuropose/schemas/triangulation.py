@@ -56,6 +56,9 @@ class ViewLink(FrozenModel):
         identifiable).
     swaps : int
         Frames whose left/right labels were exchanged in this view.
+    reassigned_frames : int
+        Frames where the subject (matched to the reference view's subject
+        across views) was not this view's primary track.
     median_reprojection_px : float or None
         Median reprojection error of its keypoints with a 3D point, px.
     inlier_rate : float or None
@@ -71,6 +74,7 @@ class ViewLink(FrozenModel):
     offset_subframe: float | None = None
     offset_contrast: float | None = None
     swaps: int = Field(default=0, ge=0)
+    reassigned_frames: int = Field(default=0, ge=0)
     median_reprojection_px: float | None = None
     inlier_rate: float | None = None
     behind_or_outside: float | None = None
