@@ -260,3 +260,22 @@ def test_process_refuses_an_unpaired_video_before_running(tmp_path: Path, capsys
     err = capsys.readouterr().err
     assert rc == 2 and "video side.mp4: cannot tell which camera filmed it" in err
     assert "--camera-map" in err and not out.exists()
+
+
+def test_multiview_flags_need_calibration(tmp_path: Path, capsys) -> None:
+    clip = _grey_clip(tmp_path / "cam1.mp4", 2, 30.0)
+    rc = main(["process", str(clip), "--sync-search", "3", "--model", FAKE])
+    assert rc == 2 and "need --calibration" in capsys.readouterr().err
+    rc = main(
+        [
+            "process",
+            "--calibration",
+            str(_rig_json(tmp_path / "r.json", 2)),
+            str(clip),
+            str(clip),
+            "--keep-going",
+            "--model",
+            FAKE,
+        ]
+    )
+    assert rc == 2 and "--keep-going does not apply" in capsys.readouterr().err

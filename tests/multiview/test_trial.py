@@ -80,3 +80,14 @@ def test_pairing_rules() -> None:
         subject = project_views(walking_motion(F), RIG.cameras)
         views = [_view(f"cam{i + 1}.mp4", [(0, subject[i])], 0) for i in range(2)]
         triangulate_trial(views, RIG, options=TrialOptions(offsets={"cam3": 1}))
+
+
+def test_a_view_without_the_subject_is_reported_and_the_others_still_triangulate() -> None:
+    subject = walking_motion(F)
+    px = project_views(subject, RIG.cameras, noise_px=1.0)
+    px[1] = np.nan  # nobody detected in cam2
+    views = [_view(f"cam{i + 1}.mp4", [(0, px[i])], 0) for i in range(3)]
+    tri = triangulate_trial(views, RIG)
+    assert any("camera cam2: no keypoint of the subject" in w for w in tri.warnings)
+    assert np.nanmedian(np.linalg.norm(tri.points() - subject, axis=-1)) < 5
+    assert not tri.used[:, :, 1].any()

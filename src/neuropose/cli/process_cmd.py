@@ -191,6 +191,8 @@ def process(
     multiview = None
     if calibration is not None:
         multiview = MultiViewArgs(calibration, camera_map, offset, sync_search, 20.0, 0.3, True)
+        if keep_going:
+            raise UsageError("--keep-going does not apply to a multi-view trial (--calibration)")
     elif camera_map or offset or sync_search:
         raise UsageError("--camera-map, --offset and --sync-search need --calibration")
     st = state(ctx)

@@ -283,6 +283,13 @@ def triangulate_trial(
                     f"camera {cams[v].name}: time offset not identifiable (cost contrast "
                     f"{e.contrast:.2f}); kept {links[v]['offset_frames']} frames"
                 )
+    for v, cam in enumerate(cams):
+        seen = (confidence[v] >= topt.min_confidence) & np.all(np.isfinite(points_px[v]), axis=-1)
+        if not np.any(seen):
+            warnings.append(
+                f"camera {cam.name}: no keypoint of the subject above confidence "
+                f"{topt.min_confidence:g} in the trial's frames"
+            )
     rec = triangulate_views(points_px, confidence, cams, perm, topt)
     checks = camera_checks(rec, cams)
     warnings.extend(suspect_cameras(checks, topt.gate_px))
