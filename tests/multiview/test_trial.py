@@ -91,3 +91,50 @@ def test_a_view_without_the_subject_is_reported_and_the_others_still_triangulate
     assert any("camera cam2: no keypoint of the subject" in w for w in tri.warnings)
     assert np.nanmedian(np.linalg.norm(tri.points() - subject, axis=-1)) < 5
     assert not tri.used[:, :, 1].any()
+
+
+def test_the_analyzer_loads_the_triangulated_subject() -> None:
+    from neuropose.analyzer.angles import compute_angle
+    from neuropose.analyzer.load import TRIANGULATED, SubjectNotFoundError, load_trial
+    from neuropose.schemas import JobResults
+
+    subject = walking_motion(F)
+    px = project_views(subject, RIG.cameras, noise_px=1.0)
+    views = tuple(_view(f"cam{i + 1}.mp4", [(0, px[i])], 0) for i in range(3))
+    res = JobResults(
+        job_id="t",
+        created_at="t",
+        neuropose_version="0",
+        videos=views,
+        triangulation=triangulate_trial(views, RIG),
+    )
+    trial = load_trial(res, video=TRIANGULATED)
+    assert not trial.root_relative and trial.video == TRIANGULATED
+    truth = load_trial(res, video="cam1.mp4")  # same skeleton; compare angles with the truth
+    knee = compute_angle(trial, "left_knee_flexion")
+    true_knee = compute_angle(
+        type(truth)(poses=subject, timestamps=trial.timestamps, skeleton=trial.skeleton),
+        "left_knee_flexion",
+    )
+    assert np.nanmax(np.abs(knee - true_knee)) < 2.0
+    mono = res.model_copy(update={"triangulation": None})
+    with pytest.raises(SubjectNotFoundError, match="has no triangulation"):
+        load_trial(mono, video=TRIANGULATED)
+
+
+def test_the_analyzer_takes_the_up_axis_from_the_calibration() -> None:
+    from neuropose.analyzer.angles import estimate_up_axis
+    from neuropose.analyzer.load import TRIANGULATED, load_trial
+    from neuropose.schemas import JobResults
+
+    px = project_views(walking_motion(F), RIG.cameras, noise_px=1.0)
+    views = tuple(_view(f"cam{i + 1}.mp4", [(0, px[i])], 0) for i in range(3))
+    res = JobResults(
+        job_id="t",
+        created_at="t",
+        neuropose_version="0",
+        videos=views,
+        triangulation=triangulate_trial(views, RIG),
+    )
+    up = estimate_up_axis(load_trial(res, video=TRIANGULATED))
+    assert up.method == "calibration" and up.vector.tolist() == [0.0, 0.0, 1.0]
