@@ -10,7 +10,6 @@ from per-view results files, with other parameters or another calibration.
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -156,10 +155,11 @@ def _write(
     from neuropose import __version__
     from neuropose.io import write_model_atomic
     from neuropose.schemas import JobResults
+    from neuropose.timefmt import utc_iso
 
     results = JobResults(
         job_id=job_id,
-        created_at=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created_at=utc_iso(),
         neuropose_version=__version__,
         videos=tuple(views),
         triangulation=tri,
