@@ -15,12 +15,12 @@ Conventions
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
-from neuropose.schemas.base import Document, FrozenModel
+from neuropose.schemas.base import FrozenModel
 
 __all__ = ["CameraRig", "RigCamera"]
 
@@ -134,8 +134,11 @@ class RigCamera(FrozenModel):
         return out
 
 
-class CameraRig(Document):
+class CameraRig(FrozenModel):
     """A set of calibrated cameras sharing one world frame.
+
+    Stored inside a job's ``triangulation`` (it is versioned with
+    :class:`~neuropose.schemas.JobResults`).
 
     Attributes
     ----------
@@ -153,7 +156,6 @@ class CameraRig(Document):
         Decisions the reader took (unit conversions, size adjustments).
     """
 
-    SCHEMA_VERSION: ClassVar[int] = 1
     cameras: tuple[RigCamera, ...] = Field(min_length=1)
     up_axis: Literal["+x", "-x", "+y", "-y", "+z", "-z"] = "+z"
     source_format: Literal["qualisys", "toml", "opencv", "json"]
