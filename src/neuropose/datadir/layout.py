@@ -12,6 +12,7 @@
         results.json            JobResults, written once when complete
         partial/                checkpoints of an interrupted video
         visualize/<stem>.quality.json   quality report (and other visual outputs)
+        export/                 exports of the job's results (export_formats)
       failed/<job>/             inputs of a failed job
 
 Jobs and the daemon's own files live in separate namespaces: ``in/``,
@@ -39,6 +40,7 @@ from pathlib import Path
 from neuropose.errors import InputError
 
 __all__ = [
+    "EXPORT_DIR",
     "FAILED_DIR",
     "INGEST_LOCK_FILE",
     "IN_DIR",
@@ -80,6 +82,8 @@ RESULTS_FILE = "results.json"
 PARTIAL_DIR = "partial"
 #: Per-job folder of visual outputs and quality reports.
 VISUALIZE_DIR = "visualize"
+#: Per-job folder of exports (TRC, MOT, CSV, ...).
+EXPORT_DIR = "export"
 #: Empty marker file declaring a job in ``in/`` complete.
 READY_MARKER = "READY"
 #: Job names starting with this are reserved for work in progress.
@@ -204,6 +208,11 @@ class JobPaths:
     def visualize(self) -> Path:
         """``out/<job>/visualize``: visual outputs and quality reports."""
         return self.output / VISUALIZE_DIR
+
+    @property
+    def export(self) -> Path:
+        """``out/<job>/export``: exports of the job's results."""
+        return self.output / EXPORT_DIR
 
     @property
     def relative_results(self) -> str:

@@ -92,14 +92,16 @@ def _sha256(text: str) -> str:
 def content_security_policy() -> str:
     """The ``Content-Security-Policy`` of every response.
 
-    Only the monitor's own script and stylesheet (by hash) run; data is
-    fetched only from this origin; nothing may frame the page.
+    Only the monitor's own script and stylesheet (by hash) run; data,
+    images and videos are fetched only from this origin; nothing may frame
+    the page.
     """
     return (
         "default-src 'none'; "
         f"script-src 'sha256-{_sha256(_asset('monitor.js'))}'; "
         f"style-src 'sha256-{_sha256(_asset('monitor.css'))}'; "
-        "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+        "img-src 'self' data:; media-src 'self'; connect-src 'self'; base-uri 'none'; "
+        "form-action 'none'; "
         "frame-ancestors 'none'"
     )
 

@@ -5,6 +5,10 @@ Routes (GET and HEAD only; anything else is 405, unknown paths 404)::
     /                              dashboard (HTML, live via /status.json)
     /jobs/<job>                    job page (HTML); <job> is looked up among status-file keys
     /jobs/<job>/preview/<index>    the visualize stage's preview PNG of video <index>
+    /jobs/<job>/results.json       the job's results (download)
+    /jobs/<job>/<name>.report.json an analyze report (and its .csv tables) in out/<job>/
+    /jobs/<job>/visualize/<file>   a file of out/<job>/visualize/ (videos with byte ranges)
+    /jobs/<job>/export/<file>      a file of out/<job>/export/
     /status.json[?job=NAME]        dashboard data / one job (404 JSON for an unknown job)
     /health                        server liveness + daemon lock state (JSON, always 200)
     /metrics                       Prometheus text exposition
@@ -24,6 +28,11 @@ Security
 * A missing, half-written or invalid status file answers 503 (HTML or JSON)
   and the server keeps serving; an unexpected exception answers 500 and is
   logged; the connection is never just dropped.
+* Files are served only from a status-file job's own output folders, by
+  resolved path, with a content type fixed by extension
+  (:mod:`neuropose.monitor.files`); documents other than videos and PNGs are
+  sent as attachments. One byte range per request (``Range``, ``If-Range``);
+  several ranges, a malformed one or one past the end answer 416.
 
 Request logs go to the ``neuropose.monitor.server`` logger at DEBUG level.
 """
@@ -31,6 +40,7 @@ Request logs go to the ``neuropose.monitor.server`` logger at DEBUG level.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import gzip
 import hmac
 import ipaddress
@@ -48,10 +58,18 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from neuropose import __version__
+from neuropose.datadir.layout import EXPORT_DIR, RESULTS_FILE, VISUALIZE_DIR
 from neuropose.errors import BusyError, ConfigError, ResourceError
 from neuropose.monitor import render
 from neuropose.monitor.cache import MonitorCache
-from neuropose.monitor.snapshot import Snapshot, job_files
+from neuropose.monitor.files import (
+    OpenFile,
+    RangeNotSatisfiable,
+    content_disposition,
+    open_job_file,
+    parse_range,
+)
+from neuropose.monitor.snapshot import Snapshot, job_files, job_output_dir
 from neuropose.schemas import StatusFile
 
 __all__ = [
@@ -118,7 +136,7 @@ def check_bind(host: str, token: str | None) -> None:
 
 
 class _Response:
-    __slots__ = ("body", "content_type", "extra", "gzipped", "status")
+    __slots__ = ("body", "content_type", "extra", "file", "gzipped", "span", "status")
 
     def __init__(
         self,
@@ -133,6 +151,8 @@ class _Response:
         self.body = body
         self.extra = extra or {}
         self.gzipped = gzipped  # the body gzip-compressed (cached), for large cached bodies
+        self.file: OpenFile | None = None  # a file's bytes [span) are sent instead of body
+        self.span = (0, 0)
 
 
 def _json(status: int, data: Any) -> _Response:
@@ -188,6 +208,47 @@ def _warm(cache: MonitorCache, snap: Snapshot) -> None:
 #: A video index in a preview URL: plain ASCII digits, at most this many.
 _MAX_INDEX_DIGITS = 6
 
+#: Sub-folders of ``out/<job>/`` whose files are served (as ``/jobs/<job>/<folder>/<file>``).
+SERVED_FOLDERS = (VISUALIZE_DIR, EXPORT_DIR)
+
+
+def served_at_job_root(name: str) -> bool:
+    """Whether ``out/<job>/<name>`` may be served: ``results.json`` and analyze reports.
+
+    An analyze report is ``<name>.report.json`` with its tables
+    ``<name>.report.<table>.csv`` (``neuropose analyze -o out/<job>/<name>.report.json``).
+
+    >>> served_at_job_root("results.json"), served_at_job_root("gait.report.steps.csv")
+    (True, True)
+    >>> served_at_job_root("status.json")
+    False
+    """
+    return name == RESULTS_FILE or (".report." in name and name.endswith((".report.json", ".csv")))
+
+
+def _file_response(handle: OpenFile, range_header: str | None, if_range: str | None) -> _Response:
+    """200 (whole file), 206 (one range) or 416 for an open file (closed on 416)."""
+    modified = email.utils.formatdate(handle.mtime, usegmt=True)
+    extra = {"Accept-Ranges": "bytes", "ETag": handle.etag, "Last-Modified": modified}
+    disposition = content_disposition(handle.name)
+    if disposition is not None:
+        extra["Content-Disposition"] = disposition
+    if if_range is not None and if_range.strip() not in (handle.etag, modified):
+        range_header = None  # the client's copy is of another version: send it all
+    try:
+        span = parse_range(range_header, handle.size)
+    except RangeNotSatisfiable as exc:
+        handle.close()
+        resp = _json(416, {"error": f"range not satisfiable: {exc.reason}", "size": handle.size})
+        resp.extra.update({"Content-Range": f"bytes */{handle.size}", "Accept-Ranges": "bytes"})
+        return resp
+    resp = _Response(200 if span is None else 206, handle.content_type, b"", extra)
+    resp.file = handle
+    resp.span = (0, handle.size) if span is None else (span.start, span.stop)
+    if span is not None:
+        extra["Content-Range"] = span.content_range(handle.size)
+    return resp
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: MonitorServer
@@ -210,6 +271,12 @@ class _Handler(BaseHTTPRequestHandler):
         super().end_headers()
 
     def _send(self, resp: _Response, head: bool) -> None:
+        if resp.file is not None:
+            try:
+                self._send_file(resp, resp.file, head)
+            finally:
+                resp.file.close()
+            return
         body = resp.body
         self.send_response(resp.status)
         self.send_header("Content-Type", resp.content_type)
@@ -226,6 +293,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head:
             self.wfile.write(body)
+
+    def _send_file(self, resp: _Response, handle: OpenFile, head: bool) -> None:
+        start, stop = resp.span
+        self.send_response(resp.status)
+        self.send_header("Content-Type", resp.content_type)
+        self.send_header("Content-Length", str(stop - start))
+        for k, v in resp.extra.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if not head and stop > start:
+            self.connection.sendfile(handle.file, start, stop - start)
 
     def do_GET(self) -> None:
         self._serve(head=False)
@@ -286,7 +364,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _job_route(
         self, cache: MonitorCache, snap: Snapshot, rest: list[str], token_query: str
     ) -> _Response:
-        """``/jobs/<job>`` and ``/jobs/<job>/preview/<index>``; anything else under it is 404."""
+        """``/jobs/<job>``, its preview and its files; anything else under it is 404."""
         if snap.status is None:
             return self._unavailable_html(snap, token_query)
         name = unquote(rest[0], errors="replace") if rest[0] else ""
@@ -312,6 +390,16 @@ class _Handler(BaseHTTPRequestHandler):
                 if data.startswith(b"\x89PNG\r\n\x1a\n"):
                     return _Response(200, "image/png", data)
             return _json(404, {"error": "no preview for this video", "job": name})
+        folder = rest[1] if len(rest) == 3 and rest[1] in SERVED_FOLDERS else None
+        file_name = unquote(rest[-1], errors="replace")
+        if (len(rest) == 2 and served_at_job_root(file_name)) or folder is not None:
+            job_dir = job_output_dir(snap.data_dir, name)
+            handle = None if job_dir is None else open_job_file(job_dir, folder, file_name)
+            if handle is not None:
+                return _file_response(
+                    handle, self.headers.get("Range"), self.headers.get("If-Range")
+                )
+            return _json(404, {"error": "no such file of this job", "job": name})
         return self._not_found(snap, token_query, f"There is no page at {self.path!r}.")
 
     def _authorize(self, query: dict[str, list[str]]) -> _Response | None:

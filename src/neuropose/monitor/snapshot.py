@@ -58,6 +58,7 @@ __all__ = [
     "default_reader",
     "entry_key",
     "job_files",
+    "job_output_dir",
     "load_status",
     "ordered_views",
     "percent_done",
@@ -463,6 +464,16 @@ def _inside(path: Path, root: Path) -> bool:
     except (ValueError, OSError):
         return False
     return True
+
+
+def job_output_dir(data_dir: Path, name: str) -> Path | None:
+    """``out/<job>`` of the status-file job ``name``, or ``None`` when ``name`` is not a
+    plain file name or the folder would resolve outside ``data_dir/out``."""
+    layout = DataDir(data_dir)
+    if not _plain_name(name):
+        return None
+    job_dir = layout.job(name).output
+    return job_dir if _inside(job_dir, layout.out_dir) else None
 
 
 @dataclass(frozen=True)
