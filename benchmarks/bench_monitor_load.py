@@ -249,7 +249,9 @@ def components(data_dir: Path, status: StatusFile) -> None:
     from neuropose.datadir.status import read_status
     from neuropose.monitor import render
     from neuropose.monitor.cache import MonitorCache
-    from neuropose.monitor.snapshot import job_files, static_view, take_snapshot
+    from neuropose.monitor.jobfiles import job_files
+    from neuropose.monitor.jobpage import render_job_page
+    from neuropose.monitor.snapshot import static_view, take_snapshot
 
     cache = MonitorCache(data_dir, stale_after_s=120, ttl_s=0)
     snap = cache.get()
@@ -309,7 +311,7 @@ def components(data_dir: Path, status: StatusFile) -> None:
     parse_results = _best_ms(lambda: load_model(results_path, JobResults), repeat=3)
     cache.results(results_path)
     files = job_files(data_dir, name, entry, cache.results)
-    render_page = _best_ms(lambda: render.render_job_page(snap, name, entry, files))
+    render_page = _best_ms(lambda: render_job_page(snap, name, entry, files))
     mib = results_path.stat().st_size / 2**20
     label = f"job page, 18,000-frame result: parse results.json ({mib:.1f} MiB) / render page"
     rows.append((label, parse_results, render_page))

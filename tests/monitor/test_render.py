@@ -18,11 +18,9 @@ from tests.monitor.statusdata import (
 
 from neuropose.datadir.lock import ExclusiveLock
 from neuropose.monitor import render
-from neuropose.monitor.snapshot import (
-    job_files,
-    percent_done,
-    take_snapshot,
-)
+from neuropose.monitor.jobfiles import job_files
+from neuropose.monitor.jobpage import render_job_page
+from neuropose.monitor.snapshot import percent_done, take_snapshot
 from neuropose.schemas import JobState
 from neuropose.timefmt import format_age, format_duration
 
@@ -130,9 +128,7 @@ def test_hostile_names_and_errors_are_escaped(data_dir: Path) -> None:
     for html in (
         render.render_dashboard(s),
         render.render_dashboard(s, token_query="?token=a%22b"),
-        render.render_job_page(
-            s, payload, jobs[payload], job_files(data_dir, payload, jobs[payload])
-        ),
+        render_job_page(s, payload, jobs[payload], job_files(data_dir, payload, jobs[payload])),
         render.render_error_page(s, 404, "Not found", f"No job named {payload!r}"),
     ):
         tags = parse(html).tags
@@ -243,7 +239,7 @@ def test_job_page_shows_results_quality_preview_and_history(data_dir: Path) -> N
     s = snap(data_dir)
     files = job_files(data_dir, "walk-03", jobs["walk-03"])
     assert files.videos == ("cam01.mp4", "cam02.mp4") and set(files.previews) == {0, 1}
-    html = render.render_job_page(s, "walk-03", jobs["walk-03"], files)
+    html = render_job_page(s, "walk-03", jobs["walk-03"], files)
     text = " ".join(t.strip() for t in parse(html).text if t.strip())
     for expected in (
         "1080 × 1920 px",
@@ -266,8 +262,18 @@ def test_job_page_shows_results_quality_preview_and_history(data_dir: Path) -> N
         assert expected in text, expected
     assert f'<code title="{"ab" * 32}">' in html  # the full hash stays available
     imgs = [a for t, a in parse(html).tags if t == "img"]
-    assert [a["src"] for a in imgs] == ["/jobs/walk-03/preview/0", "/jobs/walk-03/preview/1"]
-    failed = render.render_job_page(
+    assert [a["src"] for a in imgs] == [
+        "/jobs/walk-03/visualize/cam01.preview.png",
+        "/jobs/walk-03/visualize/cam02.preview.png",
+    ]
+    # Provenance and performance are there, collapsed; the download list names results.json.
+    assert html.count('<details class="technical">') == 2
+    links = [a["href"] for t, a in parse(html).tags if t == "a" and "download" in a]
+    assert links[:2] == ["/jobs/walk-03/results.json", "/jobs/walk-03/results.json"]
+    # Unrecognised quality files: no figures to judge by, so "caution" with the reason.
+    assert 'data-verdict="caution"' in html
+    assert "cam01.mp4: quality report unreadable: review by eye" in text
+    failed = render_job_page(
         s, "walk-04", jobs["walk-04"], job_files(data_dir, "walk-04", jobs["walk-04"])
     )
     assert failed.count("ProcessingError: decoder stalled at frame 17") == 3  # summary + 2 rows
@@ -281,7 +287,7 @@ def test_job_page_reports_corrupt_results_without_failing(data_dir: Path) -> Non
     (data_dir / "out" / "walk-03" / "results.json").write_text("{not json", "utf-8")
     files = job_files(data_dir, "walk-03", jobs["walk-03"])
     assert files.results is None and "not valid JSON" in str(files.results_error)
-    html = render.render_job_page(snap(data_dir), "walk-03", jobs["walk-03"], files)
+    html = render_job_page(snap(data_dir), "walk-03", jobs["walk-03"], files)
     assert "results.json could not be read" in html
 
 
@@ -364,7 +370,7 @@ def test_job_page_quality_report_headline_and_warnings(data_dir: Path) -> None:
         __import__("json").dumps(make_quality("walk-03", "cam01.mp4")), "utf-8"
     )
     files = job_files(data_dir, "walk-03", jobs["walk-03"])
-    html = render.render_job_page(snap(data_dir), "walk-03", jobs["walk-03"], files)
+    html = render_job_page(snap(data_dir), "walk-03", jobs["walk-03"], files)
     text = " ".join(t.strip() for t in parse(html).text if t.strip())
     for expected in (
         "detection rate 100.0%",

@@ -27,24 +27,20 @@ from typing import Any
 from urllib.parse import quote
 
 from neuropose import __version__
-from neuropose.monitor.snapshot import (
-    STATE_ORDER,
-    JobFiles,
-    PreparedJob,
-    Snapshot,
-    static_view,
-)
-from neuropose.quality import render_quality_fragment
-from neuropose.schemas import JobResults, JobStatusEntry
-from neuropose.timefmt import format_duration, format_time
+from neuropose.monitor.snapshot import STATE_ORDER, PreparedJob, Snapshot
+from neuropose.timefmt import format_duration
 
 __all__ = [
+    "badge_html",
     "content_security_policy",
     "esc",
+    "header_html",
     "job_url",
+    "notices_html",
+    "page_html",
+    "progress_html",
     "render_dashboard",
     "render_error_page",
-    "render_job_page",
     "render_metrics",
     "render_status_json",
     "render_status_json_bytes",
@@ -111,7 +107,7 @@ def job_url(name: str, token_query: str = "") -> str:
     return f"/jobs/{quote(name, safe='')}{token_query}"
 
 
-def _page(title: str, body: str, *, page: str, extra_attrs: str = "") -> str:
+def page_html(title: str, body: str, *, page: str, extra_attrs: str = "") -> str:
     return (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -125,7 +121,7 @@ def _page(title: str, body: str, *, page: str, extra_attrs: str = "") -> str:
     )
 
 
-def _header(view: dict[str, Any], home: str, subtitle: str = "") -> str:
+def header_html(view: dict[str, Any], home: str, subtitle: str = "") -> str:
     d = view["daemon"]
     if d["running"]:
         daemon = (
@@ -142,7 +138,7 @@ def _header(view: dict[str, Any], home: str, subtitle: str = "") -> str:
     )
 
 
-def _notices(view: dict[str, Any]) -> str:
+def notices_html(view: dict[str, Any]) -> str:
     items = "".join(
         f'<div class="notice notice-{esc(n["level"])}" role="status">{esc(n["text"])}</div>'
         for n in view["notices"]
@@ -150,11 +146,11 @@ def _notices(view: dict[str, Any]) -> str:
     return f'<div id="notices" aria-live="polite">{items}</div>'
 
 
-def _badge(state: str, extra: str = "") -> str:
+def badge_html(state: str, extra: str = "") -> str:
     return f'<span class="badge badge-{esc(state)}" data-f="state"{extra}>{esc(state)}</span>'
 
 
-def _progress(job: dict[str, Any]) -> str:
+def progress_html(job: dict[str, Any]) -> str:
     disp = job["display"]
     value = "" if disp["indeterminate"] else f' value="{job["percent"] or 0:.2f}"'
     return (
@@ -174,10 +170,10 @@ def _row(job: PreparedJob, token_query: str) -> str:
         f'<td class="c-name"><a href="{esc(job_url(name, token_query))}">'
         f'{esc(name)}</a><div class="err" data-f="error"'
         f"{'' if err else ' hidden'}>{esc(err)}</div></td>"
-        f'<td class="c-state">{_badge(job.static["state"])}'
+        f'<td class="c-state">{badge_html(job.static["state"])}'
         f'<span class="badge badge-stale" data-f="stale" title="no heartbeat for more than '
         f'the stale threshold"{"" if job.stale else " hidden"}>stale</span></td>'
-        f'<td class="c-progress">{_progress(job.static)}</td>'
+        f'<td class="c-progress">{progress_html(job.static)}</td>'
         f'<td class="num" data-f="frames">{esc(d["frames"])}</td>'
         f'<td class="num" data-f="fps">{esc(d["fps"])}</td>'
         f'<td class="num" data-f="eta">{esc(d["eta"])}</td>'
@@ -215,255 +211,14 @@ def render_dashboard(snapshot: Snapshot, token_query: str = "") -> str:
     rows = "".join(_row(job, token_query) for job in snapshot.jobs)
     updated = view["status_updated_at"] or "–"
     body = (
-        f"{_header(view, '/' + token_query)}<main>{_notices(view)}{_counts(view)}"
+        f"{header_html(view, '/' + token_query)}<main>{notices_html(view)}{_counts(view)}"
         f'<p class="sub">Status written <span id="status-updated">{esc(updated)}</span>'
         f" · stale after {esc(format_duration(view['stale_after_s']))} without heartbeat</p>"
         f'<div class="table-wrap"><table id="jobs"><thead><tr>{heads}</tr></thead>'
         f"<tbody>{rows}</tbody></table></div></main>"
     )
     title = "NeuroPose monitor"
-    return _page(title, body, page="dashboard")
-
-
-class Abbrev(str):
-    """A long value (a hash) shown shortened, with the full text as a tooltip."""
-
-    __slots__ = ()
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, Abbrev) and len(value) > 20:
-        return f'<code title="{esc(value)}">{esc(value[:16])}…</code>'
-    return esc(value)
-
-
-def _kv_table(rows: list[tuple[str, object]], cls: str = "kv") -> str:
-    body = "".join(f"<tr><th>{esc(k)}</th><td>{_cell(v)}</td></tr>" for k, v in rows)
-    return f'<table class="{cls}">{body}</table>'
-
-
-def _fmt_num(value: float | None, unit: str = "", digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    return f"{value:,.{digits}f}{unit}"
-
-
-def _flatten(
-    value: Any, prefix: str = "", out: list[tuple[str, object]] | None = None, limit: int = 200
-) -> list[tuple[str, object]]:
-    out = [] if out is None else out
-    if len(out) >= limit:
-        return out
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _flatten(v, f"{prefix}.{k}" if prefix else str(k), out, limit)
-    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        for i, v in enumerate(value[:20]):
-            _flatten(v, f"{prefix}[{i}]", out, limit)
-    elif isinstance(value, list):
-        text = ", ".join(json.dumps(v) if not isinstance(v, str) else v for v in value[:12])
-        out.append((prefix, text + (f", … ({len(value)} items)" if len(value) > 12 else "")))
-    elif isinstance(value, float):
-        out.append((prefix, f"{value:.4g}"))
-    else:
-        out.append((prefix, value))
-    return out
-
-
-def _results_sections(results: JobResults, files: JobFiles, name: str, tq: str) -> str:
-    parts = []
-    for index, video in enumerate(results.videos):
-        md, pv, mt = video.metadata, video.provenance, video.metrics
-        declared = "unknown" if md.declared_frame_count is None else f"{md.declared_frame_count:,}"
-        meta_rows: list[tuple[str, object]] = [
-            ("resolution (upright)", f"{md.width} × {md.height} px"),
-            ("rotation applied", f"{md.rotation_degrees}°"),
-            ("frame rate (container)", _fmt_num(md.fps_reported, " fps")),
-            ("variable frame rate", "yes" if md.variable_frame_rate else "no"),
-            ("frames decoded / declared", f"{md.decoded_frame_count:,} / {declared}"),
-            ("short read", "yes — fewer frames decoded than declared" if md.short_read else "no"),
-            ("duration", _fmt_num(md.duration_s, " s")),
-            ("codec", md.codec or "–"),
-            ("timestamps from", md.timestamp_source),
-        ]
-        k = pv.intrinsics
-        prov_rows: list[tuple[str, object]] = [
-            ("model", pv.model_name),
-            ("model sha256", Abbrev(pv.model_sha256)),
-            (
-                "3D coordinates",
-                "root-relative (hip centre)" if pv.root_relative else "camera frame",
-            ),
-            (
-                "intrinsics",
-                f"fx {k.fx:.1f}, fy {k.fy:.1f}, cx {k.cx:.1f}, cy {k.cy:.1f} px ({k.source})",
-            ),
-            ("subject rule", video.subject_rule),
-            ("primary track", "–" if video.primary_track_id is None else video.primary_track_id),
-            ("input sha256", Abbrev(pv.input_sha256)),
-            ("created", format_time(pv.created_at)),
-            *[(f"option {key}", val) for key, val in sorted(pv.options.items())],
-            *[(f"version {key}", val) for key, val in sorted(pv.versions.items())],
-            ("platform", pv.platform or "–"),
-        ]
-        sections = [
-            f'<div class="col"><h3>Video metadata</h3>{_kv_table(meta_rows)}</div>',
-            f'<div class="col"><h3>Model and provenance</h3>{_kv_table(prov_rows)}</div>',
-        ]
-        if mt is not None:
-            perf_rows: list[tuple[str, object]] = [
-                ("frames", f"{mt.frames:,}"),
-                ("wall time", _fmt_num(mt.wall_s, " s")),
-                ("throughput", _fmt_num(mt.fps, " fps", 1)),
-                ("model load", _fmt_num(mt.model_load_s, " s")),
-                ("bottleneck", mt.bottleneck),
-                ("peak RSS", _fmt_num(mt.peak_rss_bytes / 2**20, " MiB", 0)),
-                ("CPU (mean)", _fmt_num(mt.cpu_percent_mean, " % of a core", 0)),
-                ("device / mode", f"{mt.device} / {mt.mode}"),
-            ]
-            stage_rows = "".join(
-                f'<tr><td>{esc(s)}</td><td class="num">{t.count:,}</td>'
-                f'<td class="num">{t.total_s:.2f}</td>'
-                f'<td class="num">{1000 * t.mean_s:.1f}</td>'
-                f'<td class="num">{1000 * t.p50_s:.1f}</td><td class="num">{1000 * t.p95_s:.1f}'
-                "</td></tr>"
-                for s, t in mt.stages.items()
-            )
-            stages = (
-                '<table class="grid"><thead><tr><th>stage</th><th>count</th><th>total s</th>'
-                "<th>mean ms</th><th>p50 ms</th><th>p95 ms</th></tr></thead>"
-                f"<tbody>{stage_rows}</tbody></table>"
-            )
-            sections.append(
-                f'<div class="col"><h3>Performance</h3>{_kv_table(perf_rows)}{stages}</div>'
-            )
-        parts.append(_video_block(video.video, index, "".join(sections), files, name, tq))
-    return "".join(parts)
-
-
-def _quality(files: JobFiles, video: str) -> str:
-    """The QC column of one video: the quality report's own HTML fragment.
-
-    A file that is JSON but not a :class:`~neuropose.schemas.quality.QualityReport`
-    this version reads is shown key by key after a note saying why; an
-    unreadable one is an error notice naming the file.
-    """
-    if video in files.quality:
-        inner = render_quality_fragment(files.quality[video])
-    elif video in files.quality_unrecognised:
-        why, raw = files.quality_unrecognised[video]
-        rows: list[tuple[str, object]] = (
-            _flatten(raw) if isinstance(raw, dict) else [("value", json.dumps(raw)[:500])]
-        )
-        inner = (
-            f'<div class="notice notice-warn">quality.json is not a QualityReport this '
-            f"version reads ({esc(why)}); showing its raw keys.</div>{_kv_table(rows)}"
-        )
-    elif video in files.quality_errors:
-        inner = f'<div class="notice notice-error">{esc(files.quality_errors[video])}</div>'
-    else:
-        return ""
-    return f'<div class="col"><h3>Quality control</h3>{inner}</div>'
-
-
-def _video_block(video: str, index: int, inner: str, files: JobFiles, name: str, tq: str) -> str:
-    qc = _quality(files, video)
-    preview = ""
-    if index in files.previews:
-        src = f"{job_url(name, '')}/preview/{index}{tq}"
-        preview = (
-            f'<figure class="preview"><img src="{esc(src)}" alt="preview of {esc(video)}" '
-            f'loading="lazy"><figcaption>Rendered preview of {esc(video)}</figcaption></figure>'
-        )
-    return (
-        f'<section class="video card"><h2>{esc(video)}</h2>'
-        f'<div class="cols">{inner}{qc}</div>{preview}</section>'
-    )
-
-
-def render_job_page(
-    snapshot: Snapshot, name: str, entry: JobStatusEntry, files: JobFiles, token_query: str = ""
-) -> str:
-    """The page of one job (``GET /jobs/<job>``); ``name`` is a key of the status file."""
-    view = snapshot.summary()
-    prepared = snapshot.job(name) or PreparedJob(
-        name, entry, static_view(name, entry), *snapshot.live_fields(entry)
-    )
-    job = prepared.view()
-    d = job["display"]
-    stale = "" if job["stale"] else " hidden"
-    overview: list[tuple[str, object]] = [
-        ("attempts", d["attempts"]),
-        ("queued", format_time(entry.queued_at)),
-        ("started", d["started"]),
-        ("finished", format_time(entry.finished_at)),
-        ("current video", d["video"]),
-        ("results", entry.results_path or "–"),
-    ]
-    summary = (
-        f'<section class="card job-summary" data-job="{esc(name)}" '
-        f'data-state="{esc(entry.state.value)}">'
-        f'<div class="title"><h2>{esc(name)}</h2>{_badge(entry.state.value)}'
-        f'<span class="badge badge-stale" data-f="stale"{stale}>stale</span></div>'
-        f'<div class="big-progress">{_progress(job)}</div>'
-        f'<div class="stats"><span>frames <b data-f="frames">{esc(d["frames"])}</b></span>'
-        f'<span>fps <b data-f="fps">{esc(d["fps"])}</b></span>'
-        f'<span>ETA <b data-f="eta">{esc(d["eta"])}</b></span>'
-        f'<span>last update <b data-f="updated" title="{esc(d["updated_title"])}">'
-        f"{esc(d['updated'])}</b></span></div>"
-        f'<div class="notice notice-error err" data-f="error"{"" if d["error"] else " hidden"}>'
-        f"{esc(d['error'])}</div>"
-        f"{_kv_table(overview)}</section>"
-    )
-    vrows = "".join(
-        f'<tr data-video="{esc(v["name"])}" data-state="{esc(v["state"])}">'
-        f"<td>{esc(v['name'])}</td>"
-        f'<td>{_badge(v["state"])}</td><td class="c-progress">'
-        f'<progress max="100" value="{v["percent"] or 0:.2f}" data-f="bar"></progress>'
-        f'<span class="pct" data-f="percent">{esc(v["display"]["percent"])}</span></td>'
-        f'<td class="num" data-f="frames">{esc(v["display"]["frames"])}</td></tr>'
-        for v in job["videos"]
-    )
-    videos = (
-        '<section class="card"><h2>Videos</h2><table class="grid" id="videos"><thead><tr>'
-        "<th>video</th><th>state</th><th>progress</th><th>frames</th></tr></thead>"
-        f"<tbody>{vrows}</tbody></table></section>"
-        if vrows
-        else ""
-    )
-    hist_rows = "".join(
-        f'<tr><td class="num">{a.attempt}</td><td>{esc(format_time(a.started_at))}</td>'
-        f"<td>{esc(format_time(a.finished_at))}</td>"
-        f"<td>{_badge(a.outcome.value) if a.outcome else '–'}</td>"
-        f'<td class="num">{esc(a.pid or "–")}</td><td class="err">{esc(a.error or "")}'
-        "</td></tr>"
-        for a in entry.history
-    )
-    history = (
-        '<section class="card"><h2>Attempt history</h2><table class="grid"><thead><tr>'
-        "<th>#</th><th>started</th><th>finished</th><th>outcome</th><th>pid</th><th>error</th>"
-        f"</tr></thead><tbody>{hist_rows}</tbody></table></section>"
-        if hist_rows
-        else ""
-    )
-    if files.results is not None:
-        results = _results_sections(files.results, files, name, token_query)
-    else:
-        results = "".join(
-            _video_block(v, i, "", files, name, token_query)
-            for i, v in enumerate(files.videos)
-            if _quality(files, v) or i in files.previews
-        )
-    if files.results_error:
-        results = (
-            '<div class="notice notice-error">results.json could not be read: '
-            f"{esc(files.results_error)}</div>{results}"
-        )
-    body = (
-        f"{_header(view, '/' + token_query, esc(name))}<main>{_notices(view)}{summary}{videos}"
-        f"{history}{results}</main>"
-    )
-    return _page(f"{name} · NeuroPose", body, page="job", extra_attrs=f' data-job="{esc(name)}"')
+    return page_html(title, body, page="dashboard")
 
 
 def render_error_page(
@@ -472,7 +227,7 @@ def render_error_page(
     """A full page for 4xx/5xx answers (the status-unavailable page included)."""
     if snapshot is not None:
         view = snapshot.summary()
-        head = _header(view, "/" + token_query) + _notices(view)
+        head = header_html(view, "/" + token_query) + notices_html(view)
     else:
         head = "<header><h1>NeuroPose</h1></header>"
     body = (
@@ -481,7 +236,7 @@ def render_error_page(
         "</p></section></main>"
     )
     # A 503 page polls the status and reloads itself once it is readable again.
-    return _page(
+    return page_html(
         f"{status} {title} · NeuroPose", body, page="unavailable" if status == 503 else "error"
     )
 

@@ -60,7 +60,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from neuropose import __version__
 from neuropose.datadir.layout import EXPORT_DIR, RESULTS_FILE, VISUALIZE_DIR
 from neuropose.errors import BusyError, ConfigError, ResourceError
-from neuropose.monitor import render
+from neuropose.monitor import jobpage, render
 from neuropose.monitor.cache import MonitorCache
 from neuropose.monitor.files import (
     OpenFile,
@@ -69,7 +69,8 @@ from neuropose.monitor.files import (
     open_job_file,
     parse_range,
 )
-from neuropose.monitor.snapshot import Snapshot, job_files, job_output_dir
+from neuropose.monitor.jobfiles import is_analyze_output, job_files, job_output_dir
+from neuropose.monitor.snapshot import Snapshot
 from neuropose.schemas import StatusFile
 
 __all__ = [
@@ -215,15 +216,14 @@ SERVED_FOLDERS = (VISUALIZE_DIR, EXPORT_DIR)
 def served_at_job_root(name: str) -> bool:
     """Whether ``out/<job>/<name>`` may be served: ``results.json`` and analyze reports.
 
-    An analyze report is ``<name>.report.json`` with its tables
-    ``<name>.report.<table>.csv`` (``neuropose analyze -o out/<job>/<name>.report.json``).
+    See :func:`~neuropose.monitor.jobfiles.is_analyze_output`.
 
     >>> served_at_job_root("results.json"), served_at_job_root("gait.report.steps.csv")
     (True, True)
     >>> served_at_job_root("status.json")
     False
     """
-    return name == RESULTS_FILE or (".report." in name and name.endswith((".report.json", ".csv")))
+    return name == RESULTS_FILE or is_analyze_output(name)
 
 
 def _file_response(handle: OpenFile, range_header: str | None, if_range: str | None) -> _Response:
@@ -373,7 +373,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._not_found(snap, token_query, f"No job named {name!r} in the status file.")
         if len(rest) == 1:
             files = job_files(snap.data_dir, name, entry, cache.results)
-            return _html(200, render.render_job_page(snap, name, entry, files, token_query))
+            return _html(200, jobpage.render_job_page(snap, name, entry, files, token_query))
         if len(rest) == 3 and rest[1] == "preview":
             index = rest[2]
             if not (index.isascii() and index.isdigit() and len(index) <= _MAX_INDEX_DIGITS):

@@ -6,15 +6,7 @@ The monitor only ever *reads* the data directory::
       neuropose.lock                            probed (shared flock, released at once)
       status.json                               job status, merged with the live
       out/<job>/status.json                     per-job files by datadir.status.read_status
-      out/<job>/results.json                    job page: metadata, provenance, metrics
-      out/<job>/visualize/<stem>.quality.json   job page: QC (neuropose.quality renders it)
-      out/<job>/visualize/<stem>.preview.png    served by /jobs/<job>/preview/<index>
-
-Job and video names come from file names that outsiders choose, so nothing
-in a URL is ever used to build a path: the URL's job name is looked up among
-the keys of the status file, and file paths are built from the *status
-file's* names after checking that they are plain names that resolve inside
-``data_dir/out``.
+      out/<job>/...                             job pages (see neuropose.monitor.jobfiles)
 
 A :class:`Snapshot` is immutable and holds no cache (reuse across requests is
 :mod:`neuropose.monitor.cache`'s job); :meth:`Snapshot.view` is the plain-data
@@ -38,9 +30,7 @@ from neuropose.datadir.layout import DataDir
 from neuropose.datadir.lock import LockInfo, probe_lock
 from neuropose.datadir.status import current_status_path, read_status
 from neuropose.errors import NeuroPoseError
-from neuropose.io import load_json, load_model
-from neuropose.schemas import JobResults, JobState, JobStatusEntry, StatusFile
-from neuropose.schemas.quality import QualityReport
+from neuropose.schemas import JobState, JobStatusEntry, StatusFile
 from neuropose.timefmt import (
     format_age,
     format_duration,
@@ -51,14 +41,11 @@ from neuropose.timefmt import (
 
 __all__ = [
     "STATE_ORDER",
-    "JobFiles",
     "PreparedJob",
     "Snapshot",
     "StatusUnavailable",
     "default_reader",
     "entry_key",
-    "job_files",
-    "job_output_dir",
     "load_status",
     "ordered_views",
     "percent_done",
@@ -76,9 +63,6 @@ STATE_ORDER: tuple[JobState, ...] = (
     JobState.FAILED,
     JobState.COMPLETED,
 )
-
-#: Largest quality.json the job page reads, bytes.
-MAX_QUALITY_BYTES = 1_000_000
 
 
 class StatusUnavailable(Exception):
@@ -449,147 +433,3 @@ def take_snapshot(
         return bare
     jobs = tuple(PreparedJob(n, e, v, *bare.live_fields(e)) for n, e, v in views(status))
     return dataclasses.replace(bare, jobs=jobs)
-
-
-# --- per-job files -------------------------------------------------------------
-
-
-def _plain_name(name: str) -> bool:
-    return bool(name) and name not in {".", ".."} and "/" not in name and "\x00" not in name
-
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        path.resolve().relative_to(root.resolve())
-    except (ValueError, OSError):
-        return False
-    return True
-
-
-def job_output_dir(data_dir: Path, name: str) -> Path | None:
-    """``out/<job>`` of the status-file job ``name``, or ``None`` when ``name`` is not a
-    plain file name or the folder would resolve outside ``data_dir/out``."""
-    layout = DataDir(data_dir)
-    if not _plain_name(name):
-        return None
-    job_dir = layout.job(name).output
-    return job_dir if _inside(job_dir, layout.out_dir) else None
-
-
-@dataclass(frozen=True)
-class JobFiles:
-    """Files of one job, with names taken from the status file (never from a URL).
-
-    Attributes
-    ----------
-    results : JobResults or None
-        Parsed ``results.json`` when present and valid.
-    results_error : str or None
-        Why ``results.json`` could not be read (absent files are not errors).
-    videos : list of str
-        Video names in processing order (from results, else from status);
-        ``/jobs/<job>/preview/<index>`` indexes this list.
-    quality : dict of str to QualityReport
-        Valid ``<stem>.quality.json`` per video name.
-    quality_unrecognised : dict of str to (str, object)
-        Quality files that are JSON but not a report this version reads:
-        why, and the parsed JSON (shown key by key).
-    quality_errors : dict of str to str
-        Why a quality file could not be read at all, per video name.
-    previews : dict of int to Path
-        Existing preview PNGs by video index.
-    """
-
-    results: JobResults | None
-    results_error: str | None
-    videos: tuple[str, ...]
-    quality: dict[str, QualityReport]
-    quality_unrecognised: dict[str, tuple[str, Any]]
-    quality_errors: dict[str, str]
-    previews: dict[int, Path]
-
-
-def job_files(
-    data_dir: Path,
-    name: str,
-    entry: JobStatusEntry,
-    load_results: Callable[[Path], JobResults] | None = None,
-) -> JobFiles:
-    """Locate and read the per-job files of the status-file job ``name``.
-
-    ``name`` must be a key of the status file. A name that is not a plain
-    file name, or a path that would resolve outside ``data_dir/out``, yields
-    no files at all. ``load_results(path)`` reads ``results.json`` (default
-    :func:`neuropose.io.load_model`; the monitor passes its cached reader).
-    """
-    layout = DataDir(data_dir)
-    out_root = layout.out_dir
-    empty = JobFiles(None, None, tuple(v.name for v in entry.videos), {}, {}, {}, {})
-    if not _plain_name(name):
-        return empty
-    paths = layout.job(name)
-    job_dir = paths.output
-    if not _inside(job_dir, out_root):
-        return empty
-    results: JobResults | None = None
-    results_error: str | None = None
-    results_path = paths.results
-    if entry.results_path:
-        candidate = data_dir / entry.results_path
-        if _inside(candidate, out_root):
-            results_path = candidate
-    if results_path.is_file():
-        try:
-            results = (load_results or _load_results)(results_path)
-        except NeuroPoseError as exc:
-            results_error = exc.message
-        except OSError as exc:
-            results_error = f"{results_path}: cannot read ({exc.strerror or exc})"
-    videos = (
-        tuple(v.video for v in results.videos)
-        if results is not None
-        else tuple(v.name for v in entry.videos)
-    )
-    quality: dict[str, QualityReport] = {}
-    unrecognised: dict[str, tuple[str, Any]] = {}
-    quality_errors: dict[str, str] = {}
-    previews: dict[int, Path] = {}
-    vis_dir = paths.visualize
-    if vis_dir.is_dir():
-        for index, video in enumerate(videos):
-            stem = Path(video).stem
-            if not _plain_name(video) or not stem or stem.startswith("."):
-                continue
-            qpath = paths.quality(video)
-            if qpath.is_file() and _inside(qpath, out_root):
-                _read_quality(qpath, video, quality, unrecognised, quality_errors)
-            ppath = vis_dir / f"{stem}.preview.png"
-            if ppath.is_file() and _inside(ppath, out_root):
-                previews[index] = ppath
-    return JobFiles(results, results_error, videos, quality, unrecognised, quality_errors, previews)
-
-
-def _load_results(path: Path) -> JobResults:
-    return load_model(path, JobResults)
-
-
-def _read_quality(
-    path: Path,
-    video: str,
-    quality: dict[str, QualityReport],
-    unrecognised: dict[str, tuple[str, Any]],
-    errors: dict[str, str],
-) -> None:
-    """Sort one quality file into valid / JSON but not a report / unreadable."""
-    try:
-        if path.stat().st_size > MAX_QUALITY_BYTES:
-            errors[video] = f"{path}: larger than {MAX_QUALITY_BYTES:,} bytes, not read"
-            return
-        quality[video] = load_model(path, QualityReport)
-    except OSError as exc:
-        errors[video] = f"{path}: cannot read ({exc.strerror or exc})"
-    except NeuroPoseError as exc:
-        try:
-            unrecognised[video] = (exc.message, load_json(path))
-        except NeuroPoseError as again:
-            errors[video] = again.message

@@ -6,7 +6,8 @@ writes the same files, and ``neuropose status JOB``, the dashboard's job page
 and the HTML report all show :func:`summarize_quality`'s strings.
 
 Layers: ``metrics`` (pure NumPy numbers) -> ``report`` (warnings, summary) ->
-``html`` (one rendering) -> ``files`` (atomic writes, validated reads).
+``verdict`` (usable / caution / not usable) -> ``html`` (one rendering) ->
+``files`` (atomic writes, validated reads).
 Importing this package imports NumPy and pydantic only.
 
 Examples
@@ -38,6 +39,7 @@ from neuropose.quality.report import (
     build_quality_report,
     summarize_quality,
 )
+from neuropose.quality.verdict import Verdict, combine_verdicts, quality_verdict
 
 __all__ = [
     "CLINICAL_SEGMENTS",
@@ -46,11 +48,14 @@ __all__ = [
     "MIN_MEAN_CONFIDENCE",
     "MIN_SUBJECT_DETECTION",
     "QualityMetrics",
+    "Verdict",
     "build_quality_report",
     "clinical_segments",
+    "combine_verdicts",
     "compute_quality",
     "load_quality_reports",
     "quality_report_path",
+    "quality_verdict",
     "render_quality_fragment",
     "render_quality_html",
     "summarize_quality",
