@@ -6,6 +6,9 @@
   in a thread (stopped at teardown); returns the server.
 * ``daemon_lock``: holds the data directory's daemon lock in this process.
 * ``http_get``: ``http_get(url, headers=None, method="GET") -> (status, headers, body)``.
+* ``browser`` (module scope) / ``page``: Debian's headless Chromium driven by
+  Playwright, skipped with the reason when either is absent; ``page.dialogs``
+  and ``page.console_errors`` collect what the page raised.
 """
 
 from __future__ import annotations
@@ -21,6 +24,46 @@ import pytest
 
 from neuropose.datadir.lock import ExclusiveLock
 from neuropose.monitor import MonitorServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"headless Chromium not installed: {CHROMIUM} is absent (apt-get install chromium)"
+        )
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    pg = ctx.new_page()
+    dialogs: list[str] = []
+    console_errors: list[str] = []
+    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    pg.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    pg.dialogs = dialogs  # type: ignore[attr-defined]
+    pg.console_errors = console_errors  # type: ignore[attr-defined]
+    yield pg
+    ctx.close()
 
 
 @pytest.fixture

@@ -1,12 +1,13 @@
 """The dashboard in a real headless Chromium (Debian's, driven by Playwright).
 
-Skipped with a reason when /usr/bin/chromium or Playwright is absent.
+Skipped with a reason when /usr/bin/chromium or Playwright is absent (the
+``browser`` and ``page`` fixtures are in ``conftest.py``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,47 +23,7 @@ from tests.monitor.statusdata import (
 
 from neuropose.schemas import JobState
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"headless Chromium not installed: {CHROMIUM} is absent (apt-get install chromium)"
-        )
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
-    pg = ctx.new_page()
-    dialogs: list[str] = []
-    console_errors: list[str] = []
-    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    pg.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
-    pg.dialogs = dialogs  # type: ignore[attr-defined]
-    pg.console_errors = console_errors  # type: ignore[attr-defined]
-    yield pg
-    ctx.close()
 
 
 def _bar_value(page: Any, job: str) -> float:
