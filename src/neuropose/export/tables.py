@@ -1,0 +1,208 @@
+"""Tables: tidy long and wide CSV, pandas DataFrames and xarray Datasets.
+
+Values are the results' own: millimetres in camera axes (x right, y down,
+z forward; hip-centred when the model is root-relative), confidence 0..1,
+``time_s`` the container timestamp in seconds. Missing values (subject not
+detected) are empty cells in CSV and NaN in pandas/xarray: tables keep the
+raw data and never interpolate.
+
+Long CSV columns: ``time_s, frame_index, joint, x_mm, y_mm, z_mm, confidence``
+(one row per frame and joint). Wide CSV columns: ``time_s, frame_index`` then
+``<joint>_x_mm, <joint>_y_mm, <joint>_z_mm, <joint>_confidence`` per joint.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from neuropose.errors import UsageError
+from neuropose.export.base import ExportOptions, Output, bytes_output, register, require
+from neuropose.export.track import PoseTrack
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
+
+__all__ = [
+    "LONG_COLUMNS",
+    "LongCsvWriter",
+    "WideCsvWriter",
+    "long_csv_text",
+    "to_dataframe",
+    "to_xarray",
+    "wide_columns",
+    "wide_csv_text",
+]
+
+#: Columns of the long (tidy) table.
+LONG_COLUMNS = ("time_s", "frame_index", "joint", "x_mm", "y_mm", "z_mm", "confidence")
+
+_NUM = "%.9g"  # round-trips float32 exactly
+
+
+def wide_columns(joints: tuple[str, ...]) -> list[str]:
+    """Column names of the wide table for ``joints``.
+
+    Examples
+    --------
+    >>> wide_columns(("nose",))
+    ['time_s', 'frame_index', 'nose_x_mm', 'nose_y_mm', 'nose_z_mm', 'nose_confidence']
+    """
+    cols = ["time_s", "frame_index"]
+    for j in joints:
+        cols += [f"{j}_x_mm", f"{j}_y_mm", f"{j}_z_mm", f"{j}_confidence"]
+    return cols
+
+
+def _csv(header: list[str], fmt: str, rows: np.ndarray) -> str:
+    buf = io.StringIO()
+    np.savetxt(buf, rows, fmt=fmt, delimiter=",", header=",".join(header), comments="")
+    # Missing values are empty cells (pandas, R and spreadsheets read them as NA).
+    return buf.getvalue().replace(",nan", ",")
+
+
+def wide_csv_text(track: PoseTrack) -> str:
+    """The wide CSV document (see the module docstring)."""
+    f, j = track.positions.shape[:2]
+    per_joint = np.concatenate([track.positions, track.confidence_or_nan()[..., None]], axis=2)
+    rows = np.column_stack([track.timestamps, track.frame_index, per_joint.reshape(f, j * 4)])
+    fmt = ",".join([_NUM, "%d"] + [_NUM] * (j * 4))
+    return _csv(wide_columns(track.joints), fmt, rows)
+
+
+def long_csv_text(track: PoseTrack) -> str:
+    """The long (tidy) CSV document (see the module docstring)."""
+    f, j = track.positions.shape[:2]
+    # Numeric block per joint name: rows are frame-major, joint-minor.
+    num = np.concatenate(
+        [
+            np.repeat(track.timestamps, j)[:, None],
+            np.repeat(track.frame_index, j)[:, None],
+            track.positions.reshape(f * j, 3),
+            track.confidence_or_nan().reshape(f * j, 1),
+        ],
+        axis=1,
+    )
+    buf = io.StringIO()
+    np.savetxt(buf, num, fmt=",".join([_NUM, "%d", _NUM, _NUM, _NUM, _NUM]), delimiter=",")
+    lines = buf.getvalue().split("\n")[:-1]
+    names = np.tile(np.asarray(track.joints, dtype=object), f)
+    out = [",".join(LONG_COLUMNS)]
+    for line, name in zip(lines, names, strict=True):
+        t, fi, rest = line.split(",", 2)
+        out.append(f"{t},{fi},{name},{rest}")
+    return ("\n".join(out) + "\n").replace(",nan", ",")
+
+
+class _CsvWriter:
+    extra: str | None = None
+    suffix = ""
+    name = ""
+    description = ""
+
+    def check(self) -> None:
+        """Nothing to check: NumPy writes it."""
+
+    def text(self, track: PoseTrack) -> str:
+        raise NotImplementedError
+
+    def prepare(self, track: PoseTrack, options: ExportOptions) -> list[Output]:
+        """One CSV of the raw poses (gap policy not applied: missing cells stay empty)."""
+        rec: dict[str, Any] = {
+            "units": "mm (positions), 0..1 (confidence), s (time_s)",
+            "axes": "camera: x right, y down, z forward",
+            "root_relative": track.provenance.root_relative,
+            "missing": "empty cell",
+        }
+        return [bytes_output(f"{track.stem}{self.suffix}", self.text(track).encode(), rec)]
+
+
+class LongCsvWriter(_CsvWriter):
+    """Tidy CSV: one row per frame and joint."""
+
+    name = "csv-long"
+    suffix = ".long.csv"
+    description = "tidy CSV, one row per frame and joint (mm, camera axes)"
+
+    def text(self, track: PoseTrack) -> str:
+        return long_csv_text(track)
+
+
+class WideCsvWriter(_CsvWriter):
+    """Wide CSV: one row per frame."""
+
+    name = "csv-wide"
+    suffix = ".wide.csv"
+    description = "wide CSV, one row per frame, x/y/z/confidence per joint (mm, camera axes)"
+
+    def text(self, track: PoseTrack) -> str:
+        return wide_csv_text(track)
+
+
+def to_dataframe(track: PoseTrack, layout: str = "long") -> pd.DataFrame:
+    """See :meth:`PoseTrack.to_dataframe`."""
+    pd = require("pandas", "export", "to_dataframe()")
+    f, j = track.positions.shape[:2]
+    conf = track.confidence_or_nan()
+    if layout == "long":
+        return pd.DataFrame(
+            {
+                "time_s": np.repeat(track.timestamps, j),
+                "frame_index": np.repeat(track.frame_index, j),
+                "joint": pd.Categorical(np.tile(np.asarray(track.joints), f), track.joints),
+                "x_mm": track.positions[..., 0].reshape(-1),
+                "y_mm": track.positions[..., 1].reshape(-1),
+                "z_mm": track.positions[..., 2].reshape(-1),
+                "confidence": conf.reshape(-1),
+            }
+        )
+    if layout == "wide":
+        per_joint = np.concatenate([track.positions, conf[..., None]], axis=2).reshape(f, j * 4)
+        df = pd.DataFrame(per_joint, columns=wide_columns(track.joints)[2:])
+        df.insert(0, "frame_index", track.frame_index)
+        df.insert(0, "time_s", track.timestamps)
+        return df
+    raise UsageError(f"unknown table layout {layout!r}", hint="use 'long' or 'wide'")
+
+
+def to_xarray(track: PoseTrack) -> xr.Dataset:
+    """See :meth:`PoseTrack.to_xarray`."""
+    xr = require("xarray", "export", "to_xarray()")
+    ident = f"track_{track.track_id}"
+    return xr.Dataset(
+        {
+            "position": (
+                ("time", "space", "keypoints", "individuals"),
+                track.positions.transpose(0, 2, 1)[..., None],
+                {"units": "mm", "axes": "camera: x right, y down, z forward"},
+            ),
+            "confidence": (
+                ("time", "keypoints", "individuals"),
+                track.confidence_or_nan()[..., None],
+            ),
+        },
+        coords={
+            "time": ("time", track.timestamps, {"units": "s"}),
+            "space": ["x", "y", "z"],
+            "keypoints": list(track.joints),
+            "individuals": [ident],
+            "frame_index": ("time", track.frame_index),
+        },
+        attrs={
+            "source_software": "NeuroPose",
+            "job_id": track.job_id,
+            "video": track.video,
+            "model_name": track.provenance.model_name,
+            "model_sha256": track.provenance.model_sha256,
+            "input_sha256": track.provenance.input_sha256,
+            "root_relative": int(track.provenance.root_relative),
+            "time_unit": "seconds",
+        },
+    )
+
+
+register(LongCsvWriter())
+register(WideCsvWriter())
