@@ -7,9 +7,9 @@ skeleton (nodes = joint names, edges) and a ``PoseEstimation`` called
 (F, 3) float32 **millimetres** in camera axes (x right, y down, z forward;
 hip-centred when root-relative), ``confidence`` (F,) 0..1 when the model gives
 one, and the true container ``timestamps`` in seconds (stored once, linked
-by the other series). Missing frames are NaN. The video is referenced by file
-name only (``original_videos``) and its SHA-256 is in the description, never
-its directory; ``scorer`` is the model name and the description carries its
+by the other series). Missing frames are NaN. The video is an external
+``ImageSeries`` (``acquisition/video``, linked as ``source_video``) holding its
+file name only and its SHA-256 in the description, never its directory; ``scorer`` is the model name and the description carries its
 SHA-256.
 """
 
@@ -94,6 +94,16 @@ class NwbWriter:
                         **kwargs,
                     )
                 )
+            video = pynwb.image.ImageSeries(
+                name="video",
+                description=f"input video {track.video}, sha256 {prov.input_sha256}",
+                external_file=[track.video],
+                format="external",
+                starting_frame=[0],
+                timestamps=series[0],
+                device=camera,
+            )
+            nwb.add_acquisition(video)
             pe = ndx_pose.PoseEstimation(
                 name="PoseEstimation",
                 pose_estimation_series=series,
@@ -101,8 +111,8 @@ class NwbWriter:
                     f"model {prov.model_name} sha256 {prov.model_sha256}; "
                     f"video {track.video} sha256 {prov.input_sha256}; track {track.track_id}"
                 ),
-                original_videos=[track.video],
-                devices=[camera],
+                source_video=video,
+                device=camera,
                 scorer=prov.model_name,
                 source_software="NeuroPose",
                 source_software_version=__version__,

@@ -41,6 +41,7 @@ __all__ = [
 LONG_COLUMNS = ("time_s", "frame_index", "joint", "x_mm", "y_mm", "z_mm", "confidence")
 
 _NUM = "%.9g"  # round-trips float32 exactly
+_TIME = "%.9f"  # seconds to the nanosecond
 
 
 def wide_columns(joints: tuple[str, ...]) -> list[str]:
@@ -69,7 +70,7 @@ def wide_csv_text(track: PoseTrack) -> str:
     f, j = track.positions.shape[:2]
     per_joint = np.concatenate([track.positions, track.confidence_or_nan()[..., None]], axis=2)
     rows = np.column_stack([track.timestamps, track.frame_index, per_joint.reshape(f, j * 4)])
-    fmt = ",".join([_NUM, "%d"] + [_NUM] * (j * 4))
+    fmt = ",".join([_TIME, "%d"] + [_NUM] * (j * 4))
     return _csv(wide_columns(track.joints), fmt, rows)
 
 
@@ -87,7 +88,7 @@ def long_csv_text(track: PoseTrack) -> str:
         axis=1,
     )
     buf = io.StringIO()
-    np.savetxt(buf, num, fmt=",".join([_NUM, "%d", _NUM, _NUM, _NUM, _NUM]), delimiter=",")
+    np.savetxt(buf, num, fmt=",".join([_TIME, "%d", _NUM, _NUM, _NUM, _NUM]), delimiter=",")
     lines = buf.getvalue().split("\n")[:-1]
     names = np.tile(np.asarray(track.joints, dtype=object), f)
     out = [",".join(LONG_COLUMNS)]
