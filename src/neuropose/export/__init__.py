@@ -28,7 +28,7 @@ from neuropose.export.base import (
     writer_names,
 )
 from neuropose.export.markers import BLAZEPOSE_MARKERS, LongGapError, prepare_markers
-from neuropose.export.record import ExportedFile, ExportRecord
+from neuropose.export.record import ExportedFile, ExportRecord, OpenSimRecord
 from neuropose.export.run import ExportResult, export_track, parse_formats
 from neuropose.export.track import PoseTrack, load_tracks, track_from_predictions
 
@@ -38,6 +38,7 @@ __all__ = [
     "ExportRecord",
     "ExportResult",
     "ExportedFile",
+    "OpenSimRecord",
     "LongGapError",
     "MissingExtraError",
     "Output",
