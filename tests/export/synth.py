@@ -124,7 +124,5 @@ def expected_trc(pos_mm: np.ndarray) -> np.ndarray:
     li, ri = BLAZEPOSE_33.index("left_hip"), BLAZEPOSE_33.index("right_hip")
     pelvis = (world[:, li] + world[:, ri]) / 2
     ok = np.isfinite(pelvis).all(axis=1)
-    origin = np.array(
-        [np.median(pelvis[ok, 0]), -0.900, np.median(pelvis[ok, 2])]
-    )
+    origin = np.array([np.median(pelvis[ok, 0]), -0.900, np.median(pelvis[ok, 2])])
     return world - origin

@@ -60,7 +60,9 @@ def test_nwb_read_by_pynwb_and_ndx_pose(results_file: Path, tmp_path: Path) -> N
 
 
 def test_movement_loads_the_nwb(results_file: Path, tmp_path: Path) -> None:
-    load_poses = pytest.importorskip("movement.io.load_poses", reason="movement is in the dev extra")
+    load_poses = pytest.importorskip(
+        "movement.io.load_poses", reason="movement is in the dev extra"
+    )
     assert main(["export", str(results_file), "-f", "nwb", "-o", str(tmp_path)]) == 0
     ds = load_poses.from_nwb_file(tmp_path / "walk.nwb")
     assert set(ds.keypoints.values) == set(BLAZEPOSE_33.joints)

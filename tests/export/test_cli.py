@@ -10,7 +10,9 @@ import pytest
 from neuropose.cli import main
 
 
-def test_unknown_format_exit_2_names_choices(results_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_format_exit_2_names_choices(
+    results_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["export", str(results_file), "-f", "trc,xlsx"]) == 2
     err = capsys.readouterr().err
     assert "unknown export format 'xlsx'" in err and "csv-long" in err

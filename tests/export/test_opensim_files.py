@@ -59,7 +59,7 @@ def test_trc_is_metres_y_up_with_true_timestamps(tmp_path: Path) -> None:
 
 def test_short_gap_filled_linearly_in_time_no_nan(results_file: Path, tmp_path: Path) -> None:
     res = export_track(load_tracks(results_file)[0], tmp_path, "trc,mot")
-    names, t, got, _ = _read_trc(tmp_path / "walk.trc")
+    _, _, got, _ = _read_trc(tmp_path / "walk.trc")
     assert np.isfinite(got).all() and got.shape == (synth.N, 25, 3)
     ts = synth.timestamps()
     a, b = synth.MISSING_FRAMES[0] - 1, synth.MISSING_FRAMES[-1] + 1
@@ -85,7 +85,9 @@ def test_mot_angles_equal_neuropose_angles(tmp_path: Path) -> None:
     assert 0 < knee.mean() < 10  # the template's knee is nearly straight
 
 
-def test_empty_marker_dropped_with_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_empty_marker_dropped_with_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     vp = synth.build(missing=(), nan_joints={"left_pinky": range(synth.N)})
     results = write_results(tmp_path / "r.json", vp)
     with caplog.at_level(logging.WARNING):
@@ -96,7 +98,9 @@ def test_empty_marker_dropped_with_warning(tmp_path: Path, caplog: pytest.LogCap
     assert "LPinky" in caplog.text
 
 
-def test_long_gap_refused_leaves_no_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_long_gap_refused_leaves_no_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     vp = synth.build(missing=(), nan_joints={"left_wrist": range(30, 40)})
     results = write_results(tmp_path / "r.json", vp)
     out = tmp_path / "e"

@@ -60,9 +60,10 @@ def test_gaps_and_a_missing_marker(setup_files: SetupFiles, tmp_path: Path) -> N
     assert "LPinky_mm" not in errors[0] and "LKnee_mm" in errors[0] and len(errors) == synth.N + 1
     rec = json.loads((d / "opensim.json").read_text())
     assert rec["markers"]["dropped_markers"] == ["LPinky"]
-    assert rec["setup_files"]["sha256"]["Markers_BlazePose.xml"] == POSE2SIM_SETUP.members[
-        "Markers_BlazePose.xml"
-    ]
+    assert (
+        rec["setup_files"]["sha256"]["Markers_BlazePose.xml"]
+        == POSE2SIM_SETUP.members["Markers_BlazePose.xml"]
+    )
     assert rec["options"]["height_m"] == 1.7 and rec["options"]["mass_kg"] == 65.0
     assert (d / "walk_scaled.osim").is_file() and (d / "opensim.log").is_file()
     assert not list((tmp_path / "opensim").glob(".*staging"))
@@ -85,7 +86,9 @@ def test_cam01_monocular_scaling_and_ik(
     results.parent.mkdir()
     write_model_atomic(
         results,
-        JobResults(job_id="job", created_at="2026-01-01T00:00:00Z", neuropose_version="0", videos=(vp,)),
+        JobResults(
+            job_id="job", created_at="2026-01-01T00:00:00Z", neuropose_version="0", videos=(vp,)
+        ),
     )
     env = {**os.environ, "NEUROPOSE_MODEL_CACHE_DIR": str(model_cache_dir)}
     cwd = tmp_path / "cwd"

@@ -28,7 +28,15 @@ def test_long_and_wide_csv_read_by_pandas_equal_results(results_file: Path, tmp_
     assert main(["export", str(results_file), "-f", "csv-long,csv-wide", "-o", str(out)]) == 0
     pos, conf = _truth()
     long = pd.read_csv(out / "walk.long.csv")
-    assert list(long.columns) == ["time_s", "frame_index", "joint", "x_mm", "y_mm", "z_mm", "confidence"]
+    assert list(long.columns) == [
+        "time_s",
+        "frame_index",
+        "joint",
+        "x_mm",
+        "y_mm",
+        "z_mm",
+        "confidence",
+    ]
     assert len(long) == synth.N * 33
     assert list(long["joint"][:33]) == list(BLAZEPOSE_33.joints)
     np.testing.assert_allclose(long["time_s"][::33], synth.timestamps(), rtol=0, atol=6e-10)
@@ -53,7 +61,9 @@ def test_dataframe_and_xarray_api(results_file: Path) -> None:
     track = load_tracks(results_file)[0]
     pos, conf = _truth()
     df = track.to_dataframe()
-    np.testing.assert_allclose(df["z_mm"].to_numpy().reshape(synth.N, 33), pos[..., 2], equal_nan=True)
+    np.testing.assert_allclose(
+        df["z_mm"].to_numpy().reshape(synth.N, 33), pos[..., 2], equal_nan=True
+    )
     wide = track.to_dataframe("wide")
     assert wide.shape == (synth.N, 2 + 33 * 4)
     ds = track.to_xarray()
@@ -75,5 +85,8 @@ def test_export_record_lists_files_with_hashes(results_file: Path, tmp_path: Pat
     res = export_track(load_tracks(results_file)[0], tmp_path / "e", "csv-long")
     rec = json.loads(res.record_path.read_text())
     (entry,) = rec["files"]
-    assert entry["sha256"] == hashlib.sha256((tmp_path / "e" / "walk.long.csv").read_bytes()).hexdigest()
+    assert (
+        entry["sha256"]
+        == hashlib.sha256((tmp_path / "e" / "walk.long.csv").read_bytes()).hexdigest()
+    )
     assert rec["source"]["model_sha256"] == "a" * 64

@@ -35,7 +35,8 @@ def export(
         int | None, typer.Option("--track", help="Subject track id (default: primary subject).")
     ] = None,
     max_gap: Annotated[
-        int, typer.Option("--max-gap", min=0, help="Longest gap (frames) interpolated in .trc/.mot.")
+        int,
+        typer.Option("--max-gap", min=0, help="Longest gap (frames) interpolated in .trc/.mot."),
     ] = 5,
     on_long_gap: Annotated[
         str,

@@ -32,7 +32,9 @@ def opensim(
     ] = "refuse",
     unlock: Annotated[
         bool,
-        typer.Option("--unlock-feet", help="Solve mtp_angle and subtalar_angle instead of locking them."),
+        typer.Option(
+            "--unlock-feet", help="Solve mtp_angle and subtalar_angle instead of locking them."
+        ),
     ] = False,
 ) -> None:
     """Scale Pose2Sim's full-body model and run inverse kinematics (needs neuropose[opensim])."""

@@ -31,10 +31,10 @@ __all__ = [
     "Writer",
     "bytes_output",
     "get_writer",
+    "library_output",
     "register",
     "require",
     "writer_names",
-    "library_output",
 ]
 
 
@@ -162,7 +162,7 @@ def writer_names() -> tuple[str, ...]:
 
 
 def get_writer(name: str) -> Writer:
-    """The writer called ``name`` (raises :class:`~neuropose.errors.UsageError` naming the choices)."""
+    """The writer called ``name``; :class:`~neuropose.errors.UsageError` names the choices."""
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -176,9 +176,7 @@ def bytes_output(filename: str, data: bytes, record: dict[str, Any]) -> Output:
     return Output(filename, lambda path: write_bytes_atomic(path, data), record)
 
 
-def library_output(
-    filename: str, write: Callable[[Path], None], record: dict[str, Any]
-) -> Output:
+def library_output(filename: str, write: Callable[[Path], None], record: dict[str, Any]) -> Output:
     """An :class:`Output` written by a library that only writes to a path.
 
     ``write(tmp_path)`` runs on a private temporary path in the target's

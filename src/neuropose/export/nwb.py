@@ -9,8 +9,8 @@ hip-centred when root-relative), ``confidence`` (F,) 0..1 when the model gives
 one, and the true container ``timestamps`` in seconds (stored once, linked
 by the other series). Missing frames are NaN. The video is an external
 ``ImageSeries`` (``acquisition/video``, linked as ``source_video``) holding its
-file name only and its SHA-256 in the description, never its directory; ``scorer`` is the model name and the description carries its
-SHA-256.
+file name only and its SHA-256 in the description, never its directory;
+``scorer`` is the model name and the description carries its SHA-256.
 """
 
 from __future__ import annotations

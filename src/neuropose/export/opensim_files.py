@@ -192,7 +192,9 @@ class MotWriter:
                 else:
                     left_out.append(k)
             for k in left_out[len(unsupported) :]:
-                logger.warning("%s: angle %s has missing values; left out of %s", track.video, k, fname)
+                logger.warning(
+                    "%s: angle %s has missing values; left out of %s", track.video, k, fname
+                )
             text = mot_text(fname.removesuffix(".mot"), cols, mk.timestamps[a:b])
             rec: dict[str, Any] = {
                 "units": "degrees",
@@ -201,7 +203,10 @@ class MotWriter:
                 "conventions": "docs/analyzer.md (3-point and segment angles)",
                 "up_axis": mk.up.record(),
                 "frames": [a, b],
-                "gap_policy": {"max_gap_frames": options.max_gap, "on_long_gap": options.on_long_gap},
+                "gap_policy": {
+                    "max_gap_frames": options.max_gap,
+                    "on_long_gap": options.on_long_gap,
+                },
             }
             outputs.append(bytes_output(fname, text.encode(), rec))
         return outputs

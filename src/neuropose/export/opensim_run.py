@@ -145,7 +145,9 @@ def _estimated_height(mk: OpenSimMarkers, a: int, b: int) -> float | None:
     return float(np.median(total))
 
 
-def _scale(osim: Any, setup: SetupFiles, work: Path, stem: str, t: np.ndarray, opts: OpenSimOptions) -> Path:
+def _scale(
+    osim: Any, setup: SetupFiles, work: Path, stem: str, t: np.ndarray, opts: OpenSimOptions
+) -> Path:
     for src in (setup.model, setup.markers):
         shutil.copyfile(src, work / src.name)
     tool = osim.ScaleTool(str(setup.scaling))
@@ -211,7 +213,9 @@ def _ik(osim: Any, setup: SetupFiles, work: Path, stem: str, model: Path, t: np.
     tool.printToXML(str(work / "ik_setup.xml"))
     tool.run()
     if not out.is_file():
-        raise ProcessingError(f"OpenSim inverse kinematics wrote no motion (see {work / 'opensim.log'})")
+        raise ProcessingError(
+            f"OpenSim inverse kinematics wrote no motion (see {work / 'opensim.log'})"
+        )
     return out
 
 
@@ -356,7 +360,8 @@ def run_opensim(
                 **options.export.record(),
             },
             setup_files={
-                "source": f"{POSE2SIM_SETUP.requirement} (wheel sha256 {POSE2SIM_SETUP.wheel_sha256})",
+                "source": POSE2SIM_SETUP.requirement,
+                "wheel_sha256": POSE2SIM_SETUP.wheel_sha256,
                 "licence": POSE2SIM_SETUP.licence,
                 "sha256": setup.hashes,
             },

@@ -89,7 +89,9 @@ def export_track(
             o.save(path)
             written.append(path)
             entries.append(
-                ExportedFile(format=fmt, file=o.filename, sha256=sha256_file(path), details=o.record)
+                ExportedFile(
+                    format=fmt, file=o.filename, sha256=sha256_file(path), details=o.record
+                )
             )
         record = ExportRecord(
             created_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),

@@ -157,7 +157,7 @@ def track_from_predictions(
     _poses, rows = vp.track(trial.track_id)
     confidence = None
     if vp.confidence is not None:
-        confidence = np.full(rows.shape + (len(vp.skeleton.joints),), np.nan)
+        confidence = np.full((*rows.shape, len(vp.skeleton.joints)), np.nan)
         present = rows >= 0
         confidence[present] = vp.confidence[rows[present]]
     return PoseTrack(
