@@ -29,7 +29,7 @@ from neuropose.export.base import (
 )
 from neuropose.export.markers import BLAZEPOSE_MARKERS, LongGapError, prepare_markers
 from neuropose.export.record import ExportedFile, ExportRecord, OpenSimRecord
-from neuropose.export.run import ExportResult, export_track, parse_formats
+from neuropose.export.run import ExportResult, export_job, export_track, parse_formats
 from neuropose.export.track import PoseTrack, load_tracks, track_from_predictions
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "Output",
     "PoseTrack",
     "Writer",
+    "export_job",
     "export_track",
     "get_writer",
     "load_tracks",

@@ -10,13 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from neuropose import __version__
-from neuropose.errors import UsageError
+from neuropose.errors import NeuroPoseError, UsageError
 from neuropose.export.base import ExportOptions, Output, get_writer
 from neuropose.export.record import ExportedFile, ExportRecord
-from neuropose.export.track import PoseTrack
+from neuropose.export.track import PoseTrack, track_from_predictions
 from neuropose.io import sha256_file, write_model_atomic
+from neuropose.schemas import JobResults
 
-__all__ = ["ExportResult", "export_track", "parse_formats"]
+__all__ = ["ExportResult", "export_job", "export_track", "parse_formats"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,3 +110,44 @@ def export_track(
         raise
     logger.info("exported %s: %s", track.video, ", ".join(p.name for p in written))
     return ExportResult(files=tuple(written), record_path=record_path, record=record)
+
+
+def export_job(
+    results: JobResults, out_dir: Path, formats: str, options: ExportOptions | None = None
+) -> list[str]:
+    """The daemon's exports of a finished job; never raises (exports are derived data).
+
+    Each format of each video is written on its own, so one refused format
+    (a long gap in a ``.trc``, a missing extra, an unknown name) does not
+    stop the others. Returns the failures, each also logged as a warning
+    naming the job, video and format.
+    """
+    failures: list[str] = []
+    try:
+        names = parse_formats(formats)
+    except NeuroPoseError as exc:
+        failures.append(f"job {results.job_id}: export_formats: {exc}")
+        names = []
+    for vp in results.videos if names else ():
+        try:
+            track = track_from_predictions(vp, job_id=results.job_id)
+        except NeuroPoseError as exc:
+            failures.append(f"job {results.job_id}, {vp.video}: no export: {exc.message}")
+            continue
+        good = []
+        for name in names:  # find the formats that convert, so one refusal spares the rest
+            try:
+                writer = get_writer(name)
+                writer.check()
+                writer.prepare(track, options or ExportOptions())
+                good.append(name)
+            except (NeuroPoseError, ValueError) as exc:
+                failures.append(f"job {results.job_id}, {vp.video}: {name} not exported: {exc}")
+        try:
+            if good:
+                export_track(track, out_dir, good, options)
+        except (NeuroPoseError, OSError, ValueError) as exc:
+            failures.append(f"job {results.job_id}, {vp.video}: exports not written: {exc}")
+    for msg in failures:
+        logger.warning("%s", msg)
+    return failures
