@@ -21,7 +21,7 @@ def export(
             "--format",
             "-f",
             help="Comma-separated formats: csv-long, csv-wide, trc, mot, c3d, nwb "
-            "(c3d and nwb need neuropose[export]).",
+            "(c3d and nwb need the export extra).",
         ),
     ] = "csv-long,trc,mot",
     output: Annotated[

@@ -37,7 +37,7 @@ def opensim(
         ),
     ] = False,
 ) -> None:
-    """Scale Pose2Sim's full-body model and run inverse kinematics (needs neuropose[opensim])."""
+    """Scale Pose2Sim's full-body model and run inverse kinematics (needs the opensim extra)."""
     from neuropose.export import ExportOptions, load_tracks
     from neuropose.export.base import require
     from neuropose.export.opensim_run import DEFAULT_LOCKED, OpenSimOptions, run_opensim
