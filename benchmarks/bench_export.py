@@ -25,12 +25,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tests.export import synth
 
 from neuropose.export import export_track, load_tracks, writer_names
 from neuropose.export.base import MissingExtraError, get_writer
 from neuropose.io import write_model_atomic
 from neuropose.schemas import JobResults
-from tests.export import synth
 
 
 def make_results(minutes: float) -> JobResults:

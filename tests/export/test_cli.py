@@ -39,3 +39,32 @@ def test_missing_extra_exit_4_names_extra_and_writes_nothing(
 def test_unknown_video_exit_2(results_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", str(results_file), "--video", "nope.mp4"]) == 2
     assert "no video 'nope.mp4'" in capsys.readouterr().err
+
+
+def test_second_video_refused_leaves_no_file_of_the_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.export import synth
+    from tests.export.conftest import write_results
+
+    good = synth.build(video="a.mp4")
+    bad = synth.build(video="b.mp4", missing=(), nan_joints={"left_knee": range(10, 30)})
+    results = write_results(tmp_path / "r.json", good, bad)
+    out = tmp_path / "e"
+    assert main(["export", str(results), "-f", "csv-wide,trc", "-o", str(out)]) == 2
+    assert "LKnee missing from" in capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())
+    assert (
+        main(["export", str(results), "-f", "csv-wide,trc", "-o", str(out), "--video", "a.mp4"])
+        == 0
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["a.export.json", "a.trc", "a.wide.csv"]
+
+
+def test_bad_up_axis_and_gap_policy_exit_2(
+    results_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["export", str(results_file), "-f", "trc", "--up", "sideways"]) == 2
+    assert "unknown up-axis method 'sideways'" in capsys.readouterr().err
+    assert main(["export", str(results_file), "--on-long-gap", "ignore"]) == 2
+    assert "unknown long-gap policy 'ignore'" in capsys.readouterr().err

@@ -48,13 +48,13 @@ def export(
     ] = "auto",
 ) -> None:
     """Export poses to files biomechanics tools open (one set per video)."""
-    from neuropose.export import ExportOptions, export_track, load_tracks, parse_formats
+    from neuropose.export import ExportOptions, export_tracks, load_tracks, parse_formats
 
     names = parse_formats(formats)
     options = ExportOptions(max_gap=max_gap, on_long_gap=on_long_gap, up=up)
     out_dir = output or results.parent / "export"
-    for tr in load_tracks(results, video=video, track_id=track):
-        res = export_track(tr, out_dir, names, options)
+    tracks = load_tracks(results, video=video, track_id=track)
+    for res in export_tracks(tracks, out_dir, names, options):
         for path in res.files:
             out_console.print(f"wrote   {path}")
         out_console.print(f"record  {res.record_path}")

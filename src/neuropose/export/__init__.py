@@ -29,7 +29,13 @@ from neuropose.export.base import (
 )
 from neuropose.export.markers import BLAZEPOSE_MARKERS, LongGapError, prepare_markers
 from neuropose.export.record import ExportedFile, ExportRecord, OpenSimRecord
-from neuropose.export.run import ExportResult, export_job, export_track, parse_formats
+from neuropose.export.run import (
+    ExportResult,
+    export_job,
+    export_track,
+    export_tracks,
+    parse_formats,
+)
 from neuropose.export.track import PoseTrack, load_tracks, track_from_predictions
 
 __all__ = [
@@ -46,6 +52,7 @@ __all__ = [
     "Writer",
     "export_job",
     "export_track",
+    "export_tracks",
     "get_writer",
     "load_tracks",
     "parse_formats",

@@ -189,7 +189,7 @@ def _lock(osim: Any, model_path: Path, names: tuple[str, ...]) -> dict[str, dict
     info = {}
     for i in range(coords.getSize()):
         c = coords.get(i)
-        rot = c.getMotionType() == 1  # Rotational
+        rot = c.getMotionType() == osim.Coordinate.Rotational
         k = float(np.degrees(1.0)) if rot else 1.0
         info[c.getName()] = {
             "range": [c.getRangeMin() * k, c.getRangeMax() * k],

@@ -10,14 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from neuropose import __version__
-from neuropose.errors import NeuroPoseError, UsageError
-from neuropose.export.base import ExportOptions, Output, get_writer
+from neuropose.errors import InputError, NeuroPoseError, UsageError
+from neuropose.export.base import ExportOptions, get_writer
 from neuropose.export.record import ExportedFile, ExportRecord
 from neuropose.export.track import PoseTrack, track_from_predictions
 from neuropose.io import sha256_file, write_model_atomic
 from neuropose.schemas import JobResults
 
-__all__ = ["ExportResult", "export_job", "export_track", "parse_formats"]
+__all__ = ["ExportResult", "export_job", "export_track", "export_tracks", "parse_formats"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,9 +61,22 @@ def export_track(
 ) -> ExportResult:
     """Write ``formats`` of ``track`` into ``out_dir`` plus ``<stem>.export.json``.
 
-    Every format is checked (optional libraries) and converted before any
-    file is written, so a refused export leaves nothing behind; if saving
-    fails midway, the files this call already wrote are removed.
+    See :func:`export_tracks` (this is the one-track case).
+    """
+    return export_tracks([track], out_dir, formats, options)[0]
+
+
+def export_tracks(
+    tracks: Sequence[PoseTrack],
+    out_dir: Path | str,
+    formats: str | Sequence[str],
+    options: ExportOptions | None = None,
+) -> list[ExportResult]:
+    """Write ``formats`` of every track into ``out_dir``, each with its ``<stem>.export.json``.
+
+    Every format of every track is checked (optional libraries) and converted
+    before any file is written, so a refused export leaves nothing behind; if
+    saving fails midway, the files this call already wrote are removed.
 
     Raises
     ------
@@ -71,45 +84,56 @@ def export_track(
         A format's optional library is not installed (exit code 4).
     neuropose.export.LongGapError
         ``.trc``/``.mot`` refused a long gap (exit code 2).
+    InputError
+        Two videos would export to the same file names.
     """
     options = options or ExportOptions()
-    names = parse_formats(formats)
-    writers = [get_writer(n) for n in names]
+    writers = [get_writer(n) for n in parse_formats(formats)]
+    stems = [t.stem for t in tracks]
+    if len(set(stems)) != len(stems):
+        raise InputError(
+            f"videos {', '.join(t.video for t in tracks)} share a file-name stem",
+            hint="export them one at a time with --video and different --output folders",
+        )
     for w in writers:
         w.check()
-    prepared: list[tuple[str, Output]] = []
-    for w in writers:
-        prepared += [(w.name, o) for o in w.prepare(track, options)]
+    plan = [(t, [(w.name, o) for w in writers for o in w.prepare(t, options)]) for t in tracks]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    entries: list[ExportedFile] = []
+    results: list[ExportResult] = []
     try:
-        for fmt, o in prepared:
-            path = out / o.filename
-            o.save(path)
-            written.append(path)
-            entries.append(
-                ExportedFile(
-                    format=fmt, file=o.filename, sha256=sha256_file(path), details=o.record
+        for track, prepared in plan:
+            entries: list[ExportedFile] = []
+            files: list[Path] = []
+            for fmt, o in prepared:
+                path = out / o.filename
+                o.save(path)
+                written.append(path)
+                files.append(path)
+                entries.append(
+                    ExportedFile(
+                        format=fmt, file=o.filename, sha256=sha256_file(path), details=o.record
+                    )
                 )
+            record = ExportRecord(
+                created_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+                neuropose_version=__version__,
+                source=track.describe(),
+                options=options.record(),
+                files=tuple(entries),
             )
-        record = ExportRecord(
-            created_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-            neuropose_version=__version__,
-            source=track.describe(),
-            options=options.record(),
-            files=tuple(entries),
-        )
-        record_path = out / f"{track.stem}.export.json"
-        write_model_atomic(record_path, record)
+            record_path = out / f"{track.stem}.export.json"
+            write_model_atomic(record_path, record)
+            written.append(record_path)
+            results.append(ExportResult(tuple(files), record_path, record))
+            logger.info("exported %s: %s", track.video, ", ".join(p.name for p in files))
     except BaseException:
         for p in written:
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
         raise
-    logger.info("exported %s: %s", track.video, ", ".join(p.name for p in written))
-    return ExportResult(files=tuple(written), record_path=record_path, record=record)
+    return results
 
 
 def export_job(

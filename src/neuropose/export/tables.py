@@ -13,6 +13,7 @@ Long CSV columns: ``time_s, frame_index, joint, x_mm, y_mm, z_mm, confidence``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,8 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LONG_COLUMNS",
-    "LongCsvWriter",
-    "WideCsvWriter",
+    "CsvWriter",
     "long_csv_text",
     "to_dataframe",
     "to_xarray",
@@ -88,55 +88,36 @@ def long_csv_text(track: PoseTrack) -> str:
     # One format string per frame, joint names written in as literals: one
     # formatting call per frame instead of per row.
     fmt = "\n".join(
-        f"{_TIME},%d,{name.replace('%', '%%')},{_NUM},{_NUM},{_NUM},{_NUM}"
-        for name in track.joints
+        f"{_TIME},%d,{name.replace('%', '%%')},{_NUM},{_NUM},{_NUM},{_NUM}" for name in track.joints
     )
     return _rows(",".join(LONG_COLUMNS), fmt, per_joint)
 
 
-class _CsvWriter:
+class CsvWriter:
+    """A CSV table of the raw poses (gap policy not applied: missing cells stay empty)."""
+
     extra: str | None = None
-    suffix = ""
-    name = ""
-    description = ""
+
+    def __init__(
+        self, name: str, suffix: str, description: str, render: Callable[[PoseTrack], str]
+    ) -> None:
+        self.name = name
+        self.suffix = suffix
+        self.description = description
+        self._render = render
 
     def check(self) -> None:
-        """Nothing to check: NumPy writes it."""
-
-    def text(self, track: PoseTrack) -> str:
-        raise NotImplementedError
+        """Nothing to check: the standard library writes it."""
 
     def prepare(self, track: PoseTrack, options: ExportOptions) -> list[Output]:
-        """One CSV of the raw poses (gap policy not applied: missing cells stay empty)."""
+        """One CSV file named ``<stem><suffix>``."""
         rec: dict[str, Any] = {
             "units": "mm (positions), 0..1 (confidence), s (time_s)",
             "axes": "camera: x right, y down, z forward",
             "root_relative": track.provenance.root_relative,
             "missing": "empty cell",
         }
-        return [bytes_output(f"{track.stem}{self.suffix}", self.text(track).encode(), rec)]
-
-
-class LongCsvWriter(_CsvWriter):
-    """Tidy CSV: one row per frame and joint."""
-
-    name = "csv-long"
-    suffix = ".long.csv"
-    description = "tidy CSV, one row per frame and joint (mm, camera axes)"
-
-    def text(self, track: PoseTrack) -> str:
-        return long_csv_text(track)
-
-
-class WideCsvWriter(_CsvWriter):
-    """Wide CSV: one row per frame."""
-
-    name = "csv-wide"
-    suffix = ".wide.csv"
-    description = "wide CSV, one row per frame, x/y/z/confidence per joint (mm, camera axes)"
-
-    def text(self, track: PoseTrack) -> str:
-        return wide_csv_text(track)
+        return [bytes_output(f"{track.stem}{self.suffix}", self._render(track).encode(), rec)]
 
 
 def to_dataframe(track: PoseTrack, layout: str = "long") -> pd.DataFrame:
@@ -201,5 +182,16 @@ def to_xarray(track: PoseTrack) -> xr.Dataset:
     )
 
 
-register(LongCsvWriter())
-register(WideCsvWriter())
+register(
+    CsvWriter(
+        "csv-long", ".long.csv", "tidy CSV, one row per frame and joint (mm, camera axes)",
+        long_csv_text,
+    )
+)  # fmt: skip
+register(
+    CsvWriter(
+        "csv-wide", ".wide.csv",
+        "wide CSV, one row per frame, x/y/z/confidence per joint (mm, camera axes)",
+        wide_csv_text,
+    )
+)  # fmt: skip
