@@ -31,6 +31,7 @@ def _read_trc(path: Path) -> tuple[list[str], np.ndarray, np.ndarray, str]:
     t = np.array(table.getIndependentColumn())
     flat_table = table.flatten(["_x", "_y", "_z"])  # keep it alive: getMatrix() is a view
     mat = np.array(flat_table.getMatrix().to_numpy()).reshape(len(t), len(names), 3)
+    assert "rotated by the estimated up axis" in table.getTableMetaDataAsString("header")
     return names, t, mat, table.getTableMetaDataAsString("Units")
 
 

@@ -23,7 +23,7 @@ from neuropose.export.base import ExportOptions, Output, bytes_output, register
 from neuropose.export.markers import OpenSimMarkers, prepare_markers
 from neuropose.export.track import PoseTrack
 
-__all__ = ["MotWriter", "TrcWriter", "mot_text", "segment_names", "trc_text"]
+__all__ = ["MotWriter", "TrcWriter", "frame_note", "mot_text", "segment_names", "trc_text"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ def trc_text(
     *,
     first_frame: int = 0,
     orig_frames: int | None = None,
+    frame_note: str = "",
 ) -> str:
     """A ``.trc`` document (OpenSim marker file) as text.
 
@@ -62,6 +63,9 @@ def trc_text(
         Index of the first frame in the recording (``OrigDataStartFrame`` − 1).
     orig_frames : int, optional
         Frames of the whole recording (``OrigNumFrames``).
+    frame_note : str
+        Description of the coordinate frame, written as a fifth field of the
+        first line (OpenSim keeps that line as its ``header`` metadata).
 
     Examples
     --------
@@ -77,7 +81,7 @@ def trc_text(
     n, m = positions.shape[:2]
     rate = _rate(timestamps)
     head = [
-        f"PathFileType\t4\t(X/Y/Z)\t{filename}",
+        f"PathFileType\t4\t(X/Y/Z)\t{filename}" + (f"\t{frame_note}" if frame_note else ""),
         "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\t"
         "OrigDataStartFrame\tOrigNumFrames",
         f"{rate:.6f}\t{rate:.6f}\t{n}\t{m}\tm\t{rate:.6f}\t{first_frame + 1}\t"
@@ -117,6 +121,16 @@ def mot_text(name: str, columns: dict[str, np.ndarray], timestamps: np.ndarray) 
     return "\n".join(head) + "\n" + _table(data, fmt)
 
 
+def frame_note(markers: OpenSimMarkers) -> str:
+    """One line saying which frame the markers are in (for the ``.trc`` header)."""
+    up = markers.up
+    return (
+        f"frame: {markers.record['source_frame']} ({up.method}, "
+        f"{up.tilt_from_camera_deg:.1f} deg from the camera's -y); "
+        f"{markers.record['axes']}; neuropose export record has the rotation"
+    )
+
+
 def segment_names(stem: str, suffix: str, markers: OpenSimMarkers) -> list[str]:
     """File names of the segments: ``<stem><suffix>``, or ``<stem>.partK<suffix>`` when split."""
     if len(markers.segments) == 1:
@@ -146,6 +160,7 @@ class TrcWriter:
                 mk.timestamps[a:b],
                 first_frame=a,
                 orig_frames=track.num_frames,
+                frame_note=frame_note(mk),
             )
             rec = {**mk.record, "frames": [a, b], "rate_hz": round(_rate(mk.timestamps[a:b]), 6)}
             outputs.append(bytes_output(fname, text.encode(), rec))

@@ -43,7 +43,7 @@ from neuropose.analyzer.angles import compute_angle
 from neuropose.errors import InputError, ProcessingError
 from neuropose.export.base import ExportOptions, require
 from neuropose.export.markers import OpenSimMarkers, prepare_markers
-from neuropose.export.opensim_files import trc_text
+from neuropose.export.opensim_files import frame_note, trc_text
 from neuropose.export.opensim_setup import POSE2SIM_SETUP, SetupFiles
 from neuropose.export.record import OpenSimRecord
 from neuropose.export.track import PoseTrack
@@ -333,7 +333,7 @@ def run_opensim(
     staging.mkdir()
     try:
         text = trc_text(f"{stem}.trc", mk.names, mk.positions[a:b], t, first_frame=a,
-                        orig_frames=track.num_frames)  # fmt: skip
+                        orig_frames=track.num_frames, frame_note=frame_note(mk))  # fmt: skip
         write_bytes_atomic(staging / f"{stem}.trc", text.encode())
         osim.ModelVisualizer.addDirToGeometrySearchPaths(str(setup.geometry))
         with _opensim_output(osim, staging / "opensim.log"):
