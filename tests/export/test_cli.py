@@ -68,3 +68,21 @@ def test_bad_up_axis_and_gap_policy_exit_2(
     assert "unknown up-axis method 'sideways'" in capsys.readouterr().err
     assert main(["export", str(results_file), "--on-long-gap", "ignore"]) == 2
     assert "unknown long-gap policy 'ignore'" in capsys.readouterr().err
+
+
+def test_heavy_libraries_are_imported_only_by_their_writer(
+    tmp_path: Path, results_file: Path
+) -> None:
+    import subprocess
+
+    code = (
+        "import sys; from neuropose.cli import main; rc = main(sys.argv[1:]); "
+        "heavy = ('pandas', 'xarray', 'ezc3d', 'pynwb', 'ndx_pose', 'opensim', 'tensorflow'); "
+        "print(sorted(m for m in heavy if m in sys.modules)); sys.exit(rc)"
+    )
+    args = ["export", str(results_file), "-f", "csv-long,csv-wide,trc,mot", "-o", str(tmp_path)]
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
