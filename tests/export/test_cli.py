@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -81,8 +82,11 @@ def test_heavy_libraries_are_imported_only_by_their_writer(
         "print(sorted(m for m in heavy if m in sys.modules)); sys.exit(rc)"
     )
     args = ["export", str(results_file), "-f", "csv-long,csv-wide,trc,mot", "-o", str(tmp_path)]
+    from tests.conftest import REPO_PYTHONPATH
+
+    env = {**os.environ, "PYTHONPATH": REPO_PYTHONPATH}
     proc = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300, env=env
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"

@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from neuropose.datadir import read_status
 from neuropose.export import export_job
-from neuropose.interfacer.status import read_status
 from neuropose.schemas import JobResults
 from neuropose.schemas.status import JobState
+from tests.conftest import REPO_PYTHONPATH
 from tests.export import synth
 from tests.interfacer.test_real_estimator import grey_video
 
@@ -32,12 +33,12 @@ def test_export_job_isolates_a_refused_format(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["walk.export.json", "walk.wide.csv"]
 
 
-def test_watch_writes_exports_after_each_job(tmp_path: Path, repo_root: Path) -> None:
+def test_watch_writes_exports_after_each_job(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     grey_video(data_dir / "in" / "visit1" / "walk.mp4", 20, 40)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEUROPOSE_", "FAKE_"))}
     env.update(
-        PYTHONPATH=f"{repo_root / 'src'}{os.pathsep}{repo_root}",
+        PYTHONPATH=REPO_PYTHONPATH,
         NEUROPOSE_SETTLE_SECONDS="0",
         NEUROPOSE_POLL_INTERVAL_S="0.05",
         NEUROPOSE_EXPORT_FORMATS="csv-long,trc",  # the fake 3-joint skeleton has no .trc

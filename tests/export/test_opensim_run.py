@@ -20,6 +20,7 @@ from neuropose.export import load_tracks
 from neuropose.export.opensim_run import OpenSimOptions, read_storage, run_opensim
 from neuropose.export.opensim_setup import POSE2SIM_SETUP, SetupFiles, fetch_setup_files
 from neuropose.wheels import WheelFetchError
+from tests.conftest import REPO_PYTHONPATH
 from tests.export import synth
 from tests.export.conftest import write_results
 
@@ -90,7 +91,11 @@ def test_cam01_monocular_scaling_and_ik(
             job_id="job", created_at="2026-01-01T00:00:00Z", neuropose_version="0", videos=(vp,)
         ),
     )
-    env = {**os.environ, "NEUROPOSE_MODEL_CACHE_DIR": str(model_cache_dir)}
+    env = {
+        **os.environ,
+        "NEUROPOSE_MODEL_CACHE_DIR": str(model_cache_dir),
+        "PYTHONPATH": REPO_PYTHONPATH,
+    }
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     proc = subprocess.run(
