@@ -90,3 +90,31 @@ def test_heavy_libraries_are_imported_only_by_their_writer(
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_opensim_without_the_extra_exit_4(
+    results_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "opensim", None)
+    assert main(["opensim", str(results_file), "--height", "1.7", "--mass", "60"]) == 4
+    err = capsys.readouterr().err
+    assert "pip install 'neuropose[opensim]'" in err and "Traceback" not in err
+
+
+def test_opensim_rejects_implausible_height_and_other_skeletons(
+    results_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pytest.importorskip("opensim", reason="opensim comes with neuropose[opensim] / dev")
+    monkeypatch.setenv("NEUROPOSE_MODEL_CACHE_DIR", str(tmp_path / "cache" / "models"))
+    assert main(["opensim", str(results_file), "--height", "175", "--mass", "60"]) == 2
+    assert "height 175.0 m is outside 0.5-2.5 m" in capsys.readouterr().err
+    from tests.export.conftest import write_results
+    from tests.visualize.synth import build_predictions
+
+    toy = write_results(tmp_path / "toy.json", build_predictions())
+    assert main(["opensim", str(toy), "--height", "1.7", "--mass", "60"]) == 2
+    assert "needs BlazePose-33 results" in capsys.readouterr().err
+    assert not (tmp_path / "cache").exists()  # refused before fetching the setup files

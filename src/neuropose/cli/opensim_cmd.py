@@ -40,7 +40,12 @@ def opensim(
     """Scale Pose2Sim's full-body model and run inverse kinematics (needs the opensim extra)."""
     from neuropose.export import ExportOptions, load_tracks
     from neuropose.export.base import require
-    from neuropose.export.opensim_run import DEFAULT_LOCKED, OpenSimOptions, run_opensim
+    from neuropose.export.opensim_run import (
+        DEFAULT_LOCKED,
+        OpenSimOptions,
+        check_track,
+        run_opensim,
+    )
     from neuropose.export.opensim_setup import fetch_setup_files
 
     require("opensim", "opensim", "OpenSim scaling and inverse kinematics")
@@ -51,6 +56,8 @@ def opensim(
         export=ExportOptions(max_gap=max_gap, on_long_gap=on_long_gap),
     )
     tracks = load_tracks(results, video=video, track_id=track)
+    for tr in tracks:
+        check_track(tr)  # before fetching the setup files
     settings = state(ctx).load().settings
     setup = fetch_setup_files(settings.model_cache_dir.parent / "opensim")
     out_root = output or results.parent / "opensim"

@@ -49,7 +49,14 @@ from neuropose.export.record import OpenSimRecord
 from neuropose.export.track import PoseTrack
 from neuropose.io import fsync_directory, sha256_file, write_bytes_atomic, write_model_atomic
 
-__all__ = ["DEFAULT_LOCKED", "OpenSimOptions", "OpenSimRun", "read_storage", "run_opensim"]
+__all__ = [
+    "DEFAULT_LOCKED",
+    "OpenSimOptions",
+    "OpenSimRun",
+    "check_track",
+    "read_storage",
+    "run_opensim",
+]
 
 #: Coordinates locked by default (foot DOFs BlazePose markers cannot resolve).
 DEFAULT_LOCKED = ("mtp_angle_r", "mtp_angle_l", "subtalar_angle_r", "subtalar_angle_l")
@@ -296,6 +303,16 @@ def _place(staging: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def check_track(track: PoseTrack) -> None:
+    """Raise :class:`InputError` unless ``track`` is BlazePose-33 (Pose2Sim's marker set)."""
+    if track.skeleton.name != "blazepose_33":
+        raise InputError(
+            f"{track.video}: OpenSim kinematics needs BlazePose-33 results "
+            f"(Pose2Sim's BlazePose marker set), not {track.skeleton.name!r}",
+            hint="process the video with --model blazepose-full",
+        )
+
+
 def run_opensim(
     track: PoseTrack, setup: SetupFiles, out_root: Path, options: OpenSimOptions
 ) -> OpenSimRun:
@@ -318,12 +335,7 @@ def run_opensim(
         OpenSim wrote no model or motion.
     """
     osim = require("opensim", "opensim", "OpenSim scaling and inverse kinematics")
-    if track.skeleton.name != "blazepose_33":
-        raise InputError(
-            f"{track.video}: OpenSim kinematics needs BlazePose-33 results "
-            f"(Pose2Sim's BlazePose marker set), not {track.skeleton.name!r}",
-            hint="process the video with --model blazepose-full",
-        )
+    check_track(track)
     mk = prepare_markers(track, options.export)
     a, b = max(mk.segments, key=lambda s: s[1] - s[0])
     t = mk.timestamps[a:b]
