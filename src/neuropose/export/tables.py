@@ -76,21 +76,25 @@ def wide_csv_text(track: PoseTrack) -> str:
 def long_csv_text(track: PoseTrack) -> str:
     """The long (tidy) CSV document (see the module docstring)."""
     f, j = track.positions.shape[:2]
-    per_joint = np.concatenate(
-        [
-            np.broadcast_to(track.timestamps[:, None, None], (f, j, 1)),
-            np.broadcast_to(track.frame_index[:, None, None].astype(np.float64), (f, j, 1)),
-            track.positions,
-            track.confidence_or_nan()[..., None],
-        ],
-        axis=2,
-    ).reshape(f, j * 6)
-    # One format string per frame, joint names written in as literals: one
-    # formatting call per frame instead of per row.
+    values = np.concatenate([track.positions, track.confidence_or_nan()[..., None]], axis=2)
+    # One str.format call per frame: its 33 rows share the time/frame prefix
+    # ({0}, formatted once) and carry the joint names as literals.
     fmt = "\n".join(
-        f"{_TIME},%d,{name.replace('%', '%%')},{_NUM},{_NUM},{_NUM},{_NUM}" for name in track.joints
+        "{0},"
+        + name.replace("{", "{{").replace("}", "}}")
+        + "".join(f",{{{1 + 4 * k + c}:.9g}}" for c in range(4))
+        for k, name in enumerate(track.joints)
     )
-    return _rows(",".join(LONG_COLUMNS), fmt, per_joint)
+    lines = [",".join(LONG_COLUMNS)]
+    for t, fi, v in zip(
+        track.timestamps.tolist(),
+        track.frame_index.tolist(),
+        values.reshape(f, j * 4).tolist(),
+        strict=True,
+    ):
+        lines.append(fmt.format(f"{t:.9f},{fi}", *v))
+    # Missing values are empty cells (pandas, R and spreadsheets read them as NA).
+    return ("\n".join(lines) + "\n").replace(",nan", ",")
 
 
 class CsvWriter:
