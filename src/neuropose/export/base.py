@@ -91,6 +91,11 @@ class ExportOptions:
             raise UsageError(
                 f"unknown long-gap policy {self.on_long_gap!r}", hint="use refuse or split"
             )
+        if self.up not in {"auto", "ground_plane", "body_axis", "camera"}:
+            raise UsageError(
+                f"unknown up-axis method {self.up!r}",
+                hint="use auto, ground_plane, body_axis or camera",
+            )
         if self.min_segment_frames < 2:
             raise UsageError(f"min_segment_frames must be >= 2, got {self.min_segment_frames}")
 
