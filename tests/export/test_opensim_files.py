@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def _read_trc(path: Path) -> tuple[list[str], np.ndarray, np.ndarray, str]:
     t = np.array(table.getIndependentColumn())
     flat_table = table.flatten(["_x", "_y", "_z"])  # keep it alive: getMatrix() is a view
     mat = np.array(flat_table.getMatrix().to_numpy()).reshape(len(t), len(names), 3)
-    assert "rotated by the estimated up axis" in table.getTableMetaDataAsString("header")
+    assert "\tframe: " in table.getTableMetaDataAsString("header")
     return names, t, mat, table.getTableMetaDataAsString("Units")
 
 
@@ -45,6 +46,10 @@ def test_trc_is_metres_y_up_with_true_timestamps(tmp_path: Path) -> None:
     assert main(["export", str(results), "-f", "trc", "-o", str(tmp_path / "e")]) == 0
     names, t, got, units = _read_trc(tmp_path / "e" / "walk.trc")
     assert units == "m"
+    header = opensim.TimeSeriesTableVec3(str(tmp_path / "e" / "walk.trc")).getTableMetaDataAsString(
+        "header"
+    )
+    assert "monocular camera frame rotated by the estimated up axis (ground_plane" in header
     assert set(names) == POSE2SIM_BLAZEPOSE and len(names) == 25
     np.testing.assert_allclose(t, synth.timestamps(), atol=5e-7)
     expected = synth.expected_trc(synth.positions())
@@ -126,3 +131,53 @@ def test_long_gap_split_writes_segments(tmp_path: Path) -> None:
     assert len(t1) == 30 and len(t2) == 20
     np.testing.assert_allclose([t1[0], t2[0]], [ts[0], ts[40]], atol=5e-7)
     assert np.isfinite(g1).all() and np.isfinite(g2).all()
+
+
+def test_triangulated_job_exports_world_frame_with_the_calibration_up_axis(
+    tmp_path: Path,
+) -> None:
+    from neuropose.multiview.synthetic import project_views, ring_rig, walking_motion
+    from neuropose.multiview.trial import triangulate_trial
+    from neuropose.schemas import VideoMetadata, VideoPredictions
+
+    n, rig = 40, ring_rig(3)
+    subject = walking_motion(n)  # world frame, mm, +z up
+    views = []
+    for k, px in enumerate(project_views(subject, rig.cameras, noise_px=0.5)):
+        base = VideoPredictions.empty_for_tests(BLAZEPOSE_33, n).model_dump()
+        base.update(
+            video=f"cam{k + 1}.mp4",
+            metadata=VideoMetadata(
+                width=1080, height=1920, decoded_frame_count=n, duration_s=1, fps_reported=60.0
+            ),
+            timestamp_s=np.arange(n) / 60.0,
+            det_frame=np.arange(n, dtype=np.int32),
+            track_id=np.zeros(n, np.int32),
+            boxes=np.tile(np.float32([0, 0, 100, 100, 1]), (n, 1)),
+            poses3d=np.zeros((n, 33, 3), np.float32),
+            poses2d=px.astype(np.float32),
+            confidence=np.full((n, 33), 0.9, np.float32),
+            primary_track_id=0,
+        )
+        views.append(VideoPredictions(**base))
+    tri = triangulate_trial(views, rig)
+    results = write_results(tmp_path / "r.json", *views)
+    doc = json.loads(results.read_text())
+    results.write_text(json.dumps({**doc, "triangulation": tri.model_dump(mode="json")}))
+    assert main(["export", str(results), "--video", "triangulated", "-f", "trc,csv-long",
+                 "-o", str(tmp_path / "e")]) == 0  # fmt: skip
+    table = opensim.TimeSeriesTableVec3(str(tmp_path / "e" / "triangulated.trc"))
+    assert "calibrated world frame" in table.getTableMetaDataAsString("header")
+    rec = json.loads((tmp_path / "e" / "triangulated.export.json").read_text())
+    trc = rec["files"][0]["details"]
+    assert trc["up_axis"]["method"] == "calibration"
+    # OpenSim's Y is the calibration's +z: world heights are Y up to the ground offset.
+    names, _, got, _ = _read_trc(tmp_path / "e" / "triangulated.trc")
+    nose_world = tri.points()[:, BLAZEPOSE_33.index("nose"), 2] / 1000.0
+    heel_world = tri.points()[:, BLAZEPOSE_33.index("left_heel"), 2] / 1000.0
+    nose_y = got[:, names.index("Nose"), 1]
+    heel_y = got[:, names.index("LHeel"), 1]
+    np.testing.assert_allclose(nose_y - heel_y, nose_world - heel_world, atol=1e-6)
+    assert rec["source"]["axes"].startswith("world frame of the calibration (up = (0, 0, 1))")
+    long = (tmp_path / "e" / "triangulated.long.csv").read_text().splitlines()
+    assert len(long) == 1 + n * 33

@@ -4,7 +4,7 @@ Layers, top to bottom (ARCHITECTURE.md)::
 
     cli
     interfacer  ingest  monitor  visualize  export
-    estimator  analyzer  quality
+    estimator  analyzer  quality  multiview
     models  video  datadir
     foundations: errors config io logs skeletons schemas timefmt media wheels samples signals
 
@@ -60,6 +60,7 @@ LAYERS: dict[str, int] = {
     "estimator": 2,
     "analyzer": 2,
     "quality": 2,
+    "multiview": 2,
     "models": 1,
     "video": 1,
     "datadir": 1,

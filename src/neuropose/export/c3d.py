@@ -31,8 +31,6 @@ from neuropose.export.track import PoseTrack
 
 __all__ = ["C3dWriter"]
 
-_AXES = "camera: x right, y down, z forward"
-
 
 def _uniformity(t: np.ndarray, rate: float) -> float:
     """Largest deviation of a timestamp from the uniform grid, seconds."""
@@ -58,7 +56,7 @@ class C3dWriter:
         deviation = _uniformity(t, rate)
         rec: dict[str, Any] = {
             "units": "mm",
-            "axes": _AXES,
+            "axes": track.axes,
             "rate_hz": round(rate, 6),
             "first_time_s": float(t[0]) if t.size else 0.0,
             "max_timestamp_deviation_s": round(deviation, 6),
@@ -81,7 +79,7 @@ class C3dWriter:
             c["data"]["meta_points"]["residuals"] = np.where(valid, 0.0, -1.0)[None]
             c["data"]["meta_points"]["camera_masks"] = np.zeros((7, j, f), dtype=bool)
             for key, value in (
-                ("AXES", _AXES),
+                ("AXES", track.axes),
                 ("FIRST_TIME_S", [float(rec["first_time_s"])]),
                 ("UNIFORM_TIME", [int(deviation < 0.5 / rate)]),
                 ("MODEL", track.provenance.model_name),

@@ -240,7 +240,11 @@ def prepare_markers(track: PoseTrack, options: ExportOptions) -> OpenSimMarkers:
     record = {
         "units": "m",
         "axes": "OpenSim Y-up: X forward (subject's median facing), Y up, Z right",
-        "source_frame": "monocular camera frame rotated by the estimated up axis",
+        "source_frame": (
+            "monocular camera frame rotated by the estimated up axis"
+            if track.up is None or up.method != "calibration"
+            else "calibrated world frame rotated so the calibration's up axis is Y"
+        ),
         "up_axis": up.record(),
         "forward_from": forward_method,
         "rotation_rows_xyz_in_camera_axes": np.round(rot, 9).tolist(),

@@ -27,7 +27,11 @@ from neuropose.export.track import PoseTrack
 
 __all__ = ["NwbWriter"]
 
-_FRAME = "camera frame of the input video: x right, y down, z forward (millimetres)"
+_CAMERA = "camera frame of the input video: x right, y down, z forward (millimetres)"
+
+
+def _frame(track: PoseTrack) -> str:
+    return _CAMERA if track.up is None else f"{track.axes} (millimetres)"
 
 
 def _start_time(created_at: str) -> datetime:
@@ -56,7 +60,7 @@ class NwbWriter:
         identifier = f"{track.stem}_track{track.track_id}"
         rec: dict[str, Any] = {
             "units": "mm",
-            "axes": _FRAME,
+            "axes": _frame(track),
             "identifier": identifier,
             "processing_module": "behavior",
             "pose_estimation": "PoseEstimation",
@@ -85,11 +89,15 @@ class NwbWriter:
                 series.append(
                     ndx_pose.PoseEstimationSeries(
                         name=joint,
-                        description=f"{joint} position, {_FRAME}",
+                        description=f"{joint} position, {_frame(track)}",
                         data=track.positions[:, j].astype(np.float32),
                         unit="millimeters",
-                        reference_frame=_FRAME
-                        + ("; relative to the hip centre" if prov.root_relative else ""),
+                        reference_frame=_frame(track)
+                        + (
+                            "; relative to the hip centre"
+                            if track.describe()["root_relative"]
+                            else ""
+                        ),
                         timestamps=series[0] if series else track.timestamps,
                         **kwargs,
                     )

@@ -124,9 +124,13 @@ def mot_text(name: str, columns: dict[str, np.ndarray], timestamps: np.ndarray) 
 def frame_note(markers: OpenSimMarkers) -> str:
     """One line saying which frame the markers are in (for the ``.trc`` header)."""
     up = markers.up
+    how = (
+        "calibration"
+        if up.method == "calibration"
+        else f"{up.method}, {up.tilt_from_camera_deg:.1f} deg from the camera's -y"
+    )
     return (
-        f"frame: {markers.record['source_frame']} ({up.method}, "
-        f"{up.tilt_from_camera_deg:.1f} deg from the camera's -y); "
+        f"frame: {markers.record['source_frame']} ({how}); "
         f"{markers.record['axes']}; neuropose export record has the rotation"
     )
 

@@ -117,8 +117,8 @@ class CsvWriter:
         """One CSV file named ``<stem><suffix>``."""
         rec: dict[str, Any] = {
             "units": "mm (positions), 0..1 (confidence), s (time_s)",
-            "axes": "camera: x right, y down, z forward",
-            "root_relative": track.provenance.root_relative,
+            "axes": track.axes,
+            "root_relative": track.describe()["root_relative"],
             "missing": "empty cell",
         }
         return [bytes_output(f"{track.stem}{self.suffix}", self._render(track).encode(), rec)]
@@ -159,7 +159,7 @@ def to_xarray(track: PoseTrack) -> xr.Dataset:
             "position": (
                 ("time", "space", "keypoints", "individuals"),
                 track.positions.transpose(0, 2, 1)[..., None],
-                {"units": "mm", "axes": "camera: x right, y down, z forward"},
+                {"units": "mm", "axes": track.axes},
             ),
             "confidence": (
                 ("time", "keypoints", "individuals"),
@@ -180,7 +180,7 @@ def to_xarray(track: PoseTrack) -> xr.Dataset:
             "model_name": track.provenance.model_name,
             "model_sha256": track.provenance.model_sha256,
             "input_sha256": track.provenance.input_sha256,
-            "root_relative": int(track.provenance.root_relative),
+            "root_relative": int(track.describe()["root_relative"]),
             "time_unit": "seconds",
         },
     )

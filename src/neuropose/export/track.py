@@ -1,10 +1,12 @@
 """One subject of one video as dense arrays, the input of every export.
 
 :class:`PoseTrack` is what the writers convert: positions exactly as stored
-in ``results.json`` (millimetres, camera axes: x right, y down, z forward;
-hip-centred when ``root_relative``), per-joint confidence, the container
-timestamps and the provenance of the predictions. Frames on which the subject
-was not detected are NaN rows (positions and confidence).
+in ``results.json`` — millimetres in camera axes (x right, y down, z
+forward; hip-centred when ``root_relative``), or, for the triangulated
+subject of a calibrated multi-camera job (video ``"triangulated"``), in the
+calibration's world frame with its up axis — per-joint confidence, the
+container timestamps and the provenance of the predictions. Frames on which
+the subject was not detected are NaN rows (positions and confidence).
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from neuropose.analyzer.load import Trial, load_results, load_trial
+from neuropose.analyzer.load import TRIANGULATED, Trial, load_results, load_trial
 from neuropose.schemas import JobResults, Provenance, Skeleton, VideoPredictions
 
 if TYPE_CHECKING:
     import pandas as pd
     import xarray as xr
 
-__all__ = ["PoseTrack", "load_tracks", "track_from_predictions"]
+__all__ = ["PoseTrack", "load_tracks", "track_from_predictions", "track_from_triangulation"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,11 @@ class PoseTrack:
     track_id : int
         The subject's track id.
     provenance : Provenance
-        How the predictions were made (model, hash, input hash...).
+        How the predictions were made (model, hash, input hash...); for a
+        triangulated track, those of the reference (first) view.
+    up : ndarray, shape (3,), or None
+        The world frame's up axis when the positions come from a calibration
+        (triangulated tracks); None for camera-frame data.
     """
 
     job_id: str
@@ -62,6 +68,15 @@ class PoseTrack:
     frame_index: np.ndarray
     track_id: int
     provenance: Provenance
+    up: np.ndarray | None = None
+
+    @property
+    def axes(self) -> str:
+        """The coordinate frame of :attr:`positions`, in words (written into exports)."""
+        if self.up is not None:
+            up = ", ".join(f"{v:g}" for v in np.round(self.up, 6) + 0.0)
+            return f"world frame of the calibration (up = ({up}))"
+        return "camera: x right, y down, z forward"
 
     @property
     def num_frames(self) -> int:
@@ -91,6 +106,7 @@ class PoseTrack:
             model_name=self.provenance.model_name,
             model_sha256=self.provenance.model_sha256,
             frame_index=self.frame_index,
+            up=self.up,
         )
 
     def confidence_or_nan(self) -> np.ndarray:
@@ -139,7 +155,8 @@ class PoseTrack:
             "model_name": self.provenance.model_name,
             "model_sha256": self.provenance.model_sha256,
             "input_sha256": self.provenance.input_sha256,
-            "root_relative": self.provenance.root_relative,
+            "root_relative": self.provenance.root_relative and self.up is None,
+            "axes": self.axes,
         }
 
 
@@ -173,6 +190,32 @@ def track_from_predictions(
     )
 
 
+def track_from_triangulation(results: JobResults) -> PoseTrack:
+    """The triangulated subject of a calibrated multi-camera job (world frame, mm).
+
+    Confidence is None (the triangulation keeps reprojection errors, not a
+    confidence); frames where fewer than two views agreed are NaN.
+
+    Raises
+    ------
+    neuropose.analyzer.SubjectNotFoundError
+        The job has no triangulation.
+    """
+    trial = load_trial(results, video=TRIANGULATED)  # names the problem when absent
+    return PoseTrack(
+        job_id=results.job_id,
+        video=TRIANGULATED,
+        skeleton=trial.skeleton,
+        positions=trial.poses,
+        confidence=None,
+        timestamps=trial.timestamps,
+        frame_index=trial.frame_index,
+        track_id=0,
+        provenance=results.videos[0].provenance,
+        up=None if trial.up is None else np.asarray(trial.up, dtype=np.float64),
+    )
+
+
 def load_tracks(
     results: JobResults | Path | str,
     *,
@@ -180,6 +223,9 @@ def load_tracks(
     track_id: int | None = None,
 ) -> list[PoseTrack]:
     """One :class:`PoseTrack` per video of a results file (or only ``video``).
+
+    A calibrated multi-camera job also gives its triangulated subject
+    (``video="triangulated"``, world frame), after the videos.
 
     Raises
     ------
@@ -190,9 +236,14 @@ def load_tracks(
     """
     if isinstance(results, Path | str):
         results = load_results(results)
+    if video == TRIANGULATED:
+        return [track_from_triangulation(results)]
     if video is not None:
         chosen = load_trial(results, video=video, track_id=track_id)  # names a missing video
         vps = [results.video(chosen.video)]
     else:
         vps = list(results.videos)
-    return [track_from_predictions(v, job_id=results.job_id, track_id=track_id) for v in vps]
+    tracks = [track_from_predictions(v, job_id=results.job_id, track_id=track_id) for v in vps]
+    if video is None and results.triangulation is not None:
+        tracks.append(track_from_triangulation(results))
+    return tracks
