@@ -49,7 +49,8 @@ def test_setup_files_are_the_pinned_ones(setup_files: SetupFiles) -> None:
 def test_gaps_and_a_missing_marker(setup_files: SetupFiles, tmp_path: Path) -> None:
     vp = synth.build(nan_joints={"left_pinky": range(synth.N)})  # + a 3-frame gap
     track = load_tracks(write_results(tmp_path / "r.json", vp))[0]
-    run = run_opensim(track, setup_files, tmp_path / "opensim", OpenSimOptions(1.7, 65.0))
+    opts = OpenSimOptions(1.7, 65.0, filter_hz=6.0)
+    run = run_opensim(track, setup_files, tmp_path / "opensim", opts)
     d = run.directory
     assert d == tmp_path / "opensim" / "walk"
     labels, data = read_storage(d / "walk.ik.mot")
@@ -66,6 +67,7 @@ def test_gaps_and_a_missing_marker(setup_files: SetupFiles, tmp_path: Path) -> N
         == POSE2SIM_SETUP.members["Markers_BlazePose.xml"]
     )
     assert rec["options"]["height_m"] == 1.7 and rec["options"]["mass_kg"] == 65.0
+    assert rec["options"]["filter"]["params"]["cutoff_hz"] == 6.0
     assert (d / "walk_scaled.osim").is_file() and (d / "opensim.log").is_file()
     assert not list((tmp_path / "opensim").glob(".*staging"))
     # The standing template: knees nearly straight in IK too.

@@ -30,6 +30,10 @@ def opensim(
     on_long_gap: Annotated[
         str, typer.Option("--on-long-gap", help="refuse, or split (IK on the longest segment).")
     ] = "refuse",
+    filter_hz: Annotated[
+        float | None,
+        typer.Option("--filter-hz", help="Low-pass the markers before IK (Butterworth, Hz)."),
+    ] = None,
     unlock: Annotated[
         bool,
         typer.Option(
@@ -53,6 +57,7 @@ def opensim(
         height_m=height,
         mass_kg=mass,
         lock=() if unlock else DEFAULT_LOCKED,
+        filter_hz=filter_hz,
         export=ExportOptions(max_gap=max_gap, on_long_gap=on_long_gap),
     )
     tracks = load_tracks(results, video=video, track_id=track)

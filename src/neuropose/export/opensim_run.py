@@ -40,6 +40,7 @@ import numpy as np
 
 from neuropose import __version__
 from neuropose.analyzer.angles import compute_angle
+from neuropose.analyzer.filtering import butterworth
 from neuropose.errors import InputError, ProcessingError
 from neuropose.export.base import ExportOptions, require
 from neuropose.export.markers import OpenSimMarkers, prepare_markers
@@ -75,6 +76,10 @@ class OpenSimOptions:
         Subject mass, kilograms (scaling preserves the mass distribution).
     lock : tuple of str
         Coordinates locked at 0 before IK.
+    filter_hz : float or None
+        When set, the markers are low-pass filtered before scaling and IK
+        (:func:`neuropose.analyzer.butterworth`, zero-phase, order 4, this
+        cutoff in Hz; Pose2Sim's default is 6 Hz). None: raw markers.
     export : ExportOptions
         Gap policy and up-axis method of the markers.
     """
@@ -83,6 +88,7 @@ class OpenSimOptions:
     mass_kg: float
     lock: tuple[str, ...] = DEFAULT_LOCKED
     export: ExportOptions = field(default_factory=ExportOptions)
+    filter_hz: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.height_m <= 2.5:
@@ -227,9 +233,9 @@ def _ik(osim: Any, setup: SetupFiles, work: Path, stem: str, model: Path, t: np.
 
 
 def _marker_errors(
-    work: Path, stem: str, mk: OpenSimMarkers, a: int, b: int
+    work: Path, mk: OpenSimMarkers, exp: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame, per-marker distance (mm) between the IK model's markers and the data."""
+    """Per-frame, per-marker distance (mm) between the IK model's markers and ``exp`` (m)."""
     labels, data = read_storage(work / "_ik_model_marker_locations.sto")
     times = data[:, 0]
     model = np.full((len(times), len(mk.names), 3), np.nan)
@@ -237,7 +243,6 @@ def _marker_errors(
         cols = [labels.index(f"{name}_t{ax}") for ax in "xyz" if f"{name}_t{ax}" in labels]
         if len(cols) == 3:
             model[:, m] = data[:, cols]
-    exp = mk.positions[a:b]
     if exp.shape[0] != model.shape[0]:
         raise ProcessingError(
             f"IK reported {model.shape[0]} frames, the markers have {exp.shape[0]}"
@@ -344,7 +349,10 @@ def run_opensim(
     staging = out_root / f".{stem}.{secrets.token_hex(8)}.staging"
     staging.mkdir()
     try:
-        text = trc_text(f"{stem}.trc", mk.names, mk.positions[a:b], t, first_frame=a,
+        markers, filtered = mk.positions[a:b], None
+        if options.filter_hz is not None:
+            markers, filtered = butterworth(markers, t, cutoff_hz=options.filter_hz)
+        text = trc_text(f"{stem}.trc", mk.names, markers, t, first_frame=a,
                         orig_frames=track.num_frames, frame_note=frame_note(mk))  # fmt: skip
         write_bytes_atomic(staging / f"{stem}.trc", text.encode())
         osim.ModelVisualizer.addDirToGeometrySearchPaths(str(setup.geometry))
@@ -353,7 +361,7 @@ def run_opensim(
             info = _lock(osim, scaled, options.lock)
             motion = _ik(osim, setup, staging, stem, scaled, t)
         labels, data = read_storage(motion)
-        times, err = _marker_errors(staging, stem, mk, a, b)
+        times, err = _marker_errors(staging, mk, markers)
         write_bytes_atomic(staging / f"{stem}.marker_errors.csv", _errors_csv(times, mk.names, err))
         rms = np.sqrt(np.nanmean(err**2, axis=1))
         os_labels, os_err = read_storage(staging / "_ik_marker_errors.sto")
@@ -369,6 +377,7 @@ def run_opensim(
                 "locked_coordinates": list(options.lock),
                 "scaling_time_range_s": [float(t[0]), float(t[-1])],
                 "marker_placer": False,
+                "filter": filtered,
                 **options.export.record(),
             },
             setup_files={
