@@ -156,6 +156,11 @@ class Settings(BaseSettings):
         description="Exports the daemon writes to out/<job>/export/ after each job "
         "(comma-separated, e.g. 'csv-long,trc,mot'; empty: none).",
     )
+    render_after_job: bool = Field(
+        default=True,
+        description="The daemon renders each completed job's overlay video, 3D view and plots "
+        "into out/<job>/visualize/ when idle (for the dashboard's job page).",
+    )
     # --- logging ---------------------------------------------------------------
     log_format: Literal["human", "json"] = Field(
         default="human", description="Log line format: human or json."

@@ -113,11 +113,19 @@ def retry(
     ctx: typer.Context,
     job: Annotated[str, typer.Argument(help="Failed job to process again.")],
     data_dir: DataDirOption = None,
+    render_only: Annotated[
+        bool, typer.Option("--render-only", help="Render a completed job's visuals again.")
+    ] = False,
 ) -> None:
     """Move a failed job back to in/ (its attempt history is kept)."""
     from neuropose.datadir.operations import retry_job
 
     settings = state(ctx).load(data_dir=data_dir).settings
+    if render_only:
+        from neuropose.cli.visualize_cmd import render_job_again
+
+        render_job_again(Path(settings.data_dir), job)
+        return
     entry = retry_job(Path(settings.data_dir), job)
     if entry is None:
         out_console.print(f"moved failed/{job} to in/{job}; the running daemon will queue it")

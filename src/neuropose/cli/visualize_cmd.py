@@ -107,3 +107,41 @@ def visualize(
     out_console.print(f"wrote {len(res.written)} files to {res.out_dir}:", markup=False)
     for p in res.written:
         out_console.print(f"  {p.name}", markup=False)
+
+
+def render_job_again(data_dir: Path, job: str) -> None:
+    """``neuropose retry --render-only JOB``: render a completed job's visuals again.
+
+    Renders into ``out/<job>/visualize/`` exactly as the daemon's render step
+    does (:class:`neuropose.visualize.jobrender.JobRenders`) and records the
+    outcome in ``render.json``. A failed render raises :class:`ProcessingError`
+    (exit code 1) with the reason; the job's results and state are untouched.
+    """
+    from neuropose.datadir import DataDir, UnknownJobError, read_status
+    from neuropose.errors import InputError, ProcessingError
+    from neuropose.schemas import JobState
+    from neuropose.visualize.jobrender import JobRenders
+
+    layout = DataDir(data_dir)
+    entry = read_status(data_dir).jobs.get(job)
+    if entry is None:
+        raise UnknownJobError(
+            f"no job {job!r} in {data_dir}", hint="run `neuropose status` to list jobs"
+        )
+    results = layout.job(job).results
+    if entry.state is not JobState.COMPLETED or not results.is_file():
+        raise InputError(
+            f"job {job!r} is {entry.state.value}, not completed: there is nothing to render",
+            hint="--render-only redoes the visuals of a completed job; retry a failed job "
+            "without it",
+        )
+    record = JobRenders(layout).render(job)
+    if record.state != "done":
+        raise ProcessingError(
+            f"rendering the visuals of {job} failed: {record.error}",
+            hint=f"the job stays completed; fix the cause, then run "
+            f"`neuropose retry --render-only {job}` again",
+        )
+    out_console.print(f"rendered {len(record.files)} file(s) into {layout.job(job).visualize}")
+    for note in record.notes:
+        out_console.print(f"note: {note}")

@@ -12,6 +12,7 @@
         results.json            JobResults, written once when complete
         partial/                checkpoints of an interrupted video
         visualize/<stem>.quality.json   quality report (and other visual outputs)
+        visualize/render.json   the daemon's render step: state, error, files
         export/                 exported files (CSV, TRC, MOT, C3D, NWB)
         opensim/<stem>/         OpenSim scaled model, IK motion, marker errors
       failed/<job>/             inputs of a failed job
@@ -51,6 +52,7 @@ __all__ = [
     "OUT_DIR",
     "PARTIAL_DIR",
     "READY_MARKER",
+    "RENDER_RECORD_FILE",
     "RESERVED_PREFIX",
     "RESULTS_FILE",
     "STAGING_DIR",
@@ -84,6 +86,8 @@ RESULTS_FILE = "results.json"
 PARTIAL_DIR = "partial"
 #: Per-job folder of visual outputs and quality reports.
 VISUALIZE_DIR = "visualize"
+#: Record of the daemon's render step inside :data:`VISUALIZE_DIR`.
+RENDER_RECORD_FILE = "render.json"
 #: Per-job folder of exported files (``neuropose export``, setting ``export_formats``).
 EXPORT_DIR = "export"
 #: Per-job folder of OpenSim scaling + inverse kinematics outputs (``neuropose opensim``).
@@ -212,6 +216,16 @@ class JobPaths:
     def visualize(self) -> Path:
         """``out/<job>/visualize``: visual outputs and quality reports."""
         return self.output / VISUALIZE_DIR
+
+    @property
+    def render_record(self) -> Path:
+        """``out/<job>/visualize/render.json``: state of the daemon's render step."""
+        return self.visualize / RENDER_RECORD_FILE
+
+    @property
+    def render_lock(self) -> Path:
+        """``out/<job>/visualize/.render.lock``: held while the job's visuals are rendered."""
+        return self.visualize / f"{RESERVED_PREFIX}render.lock"
 
     @property
     def export(self) -> Path:
