@@ -76,6 +76,9 @@ SAME_LAYER_REASONS: dict[tuple[str, str], str] = {
     # The daemon setting export_formats: one failure-isolated call after each job
     # (export_job never raises), like the quality reports.
     ("interfacer", "export"): "exports after each job (export_formats)",
+    # The daemon renders each completed job's visuals when idle (render_after_job):
+    # one call into neuropose.visualize.jobrender, failure-isolated like the exports.
+    ("interfacer", "visualize"): "the render step after each job (render_after_job)",
 }
 
 #: Same-layer or upward imports other engineers are removing now (delete on landing).

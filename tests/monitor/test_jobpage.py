@@ -175,3 +175,27 @@ def test_format_size() -> None:
         "2.9 KiB",
         "3.0 GiB",
     ]
+
+
+def test_failed_render_is_shown_with_the_fix(data_dir: Path) -> None:
+    from neuropose.io import write_model_atomic
+    from neuropose.schemas.render import RenderRecord
+
+    _visual_job(data_dir)
+    record = RenderRecord(
+        job_id="walk-03",
+        state="failed",
+        started_at="2026-11-29T18:00:00Z",
+        finished_at="2026-11-29T18:01:00Z",
+        error="ProcessingError: ffmpeg stopped while writing cam01.overlay.mp4: <killed>",
+        neuropose_version="0",
+    )
+    write_model_atomic(data_dir / "out" / "walk-03" / "visualize" / "render.json", record)
+    html = _page(data_dir)
+    assert 'data-render="failed"' in html
+    assert "ffmpeg stopped while writing cam01.overlay.mp4: &lt;killed&gt;" in html
+    assert "<code>neuropose retry --render-only walk-03</code>" in html
+    assert "render.json" not in " ".join(_parse(html).text)  # not offered as a download
+    assert 'class="badge badge-completed"' in html  # the job itself stays completed
+    (data_dir / "out" / "walk-03" / "visualize" / "render.json").write_text("{", "utf-8")
+    assert "render.json" in _page(data_dir) and "not valid JSON" in _page(data_dir)

@@ -97,6 +97,7 @@ from neuropose.quality import write_job_quality_reports
 from neuropose.schemas.predictions import JobResults, VideoPredictions
 from neuropose.schemas.status import AttemptRecord, JobState, JobStatusEntry, VideoProgress
 from neuropose.timefmt import utc_now
+from neuropose.visualize.jobrender import JobRenders
 
 __all__ = [
     "DaemonStopped",
@@ -291,6 +292,7 @@ class Interfacer:
         )
         self.summary = RunSummary([], [], [])
         self._stuck_in_in: set[str] = set()  # failed jobs whose move to failed/ did not work
+        self.renders = JobRenders(self.layout) if settings.render_after_job else None
 
     # ------------------------------------------------------------------ run
     def run(self) -> RunSummary:
@@ -406,6 +408,8 @@ class Interfacer:
             if job is not None:
                 self._process(job)
                 continue
+            if self.renders is not None and self.renders.render_when_idle(self.jobs):
+                continue  # visuals of a completed job, after every queued job
             if self.once:
                 return
             self.stop.event.wait(self.settings.poll_interval_s)

@@ -10,6 +10,7 @@
     out/<job>/visualize/<stem>.angles.png       plots (.svg: download)
     out/<job>/visualize/<stem>.confidence.png
     out/<job>/visualize/<stem>.preview.png      poster of the player / preview image
+    out/<job>/visualize/render.json             the daemon's render step (failed: shown)
     out/<job>/export/*                          exports; download
 
 Job and video names come from file names that outsiders choose, so nothing
@@ -34,6 +35,7 @@ from neuropose.io import load_json, load_model
 from neuropose.monitor.files import content_type_for
 from neuropose.schemas import JobResults, JobStatusEntry
 from neuropose.schemas.quality import QualityReport
+from neuropose.schemas.render import RenderRecord
 
 __all__ = [
     "MAX_QUALITY_BYTES",
@@ -144,6 +146,10 @@ class JobFiles:
         Rendered outputs by video index (videos with none are absent).
     downloads : tuple of Download
         ``results.json``, analyze reports and exports, in that order.
+    render : RenderRecord or None
+        The daemon's render step record, when there is one.
+    render_error : str or None
+        Why ``render.json`` could not be read.
     """
 
     results: JobResults | None
@@ -155,6 +161,8 @@ class JobFiles:
     previews: dict[int, Path]
     visuals: dict[int, VideoVisuals] = field(default_factory=dict)
     downloads: tuple[Download, ...] = ()
+    render: RenderRecord | None = None
+    render_error: str | None = None
 
 
 def _files_in(folder: Path) -> dict[str, int]:
@@ -261,8 +269,17 @@ def job_files(
     downloads += [
         Download(f"{VISUALIZE_DIR}/{n}", "visuals", s)
         for n, s in present.items()
-        if not n.endswith(".preview.png")
+        if not n.endswith(".preview.png") and n != paths.render_record.name
     ]
+    render: RenderRecord | None = None
+    render_error: str | None = None
+    if paths.render_record.name in present or paths.render_record.is_file():
+        try:
+            render = load_model(paths.render_record, RenderRecord)
+        except NeuroPoseError as exc:
+            render_error = exc.message
+        except OSError as exc:
+            render_error = f"{paths.render_record}: cannot read ({exc.strerror or exc})"
     return JobFiles(
         results,
         results_error,
@@ -273,6 +290,8 @@ def job_files(
         previews,
         visuals,
         tuple(downloads[:MAX_LISTED]),
+        render,
+        render_error,
     )
 
 

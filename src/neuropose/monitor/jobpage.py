@@ -20,6 +20,7 @@ allows nothing else); the viewer's ``?token=`` is appended to each.
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 from urllib.parse import quote
 
@@ -109,6 +110,27 @@ def _verdict_section(verdict: Verdict | None) -> str:
         f"<p>{esc(lead)}</p>{f'<ul>{reasons}</ul>' if reasons else ''}"
         '<p class="sub">From the quality report of each video (rules in the monitor guide); '
         "a screening aid, not a clinical validation.</p></section>"
+    )
+
+
+def _render_notice(files: JobFiles, name: str) -> str:
+    """What the daemon's render step says: failed (with the fix) or still running."""
+    rec = files.render
+    if files.render_error is not None:
+        return f'<div class="notice notice-warn">{esc(files.render_error)}</div>'
+    if rec is None or rec.state == "done":
+        return ""
+    if rec.state == "rendering":
+        return (
+            '<div class="notice notice-info" id="render-state" data-render="rendering">'
+            f"Rendering the visuals (started {esc(format_time(rec.started_at))}); reload the "
+            "page when it is done.</div>"
+        )
+    return (
+        '<div class="notice notice-error" id="render-state" data-render="failed">'
+        f"Rendering the visuals failed ({esc(format_time(rec.finished_at))}): {esc(rec.error)}. "
+        "The pose results are complete and unaffected. Render again with "
+        f"<code>neuropose retry --render-only {esc(shlex.quote(name))}</code>.</div>"
     )
 
 
@@ -301,7 +323,7 @@ def render_job_page(
     body = (
         f"{header_html(view, '/' + token_query, esc(name))}<main>{notices_html(view)}"
         f"{_verdict_section(job_verdict(files, entry.state))}"
-        f"{_summary(name, entry, job, files, token_query)}{sections}"
+        f"{_render_notice(files, name)}{_summary(name, entry, job, files, token_query)}{sections}"
         f"{_downloads(files, name, token_query)}{_progress_and_history(entry, job)}</main>"
     )
     return page_html(

@@ -28,7 +28,7 @@ Guarantees
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from neuropose import __version__
 from neuropose.datadir.layout import DataDir
@@ -82,6 +82,29 @@ class JobRenders:
         self.layout = layout
         self.preset = preset
         self._owed: list[str] = []
+        self._seen: set[str] = set()  # completed jobs already considered
+
+    def render_when_idle(self, jobs: Mapping[str, JobStatusEntry]) -> bool:
+        """The daemon's one call, when it has no job to process: render one owed job.
+
+        Completed jobs not seen before are checked with :meth:`find_owed`
+        (on the first call that is every completed job: the recovery of
+        renders a crash interrupted); then the oldest owed job is rendered.
+        Between calls only a set lookup per job is spent.
+
+        Returns
+        -------
+        bool
+            Whether a job was rendered (the daemon then looks for new jobs
+            before rendering the next one).
+        """
+        new = [
+            e for j, e in jobs.items() if e.state is JobState.COMPLETED and j not in self._seen
+        ]
+        if new:
+            self._seen.update(e.job_id for e in new)
+            self.find_owed(new)
+        return self.render_next()
 
     @property
     def owed(self) -> list[str]:
