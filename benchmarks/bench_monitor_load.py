@@ -13,12 +13,18 @@ connection each), for ``--seconds`` per scenario:
   daemon's heartbeats, so the monitor re-reads the status every refresh.
 * ``pages``: the same clients polling a mix of ``/`` (25 %),
   ``/status.json?job=...`` (50 %) and ``/health`` (25 %) every ``--interval`` s.
+* ``pages+video``: as ``pages`` plus job pages (``/jobs/<job>``, 15 %) and
+  seeks in review videos (20 %): a 1 MiB byte range at a random offset of a
+  24 MiB ``visualize/<stem>.overlay.mp4`` of one of 20 jobs, as a player
+  fetches after a seek (answered 206). Latencies of pages/JSON and of video
+  ranges are reported on separate rows.
 * ``saturate``: every client sends ``/status.json?job=...`` back to back (no
   think time): this measures the server's capacity, so its latency is
   ``clients / throughput`` by construction.
 
 Prints one Markdown table (latency p50/p95/max, requests/s, errors). An error
-is any non-200 answer, a connection failure, or a 10 s timeout.
+is any answer other than 200 (206 for a range), a connection failure, or a
+10 s timeout.
 
 Usage::
 
@@ -99,12 +105,20 @@ def make_status(n_jobs: int) -> StatusFile:
 
 ACCEPT_GZIP = True
 
+#: Review videos of the ``pages+video`` scenario: jobs, size (bytes) and range length.
+VIDEO_JOBS, VIDEO_BYTES, RANGE_BYTES = 20, 24 * 2**20, 2**20
+#: A path ``RANGE <path>`` is requested with a Range header at a random offset.
+RANGE_PREFIX = "RANGE "
+
 
 async def _request(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str
 ) -> tuple[int, int]:
     # Browsers always offer gzip; the monitor compresses its large cached bodies once.
     accept = "Accept-Encoding: gzip, deflate\r\n" if ACCEPT_GZIP else ""
+    if path.startswith(RANGE_PREFIX):
+        _, offset, path = path.split(" ", 2)
+        accept += f"Range: bytes={offset}-{int(offset) + RANGE_BYTES - 1}\r\n"
     writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{accept}\r\n".encode())
     await writer.drain()
     head = await reader.readuntil(b"\r\n\r\n")
@@ -122,7 +136,7 @@ async def _client(
     weights: list[float],
     interval: float,
     until: float,
-    lat: list[float],
+    lat: list[tuple[bool, float]],
     errors: list[str],
     sizes: list[int],
 ) -> None:
@@ -133,13 +147,17 @@ async def _client(
     while time.monotonic() < until:
         start = time.monotonic()
         path = rng.choices(paths, weights)[0]
+        video = path.startswith(RANGE_PREFIX)
+        if video:
+            offset = rng.randrange(0, VIDEO_BYTES - RANGE_BYTES)
+            path = f"{RANGE_PREFIX}{offset} {path.removeprefix(RANGE_PREFIX)}"
         try:
             if conn is None:
                 conn = await asyncio.wait_for(asyncio.open_connection(host, port), 10)
             status, size = await asyncio.wait_for(_request(*conn, path), 10)
-            if status != 200:
+            if status != (206 if video else 200):
                 errors.append(f"HTTP {status} for {path}")
-            lat.append(time.monotonic() - start)
+            lat.append((video, time.monotonic() - start))
             sizes.append(size)
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
             errors.append(f"{type(exc).__name__} for {path}")
@@ -160,8 +178,8 @@ async def _scenario(
     paths: list[str],
     weights: list[float],
     interval: float,
-) -> dict[str, float]:
-    lat: list[float] = []
+) -> dict[str, dict[str, float]]:
+    lat: list[tuple[bool, float]] = []
     errors: list[str] = []
     sizes: list[int] = []
     until = time.monotonic() + seconds
@@ -173,19 +191,25 @@ async def _scenario(
         )
     )
     wall = time.monotonic() - t0
-    lat_ms = sorted(x * 1000 for x in lat)
-    q = statistics.quantiles(lat_ms, n=100) if len(lat_ms) > 1 else [0.0] * 99
     if errors:
         print(f"  errors (first 5): {errors[:5]}", file=sys.stderr)
-    return {
-        "requests": len(lat),
-        "rps": len(lat) / wall,
-        "p50": q[49],
-        "p95": q[94],
-        "max": lat_ms[-1] if lat_ms else 0.0,
-        "errors": len(errors),
-        "kb": statistics.mean(sizes) / 1024 if sizes else 0.0,
-    }
+    rows = {}
+    for kind, is_video in (("", False), (" (video ranges)", True)):
+        lat_ms = sorted(x * 1000 for v, x in lat if v is is_video)
+        if not lat_ms:
+            continue
+        q = statistics.quantiles(lat_ms, n=100) if len(lat_ms) > 1 else [lat_ms[0]] * 99
+        kb = [s for (v, _), s in zip(lat, sizes, strict=True) if v is is_video]
+        rows[kind] = {
+            "requests": len(lat_ms),
+            "rps": len(lat_ms) / wall,
+            "p50": q[49],
+            "p95": q[94],
+            "max": lat_ms[-1],
+            "errors": sum(1 for e in errors if (RANGE_PREFIX.strip() in e) is is_video),
+            "kb": statistics.mean(kb) / 1024 if kb else 0.0,
+        }
+    return rows
 
 
 def _heartbeats(data_dir: Path, status: StatusFile, stop: threading.Event) -> None:
@@ -356,6 +380,13 @@ def main() -> int:
             (data_dir / "out" / name).mkdir()
             write_model_atomic(data_dir / "out" / name / "status.json", entry)
         write_model_atomic(data_dir / "status.json", status)
+        completed = [n for n, e in status.jobs.items() if e.state is JobState.COMPLETED]
+        video_paths = []
+        for name in completed[:VIDEO_JOBS]:
+            (data_dir / "out" / name / "visualize").mkdir()
+            video = data_dir / "out" / name / "visualize" / "cam01.overlay.mp4"
+            video.write_bytes(os.urandom(VIDEO_BYTES))
+            video_paths.append(f"{RANGE_PREFIX}/jobs/{name}/visualize/cam01.overlay.mp4")
         if args.components:
             components(data_dir, status)
         sources: dict[str, str | None] = {"this checkout": None}
@@ -371,6 +402,23 @@ def main() -> int:
                 "pages": (
                     ["/", "/health", *job_paths],
                     [0.25, 0.25, *[0.5 / len(job_paths)] * len(job_paths)],
+                    args.interval,
+                ),
+                "pages+video": (
+                    [
+                        "/",
+                        "/health",
+                        *job_paths,
+                        *[f"/jobs/{n}" for n in names[:200]],
+                        *video_paths,
+                    ],
+                    [
+                        0.15,
+                        0.15,
+                        *[0.35 / len(job_paths)] * len(job_paths),
+                        *[0.15 / 200] * 200,
+                        *[0.2 / len(video_paths)] * len(video_paths),
+                    ],
                     args.interval,
                 ),
                 "saturate": (job_paths, [1.0] * len(job_paths), 0.0),
@@ -397,11 +445,12 @@ def main() -> int:
                     stop.set()
                     if beat.is_alive():
                         beat.join()
-                    print(
-                        f"| {label} | {name} | {r['requests']:.0f} | {r['rps']:.0f} | "
-                        f"{r['kb']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['max']:.0f} | "
-                        f"{r['errors']:.0f} |"
-                    )
+                    for kind, row in r.items():
+                        print(
+                            f"| {label} | {name}{kind} | {row['requests']:.0f} | "
+                            f"{row['rps']:.0f} | {row['kb']:.0f} | {row['p50']:.1f} | "
+                            f"{row['p95']:.1f} | {row['max']:.0f} | {row['errors']:.0f} |"
+                        )
         finally:
             for proc, _, _ in servers.values():
                 proc.send_signal(signal.SIGTERM)
