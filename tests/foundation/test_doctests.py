@@ -23,10 +23,16 @@ MODULES = [
     "neuropose.quality.report",
     "neuropose.quality.html",
     "neuropose.quality.files",
+    "neuropose.quality.verdict",
     "neuropose.monitor.cache",
     "neuropose.monitor.render",
     "neuropose.monitor.snapshot",
     "neuropose.monitor.server",
+    "neuropose.monitor.files",
+    "neuropose.monitor.jobfiles",
+    "neuropose.monitor.jobpage",
+    "neuropose.visualize.sides",
+    "neuropose.visualize.jobrender",
 ]
 
 

@@ -98,9 +98,7 @@ class JobRenders:
             Whether a job was rendered (the daemon then looks for new jobs
             before rendering the next one).
         """
-        new = [
-            e for j, e in jobs.items() if e.state is JobState.COMPLETED and j not in self._seen
-        ]
+        new = [e for j, e in jobs.items() if e.state is JobState.COMPLETED and j not in self._seen]
         if new:
             self._seen.update(e.job_id for e in new)
             self.find_owed(new)

@@ -7,9 +7,13 @@ Drawing conventions (BGR colours)
   green at 1 (:func:`confidence_colour`). Models without confidence draw
   white joints. Joints with NaN coordinates are not drawn.
 * Bones are the stored ``Skeleton.edges``. The subject (``primary_track_id``)
-  is drawn with thick cyan bones and a thick cyan box labelled
-  ``ID <n> subject``; other tracks get thin grey bones, a thin grey box and
-  ``ID <n>``.
+  is drawn with thick bones — left side blue ``#0072B2``, right side orange
+  ``#E69F00`` (Okabe-Ito, colour-blind safe; :mod:`neuropose.visualize.sides`),
+  centre cyan — and a thick cyan box labelled ``ID <n> subject``; other
+  tracks get thin grey bones, a thin grey box and ``ID <n>``.
+* Joint discs scale with the person: radius ``box height / 100`` px, at
+  least 2 px and at most 4 × (3 × for others) the frame's line scale, so a
+  distant person's limbs stay visible.
 * A banner at the top left shows ``t = <timestamp> s  frame <i>/<n>`` (the
   container timestamp of the frame), and ``no prediction`` on frames the
   predictions do not cover.
@@ -34,6 +38,7 @@ import numpy as np
 
 from neuropose.errors import InputError
 from neuropose.schemas.predictions import VideoPredictions
+from neuropose.visualize.sides import LEFT_BGR, RIGHT_BGR, edge_sides
 from neuropose.visualize.video import VideoWriter, iter_upright_frames
 
 __all__ = [
@@ -142,10 +147,15 @@ def _draw_person(frame: np.ndarray, vp: VideoPredictions, row: int, s: int) -> N
                     cv2.LINE_AA)  # fmt: skip
     ok = np.all(np.isfinite(pose), axis=1).tolist()
     pts = [tuple(p) for p in np.rint(np.nan_to_num(pose)).astype(np.int64).tolist()]
-    for a, b in vp.skeleton.edges:
+    side_colour = {"left": LEFT_BGR, "right": RIGHT_BGR, None: bone_col}
+    sides = edge_sides(vp.skeleton) if primary else [None] * len(vp.skeleton.edges)
+    for (a, b), side in zip(vp.skeleton.edges, sides, strict=True):
         if ok[a] and ok[b]:
-            cv2.line(frame, pts[a], pts[b], bone_col, bone_w, cv2.LINE_AA)
-    radius = (4 if primary else 3) * s
+            cv2.line(frame, pts[a], pts[b], side_colour[side], bone_w, cv2.LINE_AA)
+    largest = (4 if primary else 3) * s
+    radius = largest
+    if np.isfinite(h) and h > 0:
+        radius = int(np.clip(round(h / 100), 2, largest))
     colours = (
         [confidence_colour(float(c)) for c in conf.tolist()]
         if conf is not None

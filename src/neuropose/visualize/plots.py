@@ -37,6 +37,7 @@ import numpy as np
 
 from neuropose.io import write_bytes_atomic
 from neuropose.schemas.predictions import VideoPredictions
+from neuropose.visualize.sides import GROUP_COLOURS, limb_groups
 
 __all__ = [
     "DEFAULT_ANGLES",
@@ -252,8 +253,13 @@ def plot_confidence(
     events: Mapping[str, Sequence[float]] | None = None,
     frames: tuple[int, int | None] | None = None,
 ) -> list[Path]:
-    """Write ``<out_stem>.png/.svg``: the subject's per-joint confidence over time.
+    """Write ``<out_stem>.png/.svg``: the subject's joint confidence over time, by limb.
 
+    Joints are grouped by body part (:func:`neuropose.visualize.sides.limb_groups`:
+    head, trunk, left/right arm, left/right leg): each group is one line, the
+    mean confidence of its joints, over a light band from its least to its
+    most confident joint — a handful of lines and legend entries instead of
+    one per joint. Left limbs are blues, right limbs oranges (Okabe-Ito).
     When the model gives no confidence, the plot shows the subject's box
     score instead (and says so on the y axis). Frames without the subject are
     shaded grey.
@@ -273,10 +279,14 @@ def plot_confidence(
     if vp.confidence is not None:
         conf = np.full((rows.size, len(vp.skeleton.joints)), np.nan)
         conf[present] = vp.confidence[rows[present]]
-        cmap = _cmap(len(vp.skeleton.joints))
-        for j, name in enumerate(vp.skeleton.joints):
-            ax.plot(t, conf[:, j], lw=0.9, color=cmap(j), label=name)
-        ax.set_ylabel("joint confidence (0–1)")
+        for group, joints in limb_groups(vp.skeleton):
+            colour = GROUP_COLOURS[group]
+            part = conf[:, joints]
+            with np.errstate(all="ignore"):
+                lo, hi, mean = part.min(axis=1), part.max(axis=1), part.mean(axis=1)
+            ax.fill_between(t, lo, hi, color=colour, alpha=0.15, lw=0)
+            ax.plot(t, mean, lw=1.6, color=colour, label=f"{group} ({len(joints)})")
+        ax.set_ylabel("joint confidence (0–1): mean of the group, band min–max")
     else:
         score = np.full(rows.size, np.nan)
         score[present] = vp.boxes[rows[present], 4]
@@ -288,15 +298,9 @@ def plot_confidence(
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("time (s)")
     ax.grid(alpha=0.3)
-    ax.set_title(f"{vp.video}: per-joint confidence of subject (grey = subject missing)")
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=6, ncols=2)
+    ax.set_title(f"{vp.video}: joint confidence of subject by limb (grey = subject missing)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     return _save(fig, canvas, out_stem)
-
-
-def _cmap(n: int) -> Any:
-    from matplotlib import colormaps
-
-    return colormaps["turbo"].resampled(max(n, 2))
 
 
 def _missing_spans(t: np.ndarray, present: np.ndarray) -> list[tuple[float, float]]:

@@ -28,7 +28,11 @@ import numpy as np
 from neuropose.errors import InputError
 from neuropose.schemas.predictions import VideoPredictions
 from neuropose.visualize.overlay import FrameRange, nominal_fps
+from neuropose.visualize.sides import LEFT_HEX, RIGHT_HEX, edge_sides
 from neuropose.visualize.video import VideoWriter
+
+#: Colour of centre bones (trunk, head) in the 3D view; left/right: :mod:`~.sides`.
+CENTRE_HEX = "#555555"
 
 __all__ = [
     "AZIMUTH_DEG",
@@ -146,10 +150,14 @@ def render_3d(
     ax.set_xlabel("x lateral (mm)")
     ax.set_ylabel("depth (mm)")
     ax.set_zlabel("up (mm)")
-    # All bones are one line artist, NaN-separated, so each frame draws two artists.
-    (bones,) = ax.plot([], [], [], color="tab:blue", lw=2, animated=True)
-    edges = np.array(vp.skeleton.edges, dtype=np.int64).reshape(-1, 2)
-    (dots,) = ax.plot([], [], [], "o", color="tab:red", ms=3, animated=True)
+    # Bones of one side are one line artist, NaN-separated: each frame draws four artists.
+    sides = edge_sides(vp.skeleton)
+    all_edges = np.array(vp.skeleton.edges, dtype=np.int64).reshape(-1, 2)
+    groups = []
+    for side, colour in (("left", LEFT_HEX), ("right", RIGHT_HEX), (None, CENTRE_HEX)):
+        (line,) = ax.plot([], [], [], color=colour, lw=2.5, animated=True)
+        groups.append((line, all_edges[np.array([s == side for s in sides], dtype=bool)]))
+    (dots,) = ax.plot([], [], [], "o", color="#333333", ms=2.5, animated=True)
     title = fig.text(0.5, 0.97, "", ha="center", va="top", fontsize=8, animated=True)
     fig.text(
         0.5, 0.01, f"view: elevation {ELEVATION_DEG:g}°, azimuth {AZIMUTH_DEG:g}°; equal axes",
@@ -163,7 +171,9 @@ def render_3d(
         canvas.restore_region(background)
         pts = disp[p]
         if rows[p] >= 0:
-            if edges.size:
+            for bones, edges in groups:
+                if not edges.size:
+                    continue
                 segs = np.full((edges.shape[0], 3, 3), np.nan)
                 segs[:, 0], segs[:, 1] = pts[edges[:, 0]], pts[edges[:, 1]]
                 flat = segs.reshape(-1, 3)
