@@ -18,11 +18,17 @@ Predictions are stored as column arrays rather than one object per frame:
 
 A frame with no detection simply has no rows. ``primary_track_id`` names the
 subject chosen by ``subject_rule``.
+
+Refinement (:mod:`neuropose.estimator.refine`) writes the corrected, smoothed
+landmarks into ``poses3d``/``poses2d``/``confidence`` and keeps the model's
+own output in ``poses3d_raw``/``poses2d_raw``/``confidence_raw`` (``None``
+when no refinement ran); every left/right relabelling is listed in
+``swap_corrections``.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -34,7 +40,39 @@ from neuropose.schemas.segmentation import Segmentation
 from neuropose.schemas.skeleton import Skeleton
 from neuropose.schemas.video import VideoMetadata
 
-__all__ = ["JobResults", "VideoPredictions"]
+__all__ = ["JobResults", "SwapCorrection", "VideoPredictions"]
+
+
+class SwapCorrection(FrozenModel):
+    """One run of consecutive detections whose left/right labels were exchanged.
+
+    Attributes
+    ----------
+    track_id : int
+        Track the run belongs to.
+    part : {"upper", "lower"}
+        Body part relabelled: ``upper`` (face, shoulders, arms, hands) or
+        ``lower`` (hips, legs, feet).
+    first_frame, last_frame : int
+        Positions in ``frame_index`` of the run's first and last detection.
+    n_frames : int
+        Detections relabelled.
+    cost_model, cost_swapped : float
+        Continuity cost over the run and its two boundaries (mean joint jump
+        between consecutive detections, in units of the track's body size,
+        2D plus 3D) with the model's labels and with the exchanged labels.
+    reason : str
+        Sentence for people.
+    """
+
+    track_id: int
+    part: Literal["upper", "lower"]
+    first_frame: int = Field(ge=0)
+    last_frame: int = Field(ge=0)
+    n_frames: int = Field(ge=1)
+    cost_model: float
+    cost_swapped: float
+    reason: str
 
 
 class VideoPredictions(FrozenModel):
@@ -66,6 +104,10 @@ class VideoPredictions(FrozenModel):
     poses2d: array_field("float32", 3, (2,))  # type: ignore[valid-type]
     confidence: array_field("float32", 2) | None = None  # type: ignore[valid-type]
     segmentations: dict[str, Segmentation] = Field(default_factory=dict)
+    poses3d_raw: array_field("float32", 3, (3,)) | None = None  # type: ignore[valid-type]
+    poses2d_raw: array_field("float32", 3, (2,)) | None = None  # type: ignore[valid-type]
+    confidence_raw: array_field("float32", 2) | None = None  # type: ignore[valid-type]
+    swap_corrections: tuple[SwapCorrection, ...] = ()
 
     @model_validator(mode="after")
     def _check_shapes(self) -> VideoPredictions:
@@ -86,6 +128,14 @@ class VideoPredictions(FrozenModel):
         ):
             if arr.shape[0] != d:
                 raise ValueError(f"{name} has {arr.shape[0]} rows, det_frame has {d}")
+        for name, raw, ref in (
+            ("poses3d_raw", self.poses3d_raw, self.poses3d),
+            ("poses2d_raw", self.poses2d_raw, self.poses2d),
+            ("confidence_raw", self.confidence_raw, self.confidence),
+        ):
+            if raw is not None and (ref is None or raw.shape != ref.shape):
+                want = "absent" if ref is None else list(ref.shape)
+                raise ValueError(f"{name} has shape {list(raw.shape)}, expected {want}")
         for name, arr in (("poses3d", self.poses3d), ("poses2d", self.poses2d)):
             if arr.shape[1] != j:
                 raise ValueError(
