@@ -107,6 +107,13 @@ class Settings(BaseSettings):
     max_unseen_frames: int = Field(
         default=30, ge=0, description="Frames a track may go undetected before it ends."
     )
+    swap_correction: bool = Field(
+        default=True, description="Correct left/right label swaps against the track's history."
+    )
+    landmark_smoothing: bool = Field(
+        default=True,
+        description="One-euro smoothing of landmarks (raw landmarks are kept in the results).",
+    )
     stall_timeout_s: float = Field(
         default=120.0, gt=0, description="Fail a video when no frame moves for this long, s."
     )

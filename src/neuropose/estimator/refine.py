@@ -15,10 +15,11 @@ Viterbi pass chooses, per detection, the model's labels or the exchanged
 ones (:func:`neuropose.skeletons.mirror_permutation`), minimising the sum
 over consecutive detections of the mean jump of the part's bilateral joints
 in 2D plus in 3D, each in units of the track's body size (median diagonal of
-the joints' bounding box, which does not depend on the labels). A tiny cost per exchanged detection (``1e-3``) breaks
-the tie between a labelling and its mirror image, so the labelling that
-holds for most of a track is taken as the true one. A run is relabelled only
-when it lowers the cost by ``min_gain`` (0.1 body sizes) or more.
+the joints' bounding box, which does not depend on the labels). A tiny
+cost per exchanged detection (``1e-3``) breaks the tie between a labelling
+and its mirror image, so the labelling that holds for most of a track is
+taken as the true one. A run is relabelled only when it lowers the cost by
+``min_gain`` (0.1 body sizes) or more.
 Detections more than ``max_gap_frames`` apart start a new chain.
 
 Both 2D and 3D joints and the per-joint confidence are relabelled; depth is
@@ -87,6 +88,15 @@ class RefineOptions:
     max_gap_frames: int = 5
     params2d: OneEuroParams = field(default_factory=lambda: OneEuroParams(0.05, 80.0))
     params3d: OneEuroParams = field(default_factory=lambda: OneEuroParams(0.1, 40.0))
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> RefineOptions:
+        """Options from :class:`~neuropose.config.Settings` (``swap_correction``,
+        ``landmark_smoothing``)."""
+        return cls(
+            swap_correction=bool(settings.swap_correction),
+            smoothing=bool(settings.landmark_smoothing),
+        )
 
     def provenance(self) -> dict[str, Any]:
         """Flat options recorded in ``provenance.options`` (prefix ``refine_``)."""
@@ -183,7 +193,10 @@ def _viterbi(p2: np.ndarray, p3: np.ndarray, q2: np.ndarray, q3: np.ndarray) -> 
     for k in range(1, n):
         new = np.empty(2)
         for s in range(2):
-            c = [cost[r] + _jump(hyp2[s][k], hyp2[r][k - 1], hyp3[s][k], hyp3[r][k - 1]) for r in range(2)]
+            c = [
+                cost[r] + _jump(hyp2[s][k], hyp2[r][k - 1], hyp3[s][k], hyp3[r][k - 1])
+                for r in range(2)
+            ]
             back[k, s] = int(np.argmin(c))
             new[s] = min(c) + _TIE_BREAK * s
         cost = new
@@ -265,12 +278,8 @@ class _SwapCorrector:
             sel = np.zeros(chain.size, bool)
             sel[start:stop] = True
             a2, a3 = np.where(sel[:, None, None], q2, p2), np.where(sel[:, None, None], q3, p3)
-            cost_model = sum(
-                _jump(p2[k], p2[k - 1], p3[k], p3[k - 1]) for k in range(lo + 1, hi)
-            )
-            cost_swapped = sum(
-                _jump(a2[k], a2[k - 1], a3[k], a3[k - 1]) for k in range(lo + 1, hi)
-            )
+            cost_model = sum(_jump(p2[k], p2[k - 1], p3[k], p3[k - 1]) for k in range(lo + 1, hi))
+            cost_swapped = sum(_jump(a2[k], a2[k - 1], a3[k], a3[k - 1]) for k in range(lo + 1, hi))
             if cost_model - cost_swapped < self.options.min_gain:
                 continue
             idx = chain[start:stop]
@@ -282,7 +291,7 @@ class _SwapCorrector:
             out.append(
                 SwapCorrection(
                     track_id=track_id,
-                    part=part,  # type: ignore[arg-type]
+                    part=part,
                     first_frame=int(tr.frames[idx[0]]),
                     last_frame=int(tr.frames[idx[-1]]),
                     n_frames=int(rows.size),
