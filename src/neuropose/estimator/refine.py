@@ -29,7 +29,7 @@ mirroring depth as well only to 269 mm; see docs/estimator.md).
 
 Smoothing
 ---------
-A one-euro filter (Casiry et al., CHI 2012) per track, per joint and
+A one-euro filter (:mod:`neuropose.smoothing`, MediaPipe's variant) per track, per joint and
 coordinate, on the container timestamps, with MediaPipe's pose-landmark
 parameters: 2D ``min_cutoff`` 0.05 Hz, ``beta`` 80, derivative cut-off 1 Hz,
 speed measured in object sizes per second (the object size being the mean
@@ -41,7 +41,6 @@ through unchanged and restart that joint's filter.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,19 +48,11 @@ import numpy as np
 
 from neuropose.schemas import SwapCorrection, VideoPredictions
 from neuropose.skeletons import lower_body_mask, mirror_permutation
+from neuropose.smoothing import OneEuroFilter, OneEuroParams
 
 __all__ = ["OneEuroParams", "RefineOptions", "one_euro", "refine"]
 
 _TIE_BREAK = 1e-3
-
-
-@dataclass(frozen=True)
-class OneEuroParams:
-    """One-euro filter parameters (cut-offs in Hz; ``beta`` per unit of scaled speed)."""
-
-    min_cutoff: float
-    beta: float
-    d_cutoff: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -115,18 +106,13 @@ class RefineOptions:
         return out
 
 
-def _alpha(cutoff: np.ndarray | float, dt: float) -> np.ndarray | float:
-    tau = 1.0 / (2.0 * math.pi * np.asarray(cutoff))
-    return 1.0 / (1.0 + tau / dt)
-
-
 def one_euro(
     x: np.ndarray,
     t: np.ndarray,
     params: OneEuroParams,
     value_scale: np.ndarray | float = 1.0,
 ) -> np.ndarray:
-    """One-euro filter along axis 0 of ``x`` (T, ...) sampled at times ``t`` (T,) seconds.
+    """One-euro filter (:mod:`neuropose.smoothing`) along axis 0 of ``x`` (T, ...) at times ``t``.
 
     ``value_scale`` (scalar or (T,)) multiplies the speed before it sets the
     cut-off, as MediaPipe's ``OneEuroFilter``. A NaN sample passes through and
@@ -142,30 +128,11 @@ def one_euro(
     True
     """
     x = np.asarray(x, np.float64)
-    out = x.copy()
-    if x.shape[0] == 0:
-        return out
+    out = np.empty_like(x)
     scale = np.broadcast_to(np.asarray(value_scale, np.float64), (x.shape[0],))
-    prev = x[0].copy()
-    dprev = np.zeros_like(prev)
-    for k in range(1, x.shape[0]):
-        dt = float(t[k] - t[k - 1])
-        cur = x[k]
-        if not dt > 0:
-            prev = cur.copy()
-            dprev = np.zeros_like(prev)
-            continue
-        fresh = ~np.isfinite(prev)
-        dx = (cur - prev) * scale[k] / dt
-        dx = np.where(fresh, 0.0, dx)
-        ad = _alpha(params.d_cutoff, dt)
-        edx = ad * dx + (1 - ad) * dprev
-        a = _alpha(params.min_cutoff + params.beta * np.abs(edx), dt)
-        y = np.where(fresh, cur, a * cur + (1 - a) * prev)
-        y = np.where(np.isfinite(cur), y, cur)
-        edx = np.where(np.isfinite(cur), edx, 0.0)
-        out[k] = y
-        prev, dprev = y, edx
+    f = OneEuroFilter(params)
+    for k in range(x.shape[0]):
+        out[k] = f(float(t[k]), x[k], float(scale[k]))
     return out
 
 
