@@ -1,8 +1,17 @@
-"""Deterministic post-processing of a video's predictions: left/right swaps, smoothing.
+"""Deterministic post-processing of a video's predictions: identity, left/right swaps, smoothing.
 
-:func:`refine` runs once over the collected :class:`VideoPredictions`, per
-track, in two steps, and keeps the model's own output in the ``*_raw``
-fields so every analysis can be redone on it.
+:func:`refine` runs once over the collected :class:`VideoPredictions` and
+keeps the model's own output in the ``*_raw`` fields so every analysis can be
+redone on it.
+
+Identity
+--------
+Tracks that are one person seen again after a gap are joined
+(:func:`~neuropose.estimator.tracking.link_tracks`), each detection is
+flagged ``plausible`` or not from its limb lengths
+(:func:`~neuropose.estimator.tracking.plausible_poses`), and the primary
+subject is chosen again under the video's ``subject_rule`` on the joined
+tracks (an explicit track id follows its track into the joined one).
 
 Left/right swap correction
 --------------------------
@@ -46,6 +55,7 @@ from typing import Any
 
 import numpy as np
 
+from neuropose.estimator.tracking import limb_lengths, link_tracks, plausible_poses, select_subject
 from neuropose.schemas import SwapCorrection, VideoPredictions
 from neuropose.skeletons import lower_body_mask, mirror_permutation
 from neuropose.smoothing import OneEuroFilter, OneEuroParams
@@ -61,6 +71,8 @@ class RefineOptions:
 
     Attributes
     ----------
+    reidentify : bool
+        Join tracks of one person across gaps and flag implausible poses.
     swap_correction : bool
         Correct left/right label swaps.
     smoothing : bool
@@ -73,6 +85,7 @@ class RefineOptions:
         Filter parameters (see the module docstring).
     """
 
+    reidentify: bool = True
     swap_correction: bool = True
     smoothing: bool = True
     min_gain: float = 0.1
@@ -92,6 +105,7 @@ class RefineOptions:
     def provenance(self) -> dict[str, Any]:
         """Flat options recorded in ``provenance.options`` (prefix ``refine_``)."""
         out: dict[str, Any] = {
+            "refine_reidentify": self.reidentify,
             "refine_swap_correction": self.swap_correction,
             "refine_smoothing": "one_euro" if self.smoothing else "none",
         }
@@ -286,6 +300,38 @@ def _smooth(tr: _Track, t: np.ndarray, options: RefineOptions) -> None:
         tr.p3[chain] = one_euro(tr.p3[chain], tt, options.params3d, 1e-3)  # mm -> m
 
 
+def _identity(vp: VideoPredictions) -> VideoPredictions:
+    """``vp`` with tracks joined across gaps, ``plausible`` flags and the subject re-chosen."""
+    raw3 = vp.poses3d_raw if vp.poses3d_raw is not None else vp.poses3d
+    props = limb_lengths(vp.skeleton, raw3.astype(np.float64))
+    ids = link_tracks(vp.det_frame, vp.track_id, vp.boxes, vp.timestamp_s, proportions=props)
+    order = np.lexsort((ids, vp.det_frame))
+    ids = ids[order]
+    plausible = plausible_poses(vp.skeleton, ids, raw3[order])
+    rule = vp.subject_rule
+    if rule.lstrip("-").isdigit():
+        primary = vp.primary_track_id
+        if primary is not None:
+            primary = int(ids[np.nonzero(vp.track_id[order] == primary)[0][0]])
+    else:
+        primary = select_subject(
+            rule,
+            ids,
+            vp.boxes[order],
+            vp.metadata.width,
+            vp.metadata.height,
+            video=vp.video,
+            plausible=plausible,
+        )
+    fields: tuple[str, ...] = ("det_frame", "boxes", "poses3d", "poses2d", "confidence")
+    fields += ("poses3d_raw", "poses2d_raw", "confidence_raw")
+    update: dict[str, Any] = {
+        k: getattr(vp, k)[order] for k in fields if getattr(vp, k) is not None
+    }
+    update.update(track_id=ids, plausible=plausible, primary_track_id=primary)
+    return vp.model_copy(update=update)
+
+
 def refine(vp: VideoPredictions, options: RefineOptions | None = None) -> VideoPredictions:
     """Swap-corrected, smoothed copy of ``vp`` with the model's output kept as ``*_raw``.
 
@@ -301,6 +347,7 @@ def refine(vp: VideoPredictions, options: RefineOptions | None = None) -> VideoP
     ((), 'one_euro')
     """
     opts = options or RefineOptions()
+    vp = _identity(vp) if opts.reidentify else vp
     raw3 = vp.poses3d_raw if vp.poses3d_raw is not None else vp.poses3d
     raw2 = vp.poses2d_raw if vp.poses2d_raw is not None else vp.poses2d
     rawc = vp.confidence_raw if vp.confidence_raw is not None else vp.confidence

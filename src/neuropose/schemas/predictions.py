@@ -23,7 +23,9 @@ Refinement (:mod:`neuropose.estimator.refine`) writes the corrected, smoothed
 landmarks into ``poses3d``/``poses2d``/``confidence`` and keeps the model's
 own output in ``poses3d_raw``/``poses2d_raw``/``confidence_raw`` (``None``
 when no refinement ran); every left/right relabelling is listed in
-``swap_corrections``.
+``swap_corrections``; ``plausible`` (D,) bool is False for a detection whose
+limb lengths are far from its track's own (see
+:func:`neuropose.estimator.tracking.plausible_poses`).
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ class VideoPredictions(FrozenModel):
     poses2d_raw: array_field("float32", 3, (2,)) | None = None  # type: ignore[valid-type]
     confidence_raw: array_field("float32", 2) | None = None  # type: ignore[valid-type]
     swap_corrections: tuple[SwapCorrection, ...] = ()
+    plausible: array_field("bool", 1) | None = None  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _check_shapes(self) -> VideoPredictions:
@@ -136,6 +139,8 @@ class VideoPredictions(FrozenModel):
             if raw is not None and (ref is None or raw.shape != ref.shape):
                 want = "absent" if ref is None else list(ref.shape)
                 raise ValueError(f"{name} has shape {list(raw.shape)}, expected {want}")
+        if self.plausible is not None and self.plausible.shape != (d,):
+            raise ValueError(f"plausible has shape {list(self.plausible.shape)}, expected [{d}]")
         for name, arr in (("poses3d", self.poses3d), ("poses2d", self.poses2d)):
             if arr.shape[1] != j:
                 raise ValueError(
