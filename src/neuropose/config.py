@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     )
     max_persons: int = Field(default=1, ge=1, le=32, description="Most people tracked per frame.")
     subject_rule: str = Field(
-        default="largest",
+        default="most_present",
         description="Primary subject: largest, most_central, longest_track, most_present, "
         "or a track id.",
     )
