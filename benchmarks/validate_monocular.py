@@ -38,6 +38,12 @@ from neuropose.schemas import JobResults, VideoPredictions
 from neuropose.skeletons import lower_body_mask, mirror_permutation
 
 CALIB = Path("../shared/media/lab_single_person/Calib.qca.txt")
+GROUND_TRUTH_NOTE = (
+    "cam02.mp4 frames (0-based) whose raw blazepose-full labels are left/right swapped, "
+    "per body part: the swapped labelling reprojects better when triangulated with cam01 "
+    "(benchmarks/validate_monocular.py, minimal DLT with Calib.qca.txt). cam01 is the "
+    "reference labelling."
+)
 
 
 def projection_matrices(calib: Path) -> dict[str, np.ndarray]:
@@ -153,10 +159,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("cam01", type=Path)
     ap.add_argument("cam02", type=Path)
     ap.add_argument("--json", type=Path, help="write every figure here")
+    ap.add_argument(
+        "--write-ground-truth", type=Path, help="write cam02's swapped frames (test data) here"
+    )
     args = ap.parse_args(argv)
     a = load_model(args.cam01, JobResults).videos[0]
     b = load_model(args.cam02, JobResults).videos[0]
     gt = ground_truth(a, b)
+    if args.write_ground_truth:
+        args.write_ground_truth.write_text(
+            json.dumps(
+                {
+                    "description": GROUND_TRUTH_NOTE,
+                    **{part: np.nonzero(flags)[0].tolist() for part, flags in gt.items()},
+                },
+                indent=1,
+            )
+            + "\n"
+        )
     report: dict[str, object] = {}
     for part, truth in gt.items():
         got = corrected(b, part)

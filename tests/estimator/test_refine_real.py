@@ -45,17 +45,20 @@ def _jitter(vp, arr) -> float:
 def test_cam02_swaps_are_corrected(shared_media: Path, blazepose_model) -> None:
     truth = json.loads(GROUND_TRUTH.read_text())
     vp = _run(shared_media, blazepose_model, "cam02")
+    hit = total = 0
     for part in ("upper", "lower"):
         want = set(truth[part])
         got = _relabelled(vp, part)
-        # Measured: 33/34 upper and 27/28 lower, 0 and 2 frames wrongly relabelled.
-        assert len(got & want) >= 0.9 * len(want), (part, sorted(want - got))
+        # Measured: 25/27 upper and 21/21 lower, 0 and 2 frames wrongly relabelled.
+        assert len(got & want) >= 0.85 * len(want), (part, sorted(want - got))
         assert len(got - want) <= 3, (part, sorted(got - want))
+        hit, total = hit + len(got & want), total + len(want)
+    assert hit >= 0.9 * total
     assert vp.poses3d_raw is not None and vp.provenance.options["refine_swap_correction"]
 
 
 def test_cam01_gets_no_swap_and_less_jitter(shared_media: Path, blazepose_model) -> None:
     vp = _run(shared_media, blazepose_model, "cam01")
     assert vp.swap_corrections == ()
-    # Measured: 15.8 mm raw -> 8.1 mm smoothed (median second difference).
+    # Measured: 15.0 mm raw -> 6.6 mm smoothed (median second difference).
     assert _jitter(vp, vp.poses3d) < 0.7 * _jitter(vp, vp.poses3d_raw)
