@@ -154,7 +154,9 @@ def process(
     ] = None,
     subject: Annotated[
         str | None,
-        typer.Option("--subject", help="most_present, largest, most_central, longest_track or a track id."),
+        typer.Option(
+            "--subject", help="most_present, largest, most_central, longest_track or a track id."
+        ),
     ] = None,
     keep_going: Annotated[
         bool, typer.Option("--keep-going", help="Report a failing input and continue.")
