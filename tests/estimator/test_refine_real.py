@@ -62,3 +62,24 @@ def test_cam01_gets_no_swap_and_less_jitter(shared_media: Path, blazepose_model)
     assert vp.swap_corrections == ()
     # Measured: 15.0 mm raw -> 6.6 mm smoothed (median second difference).
     assert _jitter(vp, vp.poses3d) < 0.7 * _jitter(vp, vp.poses3d_raw)
+
+
+def test_process_command_reports_the_relabelled_frames(
+    shared_media: Path, blazepose_model, model_cache_dir: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    import re
+
+    from neuropose.cli import main
+    from neuropose.io import load_model
+    from neuropose.schemas import JobResults
+
+    monkeypatch.setenv("NEUROPOSE_MODEL_CACHE_DIR", str(model_cache_dir))
+    clip = shared_media / "lab_single_person" / "cam02.mp4"
+    out = tmp_path / "cam02.results.json"
+    assert main(["-q", "process", str(clip), "-o", str(out)]) == 0
+    line = capsys.readouterr().out
+    found = re.search(r"left/right relabelled on (\d+) frames", line)
+    assert found, line
+    vp = load_model(out, JobResults).videos[0]
+    assert int(found.group(1)) == vp.swap_corrected_frames() >= 20  # measured 26
+    assert vp.poses3d_raw is not None and vp.plausible is not None

@@ -225,7 +225,8 @@ def process(
             assert m is not None
             out_console.print(
                 f"ok      {inp} -> {out} ({vp.num_frames} frames, {m.fps:.1f} fps, "
-                f"primary track {vp.primary_track_id})",
+                f"primary track {vp.primary_track_id}, left/right relabelled on "
+                f"{vp.swap_corrected_frames()} frames)",
                 markup=False,
             )
     if failures:

@@ -192,6 +192,22 @@ class VideoPredictions(FrozenModel):
         out[self.det_frame[sel]] = self.poses3d[sel]
         return out, rows
 
+    def swap_corrected_frames(self, track_id: int | None = None) -> int:
+        """Frames of one track (default: the primary) with any left/right relabelling.
+
+        Examples
+        --------
+        >>> from neuropose.skeletons import H36M_17
+        >>> VideoPredictions.empty_for_tests(H36M_17, n_frames=2).swap_corrected_frames()
+        0
+        """
+        tid = self.primary_track_id if track_id is None else track_id
+        frames: set[int] = set()
+        for c in self.swap_corrections:
+            if c.track_id == tid:
+                frames.update(range(c.first_frame, c.last_frame + 1))
+        return len(frames)
+
     @classmethod
     def empty_for_tests(cls, skeleton: Skeleton, n_frames: int) -> VideoPredictions:
         """Predictions with ``n_frames`` frames at 30 fps and no detections."""
