@@ -30,7 +30,7 @@ import numpy as np
 from neuropose import __version__
 from neuropose.analyzer.quality import DEFAULT_JITTER_CUTOFF_HZ, compute_quality
 from neuropose.datadir.layout import VISUALIZE_DIR, quality_path
-from neuropose.io import load_model, write_bytes_atomic, write_model_atomic
+from neuropose.io import fit_name, load_model, write_bytes_atomic, write_model_atomic
 from neuropose.schemas.predictions import VideoPredictions
 from neuropose.schemas.quality import QualityReport
 from neuropose.timefmt import utc_iso
@@ -214,8 +214,8 @@ made {e(report.created_at)} by NeuroPose {e(report.neuropose_version)}.</p>
 
 def write_quality_report(report: QualityReport, out_dir: Path, stem: str) -> list[Path]:
     """Write ``<stem>.quality.json`` and ``<stem>.quality.html`` atomically."""
-    json_path = out_dir / f"{stem}.quality.json"
-    html_path = out_dir / f"{stem}.quality.html"
+    json_path = out_dir / fit_name(stem, ".quality.json")
+    html_path = out_dir / fit_name(stem, ".quality.html")
     write_model_atomic(json_path, report)
     write_bytes_atomic(html_path, render_quality_html(report).encode("utf-8"))
     return [json_path, html_path]
