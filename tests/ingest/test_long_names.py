@@ -29,6 +29,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory, ffmpeg: str) -> bytes:  # noq
     return out.read_bytes()
 
 
+@pytest.mark.slow
 def test_255_byte_names_are_processed_to_completion(
     tmp_path: Path, clip: bytes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
