@@ -38,7 +38,7 @@ from neuropose.ingest.errors import (
 from neuropose.ingest.fsops import Budget, Meter
 from neuropose.ingest.naming import MAX_NAME_LENGTH, check_name, sanitize_name
 from neuropose.ingest.placement import Placement, stage_item
-from neuropose.ingest.plan import Plan, plan_paths
+from neuropose.ingest.plan import Plan, open_argument, plan_paths
 from neuropose.ingest.report import IngestLimits, IngestReport, Mode, ProgressCallback
 from neuropose.ingest.zipcheck import open_archive, plan_archive
 from neuropose.logs import printable
@@ -100,15 +100,10 @@ def ingest_archive(
     archive = Path(zip_path)
     limits = limits or IngestLimits()
     _validate_job(job)
-    if archive.is_symlink() and not follow_symlinks:
-        raise IngestError(
-            f"{printable(archive)} is a symbolic link; links given on the command line are "
-            "not followed",
-            hint="name the archive itself, or pass --follow-symlinks",
-        )
-    if not archive.is_file():
-        raise IngestError(f"{printable(archive)}: no such archive")
-    with open_archive(archive, limits) as zf:
+    given = open_argument(archive, follow_symlinks)
+    if given.is_dir:
+        raise IngestError(f"{printable(archive)} is a folder, not a zip archive")
+    with open_archive(given.path, limits) as zf:
         plan = plan_archive(zf, archive, job, limits)
         run = _Run(plan, Path(data_dir), force, limits, zf, progress, single=job is not None)
         return run.dry_run() if dry_run else run.execute()

@@ -29,7 +29,7 @@ from neuropose.ingest.naming import check_name, classify, job_and_file, listing
 from neuropose.ingest.report import IngestLimits, Mode, SkippedMember, SkipReason
 from neuropose.logs import printable
 
-__all__ = ["Item", "Plan", "Planner", "plan_paths", "read_error"]
+__all__ = ["Argument", "Item", "Plan", "Planner", "open_argument", "plan_paths"]
 
 
 @dataclass
@@ -71,12 +71,13 @@ class Planner:
         self.plan = Plan(sources=tuple(sources), mode=mode)
         self.job = job
         self.problems: list[str] = []
+        self.truncated = False  # a problem is a truncated or unfinalised video
 
     def is_video(self, parts: Sequence[str], member: str) -> bool:
         """Whether ``parts`` names a video; if not, record it as skipped with its reason."""
         reason = classify(parts)
         if reason is not None:
-            self.plan.skipped.append(SkippedMember(member=member, reason=reason))
+            self.skip(member, reason)
         return reason is None
 
     def add_video(
@@ -108,7 +109,7 @@ class Planner:
         self.plan.skipped.append(SkippedMember(member=member, reason=reason))
 
 
-def read_error(exc: OSError) -> IngestError:
+def _read_error(exc: OSError) -> IngestError:
     """The :class:`IngestError` for a source that cannot be read."""
     return IngestError(f"{printable(exc.filename)}: cannot read ({exc.strerror})")
 
@@ -125,7 +126,7 @@ def plan_paths(
     planner = Planner([str(p) for p in paths], mode, job)
     count = 0
     for src in paths:
-        given = _open_argument(src, follow_symlinks)
+        given = open_argument(src, follow_symlinks)
         if not given.is_dir:
             count += 1
             _add_file(planner, given.path, [src.name], str(src))
@@ -159,25 +160,26 @@ def plan_paths(
             hint="raise --max-members (setting ingest_max_members)",
         )
     if planner.problems:
-        truncated = any("truncated" in p or "finalised" in p for p in planner.problems)
         n = len(planner.problems)
         raise IngestError(
             f"refusing the input ({n} problem{'s' if n != 1 else ''}):\n"
             f"{listing(planner.problems)}",
             hint=TRUNCATED_HINT
-            if truncated
+            if planner.truncated
             else "nothing was written; remove or fix the files listed",
         )
     return planner.plan
 
 
 @dataclass(frozen=True)
-class _Argument:
+class Argument:
+    """A source named on the command line, checked by :func:`open_argument`."""
+
     path: Path  # what is read: the argument, or its target when a followed link
     is_dir: bool
 
 
-def _open_argument(src: Path, follow_symlinks: bool) -> _Argument:
+def open_argument(src: Path, follow_symlinks: bool) -> Argument:
     """Check one command-line path: exists, is a file or folder, link policy."""
     try:
         st = src.lstat()
@@ -196,9 +198,9 @@ def _open_argument(src: Path, follow_symlinks: bool) -> _Argument:
     except OSError as exc:
         raise IngestError(f"{printable(src)}: cannot read ({exc.strerror})") from exc
     if stat.S_ISREG(st.st_mode):
-        return _Argument(src, False)
+        return Argument(src, False)
     if stat.S_ISDIR(st.st_mode):
-        return _Argument(src, True)
+        return Argument(src, True)
     raise IngestError(f"{printable(src)}: not a regular file or folder")
 
 
@@ -213,9 +215,10 @@ def _add_file(planner: Planner, path: Path, parts: Sequence[str], display: str) 
         raise IngestError(f"{printable(display)}: cannot read ({exc.strerror})") from exc
     if problem is not None:
         planner.problems.append(f"{display}: {problem}")
+        planner.truncated = True
         return
     planner.add_video(parts, display, size, path=path)
 
 
 def _raise_walk_error(exc: OSError) -> None:
-    raise read_error(exc) from exc
+    raise _read_error(exc) from exc
