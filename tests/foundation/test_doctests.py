@@ -9,6 +9,7 @@ import pytest
 
 MODULES = [
     "neuropose.io",
+    "neuropose.logs",
     "neuropose.datadir",
     "neuropose.datadir.layout",
     "neuropose.datadir.lock",
@@ -27,6 +28,12 @@ MODULES = [
     "neuropose.monitor.render",
     "neuropose.monitor.snapshot",
     "neuropose.monitor.server",
+    "neuropose.ingest",
+    "neuropose.ingest.report",
+    "neuropose.ingest.naming",
+    "neuropose.ingest.container",
+    "neuropose.ingest.zipcheck",
+    "neuropose.ingest.fsops",
 ]
 
 
