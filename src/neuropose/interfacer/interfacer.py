@@ -545,6 +545,10 @@ class Interfacer:
             )
             write_model_atomic(results_path, results, indent=None)
             self._write_quality_reports(job_out, results)
+            if self.settings.export_formats:  # derived data: export_job never raises
+                from neuropose.export import export_job
+
+                export_job(results, job_out / "export", self.settings.export_formats)
         except Interrupted as exc:
             beat.set()
             heartbeat.join()
