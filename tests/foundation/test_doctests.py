@@ -23,6 +23,7 @@ MUST_HAVE_EXAMPLES = [
     "neuropose.analyzer.dtw_engines",
     "neuropose.segments",
     "neuropose.io",
+    "neuropose.logs",
     "neuropose.datadir",
     "neuropose.datadir.layout",
     "neuropose.datadir.lock",
@@ -41,6 +42,12 @@ MUST_HAVE_EXAMPLES = [
     "neuropose.monitor.render",
     "neuropose.monitor.snapshot",
     "neuropose.monitor.server",
+    "neuropose.ingest",
+    "neuropose.ingest.report",
+    "neuropose.ingest.naming",
+    "neuropose.ingest.container",
+    "neuropose.ingest.zipcheck",
+    "neuropose.ingest.fsops",
 ]
 
 
