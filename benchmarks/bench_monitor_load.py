@@ -13,8 +13,9 @@ connection each), for ``--seconds`` per scenario:
   daemon's heartbeats, so the monitor re-reads the status every refresh.
 * ``pages``: the same clients polling a mix of ``/`` (25 %),
   ``/status.json?job=...`` (50 %) and ``/health`` (25 %) every ``--interval`` s.
-* ``pages+video``: as ``pages`` plus job pages (``/jobs/<job>``, 15 %) and
-  seeks in review videos (20 %): a 1 MiB byte range at a random offset of a
+* ``pages+jobs``: as ``pages`` plus job pages (``/jobs/<job>``, 15 %).
+* ``pages+video``: as ``pages+jobs`` with 20 % of the requests (taken from
+  ``/status.json?job=``) seeking in review videos: a 1 MiB byte range at a random offset of a
   24 MiB ``visualize/<stem>.overlay.mp4`` of one of 20 jobs, as a player
   fetches after a seek (answered 206). Latencies of pages/JSON and of video
   ranges are reported on separate rows.
@@ -357,6 +358,9 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=2.0)
     parser.add_argument("--no-gzip", action="store_true", help="do not offer gzip")
     parser.add_argument(
+        "--only", action="append", metavar="SCENARIO", help="run only these scenarios (repeatable)"
+    )
+    parser.add_argument(
         "--compare-src",
         metavar="DIR",
         help="also run every scenario against the `src` folder of another checkout "
@@ -404,6 +408,16 @@ def main() -> int:
                     [0.25, 0.25, *[0.5 / len(job_paths)] * len(job_paths)],
                     args.interval,
                 ),
+                "pages+jobs": (
+                    ["/", "/health", *job_paths, *[f"/jobs/{n}" for n in names[:200]]],
+                    [
+                        0.15,
+                        0.15,
+                        *[0.55 / len(job_paths)] * len(job_paths),
+                        *[0.15 / 200] * 200,
+                    ],
+                    args.interval,
+                ),
                 "pages+video": (
                     [
                         "/",
@@ -434,6 +448,8 @@ def main() -> int:
                 "| max ms | errors |\n|---|---|---|---|---|---|---|---|---|"
             )
             for name, (paths, weights, interval) in scenarios.items():
+                if args.only and name not in args.only:
+                    continue
                 for label, (_, host, port) in servers.items():
                     stop = threading.Event()
                     beat = threading.Thread(target=_heartbeats, args=(data_dir, status, stop))
