@@ -19,6 +19,10 @@ connection each), for ``--seconds`` per scenario:
   24 MiB ``visualize/<stem>.overlay.mp4`` of one of 20 jobs, as a player
   fetches after a seek (answered 206). Latencies of pages/JSON and of video
   ranges are reported on separate rows.
+* ``pages|video``: like ``pages+video`` but the 20 % of clients that review
+  videos (1 MiB ranges only) run in a separate process, so that reading their
+  bodies cannot delay the page clients' event loop (which would be counted as
+  server latency); 80 % of the clients request ``pages+jobs``.
 * ``saturate``: every client sends ``/status.json?job=...`` back to back (no
   think time): this measures the server's capacity, so its latency is
   ``clients / throughput`` by construction.
@@ -50,6 +54,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -210,6 +215,34 @@ async def _scenario(
             "errors": sum(1 for e in errors if (RANGE_PREFIX.strip() in e) is is_video),
             "kb": statistics.mean(kb) / 1024 if kb else 0.0,
         }
+    return rows
+
+
+def _video_worker(args: tuple[Any, ...], out: Any) -> None:
+    host, port, clients, seconds, paths, interval = args
+    rows = asyncio.run(_scenario(host, port, clients, seconds, paths, [1.0] * len(paths), interval))
+    out.put({" (video ranges, own process)": rows[" (video ranges)"]})
+
+
+def _video_process(
+    host: str, port: int, clients: int, seconds: float, paths: list[str], interval: float
+) -> tuple[Any, Any]:
+    """Start ``clients`` video reviewers in a child process; see :func:`_finish`."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    proc = ctx.Process(
+        target=_video_worker, args=((host, port, clients, seconds, paths, interval), out)
+    )
+    proc.start()
+    return proc, out
+
+
+def _finish(viewers: tuple[Any, Any]) -> dict[str, dict[str, float]]:
+    proc, out = viewers
+    rows: dict[str, dict[str, float]] = out.get(timeout=120)
+    proc.join(30)
     return rows
 
 
@@ -435,6 +468,16 @@ def main() -> int:
                     ],
                     args.interval,
                 ),
+                "pages|video": (
+                    ["/", "/health", *job_paths, *[f"/jobs/{n}" for n in names[:200]]],
+                    [
+                        0.15,
+                        0.15,
+                        *[0.55 / len(job_paths)] * len(job_paths),
+                        *[0.15 / 200] * 200,
+                    ],
+                    args.interval,
+                ),
                 "saturate": (job_paths, [1.0] * len(job_paths), 0.0),
             }
             print(
@@ -455,9 +498,20 @@ def main() -> int:
                     beat = threading.Thread(target=_heartbeats, args=(data_dir, status, stop))
                     if name == "poll+heartbeats":
                         beat.start()
+                    viewers = None
+                    clients = args.clients
+                    if name == "pages|video":  # 20 % of the clients review videos, from a
+                        # process of their own (reading 1 MiB bodies must not slow the
+                        # page clients' event loop, which would count as server latency)
+                        clients = args.clients - args.clients // 5
+                        viewers = _video_process(
+                            host, port, args.clients // 5, args.seconds, video_paths, interval
+                        )
                     r = asyncio.run(
-                        _scenario(host, port, args.clients, args.seconds, paths, weights, interval)
+                        _scenario(host, port, clients, args.seconds, paths, weights, interval)
                     )
+                    if viewers is not None:
+                        r.update(_finish(viewers))
                     stop.set()
                     if beat.is_alive():
                         beat.join()
