@@ -87,3 +87,21 @@ def test_confidence_plot_is_grouped_by_limb(tmp_path: Path) -> None:
         rows[group] = float(np.median(ys))
     # Image rows grow downwards: confidence 0.2 is drawn below 0.5, which is below 0.9.
     assert rows["left leg"] > rows["head"] > rows["right leg"]
+
+
+def test_angle_plot_is_filtered_with_the_raw_signal_faint_behind(tmp_path: Path) -> None:
+    from tests.visualize.synth import build_knee_predictions
+
+    from neuropose.visualize.plots import plot_angles
+
+    vp, _truth = build_knee_predictions()
+    png, svg = plot_angles(vp, tmp_path / "a")
+    text = svg.read_text("utf-8")
+    assert "lines: low-pass 6.0 Hz, faint: raw" in text
+    for side in ("left", "right"):
+        assert f'id="raw-{side}_knee_flexion"' in text
+        assert f'id="filtered-{side}_knee_flexion"' in text
+    img = cv2.imread(str(png))
+    assert _count(img, LEFT_BGR) > 50 and _count(img, RIGHT_BGR) > 50  # side colours
+    _, svg2 = plot_angles(vp, tmp_path / "b", filter_hz=None)
+    assert 'id="raw-' not in svg2.read_text("utf-8")

@@ -37,7 +37,11 @@ import numpy as np
 
 from neuropose.io import write_bytes_atomic
 from neuropose.schemas.predictions import VideoPredictions
-from neuropose.visualize.sides import GROUP_COLOURS, limb_groups
+from neuropose.visualize.sides import GROUP_COLOURS, LEFT_HEX, RIGHT_HEX, limb_groups
+
+#: Default low-pass cut-off of the drawn joint angles, Hz (gait kinematics convention).
+ANGLE_FILTER_HZ = 6.0
+_SIDE_HEX = {"left": LEFT_HEX, "right": RIGHT_HEX}
 
 __all__ = [
     "DEFAULT_ANGLES",
@@ -182,8 +186,15 @@ def plot_angles(
     angles: Mapping[str, np.ndarray] | None = None,
     events: Mapping[str, Sequence[float]] | None = None,
     frames: tuple[int, int | None] | None = None,
+    filter_hz: float | None = ANGLE_FILTER_HZ,
 ) -> list[Path]:
     """Write ``<out_stem>.png`` and ``<out_stem>.svg`` with the subject's joint angles.
+
+    Each angle is drawn low-pass filtered (zero-phase Butterworth, order 4,
+    ``filter_hz``, or 0.4 × the measured frame rate when that is lower; see
+    :func:`neuropose.analyzer.filtering.butterworth`: each run of detected
+    frames on its own, NaN kept) with the raw angle faint behind it, left in
+    blue and right in orange (:mod:`neuropose.visualize.sides`).
 
     Parameters
     ----------
@@ -199,6 +210,8 @@ def plot_angles(
         Event name -> times (s) to mark, e.g. gait heel strikes.
     frames : (start, stop), optional
         Decode-index range to plot.
+    filter_hz : float or None
+        Cut-off of the drawn filtered line, Hz; ``None`` draws the raw angles only.
 
     Returns
     -------
@@ -225,17 +238,42 @@ def plot_angles(
     sel = _selection(vp, frames)
     t = vp.timestamp_s[sel]
     fig, canvas, axes = _figure(len(panels))
+    from neuropose.analyzer.filtering import butterworth  # SciPy: only when plotting
+
+    cutoff = _cutoff(t, filter_hz)
     for k, (ax, (key, names)) in enumerate(zip(axes, panels.items(), strict=True)):
-        for name in names:
-            ax.plot(t, np.asarray(data[name])[sel], lw=1.4, label=name.replace("_", " "))
+        for i, name in enumerate(names):
+            raw = np.asarray(data[name], dtype=np.float64)[sel]
+            colour = _SIDE_HEX.get(name.split("_", 1)[0], f"C{i}")
+            label = name.replace("_", " ")
+            if cutoff is None:
+                ax.plot(t, raw, lw=1.4, color=colour, label=label)
+                continue
+            smooth, _ = butterworth(raw, t, cutoff_hz=cutoff)
+            ax.plot(t, raw, lw=0.8, color=colour, alpha=0.35, gid=f"raw-{name}")
+            ax.plot(t, smooth, lw=1.6, color=colour, label=label, gid=f"filtered-{name}")
         _mark(ax, vp, events, legend=True)
         ax.set_ylabel(f"{key.replace('_', ' ')} (deg)")
         ax.grid(alpha=0.3)
         ax.legend(loc="upper right", fontsize=7, ncols=2)
         if k == len(panels) - 1:
             ax.set_xlabel("time (s)")
-    axes[0].set_title(f"{vp.video}: joint angles of subject (track {vp.primary_track_id})")
+    how = f"; lines: low-pass {cutoff:.1f} Hz, faint: raw" if cutoff is not None else "; raw"
+    axes[0].set_title(
+        f"{vp.video}: joint angles of subject (track {vp.primary_track_id}){how}", fontsize=9
+    )
     return _save(fig, canvas, out_stem)
+
+
+def _cutoff(t: np.ndarray, filter_hz: float | None) -> float | None:
+    """The filter cut-off for timestamps ``t``: ``filter_hz``, at most 0.4 × the frame rate."""
+    if filter_hz is None or t.size < 2:
+        return None
+    steps = np.diff(t)
+    steps = steps[np.isfinite(steps) & (steps > 0)]
+    if steps.size == 0:
+        return None
+    return min(filter_hz, 0.4 / float(np.median(steps)))
 
 
 def _selection(vp: VideoPredictions, frames: tuple[int, int | None] | None) -> np.ndarray:
