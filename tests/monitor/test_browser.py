@@ -152,10 +152,15 @@ def test_job_page_with_results_quality_and_preview(
     )
     srv = server(data_dir)
     page.goto(srv.url + "jobs/walk-03")
-    img = page.locator("figure.preview img")
+    img = page.locator("figure.player img.preview")
     img.wait_for()
-    page.wait_for_function("() => document.querySelector('figure.preview img').naturalWidth > 0")
-    assert page.evaluate("() => document.querySelector('figure.preview img').naturalWidth") == 320
+    page.wait_for_function(
+        "() => document.querySelector('figure.player img.preview').naturalWidth > 0"
+    )
+    assert (
+        page.evaluate("() => document.querySelector('figure.player img.preview').naturalWidth")
+        == 320
+    )
     assert page.get_by_text("1080 × 1920 px").count() == 1
     assert page.get_by_text("subject missing").count() == 1
     assert page.get_by_text("4 of 100 frames").count() == 1
