@@ -47,6 +47,7 @@ MUST_HAVE_EXAMPLES = [
     "neuropose.monitor.files",
     "neuropose.monitor.jobfiles",
     "neuropose.monitor.jobpage",
+    "neuropose.monitor.compare",
     "neuropose.visualize.sides",
     "neuropose.visualize.jobrender",
     "neuropose.ingest",

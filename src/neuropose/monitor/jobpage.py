@@ -237,6 +237,10 @@ def _summary(
         if files.results is not None
         else esc(entry.results_path or "–")
     )
+    compare = ""
+    if files.results is not None:
+        url = f"/compare?jobs={quote(name, safe='')}{'&' + tq[1:] if tq else ''}"
+        compare = f'<span><a href="{esc(url)}">compare with other jobs</a></span>'
     return (
         f'<section class="card job-summary" data-job="{esc(name)}" '
         f'data-state="{esc(entry.state.value)}">'
@@ -247,7 +251,7 @@ def _summary(
         f'<span>fps <b data-f="fps">{esc(d["fps"])}</b></span>'
         f'<span>ETA <b data-f="eta">{esc(d["eta"])}</b></span>'
         f'<span>last update <b data-f="updated" title="{esc(d["updated_title"])}">'
-        f"{esc(d['updated'])}</b></span><span>results {link}</span></div>"
+        f"{esc(d['updated'])}</b></span><span>results {link}</span>{compare}</div>"
         f'<div class="notice notice-error err" data-f="error"{"" if d["error"] else " hidden"}>'
         f"{esc(d['error'])}</div>"
         f"{kv_table([('queued', format_time(entry.queued_at)), *overview])}</section>"

@@ -213,7 +213,8 @@ def render_dashboard(snapshot: Snapshot, token_query: str = "") -> str:
     body = (
         f"{header_html(view, '/' + token_query)}<main>{notices_html(view)}{_counts(view)}"
         f'<p class="sub">Status written <span id="status-updated">{esc(updated)}</span>'
-        f" · stale after {esc(format_duration(view['stale_after_s']))} without heartbeat</p>"
+        f" · stale after {esc(format_duration(view['stale_after_s']))} without heartbeat"
+        f' · <a href="{esc("/compare" + token_query)}">compare an angle across jobs</a></p>'
         f'<div class="table-wrap"><table id="jobs"><thead><tr>{heads}</tr></thead>'
         f"<tbody>{rows}</tbody></table></div></main>"
     )

@@ -10,6 +10,7 @@ Routes (GET and HEAD only; anything else is 405, unknown paths 404)::
     /jobs/<job>/visualize/<file>   a file of out/<job>/visualize/ (videos with byte ranges)
     /jobs/<job>/export/<file>      a file of out/<job>/export/
     /status.json[?job=NAME]        dashboard data / one job (404 JSON for an unknown job)
+    /compare[.json]?angle=A&jobs=J one joint angle across jobs (inline SVG / JSON)
     /health                        server liveness + daemon lock state (JSON, always 200)
     /metrics                       Prometheus text exposition
 
@@ -60,7 +61,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from neuropose import __version__
 from neuropose.datadir.layout import EXPORT_DIR, RESULTS_FILE, VISUALIZE_DIR
 from neuropose.errors import BusyError, ConfigError, ResourceError
-from neuropose.monitor import jobpage, render
+from neuropose.monitor import compare, jobpage, render
 from neuropose.monitor.cache import MonitorCache
 from neuropose.monitor.files import (
     OpenFile,
@@ -356,6 +357,8 @@ class _Handler(BaseHTTPRequestHandler):
             return _dashboard_response(cache, snap, token_query)
         if path == "/status.json":
             return self._status_json(cache, snap, query)
+        if path in ("/compare", "/compare.json"):
+            return self._compare(snap, query, token_query, path.endswith(".json"))
         if path == "/metrics":
             text = cache.body(snap, "metrics", lambda: render.render_metrics(snap).encode())
             return _Response(200, _PROM, text)
@@ -404,6 +407,30 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             return _json(404, {"error": "no such file of this job", "job": name})
         return self._not_found(snap, token_query, f"There is no page at {self.path!r}.")
+
+    def _compare(
+        self, snap: Snapshot, query: dict[str, list[str]], token_query: str, as_json: bool
+    ) -> _Response:
+        """``/compare`` (HTML) and ``/compare.json``: one angle across the ``jobs`` given."""
+        if snap.status is None:
+            if as_json:
+                return _json(503, {**snap.view(), "error": snap.error})
+            return self._unavailable_html(snap, token_query)
+        angle = (query.get("angle") or [compare.DEFAULT_ANGLE])[0]
+        jobs = [j for value in query.get("jobs", []) for j in value.split(",") if j]
+        try:
+            cmp = compare.compare_data(snap, angle, jobs, self.server.snapshots.results)
+        except KeyError:
+            return _json(
+                400,
+                {
+                    "error": f"unknown angle {angle[:80]!r}",
+                    "angles": list(compare.ANGLE_NAMES),
+                },
+            )
+        if as_json:
+            return _json(200, cmp.as_json())
+        return _html(200, compare.render_compare_page(snap, cmp, token_query))
 
     def _authorize(self, query: dict[str, list[str]]) -> _Response | None:
         token = self.server.token
