@@ -182,3 +182,35 @@ def test_unavailable_page_reloads_itself_when_status_returns(
     # Chromium logs each 503 answer as a console error; nothing else may appear.
     other = [m for m in page.console_errors if "status of 503" not in m]  # type: ignore[attr-defined]
     assert other == []
+
+
+def test_compare_page_draws_under_the_csp(
+    page: Any, data_dir: Path, server: Callable[..., Any], artifacts_dir: Path
+) -> None:
+    from tests.visualize.synth import build_knee_predictions
+
+    from neuropose.io import write_model_atomic
+    from neuropose.schemas import JobResults
+
+    vp, _ = build_knee_predictions()
+    jobs = {j: make_entry(j, JobState.COMPLETED) for j in ("pre", "post")}
+    write_status(data_dir, jobs)
+    for j in jobs:
+        (data_dir / "out" / j).mkdir()
+        write_model_atomic(
+            data_dir / "out" / j / "results.json",
+            JobResults(job_id=j, created_at="2026-11-29T18:00:00Z", neuropose_version="0",
+                       videos=(vp,)),
+        )  # fmt: skip
+    srv = server(data_dir)
+    page.goto(srv.url + "compare?angle=left_knee_flexion&jobs=pre&jobs=post")
+    widths = page.evaluate(
+        "() => Array.from(document.querySelectorAll('svg.compare polyline'))"
+        ".map(p => p.getBoundingClientRect().width)"
+    )
+    assert len(widths) == 2 and all(w > 500 for w in widths)
+    page.screenshot(path=str(artifacts_dir / "monitor_compare.png"), full_page=True)
+    page.get_by_role("link", name="right knee flexion").click()
+    page.wait_for_url("**angle=right_knee_flexion**")
+    assert page.locator("svg.compare polyline").count() == 2
+    assert page.dialogs == [] and page.console_errors == []  # type: ignore[attr-defined]

@@ -201,7 +201,7 @@ def render_compare_page(snap: Snapshot, cmp: Comparison, token_query: str = "") 
     view = snap.summary()
     completed = [p.name for p in snap.jobs if p.entry.state is JobState.COMPLETED]
     current = ' aria-current="page"'
-    angle_links = " ".join(
+    angle_links = " · ".join(
         f'<a href="{esc(_url(a, cmp.jobs, token_query))}"{current if a == cmp.angle else ""}>'
         + esc(a.replace("_", " "))
         + "</a>"
