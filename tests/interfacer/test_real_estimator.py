@@ -105,7 +105,7 @@ def test_undecodable_video_fails_job_with_estimator_error(
 def test_enospc_on_checkpoint_fails_job_then_retry_completes(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import neuropose.interfacer.interfacer as mod
+    import neuropose.interfacer.jobrun as mod
     from neuropose.config import load_settings
     from neuropose.interfacer import Interfacer, build_processor, retry_job
 

@@ -34,6 +34,7 @@ from neuropose.ingest import (
     ingest_archive,
     ingest_paths,
 )
+from neuropose.signals import handle_signals
 
 #: Inputs at least this large get a progress bar on a terminal (bytes).
 PROGRESS_MIN_BYTES = 64 * 1024**2
@@ -198,15 +199,8 @@ def _stop_on_sigterm() -> Iterator[None]:
     def handler(signum: int, frame: FrameType | None) -> None:
         raise Interrupted("ingest stopped by SIGTERM; nothing was queued")
 
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: keep the default behaviour
+    with handle_signals(handler, (signal.SIGTERM,)):
         yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _size_of(path: Path) -> int:
