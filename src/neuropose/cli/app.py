@@ -15,7 +15,14 @@ from rich.console import Console
 
 from neuropose import __version__
 from neuropose.config import LoadedSettings, load_settings
-from neuropose.errors import ConfigError, InputError, NeuroPoseError, ProcessingError, ResourceError
+from neuropose.errors import (
+    ConfigError,
+    InputError,
+    Interrupted,
+    NeuroPoseError,
+    ProcessingError,
+    ResourceError,
+)
 from neuropose.logs import configure_logging
 
 __all__ = ["CliState", "app", "err_console", "main", "out_console", "state"]
@@ -120,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     except NeuroPoseError as exc:
         if verbose:
             err_console.print(traceback.format_exc(), markup=False)
-        err_console.print(f"error: {exc}", markup=False)
+        # A stop on request (SIGINT/SIGTERM after checkpointing) is not an error.
+        prefix = "" if isinstance(exc, Interrupted) else "error: "
+        err_console.print(f"{prefix}{exc}", markup=False)
         return exc.exit_code
     except KeyboardInterrupt:
         err_console.print("interrupted", markup=False)

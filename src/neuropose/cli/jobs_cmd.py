@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from neuropose.cli.app import app, out_console, state
-from neuropose.cli.options import DataDirOption
+from neuropose.cli.options import DataDirOption, existing_data_dir
 from neuropose.errors import NeuroPoseError
 
 
@@ -35,7 +35,9 @@ def status(
     """Show the state of every job (or one job)."""
     from neuropose.datadir import UnknownJobError, read_status
 
-    settings = state(ctx).load(data_dir=data_dir).settings
+    loaded = state(ctx).load(data_dir=data_dir)
+    existing_data_dir(loaded)
+    settings = loaded.settings
     doc = read_status(settings.data_dir)
     jobs = doc.jobs
     if job is not None:
@@ -117,7 +119,9 @@ def retry(
     """Move a failed job back to in/ (its attempt history is kept)."""
     from neuropose.datadir.operations import retry_job
 
-    settings = state(ctx).load(data_dir=data_dir).settings
+    loaded = state(ctx).load(data_dir=data_dir)
+    existing_data_dir(loaded)
+    settings = loaded.settings
     entry = retry_job(Path(settings.data_dir), job)
     if entry is None:
         out_console.print(f"moved failed/{job} to in/{job}; the running daemon will queue it")
@@ -139,7 +143,9 @@ def prune(
     """Forget old completed/failed jobs in status files (inputs and results are kept)."""
     from neuropose.datadir.operations import plan_prune
 
-    settings = state(ctx).load(data_dir=data_dir).settings
+    loaded = state(ctx).load(data_dir=data_dir)
+    existing_data_dir(loaded)
+    settings = loaded.settings
     plan = plan_prune(Path(settings.data_dir), older_than, dry_run=dry_run)
     verb = "would forget" if dry_run else "forgot"
     out_console.print(f"{verb} {len(plan.jobs)} job(s)" + (":" if plan.jobs else ""))
@@ -160,7 +166,9 @@ def reset(
     """
     from neuropose.datadir.operations import plan_reset
 
-    settings = state(ctx).load(data_dir=data_dir).settings
+    loaded = state(ctx).load(data_dir=data_dir)
+    existing_data_dir(loaded)
+    settings = loaded.settings
     root = Path(settings.data_dir)
     plan = plan_reset(root, yes=yes)
     verb = "deleted" if plan.executed else "would delete"
@@ -180,7 +188,9 @@ def doctor(
     """Check the data directory, disk, lock, model cache and TensorFlow (exit 0/1)."""
     from neuropose.interfacer.doctor import run_all_checks
 
-    settings = state(ctx).load(data_dir=data_dir).settings
+    loaded = state(ctx).load(data_dir=data_dir)
+    existing_data_dir(loaded)
+    settings = loaded.settings
     checks = run_all_checks(settings, model)
     for c in checks:
         mark = "[green]ok  [/green]" if c.ok else "[red]FAIL[/red]"

@@ -177,6 +177,8 @@ class Interfacer:
     def _locked(self) -> Iterator[None]:
         """Create the job folders and hold the data directory's lock inside the block."""
         lock = ExclusiveLock(self.layout.lock, purpose="neuropose watch")
+        if not self.layout.root.is_dir():
+            logger.warning("creating data directory %s (it did not exist)", self.layout.root)
         try:
             for folder in self.layout.job_folders:
                 folder.mkdir(parents=True, exist_ok=True)
