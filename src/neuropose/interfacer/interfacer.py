@@ -267,7 +267,17 @@ class Interfacer:
             return
         self.book.complete(live.entry)
         self._remove_checkpoints(job_id)
+        self._derive(results)
+
+    def _derive(self, results: JobResults) -> None:
+        """Derived outputs of a completed job: quality reports, exports (never fail the job)."""
         self.reports.write(results)
+        if self.settings.export_formats:  # export_job logs its failures and never raises
+            from neuropose.export import export_job  # pandas & co., only when configured
+
+            export_job(
+                results, self.layout.job(results.job_id).export, self.settings.export_formats
+            )
 
     def _complete_from_results(self, job_id: str) -> bool:
         """Record ``completed`` when a valid ``results.json`` exists (a crash after writing it)."""

@@ -21,30 +21,20 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 from neuropose.datadir.layout import DataDir
 from neuropose.errors import NeuroPoseError
 from neuropose.io import load_model
+from neuropose.quality import write_job_quality_reports
 from neuropose.schemas.predictions import JobResults
 from neuropose.schemas.status import JobState, JobStatusEntry
 
-__all__ = ["QualityReports", "write_job_reports"]
+__all__ = ["QualityReports"]
 
 logger = logging.getLogger(__name__)
 
 #: Seconds between two attempts at a report whose write failed.
 REPORT_RETRY_S = 60.0
-
-
-def write_job_reports(results: JobResults, folder: Path) -> None:
-    """Build and write the quality report of every video of ``results`` into ``folder``."""
-    from neuropose.visualize.report import build_quality_report, write_quality_report
-
-    folder.mkdir(exist_ok=True)
-    for vp in results.videos:
-        report = build_quality_report(vp, job_id=results.job_id)
-        write_quality_report(report, folder, Path(vp.video).stem or vp.video)
 
 
 class QualityReports:
@@ -116,7 +106,7 @@ class QualityReports:
         """Write the reports of a job; on a filesystem error owe them for later."""
         job_id = results.job_id
         try:
-            write_job_reports(results, self.layout.job(job_id).visualize)
+            write_job_quality_reports(results, self.layout.job(job_id).visualize)
         except (OSError, NeuroPoseError) as exc:
             self._due[job_id] = self._clock() + self.retry_after_s
             logger.warning(
