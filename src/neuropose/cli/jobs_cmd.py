@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -14,15 +14,17 @@ from neuropose.cli.app import app, out_console, state
 from neuropose.cli.options import DataDirOption, existing_data_dir
 from neuropose.errors import NeuroPoseError
 
+if TYPE_CHECKING:
+    from neuropose.schemas.status import JobStatusEntry
 
-def _age(stamp: str, now: datetime) -> str:
-    """Age of an ISO time, worded exactly as on the dashboard."""
-    from neuropose.timefmt import format_age, parse_time
 
-    try:
-        return format_age(max(0.0, (now - parse_time(stamp)).total_seconds()))
-    except ValueError:
-        return stamp
+def _age(entry: JobStatusEntry, now: datetime) -> str:
+    """Age of the entry's last update, worded exactly as on the dashboard."""
+    from neuropose.datadir.status import heartbeat_age
+    from neuropose.timefmt import format_age
+
+    age = heartbeat_age(entry, now)
+    return entry.last_update if age is None else format_age(age)
 
 
 @app.command("status")
@@ -56,7 +58,8 @@ def status(
         out_console.print(f"no jobs in {settings.data_dir}")
         return
     from neuropose.datadir import DataDir, probe_lock
-    from neuropose.timefmt import format_duration, parse_time
+    from neuropose.datadir.status import is_stale
+    from neuropose.timefmt import format_duration
 
     daemon = probe_lock(DataDir(settings.data_dir).lock)
     table = Table("job", "state", "attempts", "frames", "fps", "eta", "updated")
@@ -72,7 +75,7 @@ def status(
                     f"* {job_id}: no daemon is running; it resumes from its last "
                     "checkpoint when `neuropose watch` starts"
                 )
-            elif (now - parse_time(e.last_update)).total_seconds() > settings.stale_after_seconds:
+            elif is_stale(e, now, settings.stale_after_seconds):
                 shown += " *"
                 notes.append(
                     f"* {job_id}: no heartbeat for over {settings.stale_after_seconds:g} s; "
@@ -85,7 +88,7 @@ def status(
             f"{e.frames_done}/{expected}",
             f"{e.fps:.1f}" if e.fps else "-",
             format_duration(e.eta_s) if e.state.value == "processing" else "-",
-            _age(e.last_update, now),
+            _age(e, now),
         )
     out_console.print(table)
     for job_id, e in jobs.items():
