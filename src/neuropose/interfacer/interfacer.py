@@ -204,7 +204,8 @@ class Interfacer:
             if job is not None:
                 self._process(job)
                 continue
-            self.reports.write_due()
+            if self.reports.write_next():
+                continue
             if self.once:
                 return
             self.stop.event.wait(self.settings.poll_interval_s)
@@ -273,7 +274,7 @@ class Interfacer:
         """Derived outputs of a completed job: quality reports, exports (never fail the job)."""
         self.reports.write(results)
         if self.settings.export_formats:  # export_job logs its failures and never raises
-            from neuropose.export import export_job  # pandas & co., only when configured
+            from neuropose.export import export_job  # SciPy & co.: only when configured
 
             export_job(
                 results, self.layout.job(results.job_id).export, self.settings.export_formats
@@ -291,6 +292,7 @@ class Interfacer:
             return False
         self.book.complete(self.jobs[job_id], recovered=True)
         self._remove_checkpoints(job_id)
+        self.reports.find_missing([self.jobs[job_id]])  # written when idle
         return True
 
     def _remove_checkpoints(self, job_id: str) -> None:

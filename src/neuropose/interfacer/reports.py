@@ -129,16 +129,22 @@ class QualityReports:
             )
         return True
 
-    def write_due(self) -> int:
-        """Attempt every owed report whose time has come; return how many were written."""
+    def write_next(self) -> bool:
+        """Attempt the owed reports of one job whose time has come; ``False`` when none is due.
+
+        One job per call, so that the daemon looks for new jobs between two
+        (a backlog of reports never delays a queued job by more than one).
+        """
         now = self._clock()
-        written = 0
-        for job_id in [j for j, t in sorted(self._due.items()) if t <= now]:
-            try:
-                results = load_model(self.layout.job(job_id).results, JobResults)
-            except NeuroPoseError as exc:
-                self._due.pop(job_id)
-                logger.warning("job %s: no quality report: %s", job_id, exc.message)
-                continue
-            written += self.write(results)
-        return written
+        due = [job_id for job_id, t in sorted(self._due.items()) if t <= now]
+        if not due:
+            return False
+        job_id = due[0]
+        try:
+            results = load_model(self.layout.job(job_id).results, JobResults)
+        except NeuroPoseError as exc:
+            self._due.pop(job_id)
+            logger.warning("job %s: no quality report: %s", job_id, exc.message)
+            return True
+        self.write(results)
+        return True
