@@ -21,6 +21,7 @@ from tests.interfacer.test_signals_subprocess import frames_done, start_watch, w
 import neuropose.io as io_mod
 from neuropose.cli import main
 from neuropose.config import Settings
+from neuropose.datadir import DataDir
 from neuropose.datadir.status import read_status
 from neuropose.errors import Interrupted, ResourceError
 from neuropose.interfacer import Interfacer
@@ -249,3 +250,31 @@ def test_a_clean_sigterm_is_not_reported_as_an_error(
     assert records and not [r for r in records if r["level"] in ("error", "critical")]
     assert read_status(data_dir).jobs["long"].state is JobState.INTERRUPTED
     assert os.path.isfile(data_dir / "out" / "long" / "partial" / "v0.mp4.ckpt.json")
+
+
+def test_owed_reports_are_retried_on_schedule_one_job_at_a_time(
+    data_dir: Path,
+    make_settings: Callable[..., Settings],
+    add_job: Callable[..., Path],
+    reports_disk: dict[str, bool],
+) -> None:
+    from neuropose.interfacer.reports import QualityReports
+
+    for job in ("a", "b"):
+        add_job(job, frames=(3,))
+    Interfacer(make_settings(), FakeProcessor, once=True).run()
+    assert _reports(data_dir, "a") == _reports(data_dir, "b") == []
+    now = [1000.0]
+    reports = QualityReports(DataDir(data_dir), retry_after_s=60, clock=lambda: now[0])
+    assert reports.find_missing(read_status(data_dir).jobs.values()) == ["a", "b"]
+    assert reports.write_next() is True  # job a: the disk is still full
+    assert reports.write_next() is True  # job b: likewise
+    assert reports.write_next() is False  # nothing due before 60 s have passed
+    reports_disk["full"] = False
+    now[0] += 59.0
+    assert reports.write_next() is False
+    now[0] += 1.0
+    assert reports.write_next() is True and reports.pending == ["b"]  # one job per call
+    assert _reports(data_dir, "a") == ["v0.quality.html", "v0.quality.json"]
+    assert reports.write_next() is True and reports.pending == []
+    assert reports.write_next() is False
