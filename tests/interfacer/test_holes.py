@@ -278,3 +278,21 @@ def test_owed_reports_are_retried_on_schedule_one_job_at_a_time(
     assert _reports(data_dir, "a") == ["v0.quality.html", "v0.quality.json"]
     assert reports.write_next() is True and reports.pending == []
     assert reports.write_next() is False
+
+
+def test_a_full_disk_at_start_names_one_cause_and_one_hint(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Writing the lock's holder record fails with ENOSPC (a disk filled to the last byte)."""
+    import neuropose.datadir.lock as lock_mod
+
+    def pwrite(fd: int, data: bytes, offset: int) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(lock_mod.os, "pwrite", pwrite)
+    code = main(["watch", "--once", "--data-dir", str(data_dir), "--model", FAKE_SPEC])
+    err = capsys.readouterr().err
+    assert code == 4
+    assert f"error: cannot start on {data_dir}: no space left on device" in err
+    assert err.count("hint:") == 1
+    assert f"hint: free space on the filesystem holding {data_dir}, then start" in err
