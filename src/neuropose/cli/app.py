@@ -23,7 +23,7 @@ from neuropose.errors import (
     ProcessingError,
     ResourceError,
 )
-from neuropose.logs import configure_logging
+from neuropose.logs import configure_logging, printable
 
 __all__ = ["CliState", "app", "err_console", "main", "out_console", "state"]
 
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             err_console.print(traceback.format_exc(), markup=False)
         # A stop on request (SIGINT/SIGTERM after checkpointing) is not an error.
         prefix = "" if isinstance(exc, Interrupted) else "error: "
-        err_console.print(f"{prefix}{exc}", markup=False)
+        err_console.print(f"{prefix}{printable(exc, keep_newlines=True)}", markup=False)
         return exc.exit_code
     except KeyboardInterrupt:
         err_console.print("interrupted", markup=False)
@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         # missing directory, a full disk): one line, no traceback unless -v.
         if verbose:
             err_console.print(traceback.format_exc(), markup=False)
-        err_console.print(f"error: {_describe_os_error(exc)}", markup=False)
+        err_console.print(f"error: {printable(_describe_os_error(exc))}", markup=False)
         return _os_error_exit_code(exc)
     return 0
 

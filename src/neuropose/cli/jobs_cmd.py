@@ -13,6 +13,7 @@ from rich.table import Table
 from neuropose.cli.app import app, out_console, state
 from neuropose.cli.options import DataDirOption, existing_data_dir
 from neuropose.errors import NeuroPoseError
+from neuropose.logs import printable
 
 if TYPE_CHECKING:
     from neuropose.schemas.status import JobStatusEntry
@@ -93,7 +94,7 @@ def status(
     out_console.print(table)
     for job_id, e in jobs.items():
         if e.error:
-            out_console.print(f"{job_id}: {e.error}", markup=False)
+            out_console.print(printable(f"{job_id}: {e.error}"), markup=False)
     for note in notes:
         out_console.print(note, markup=False)
     if job is not None:

@@ -39,7 +39,13 @@ from neuropose.interfacer.errors import (
 )
 from neuropose.interfacer.heartbeat import LiveJob
 from neuropose.interfacer.processor import VideoProcessor
-from neuropose.io import load_json, load_model, write_json_atomic, write_model_atomic
+from neuropose.io import (
+    fit_name,
+    load_json,
+    load_model,
+    write_json_atomic,
+    write_model_atomic,
+)
 from neuropose.schemas.predictions import JobResults, VideoPredictions
 from neuropose.schemas.status import JobState, JobStatusEntry, VideoProgress
 from neuropose.timefmt import utc_now
@@ -71,11 +77,11 @@ class PartialFiles:
 
     def prediction(self, video: str) -> Path:
         """``<video>.pred.json``: results of one finished video."""
-        return self.folder / f"{self._key(video)}.pred.json"
+        return self.folder / fit_name(self._key(video), ".pred.json")
 
     def checkpoint(self, video: str) -> Path:
         """``<video>.ckpt.json``: checkpoint of the video being processed."""
-        return self.folder / f"{self._key(video)}.ckpt.json"
+        return self.folder / fit_name(self._key(video), ".ckpt.json")
 
     def drop_changed_inputs(self, videos: list[Path]) -> None:
         """Delete results and checkpoints of inputs that changed since they were made."""

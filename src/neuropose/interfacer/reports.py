@@ -79,6 +79,8 @@ class QualityReports:
         paths = self.layout.job(entry.job_id)
         for video in entry.videos:
             report = paths.quality(video.name)
+            # The page's name is the report's with .html (equal-length suffixes, so
+            # io.fit_name shortens a long stem the same way for both).
             if not (report.is_file() and report.with_suffix(".html").is_file()):
                 return True
         return False
