@@ -10,9 +10,10 @@ Examples
 --------
 >>> import signal
 >>> seen = []
->>> with handle_signals(lambda signum, frame: seen.append(signum), (signal.SIGUSR1,)):
-...     signal.raise_signal(signal.SIGUSR1)
->>> seen == [signal.SIGUSR1]
+>>> with handle_signals(lambda signum, frame: seen.append(signum), (signal.SIGUSR1,)) as on:
+...     if on:  # installed (main thread only)
+...         signal.raise_signal(signal.SIGUSR1)
+>>> seen == ([signal.SIGUSR1] if on else [])
 True
 """
 
