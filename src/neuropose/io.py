@@ -173,7 +173,8 @@ def load_json(path: Path | str) -> Any:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidDocumentError(
             f"{p}: not valid JSON ({exc})",
-            hint="the file is corrupt or half-written; restore it from a backup or remove it",
+            hint="the file is damaged or incomplete (e.g. copied while it was being written); "
+            "restore it from a backup",
         ) from exc
 
 

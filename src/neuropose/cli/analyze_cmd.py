@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from neuropose.cli.app import app, err_console, out_console
+from neuropose.cli.inputs import RESULTS_EXPECTED, RESULTS_KINDS, FileKind, require
 
 __all__ = ["analyze"]
 
@@ -33,6 +34,12 @@ def analyze(
     from neuropose.analyzer.report import run_analysis, write_outputs
     from neuropose.errors import ProcessingError
 
+    require(
+        config,
+        "analyze",
+        {FileKind.ANALYSIS_CONFIG, FileKind.TOML, FileKind.DAMAGED_TOML},
+        "an analysis config (TOML; examples in the examples/ folder of NeuroPose's repository)",
+    )
     cfg = load_config(config)
     if inputs:
         paths = resolve_inputs(inputs, Path.cwd())
@@ -42,6 +49,9 @@ def analyze(
         paths = []
         if not cfg.comparisons:
             resolve_inputs([], config.parent)  # raises the "no inputs" ConfigError
+    if not keep_going:
+        for p in paths:
+            require(p, "analyze", RESULTS_KINDS, f"results files as inputs ({RESULTS_EXPECTED})")
     report_path = output or config.with_name(config.name.removesuffix(".toml") + ".report.json")
 
     def progress(path: Path, entry: dict[str, Any]) -> None:

@@ -8,15 +8,16 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from neuropose import __version__
-from neuropose.config import LoadedSettings, load_settings
 from neuropose.errors import ConfigError, InputError, NeuroPoseError, ProcessingError, ResourceError
-from neuropose.logs import configure_logging
+from neuropose.logs import configure_logging, native_stderr
+
+if TYPE_CHECKING:
+    from neuropose.config import LoadedSettings
 
 __all__ = ["CliState", "app", "err_console", "main", "out_console", "state"]
 
@@ -45,6 +46,8 @@ class CliState:
 
     def load(self, **flags: Any) -> LoadedSettings:
         """Settings with this command's ``flags`` as the highest-precedence layer."""
+        from neuropose.config import load_settings  # pydantic-settings: only when settings load
+
         if self.log_format is not None:
             flags.setdefault("log_format", self.log_format)
         key = tuple(sorted((k, v) for k, v in flags.items() if v is not None))
@@ -68,6 +71,8 @@ def state(ctx: typer.Context) -> CliState:
 
 def _version(value: bool) -> None:
     if value:
+        from neuropose import __version__
+
         out_console.print(f"neuropose {__version__}")
         raise typer.Exit(0)
 
@@ -109,8 +114,22 @@ def _root(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return the process exit code (errors handled here, once)."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    """Run the CLI and return the process exit code (errors handled here, once).
+
+    Called as the program (``argv`` None), it also routes what native
+    libraries write to file descriptor 2 into the log at debug level
+    (:class:`neuropose.logs.NativeStderr`), so their noise never reaches the
+    terminal at default verbosity; ``-vv`` shows it.
+    """
+    routed = argv is None and native_stderr.start()
+    try:
+        return _run(list(sys.argv[1:] if argv is None else argv))
+    finally:
+        if routed:
+            native_stderr.stop()
+
+
+def _run(args: list[str]) -> int:
     verbose = any(a == "--verbose" or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in args)
     try:
         app(args=args, prog_name="neuropose")

@@ -6,7 +6,6 @@ import json
 from typing import Annotated
 
 import typer
-from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
@@ -22,6 +21,8 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Show every setting, its effective value and where it came from."""
+    from pydantic import SecretStr
+
     loaded = state(ctx).load()
     values = loaded.settings.model_dump(mode="json")
     rows = []

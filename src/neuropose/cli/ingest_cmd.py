@@ -12,7 +12,7 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -27,13 +27,9 @@ from rich.table import Table
 from neuropose.cli.app import app, err_console, out_console, state
 from neuropose.cli.options import DataDirOption
 from neuropose.errors import Interrupted, UsageError
-from neuropose.ingest import (
-    IngestLimits,
-    IngestReport,
-    ProgressCallback,
-    ingest_archive,
-    ingest_paths,
-)
+
+if TYPE_CHECKING:
+    from neuropose.ingest import IngestReport, ProgressCallback
 
 #: Inputs at least this large get a progress bar on a terminal (bytes).
 PROGRESS_MIN_BYTES = 64 * 1024**2
@@ -141,6 +137,8 @@ def ingest(
     Exit codes: 0 queued; 2 refused input (unsafe archive, limit, collision, no
     videos); 3 busy (another ingest, or a job being processed); 4 not enough disk.
     """
+    from neuropose.ingest import IngestLimits, ingest_archive, ingest_paths
+
     if move and link:
         raise UsageError("--move and --link exclude each other", hint="choose one")
     loaded = state(ctx).load(

@@ -10,6 +10,7 @@ few seconds otherwise, nothing with ``-q``.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from neuropose.cli.app import app, err_console, out_console, state
+from neuropose.cli.inputs import FileKind, require
 from neuropose.cli.options import (
     BatchSizeOption,
     DecodeThreadsOption,
@@ -25,12 +27,15 @@ from neuropose.cli.options import (
     PrefetchOption,
 )
 from neuropose.errors import NeuroPoseError, UsageError
+from neuropose.logs import native_stderr
 
 if TYPE_CHECKING:
     from neuropose.config import Settings
     from neuropose.models.base import PoseModel
 
 __all__ = ["load_timed_model", "process"]
+
+logger = logging.getLogger(__name__)
 
 _PLAIN_EVERY_S = 5.0
 
@@ -183,6 +188,11 @@ def process(
     ).settings
     outputs = _outputs(inputs, output)
 
+    failures: list[tuple[Path, NeuroPoseError]] = []
+    todo = _checked_inputs(inputs, outputs, keep_going, failures)
+    if not todo:
+        raise _failed(failures, len(inputs))
+
     from neuropose import __version__
     from neuropose.estimator import Estimator
     from neuropose.io import write_model_atomic
@@ -200,9 +210,9 @@ def process(
     )
     if fov is not None:
         est.camera_file = None  # --fov wins over a camera_file from config/env
-    failures: list[tuple[Path, NeuroPoseError]] = []
     with _Progress(st.quiet) as prog:
-        for inp, out in zip(inputs, outputs, strict=True):
+        for inp, out in todo:
+            native_before = native_stderr.count()
             try:
                 vp = est.process_video(inp, progress=prog.callback(inp.name))
                 results = JobResults(
@@ -219,6 +229,8 @@ def process(
                 failures.append((inp, exc))
                 err_console.print(f"failed  {inp}: {exc}", markup=False)
                 continue
+            finally:
+                _summarise_native(inp, native_stderr.count() - native_before)
             m = vp.metrics
             assert m is not None
             out_console.print(
@@ -227,8 +239,62 @@ def process(
                 markup=False,
             )
     if failures:
-        raise ProcessFailures(
-            f"{len(failures)} of {len(inputs)} inputs failed: "
-            + ", ".join(str(p) for p, _ in failures),
-            exit_code=failures[0][1].exit_code,
+        raise _failed(failures, len(inputs))
+
+
+def _failed(failures: list[tuple[Path, NeuroPoseError]], total: int) -> NeuroPoseError:
+    if len(failures) == 1 and total == 1:
+        return failures[0][1]
+    return ProcessFailures(
+        f"{len(failures)} of {total} inputs failed: " + ", ".join(str(p) for p, _ in failures),
+        exit_code=failures[0][1].exit_code,
+    )
+
+
+def _checked_inputs(
+    inputs: list[Path],
+    outputs: list[Path],
+    keep_going: bool,
+    failures: list[tuple[Path, NeuroPoseError]],
+) -> list[tuple[Path, Path]]:
+    """Inputs that are videos/images with a readable header, checked before the model loads.
+
+    Without ``keep_going`` the first bad input raises; with it, bad inputs are
+    reported, appended to ``failures`` and skipped.
+    """
+    todo = list(zip(inputs, outputs, strict=True))
+    kinds = {FileKind.VIDEO, FileKind.IMAGE}
+    for check in (
+        lambda p: require(p, "process", kinds, "videos or images"),  # no heavy import yet
+        _probe,
+    ):
+        passed = []
+        for inp, out in todo:
+            try:
+                check(inp)
+            except NeuroPoseError as exc:
+                if not keep_going:
+                    raise
+                failures.append((inp, exc))
+                err_console.print(f"failed  {inp}: {exc}", markup=False)
+                continue
+            passed.append((inp, out))
+        todo = passed
+    return todo
+
+
+def _probe(path: Path) -> None:
+    from neuropose.estimator import probe_video  # OpenCV: only once every name checked out
+
+    probe_video(path)
+
+
+def _summarise_native(inp: Path, lines: int) -> None:
+    """One log line instead of what FFmpeg/OpenCV/LiteRT printed while ``inp`` ran."""
+    if lines > 0:
+        logger.info(
+            "%s: %d message%s from native libraries (FFmpeg, OpenCV, LiteRT); -vv shows them",
+            inp.name,
+            lines,
+            "" if lines == 1 else "s",
         )

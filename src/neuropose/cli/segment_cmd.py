@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from neuropose.cli.app import app, out_console
+from neuropose.cli.inputs import RESULTS_EXPECTED, RESULTS_KINDS, require
 
 __all__ = ["segment"]
 
@@ -64,6 +65,7 @@ def segment(
         raise UsageError(f"--signal: {exc}") from None
     if polarity not in {"max", "min"}:
         raise UsageError(f"--polarity must be 'max' or 'min', got {polarity!r}")
+    require(results, "segment", RESULTS_KINDS, RESULTS_EXPECTED)
     doc = load_results(results)
     trial = load_trial(doc, video=video, track_id=track)
     vp = doc.video(trial.video)  # load_trial has checked the name / the single video
