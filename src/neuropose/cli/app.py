@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import signal
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -13,7 +14,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from neuropose.errors import ConfigError, InputError, NeuroPoseError, ProcessingError, ResourceError
+from neuropose.errors import (
+    ConfigError,
+    InputError,
+    Interrupted,
+    NeuroPoseError,
+    ProcessingError,
+    ResourceError,
+)
 from neuropose.logs import configure_logging, native_stderr
 
 if TYPE_CHECKING:
@@ -119,14 +127,32 @@ def main(argv: list[str] | None = None) -> int:
     Called as the program (``argv`` None), it also routes what native
     libraries write to file descriptor 2 into the log at debug level
     (:class:`neuropose.logs.NativeStderr`), so their noise never reaches the
-    terminal at default verbosity; ``-vv`` shows it.
+    terminal at default verbosity; ``-vv`` shows it. SIGTERM then stops a
+    command the way Ctrl-C does (``stopped by SIGTERM``, exit 130), unless
+    the command handles it itself (the daemon checkpoints, ingest rolls
+    back); a stop on request is never reported as ``error:``.
     """
     routed = argv is None and native_stderr.start()
+    previous = signal.signal(signal.SIGTERM, _sigterm) if argv is None else None
     try:
         return _run(list(sys.argv[1:] if argv is None else argv))
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         if routed:
             native_stderr.stop()
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt."""
+
+
+_SIGTERM_RECEIVED: list[bool] = []
+
+
+def _sigterm(signum: int, frame: Any) -> None:
+    _SIGTERM_RECEIVED.append(True)
+    raise _Terminated
 
 
 def _run(args: list[str]) -> int:
@@ -135,14 +161,20 @@ def _run(args: list[str]) -> int:
         app(args=args, prog_name="neuropose")
     except SystemExit as exc:
         code = exc.code
+        if code == 130 and _SIGTERM_RECEIVED:  # typer turns KeyboardInterrupt into Exit(130)
+            _report_sigterm()
         return code if isinstance(code, int) else (0 if code is None else 1)
+    except Interrupted as exc:  # stopped on request after checkpointing: not an error
+        err_console.print(str(exc), markup=False)
+        return exc.exit_code
     except NeuroPoseError as exc:
         if verbose:
             err_console.print(traceback.format_exc(), markup=False)
         err_console.print(f"error: {exc}", markup=False)
         return exc.exit_code
-    except KeyboardInterrupt:
-        err_console.print("interrupted", markup=False)
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, _Terminated):
+            _report_sigterm()
         return 130
     except OSError as exc:
         # Environmental failures a command did not translate (permissions, a
@@ -152,6 +184,14 @@ def _run(args: list[str]) -> int:
         err_console.print(f"error: {_describe_os_error(exc)}", markup=False)
         return _os_error_exit_code(exc)
     return 0
+
+
+def _report_sigterm() -> None:
+    err_console.print(
+        "stopped by SIGTERM; outputs already reported as written are complete, "
+        "nothing partial was left",
+        markup=False,
+    )
 
 
 def _describe_os_error(exc: OSError) -> str:
