@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from neuropose.cli.app import app, out_console, state
+from neuropose.cli.app import app, format_bytes, out_console, state
 
 config_app = typer.Typer(help="Inspect the effective settings.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
@@ -40,6 +40,8 @@ def show(
     for key, value, source in rows:
         if value is None:
             shown = "(not set)"
+        elif key.endswith("_bytes") and isinstance(value, int):
+            shown = format_bytes(value)
         else:
             shown = json.dumps(value) if isinstance(value, bool) else str(value)
         table.add_row(key, shown, source)

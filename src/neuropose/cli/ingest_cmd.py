@@ -24,7 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from neuropose.cli.app import app, err_console, out_console, state
+from neuropose.cli.app import app, err_console, format_bytes, out_console, state
 from neuropose.cli.options import DataDirOption
 from neuropose.errors import Interrupted, UsageError
 
@@ -46,21 +46,12 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
 
 
-def _human(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
-
-
 def _print_report(report: IngestReport) -> None:
     verb = "that would be queued" if report.dry_run else "queued"
     table = Table("job", "video", "size", title=f"Jobs {verb} in {report.data_dir}/in")
     for job in report.jobs:
         for i, video in enumerate(job.videos):
-            table.add_row(job.name if i == 0 else "", video.file, _human(video.size_bytes))
+            table.add_row(job.name if i == 0 else "", video.file, format_bytes(video.size_bytes))
     out_console.print(table)
     for job in report.jobs:
         if job.replaced or job.previous_state is not None:
@@ -78,13 +69,13 @@ def _print_report(report: IngestReport) -> None:
     if report.dry_run:
         size = sum(j.size_bytes for j in report.jobs)
         out_console.print(
-            f"dry run: {len(report.jobs)} job(s), {videos} video(s), {_human(size)} would be "
+            f"dry run: {len(report.jobs)} job(s), {videos} video(s), {format_bytes(size)} would be "
             f"written ({report.mode}); {len(report.skipped)} skipped; nothing was written",
             markup=False,
         )
         return
     out_console.print(
-        f"{len(report.jobs)} job(s), {videos} video(s), {_human(report.bytes_written)} written"
+        f"{len(report.jobs)} job(s), {videos} video(s), {format_bytes(report.bytes_written)} written"
         f" ({report.mode}); {len(report.skipped)} skipped",
         markup=False,
     )

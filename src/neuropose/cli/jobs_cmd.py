@@ -178,7 +178,7 @@ def doctor(
     data_dir: DataDirOption = None,
     model: Annotated[str | None, typer.Option("--model", help="Model to verify.")] = None,
 ) -> None:
-    """Check the data directory, disk, lock, model cache and TensorFlow (exit 0/1)."""
+    """Check the data directory, disk, lock, model cache and the model's runtime (exit 0/1)."""
     from neuropose.interfacer.doctor import run_all_checks
 
     settings = state(ctx).load(data_dir=data_dir).settings
