@@ -51,13 +51,18 @@ import sys, cv2, mediapipe as mp
 path = sys.argv[1]
 pose = mp.solutions.pose.Pose(static_image_mode=path.endswith(('.jpg', '.png')),
                               model_complexity=1, enable_segmentation=False)
-if path.endswith(('.jpg', '.png')):
-    frames = [cv2.imread(path)]
-else:
+def frames():
+    if path.endswith(('.jpg', '.png')):
+        yield cv2.imread(path)
+        return
     cap = cv2.VideoCapture(path)
-    frames = iter(lambda: cap.read()[1], None)
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            return
+        yield bgr
 n = found = 0
-for bgr in frames:
+for bgr in frames():
     res = pose.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     n += 1
     found += res.pose_world_landmarks is not None
@@ -122,24 +127,24 @@ def _rounds(configs: list[Config], repeats: int) -> None:
             c.run()
 
 
-def startup(src: Path, work: Path, repeats: int) -> list[Config]:
-    env = _env(src, work / "xdg", None)
+#: (name, argv after the interpreter, expected exit code)
+STARTUP = [
+    ("neuropose --help", ["-c", CLI, "--help"], 0),
+    ("neuropose status", ["-c", CLI, "status"], 0),
+    ("neuropose config show", ["-c", CLI, "config", "show"], 0),
+    ("neuropose doctor", ["-c", CLI, "doctor"], 0),
+    ("import neuropose.analyzer", ["-c", "import neuropose.analyzer"], 0),
+    ("neuropose process missing.mp4", ["-c", CLI, "process", "missing.mp4"], 2),
+]
+
+
+def startup(srcs: dict[str, Path], work: Path, cache: Path, repeats: int) -> list[Config]:
     py = sys.executable
-    cfgs = [
-        Config("python -c pass", [py, "-c", "pass"], env, work),
-        Config("neuropose --help", [py, "-c", CLI, "--help"], env, work),
-        Config("neuropose status", [py, "-c", CLI, "status"], env, work),
-        Config("neuropose config show", [py, "-c", CLI, "config", "show"], env, work),
-        Config("neuropose doctor", [py, "-c", CLI, "doctor"], env, work, expect_code=1),
-        Config("import neuropose.analyzer", [py, "-c", "import neuropose.analyzer"], env, work),
-        Config(
-            "neuropose process missing.mp4",
-            [py, "-c", CLI, "process", "missing.mp4"],
-            env,
-            work,
-            expect_code=2,
-        ),
-    ]
+    cfgs = [Config("python -c pass", [py, "-c", "pass"], dict(os.environ), work)]
+    for name, argv, code in STARTUP:
+        for label, src in srcs.items():
+            env = _env(src, work / "xdg", cache)
+            cfgs.append(Config(f"{name}|{label}", [py, *argv], env, work, expect_code=code))
     _rounds(cfgs, repeats)
     return cfgs
 
@@ -172,14 +177,23 @@ def whole_process(
     return cfgs
 
 
-def _table_startup(cfgs: list[Config]) -> str:
+def _table_startup(cfgs: list[Config], labels: list[str]) -> str:
     base = cfgs[0].median
-    rows = ["| command | median wall (s) | × `python -c pass` | peak RSS (MiB) |", "|---|---|---|---|"]
-    for c in cfgs:
-        rows.append(
-            f"| `{c.name}` | {c.median:.3f} | {c.median / base:.1f}× | "
-            f"{statistics.median(c.rss_mib):.0f} |"
-        )
+    head = " | ".join(f"{lb}: wall (s), × pass, RSS (MiB)" for lb in labels)
+    rows = [f"| command | {head} |", "|---" * (1 + len(labels)) + "|"]
+    rss = statistics.median(cfgs[0].rss_mib)
+    rows.append(f"| `python -c pass` | {base:.3f}, 1×, {rss:.0f} |")
+    by_name: dict[str, dict[str, Config]] = {}
+    for c in cfgs[1:]:
+        name, label = c.name.split("|")
+        by_name.setdefault(name, {})[label] = c
+    for name, per in by_name.items():
+        cells = [
+            f"{per[lb].median:.3f}, {per[lb].median / base:.1f}×, "
+            f"{statistics.median(per[lb].rss_mib):.0f}"
+            for lb in labels
+        ]
+        rows.append(f"| `{name}` | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
@@ -215,17 +229,17 @@ def main() -> None:
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         work = Path(tmp)
-        cfgs = startup(args.src.resolve(), work, args.repeats)
+        srcs = {"this tree": args.src.resolve()}
+        if args.baseline_src is not None:
+            srcs["baseline"] = args.baseline_src.resolve()
+        cfgs = startup(srcs, work, args.model_cache_dir.resolve(), args.repeats)
         print(f"## start-up ({args.repeats} interleaved rounds, load average {load[0]:.1f})\n")
-        print(_table_startup(cfgs))
+        print(_table_startup(cfgs, list(srcs)))
         if args.skip_whole:
             return
         if not (args.model_cache_dir / "blazepose-full").is_dir() or not args.media.is_dir():
             print("\n(whole-process section skipped: media or cached blazepose-full missing)")
             return
-        srcs = {"NeuroPose (LiteRT)": args.src.resolve()}
-        if args.baseline_src is not None:
-            srcs["baseline"] = args.baseline_src.resolve()
         whole = whole_process(
             srcs,
             args.media,

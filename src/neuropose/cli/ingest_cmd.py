@@ -75,8 +75,9 @@ def _print_report(report: IngestReport) -> None:
         )
         return
     out_console.print(
-        f"{len(report.jobs)} job(s), {videos} video(s), {format_bytes(report.bytes_written)} written"
-        f" ({report.mode}); {len(report.skipped)} skipped",
+        f"{len(report.jobs)} job(s), {videos} video(s), "
+        f"{format_bytes(report.bytes_written)} written ({report.mode}); "
+        f"{len(report.skipped)} skipped",
         markup=False,
     )
 
