@@ -20,6 +20,14 @@ def analyze(
         list[str] | None,
         typer.Option("--inputs", help="Results files glob (repeatable); overrides the config."),
     ] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="KEY=VALUE: change a config value (repeatable), e.g. comparisons.0.a=t1.json "
+            "or filter.cutoff_hz=4; paths are relative to the current directory.",
+        ),
+    ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel inputs.")] = 1,
     keep_going: Annotated[
         bool, typer.Option("--keep-going", help="Record failing inputs and continue.")
@@ -40,7 +48,7 @@ def analyze(
         {FileKind.ANALYSIS_CONFIG, FileKind.TOML, FileKind.DAMAGED_TOML},
         "an analysis config (TOML; examples in the examples/ folder of NeuroPose's repository)",
     )
-    cfg = load_config(config)
+    cfg = load_config(config, overrides or ())
     if inputs:
         paths = resolve_inputs(inputs, Path.cwd())
     elif cfg.inputs:
