@@ -35,9 +35,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from neuropose.analyzer.load import load_results
 from neuropose.errors import InputError
-from neuropose.io import load_model, remove_stale_temp_files, sha256_file
-from neuropose.schemas.predictions import JobResults, VideoPredictions
+from neuropose.io import remove_stale_temp_files, sha256_file
+from neuropose.schemas.predictions import VideoPredictions
 from neuropose.schemas.quality import QualityReport
 from neuropose.visualize.overlay import FrameRange, render_overlay
 from neuropose.visualize.plots import (
@@ -189,7 +190,7 @@ def visualize_results(
         without a subject).
     """
     opts = options or VisualizeOptions()
-    results = load_model(results_path, JobResults)
+    results = load_results(results_path)  # with its segmentations sidecar
     target = out_dir if out_dir is not None else results_path.parent / "visualize"
     target.mkdir(parents=True, exist_ok=True)
     for stale in remove_stale_temp_files(target):
