@@ -83,7 +83,9 @@ def status(
             job_id,
             shown,
             str(e.attempts),
-            f"{e.frames_done}/{expected}",
+            "waiting"
+            if e.state.value == "queued" and not e.frames_done
+            else f"{e.frames_done}/{expected}",
             f"{e.fps:.1f}" if e.fps else "-",
             format_duration(e.eta_s) if e.state.value == "processing" else "-",
             _age(e.last_update, now),
