@@ -70,3 +70,17 @@ def test_demo_names_a_command_that_runs_without_activating_the_venv(
     path = str(script.parent) if on_path else "/usr/bin:/bin"
     monkeypatch.setenv("PATH", path)
     assert demo_cmd._self_command() == ("neuropose" if on_path else ".venv/bin/neuropose")
+
+
+def test_plain_progress_always_ends_with_the_frames_done(capsys) -> None:
+    from neuropose.cli.process_cmd import _FileProgress
+
+    prog = _FileProgress("walk.mp4", tty=False)
+    prog.update(10, 12)  # container said 12; within the first 5 s: no line yet
+    assert capsys.readouterr().err == ""
+    prog.finish(11)  # the video ended after 11 frames
+    assert capsys.readouterr().err.startswith("walk.mp4: 11/11 frames (100%), ")
+    done = _FileProgress("img.png", tty=False)
+    done.update(1, 1)
+    done.finish(1)
+    assert capsys.readouterr().err.count("img.png: 1/1 frames") == 1  # not printed twice

@@ -80,16 +80,24 @@ def _outputs(inputs: list[Path], output: Path | None) -> list[Path]:
     return paths
 
 
-class _Progress:
-    """Progress display: rich bar on a TTY, periodic plain lines otherwise, or nothing."""
+class _FileProgress:
+    """Progress of one input: a rich bar on a TTY, a plain line every few seconds otherwise.
 
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.tty = err_console.is_terminal
-        self._bar: Any = None
+    The bar lives only while its input runs and is erased by :meth:`finish`,
+    so the ``ok`` line that follows starts on its own line and goes to stdout
+    (a live bar would capture stdout into stderr). :meth:`finish` also prints
+    the final plain line when the container's frame count was only an
+    estimate, so the last line always says how many frames were done.
+    """
 
-    def __enter__(self) -> _Progress:
-        if not self.quiet and self.tty:
+    def __init__(self, name: str, tty: bool) -> None:
+        self.name = name
+        self.t0 = time.perf_counter()
+        self.last_print = self.t0
+        self.last_line_final = False
+        self.bar: Any = None
+        self.task: Any = None
+        if tty:
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -98,7 +106,7 @@ class _Progress:
                 TimeRemainingColumn,
             )
 
-            self._bar = Progress(
+            self.bar = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
@@ -106,35 +114,41 @@ class _Progress:
                 TimeRemainingColumn(),
                 console=err_console,
                 transient=True,
+                redirect_stdout=False,
+                redirect_stderr=False,
             )
-            self._bar.start()
-        return self
+            self.task = self.bar.add_task(name, total=None, fps=0.0)
+            self.bar.start()
 
-    def __exit__(self, *exc: Any) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+    def _fps(self, done: int) -> float:
+        elapsed = time.perf_counter() - self.t0
+        return done / elapsed if elapsed > 0 else 0.0
 
-    def callback(self, name: str) -> Any:
-        if self.quiet:
-            return None
-        t0 = time.perf_counter()
-        last = [t0]
-        task = self._bar.add_task(name, total=None, fps=0.0) if self._bar is not None else None
+    def update(self, done: int, expected: int | None) -> None:
+        """Estimator callback: ``done`` frames of ``expected`` (None when unknown)."""
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done, total=expected, fps=self._fps(done))
+            return
+        now = time.perf_counter()
+        if now - self.last_print >= _PLAIN_EVERY_S or done == expected:
+            self.last_print = now
+            self.last_line_final = done == expected
+            self._plain(done, expected)
 
-        def update(done: int, expected: int | None) -> None:
-            now = time.perf_counter()
-            fps = done / (now - t0) if now > t0 else 0.0
-            if self._bar is not None:
-                self._bar.update(task, completed=done, total=expected, fps=fps)
-                return
-            if now - last[0] >= _PLAIN_EVERY_S or done == expected:
-                last[0] = now
-                pct = f" ({100 * done / expected:.0f}%)" if expected else ""
-                err_console.print(
-                    f"{name}: {done}/{expected or '?'} frames{pct}, {fps:.1f} fps", markup=False
-                )
+    def finish(self, frames: int | None) -> None:
+        """Erase the bar; print the final plain line if it was not printed yet."""
+        if self.bar is not None:
+            self.bar.stop()
+            return
+        if frames is not None and not self.last_line_final:
+            self._plain(frames, frames)
 
-        return update
+    def _plain(self, done: int, expected: int | None) -> None:
+        pct = f" ({100 * done / expected:.0f}%)" if expected else ""
+        err_console.print(
+            f"{self.name}: {done}/{expected or '?'} frames{pct}, {self._fps(done):.1f} fps",
+            markup=False,
+        )
 
 
 @app.command("process")
@@ -210,34 +224,38 @@ def process(
     )
     if fov is not None:
         est.camera_file = None  # --fov wins over a camera_file from config/env
-    with _Progress(st.quiet) as prog:
-        for inp, out in todo:
-            native_before = native_stderr.count()
-            try:
-                vp = est.process_video(inp, progress=prog.callback(inp.name))
-                results = JobResults(
-                    job_id=inp.stem,
-                    created_at=vp.provenance.created_at,
-                    neuropose_version=__version__,
-                    videos=(vp,),
-                )
-                out.parent.mkdir(parents=True, exist_ok=True)
-                write_model_atomic(out, results)
-            except NeuroPoseError as exc:
-                if not keep_going:
-                    raise
-                failures.append((inp, exc))
-                err_console.print(f"failed  {inp}: {exc}", markup=False)
-                continue
-            finally:
-                _summarise_native(inp, native_stderr.count() - native_before)
-            m = vp.metrics
-            assert m is not None
-            out_console.print(
-                f"ok      {inp} -> {out} ({vp.num_frames} frames, {m.fps:.1f} fps, "
-                f"primary track {vp.primary_track_id})",
-                markup=False,
+    for inp, out in todo:
+        native_before = native_stderr.count()
+        prog = None if st.quiet else _FileProgress(inp.name, err_console.is_terminal)
+        frames: int | None = None
+        try:
+            vp = est.process_video(inp, progress=prog.update if prog is not None else None)
+            frames = vp.num_frames
+            results = JobResults(
+                job_id=inp.stem,
+                created_at=vp.provenance.created_at,
+                neuropose_version=__version__,
+                videos=(vp,),
             )
+            out.parent.mkdir(parents=True, exist_ok=True)
+            write_model_atomic(out, results)
+        except NeuroPoseError as exc:
+            if not keep_going:
+                raise
+            failures.append((inp, exc))
+            err_console.print(f"failed  {inp}: {exc}", markup=False)
+            continue
+        finally:
+            if prog is not None:
+                prog.finish(frames)
+            _summarise_native(inp, native_stderr.count() - native_before)
+        m = vp.metrics
+        assert m is not None
+        out_console.print(
+            f"ok      {inp} -> {out} ({vp.num_frames} frames, {m.fps:.1f} fps, "
+            f"primary track {vp.primary_track_id})",
+            markup=False,
+        )
     if failures:
         raise _failed(failures, len(inputs))
 
