@@ -1,6 +1,6 @@
 """Load benchmark of ``neuropose serve`` against a 1,000-job status file.
 
-The data directory holds the aggregate ``out/status.json`` and one
+The data directory holds the aggregate ``status.json`` and one
 ``out/<job>/status.json`` per job, as the daemon leaves them. Starts the
 real CLI (``neuropose serve --port 0``) in its own process on loopback and
 drives it from this process with asyncio HTTP/1.1 keep-alive clients (one
@@ -218,7 +218,7 @@ def main() -> int:
         for name, entry in status.jobs.items():
             (data_dir / "out" / name).mkdir()
             write_model_atomic(data_dir / "out" / name / "status.json", entry)
-        write_model_atomic(data_dir / "out" / "status.json", status)
+        write_model_atomic(data_dir / "status.json", status)
         env = {k: v for k, v in os.environ.items() if not k.startswith("NEUROPOSE_")}
         env["XDG_DATA_HOME"] = tmp
         proc = subprocess.Popen(

@@ -56,6 +56,7 @@ __all__ = [
     "load_model",
     "remove_stale_temp_files",
     "sha256_file",
+    "temp_path_for",
     "write_bytes_atomic",
     "write_json_atomic",
     "write_model_atomic",
@@ -76,6 +77,36 @@ class DiskFullError(ResourceError, OSError):
 
 #: Names of temporary files made by :func:`atomic_write`.
 TEMP_FILE_PATTERN = re.compile(r"^\..+\.[0-9a-f]{16}\.tmp$")
+
+#: Longest file name (bytes) on Linux filesystems (ext4, xfs, btrfs, tmpfs).
+NAME_MAX = 255
+# "." + "." + 16 hex + ".tmp" around the (possibly shortened) target name.
+_TEMP_OVERHEAD = 1 + 1 + 16 + 4
+
+
+def temp_path_for(target: Path) -> Path:
+    """A fresh, unique temporary path beside ``target`` that always fits ``NAME_MAX``.
+
+    The name is ``.<name>.<16 hex>.tmp``; when ``target``'s name is so long that
+    this would pass 255 bytes, ``<name>`` is shortened (on a UTF-8 character
+    boundary) so the temporary file can still be created. The result always
+    matches :data:`TEMP_FILE_PATTERN`.
+
+    Examples
+    --------
+    >>> p = temp_path_for(Path("/d") / ("é" * 127 + ".json"))
+    >>> len(p.name.encode()) <= NAME_MAX, bool(TEMP_FILE_PATTERN.match(p.name))
+    (True, True)
+    """
+    raw = target.name.encode("utf-8", "surrogateescape")
+    budget = NAME_MAX - _TEMP_OVERHEAD
+    if len(raw) > budget:
+        raw = raw[:budget]
+        # Drop a trailing partial multi-byte sequence.
+        name = raw.decode("utf-8", "ignore")
+    else:
+        name = target.name
+    return target.parent / f".{name}.{secrets.token_hex(8)}.tmp"
 
 
 def fsync_directory(directory: Path) -> None:
@@ -106,7 +137,7 @@ def atomic_write(path: Path | str, *, mode: int = 0o644) -> Iterator[IO[bytes]]:
     """
     target = Path(path)
     directory = target.parent
-    tmp = directory / f".{target.name}.{secrets.token_hex(8)}.tmp"
+    tmp = temp_path_for(target)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     except OSError as exc:

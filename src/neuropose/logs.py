@@ -15,8 +15,10 @@ import os
 import re
 import sys
 import threading
-import time
+from datetime import UTC, datetime
 from typing import Any, TextIO
+
+from neuropose.timefmt import utc_iso
 
 __all__ = ["NativeStderr", "configure_logging", "native_stderr", "terminal_fd"]
 
@@ -24,8 +26,7 @@ __all__ = ["NativeStderr", "configure_logging", "native_stderr", "terminal_fd"]
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         payload = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "time": utc_iso(datetime.fromtimestamp(record.created, UTC), timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),

@@ -9,7 +9,13 @@ import pytest
 
 MODULES = [
     "neuropose.io",
-    "neuropose.locking",
+    "neuropose.datadir",
+    "neuropose.datadir.layout",
+    "neuropose.datadir.lock",
+    "neuropose.datadir.staging",
+    "neuropose.datadir.status",
+    "neuropose.timefmt",
+    "neuropose.interfacer.discovery",
     "neuropose.schemas.predictions",
     "neuropose.schemas.provenance",
 ]

@@ -22,13 +22,14 @@ def test_config_show_prints_sizes_in_binary_units(run_cli) -> None:
 
 
 def test_queued_job_shows_waiting(run_cli, tmp_path: Path) -> None:
-    from neuropose.interfacer.status import utc_now, write_aggregate_status
+    from neuropose.datadir.status import write_aggregate_status
+    from neuropose.timefmt import utc_now
     from neuropose.schemas import JobState, JobStatusEntry
 
     now = utc_now()
     entry = JobStatusEntry(job_id="walk", state=JobState.QUEUED, queued_at=now, last_update=now)
     data = tmp_path / "data"
-    (data / "out").mkdir(parents=True)
+    data.mkdir()
     write_aggregate_status(data, {"walk": entry})
     code, out, _ = run_cli("status", "--data-dir", str(data))
     assert code == 0

@@ -108,7 +108,7 @@ def sample_jobs() -> dict[str, JobStatusEntry]:
 
 
 def write_status(data_dir: Path, jobs: dict[str, JobStatusEntry]) -> Path:
-    path = data_dir / "out" / "status.json"
+    path = data_dir / "status.json"
     write_model_atomic(
         path, StatusFile(updated_at=iso(datetime.now(UTC)), daemon_pid=4242, jobs=jobs)
     )

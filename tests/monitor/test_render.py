@@ -16,16 +16,15 @@ from tests.monitor.statusdata import (
     write_status,
 )
 
-from neuropose.locking import ExclusiveLock
+from neuropose.datadir.lock import ExclusiveLock
 from neuropose.monitor import render
 from neuropose.monitor.snapshot import (
-    format_age,
-    format_duration,
     job_files,
     percent_done,
     take_snapshot,
 )
 from neuropose.schemas import JobState
+from neuropose.timefmt import format_age, format_duration
 
 
 class _Collector(HTMLParser):
@@ -182,7 +181,7 @@ def test_unreadable_status_is_an_error_state_not_empty(
     data_dir: Path, content: str | None, reason: str
 ) -> None:
     if content is not None:
-        (data_dir / "out" / "status.json").write_text(content, "utf-8")
+        (data_dir / "status.json").write_text(content, "utf-8")
     s = snap(data_dir)
     assert s.status is None and s.error is not None and reason in s.error
     view = s.view()

@@ -55,7 +55,6 @@ previous frames may differ on the frames right after the resume point.
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib.metadata
 import logging
 import platform
@@ -98,6 +97,7 @@ from neuropose.schemas import (
     VideoMetadata,
     VideoPredictions,
 )
+from neuropose.timefmt import utc_now
 
 __all__ = ["CheckpointCallback", "Estimator", "ProgressCallback", "without_run_details"]
 
@@ -145,7 +145,7 @@ def without_run_details(vp: VideoPredictions) -> VideoPredictions:
 
 
 def _now_iso() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc_now()
 
 
 def _versions() -> dict[str, str]:

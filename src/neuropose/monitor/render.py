@@ -33,10 +33,9 @@ from neuropose.monitor.snapshot import (
     JobFiles,
     PreparedJob,
     Snapshot,
-    format_duration,
-    format_time,
 )
 from neuropose.schemas import JobResults, JobStatusEntry
+from neuropose.timefmt import format_duration, format_time
 
 __all__ = [
     "content_security_policy",
@@ -630,7 +629,7 @@ def render_metrics(snapshot: Snapshot) -> str:
     metric(
         "neuropose_status_readable",
         "gauge",
-        "1 when out/status.json is readable and valid.",
+        "1 when status.json is readable and valid.",
         [("", 1 if snapshot.status is not None else 0)],
     )
     if snapshot.status is not None:

@@ -388,7 +388,7 @@ class MonitorServer(ThreadingHTTPServer):
         Heartbeat age that flags a processing job as stale, seconds.
     reader : callable, optional
         ``reader(data_dir) -> StatusFile``; defaults to
-        :func:`neuropose.interfacer.status.read_status` (the aggregate merged
+        :func:`neuropose.datadir.status.read_status` (the aggregate merged
         with live per-job files). It is only called when a status file changed
         (see :class:`~neuropose.monitor.snapshot.CachedStatusReader`).
     cache_ttl_s : float

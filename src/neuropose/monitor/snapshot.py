@@ -4,8 +4,8 @@ The monitor only ever *reads* the data directory::
 
     data_dir/
       neuropose.lock                            probed (shared flock, released at once)
-      out/status.json                           job status, merged with the live
-      out/<job>/status.json                     per-job files by interfacer.status.read_status
+      status.json                               job status, merged with the live
+      out/<job>/status.json                     per-job files by datadir.status.read_status
       out/<job>/results.json                    job page: metadata, provenance, metrics
       out/<job>/visualize/<stem>.quality.json   job page: QC summary (rendered generically)
       out/<job>/visualize/<stem>.preview.png    served by /jobs/<job>/preview/<index>
@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -36,10 +34,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from neuropose.datadir.layout import DataDir
+from neuropose.datadir.lock import LockInfo, probe_lock
+from neuropose.datadir.status import current_status_path, read_status
 from neuropose.errors import NeuroPoseError
 from neuropose.io import load_model
-from neuropose.locking import LockInfo, daemon_lock_path, probe_lock
 from neuropose.schemas import JobResults, JobState, JobStatusEntry, StatusFile
+from neuropose.timefmt import (
+    format_age,
+    format_duration,
+    format_time,
+    parse_time_or_none,
+    utc_iso,
+)
 
 __all__ = [
     "STATE_ORDER",
@@ -51,12 +58,8 @@ __all__ = [
     "StatusUnavailable",
     "default_reader",
     "entry_key",
-    "format_age",
-    "format_duration",
-    "format_time",
     "job_files",
     "load_status",
-    "parse_time",
     "percent_done",
     "static_job",
     "take_snapshot",
@@ -85,26 +88,9 @@ class StatusUnavailable(Exception):
         self.reason = reason
 
 
-def status_path(data_dir: Path) -> Path:
-    """``data_dir/out/status.json``."""
-    return data_dir / "out" / "status.json"
-
-
-def _aggregate_only(data_dir: Path) -> StatusFile:
-    """Fallback reader: ``out/status.json`` alone (empty when absent), validated."""
-    path = status_path(data_dir)
-    if not path.exists():
-        return StatusFile(updated_at=datetime.now(UTC).isoformat(), jobs={})
-    return load_model(path, StatusFile)
-
-
 def default_reader() -> Callable[[Path], StatusFile]:
-    """:func:`neuropose.interfacer.status.read_status` (aggregate merged with live
-    per-job files), or :func:`_aggregate_only` when the interfacer is not installed."""
-    try:
-        from neuropose.interfacer.status import read_status
-    except ImportError:
-        return _aggregate_only
+    """:func:`neuropose.datadir.status.read_status` (aggregate merged with live
+    per-job files)."""
     return read_status
 
 
@@ -125,7 +111,7 @@ def load_status(
         Readers return an empty status when no status file exists at all.
     daemon_running : bool
         Whether the daemon holds the lock. A running daemon that has not yet
-        written ``out/status.json`` (no job seen so far) means "no jobs"; with
+        written ``status.json`` (no job seen so far) means "no jobs"; with
         the daemon down, a missing status is reported as unavailable.
 
     Raises
@@ -135,7 +121,7 @@ def load_status(
         JSON (half-written, truncated), fails validation or was written by a
         newer NeuroPose. A corrupt file is never treated as "no jobs".
     """
-    path = status_path(data_dir)
+    path = current_status_path(data_dir)
     try:
         status = (reader or default_reader())(data_dir)
     except NeuroPoseError as exc:
@@ -148,64 +134,6 @@ def load_status(
             "`neuropose watch` for this data directory"
         )
     return status
-
-
-def parse_time(text: str | None) -> datetime | None:
-    """Parse an ISO-8601 time (``Z`` allowed); naive times are taken as UTC."""
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def format_duration(seconds: float | None) -> str:
-    """Human duration: ``"45 s"``, ``"3 min 05 s"``, ``"2 h 07 min"``; ``"–"`` if unknown.
-
-    Examples
-    --------
-    >>> format_duration(65), format_duration(7620), format_duration(None)
-    ('1 min 05 s', '2 h 07 min', '–')
-    """
-    if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        return "–"
-    s = round(seconds)
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min" if s % 60 == 0 else f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
-
-
-def format_age(seconds: float | None) -> str:
-    """Age of a timestamp: ``"just now"``, ``"42 s ago"``, ``"3 min ago"``, ``"2 h ago"``.
-
-    Examples
-    --------
-    >>> format_age(0.4), format_age(42), format_age(200), format_age(90000)
-    ('just now', '42 s ago', '3 min ago', '1 d ago')
-    """
-    if seconds is None or not math.isfinite(seconds):
-        return "unknown"
-    if seconds < 1:
-        return "just now"
-    if seconds < 60:
-        return f"{int(seconds)} s ago"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)} h ago"
-    return f"{int(seconds // 86400)} d ago"
-
-
-def format_time(text: str | None) -> str:
-    """``YYYY-MM-DD HH:MM:SS UTC`` of an ISO time; the text itself when unparseable."""
-    t = parse_time(text)
-    if t is None:
-        return text or "–"
-    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def percent_done(state: JobState, frames_done: int, frames_expected: int | None) -> float | None:
@@ -431,7 +359,7 @@ class Snapshot:
 
     def heartbeat_age(self, entry: JobStatusEntry) -> float | None:
         """Seconds since the entry's ``last_update`` (``None`` when unparseable)."""
-        t = parse_time(entry.last_update)
+        t = parse_time_or_none(entry.last_update)
         return None if t is None else max(0.0, (self.taken_at - t).total_seconds())
 
     def is_stale(self, entry: JobStatusEntry) -> bool:
@@ -521,7 +449,7 @@ class Snapshot:
 
     def generated_at(self) -> str:
         """ISO-8601 UTC time of the reading."""
-        return self.taken_at.isoformat(timespec="seconds").replace("+00:00", "Z")
+        return utc_iso(self.taken_at)
 
     def summary(self) -> dict[str, Any]:
         """:meth:`view` without ``jobs`` (computed once per snapshot)."""
@@ -553,7 +481,7 @@ def take_snapshot(
     now: datetime | None = None,
 ) -> Snapshot:
     """Read status and daemon liveness of ``data_dir`` now (never raises for bad status)."""
-    daemon = probe_lock(daemon_lock_path(data_dir))
+    daemon = probe_lock(DataDir(data_dir).lock)
     try:
         status: StatusFile | None = load_status(data_dir, reader, daemon_running=daemon.held)
         error = None
@@ -573,7 +501,7 @@ def take_snapshot(
 class CachedStatusReader:
     """A reader that calls ``inner`` only when a status file changed.
 
-    Its fingerprint is the (inode, size, mtime) of ``out/status.json`` and of
+    Its fingerprint is the (inode, size, mtime) of ``status.json`` and of
     every ``out/<job>/status.json``: the daemon replaces them atomically
     (new inode), and ``inner``'s result depends on nothing else, so an
     unchanged fingerprint returns the previous object without parsing. Cost
@@ -596,13 +524,9 @@ class CachedStatusReader:
 
     def fingerprint(self, data_dir: Path) -> tuple[Any, ...]:
         """What :meth:`__call__` compares; changes whenever any status file changes."""
-        out = data_dir / "out"
-        try:
-            names = sorted(n for n in os.listdir(out) if not n.startswith("."))
-        except (FileNotFoundError, NotADirectoryError):
-            names = []
-        per_job = tuple((n, self._stat(out / n / "status.json")) for n in names)
-        return (self._stat(out / "status.json"), per_job)
+        layout = DataDir(data_dir)
+        per_job = tuple((n, self._stat(layout.job(n).status)) for n in layout.output_jobs())
+        return (self._stat(current_status_path(data_dir)), per_job)
 
     def __call__(self, data_dir: Path) -> StatusFile:
         key = self.fingerprint(data_dir)
@@ -747,16 +671,18 @@ def job_files(data_dir: Path, name: str, entry: JobStatusEntry) -> JobFiles:
     file name, or a path that would resolve outside ``data_dir/out``, yields
     no files at all.
     """
-    out_root = data_dir / "out"
+    layout = DataDir(data_dir)
+    out_root = layout.out_dir
     empty = JobFiles(None, None, tuple(v.name for v in entry.videos), {}, {}, {})
     if not _plain_name(name):
         return empty
-    job_dir = out_root / name
+    paths = layout.job(name)
+    job_dir = paths.output
     if not _inside(job_dir, out_root):
         return empty
     results: JobResults | None = None
     results_error: str | None = None
-    results_path = job_dir / "results.json"
+    results_path = paths.results
     if entry.results_path:
         candidate = data_dir / entry.results_path
         if _inside(candidate, out_root):
@@ -776,13 +702,13 @@ def job_files(data_dir: Path, name: str, entry: JobStatusEntry) -> JobFiles:
     quality: dict[str, Any] = {}
     quality_errors: dict[str, str] = {}
     previews: dict[int, Path] = {}
-    vis_dir = job_dir / "visualize"
+    vis_dir = paths.visualize
     if vis_dir.is_dir():
         for index, video in enumerate(videos):
             stem = Path(video).stem
             if not _plain_name(video) or not stem or stem.startswith("."):
                 continue
-            qpath = vis_dir / f"{stem}.quality.json"
+            qpath = paths.quality(video)
             if qpath.is_file() and _inside(qpath, out_root):
                 try:
                     if qpath.stat().st_size > MAX_QUALITY_BYTES:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neuropose.analyzer.load import load_results
+from neuropose.datadir.layout import VISUALIZE_DIR, DataDir
 from neuropose.errors import InputError
 from neuropose.io import remove_stale_temp_files, sha256_file
 from neuropose.schemas.predictions import VideoPredictions
@@ -110,7 +111,8 @@ def find_video(
             raise InputError(f"--video {given}: file not found")
     else:
         rdir = results_path.parent
-        candidates += [rdir / vp.video, rdir.parent.parent / "in" / rdir.name / vp.video]
+        job_inputs = DataDir(rdir.parent.parent).job(rdir.name).input  # out/<job> -> in/<job>
+        candidates += [rdir / vp.video, job_inputs / vp.video]
     for c in candidates:
         if c.is_file():
             digest = sha256_file(c)
@@ -191,7 +193,7 @@ def visualize_results(
     """
     opts = options or VisualizeOptions()
     results = load_results(results_path)  # with its segmentations sidecar
-    target = out_dir if out_dir is not None else results_path.parent / "visualize"
+    target = out_dir if out_dir is not None else results_path.parent / VISUALIZE_DIR
     target.mkdir(parents=True, exist_ok=True)
     for stale in remove_stale_temp_files(target):
         log.info("removed %s left by an interrupted run", stale.name)

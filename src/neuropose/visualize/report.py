@@ -23,16 +23,17 @@ from __future__ import annotations
 
 import dataclasses
 import html
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from neuropose import __version__
 from neuropose.analyzer.quality import DEFAULT_JITTER_CUTOFF_HZ, compute_quality
+from neuropose.datadir.layout import VISUALIZE_DIR, quality_path
 from neuropose.io import load_model, write_bytes_atomic, write_model_atomic
 from neuropose.schemas.predictions import VideoPredictions
 from neuropose.schemas.quality import QualityReport
+from neuropose.timefmt import utc_iso
 
 __all__ = [
     "MAX_BONE_CV",
@@ -111,7 +112,7 @@ def build_quality_report(
         model_name=vp.provenance.model_name,
         **dataclasses.asdict(m),  # every metric field of QualityMetrics, same names
         warnings=tuple(warnings),
-        created_at=created_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created_at=created_at or utc_iso(),
         neuropose_version=__version__,
     )
 
@@ -222,7 +223,7 @@ def write_quality_report(report: QualityReport, out_dir: Path, stem: str) -> lis
 
 def quality_report_path(results_dir: Path, video: str) -> Path:
     """Default location of a video's report: ``<results_dir>/visualize/<stem>.quality.json``."""
-    return Path(results_dir) / "visualize" / f"{Path(video).stem or video}.quality.json"
+    return quality_path(Path(results_dir) / VISUALIZE_DIR, video)
 
 
 def load_quality_reports(results_dir: Path) -> dict[str, QualityReport]:
@@ -236,7 +237,7 @@ def load_quality_reports(results_dir: Path) -> dict[str, QualityReport]:
     InvalidDocumentError
         A report exists but is corrupt (never silently skipped).
     """
-    folder = Path(results_dir) / "visualize"
+    folder = Path(results_dir) / VISUALIZE_DIR
     if not folder.is_dir():
         return {}
     reports = [load_model(p, QualityReport) for p in sorted(folder.glob("*.quality.json"))]
