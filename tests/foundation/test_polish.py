@@ -23,8 +23,8 @@ def test_config_show_prints_sizes_in_binary_units(run_cli) -> None:
 
 def test_queued_job_shows_waiting(run_cli, tmp_path: Path) -> None:
     from neuropose.datadir.status import write_aggregate_status
-    from neuropose.timefmt import utc_now
     from neuropose.schemas import JobState, JobStatusEntry
+    from neuropose.timefmt import utc_now
 
     now = utc_now()
     entry = JobStatusEntry(job_id="walk", state=JobState.QUEUED, queued_at=now, last_update=now)
