@@ -10,6 +10,7 @@ its ``sys.modules`` afterwards: TensorFlow must never have been imported.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -135,3 +136,17 @@ def test_process_with_the_default_model_never_imports_tensorflow(
     results = load_model(out, JobResults)
     assert results.videos[0].num_frames == 100
     assert results.videos[0].provenance.model_name == "blazepose-full"
+
+
+@pytest.mark.media
+def test_provenance_names_the_runtime_that_ran_the_model(
+    blazepose_model, shared_media: Path, tmp_path: Path
+) -> None:
+    from neuropose.config import load_settings
+    from neuropose.estimator import Estimator
+
+    settings = load_settings(flags={"num_threads": 2}, environ={}).settings
+    vp = Estimator(blazepose_model, settings).process_video(shared_media / "messi5.jpg")
+    versions = vp.provenance.versions
+    assert versions["ai-edge-litert"] == importlib.metadata.version("ai-edge-litert")
+    assert ("tensorflow" in versions) is ("tensorflow" in sys.modules)
