@@ -3,8 +3,8 @@
 Layers, top to bottom (ARCHITECTURE.md)::
 
     cli
-    interfacer  ingest  monitor  visualize
-    estimator  analyzer  quality
+    interfacer  ingest  monitor  visualize  export
+    estimator  analyzer  quality  multiview
     models  video  datadir
     foundations: errors config io logs skeletons schemas timefmt media wheels samples signals
 
@@ -56,9 +56,11 @@ LAYERS: dict[str, int] = {
     "ingest": 3,
     "monitor": 3,
     "visualize": 3,
+    "export": 3,
     "estimator": 2,
     "analyzer": 2,
     "quality": 2,
+    "multiview": 2,
     "models": 1,
     "video": 1,
     "datadir": 1,
@@ -71,14 +73,13 @@ SAME_LAYER_REASONS: dict[tuple[str, str], str] = {
     # flock primitive: one lock implementation (holder recorded, SIGKILL-safe)
     # rather than a second copy in models/.
     ("models", "datadir"): "one ExclusiveLock implementation",
+    # The daemon setting export_formats: one failure-isolated call after each job
+    # (export_job never raises), like the quality reports.
+    ("interfacer", "export"): "exports after each job (export_formats)",
 }
 
 #: Same-layer or upward imports other engineers are removing now (delete on landing).
-IN_PROGRESS: dict[tuple[str, str], str] = {
-    # The daemon builds quality reports through visualize.report; the quality
-    # branch moves build/write/render into neuropose.quality (layer 2).
-    ("interfacer", "visualize"): "quality report -> neuropose.quality",
-}
+IN_PROGRESS: dict[tuple[str, str], str] = {}
 
 
 def _package(module: str) -> str:

@@ -338,7 +338,10 @@ def test_retry_reuses_finished_videos_of_a_failed_job(
     run_once(make_settings())
     partial = data_dir / "out" / "half" / "partial" / "v0.mp4.pred.json"
     envelope = load_model(partial, JobResults)  # versioned envelope around one video
-    assert (envelope.schema_version, envelope.videos[0].num_frames) == (1, 9)
+    assert (envelope.schema_version, envelope.videos[0].num_frames) == (
+        JobResults.SCHEMA_VERSION,
+        9,
+    )
     write_fake_video(data_dir / "failed" / "half" / "v1.mp4", 4, seed=5)
     retry_job(data_dir, "half")
     processed: list[str] = []

@@ -26,12 +26,21 @@ from neuropose.cli.options import (
     OpenCVThreadsOption,
     PrefetchOption,
 )
+from neuropose.cli.triangulate_cmd import (
+    CalibrationOption,
+    CameraMapOption,
+    MultiViewArgs,
+    OffsetOption,
+    SyncSearchOption,
+    process_trial,
+)
 from neuropose.errors import NeuroPoseError, UsageError
 from neuropose.logs import native_stderr
 
 if TYPE_CHECKING:
     from neuropose.config import Settings
     from neuropose.models.base import PoseModel
+    from neuropose.schemas import VideoPredictions
 
 __all__ = ["load_timed_model", "process"]
 
@@ -187,10 +196,25 @@ def process(
     ] = False,
     decode_threads: DecodeThreadsOption = None,
     opencv_threads: OpenCVThreadsOption = None,
+    calibration: CalibrationOption = None,
+    camera_map: CameraMapOption = None,
+    offset: OffsetOption = None,
+    sync_search: SyncSearchOption = 0,
 ) -> None:
-    """Estimate 3D poses for each input; one results file per input."""
+    """Estimate 3D poses for each input; one results file per input.
+
+    With --calibration the inputs are synchronised views of one trial: one
+    file with every view and their triangulated world-frame 3D.
+    """
     if fov is not None and camera is not None:
         raise UsageError("--fov and --camera are mutually exclusive", hint="give one of them")
+    multiview = None
+    if calibration is not None:
+        multiview = MultiViewArgs(calibration, camera_map, offset, sync_search, 20.0, 0.3, True)
+        if keep_going:
+            raise UsageError("--keep-going does not apply to a multi-view trial (--calibration)")
+    elif camera_map or offset or sync_search:
+        raise UsageError("--camera-map, --offset and --sync-search need --calibration")
     st = state(ctx)
     settings = st.load(
         fov_degrees=fov,
@@ -200,12 +224,15 @@ def process(
         max_persons=max_persons,
         subject_rule=subject,
     ).settings
-    outputs = _outputs(inputs, output)
+    outputs = _outputs(inputs, output) if multiview is None else []
 
     failures: list[tuple[Path, NeuroPoseError]] = []
-    todo = _checked_inputs(inputs, outputs, keep_going, failures)
+    todo = _checked_inputs(inputs, keep_going, failures)
     if not todo:
         raise _failed(failures, len(inputs))
+    if multiview is None:  # the output of each input that passed the checks
+        out_of = dict(zip(inputs, outputs, strict=True))
+        outputs = [out_of[p] for p in todo]
 
     from neuropose import __version__
     from neuropose.estimator import Estimator
@@ -224,13 +251,26 @@ def process(
     )
     if fov is not None:
         est.camera_file = None  # --fov wins over a camera_file from config/env
-    for inp, out in todo:
-        native_before = native_stderr.count()
-        prog = None if st.quiet else _FileProgress(inp.name, err_console.is_terminal)
+
+    def run(path: Path) -> VideoPredictions:
+        prog = None if st.quiet else _FileProgress(path.name, err_console.is_terminal)
         frames: int | None = None
+        native_before = native_stderr.count()
         try:
-            vp = est.process_video(inp, progress=prog.update if prog is not None else None)
+            vp = est.process_video(path, progress=prog.update if prog is not None else None)
             frames = vp.num_frames
+            return vp
+        finally:
+            if prog is not None:
+                prog.finish(frames)
+            _summarise_native(path, native_stderr.count() - native_before)
+
+    if multiview is not None:
+        process_trial(multiview, inputs, output, run)
+        return
+    for inp, out in zip(todo, outputs, strict=True):
+        try:
+            vp = run(inp)
             results = JobResults(
                 job_id=inp.stem,
                 created_at=vp.provenance.created_at,
@@ -245,10 +285,6 @@ def process(
             failures.append((inp, exc))
             err_console.print(f"failed  {inp}: {exc}", markup=False)
             continue
-        finally:
-            if prog is not None:
-                prog.finish(frames)
-            _summarise_native(inp, native_stderr.count() - native_before)
         m = vp.metrics
         assert m is not None
         out_console.print(
@@ -270,24 +306,21 @@ def _failed(failures: list[tuple[Path, NeuroPoseError]], total: int) -> NeuroPos
 
 
 def _checked_inputs(
-    inputs: list[Path],
-    outputs: list[Path],
-    keep_going: bool,
-    failures: list[tuple[Path, NeuroPoseError]],
-) -> list[tuple[Path, Path]]:
+    inputs: list[Path], keep_going: bool, failures: list[tuple[Path, NeuroPoseError]]
+) -> list[Path]:
     """Inputs that are videos/images with a readable header, checked before the model loads.
 
     Without ``keep_going`` the first bad input raises; with it, bad inputs are
-    reported, appended to ``failures`` and skipped.
+    reported, appended to ``failures`` and left out.
     """
-    todo = list(zip(inputs, outputs, strict=True))
+    todo = list(inputs)
     kinds = {FileKind.VIDEO, FileKind.IMAGE}
     for check in (
         lambda p: require(p, "process", kinds, "videos or images"),  # no heavy import yet
         _probe,
     ):
         passed = []
-        for inp, out in todo:
+        for inp in todo:
             try:
                 check(inp)
             except NeuroPoseError as exc:
@@ -296,7 +329,7 @@ def _checked_inputs(
                 failures.append((inp, exc))
                 err_console.print(f"failed  {inp}: {exc}", markup=False)
                 continue
-            passed.append((inp, out))
+            passed.append(inp)
         todo = passed
     return todo
 

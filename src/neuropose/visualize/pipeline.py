@@ -39,6 +39,7 @@ from neuropose.analyzer.load import load_results
 from neuropose.datadir.layout import VISUALIZE_DIR, DataDir
 from neuropose.errors import InputError
 from neuropose.io import remove_stale_temp_files, sha256_file
+from neuropose.quality import build_quality_report, write_quality_report
 from neuropose.schemas.predictions import VideoPredictions
 from neuropose.schemas.quality import QualityReport
 from neuropose.visualize.overlay import FrameRange, render_overlay
@@ -48,7 +49,6 @@ from neuropose.visualize.plots import (
     plot_confidence,
     subject_gait_events,
 )
-from neuropose.visualize.report import build_quality_report, write_quality_report
 from neuropose.visualize.view3d import render_3d
 
 __all__ = [
