@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from neuropose.cli.app import app, out_console
+from neuropose.datadir.layout import EXPORT_DIR
 
 __all__ = ["export"]
 
@@ -52,7 +53,7 @@ def export(
 
     names = parse_formats(formats)
     options = ExportOptions(max_gap=max_gap, on_long_gap=on_long_gap, up=up)
-    out_dir = output or results.parent / "export"
+    out_dir = output or results.parent / EXPORT_DIR
     tracks = load_tracks(results, video=video, track_id=track)
     for res in export_tracks(tracks, out_dir, names, options):
         for path in res.files:

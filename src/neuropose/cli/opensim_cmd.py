@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from neuropose.cli.app import app, out_console, state
+from neuropose.datadir.layout import OPENSIM_DIR
 
 __all__ = ["opensim"]
 
@@ -65,7 +66,7 @@ def opensim(
         check_track(tr)  # before fetching the setup files
     settings = state(ctx).load().settings
     setup = fetch_setup_files(settings.model_cache_dir.parent / "opensim")
-    out_root = output or results.parent / "opensim"
+    out_root = output or results.parent / OPENSIM_DIR
     for tr in tracks:
         run = run_opensim(tr, setup, out_root, options)
         s = run.record.summary

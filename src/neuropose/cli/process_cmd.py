@@ -182,7 +182,9 @@ def process(
     ] = None,
     subject: Annotated[
         str | None,
-        typer.Option("--subject", help="largest, most_central, longest_track or a track id."),
+        typer.Option(
+            "--subject", help="most_present, largest, most_central, longest_track or a track id."
+        ),
     ] = None,
     keep_going: Annotated[
         bool, typer.Option("--keep-going", help="Report a failing input and continue.")
@@ -289,7 +291,8 @@ def process(
         assert m is not None
         out_console.print(
             f"ok      {inp} -> {out} ({vp.num_frames} frames, {m.fps:.1f} fps, "
-            f"primary track {vp.primary_track_id})",
+            f"primary track {vp.primary_track_id}, left/right relabelled on "
+            f"{vp.swap_corrected_frames()} frames)",
             markup=False,
         )
     if failures:

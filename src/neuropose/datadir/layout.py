@@ -12,6 +12,8 @@
         results.json            JobResults, written once when complete
         partial/                checkpoints of an interrupted video
         visualize/<stem>.quality.json   quality report (and other visual outputs)
+        export/                 exported files (CSV, TRC, MOT, C3D, NWB)
+        opensim/<stem>/         OpenSim scaled model, IK motion, marker errors
       failed/<job>/             inputs of a failed job
 
 Jobs and the daemon's own files live in separate namespaces: ``in/``,
@@ -39,11 +41,13 @@ from pathlib import Path
 from neuropose.errors import InputError
 
 __all__ = [
+    "EXPORT_DIR",
     "FAILED_DIR",
     "INGEST_LOCK_FILE",
     "IN_DIR",
     "LOCK_FILE",
     "MAX_JOB_NAME_BYTES",
+    "OPENSIM_DIR",
     "OUT_DIR",
     "PARTIAL_DIR",
     "READY_MARKER",
@@ -80,6 +84,10 @@ RESULTS_FILE = "results.json"
 PARTIAL_DIR = "partial"
 #: Per-job folder of visual outputs and quality reports.
 VISUALIZE_DIR = "visualize"
+#: Per-job folder of exported files (``neuropose export``, setting ``export_formats``).
+EXPORT_DIR = "export"
+#: Per-job folder of OpenSim scaling + inverse kinematics outputs (``neuropose opensim``).
+OPENSIM_DIR = "opensim"
 #: Empty marker file declaring a job in ``in/`` complete.
 READY_MARKER = "READY"
 #: Job names starting with this are reserved for work in progress.
@@ -204,6 +212,16 @@ class JobPaths:
     def visualize(self) -> Path:
         """``out/<job>/visualize``: visual outputs and quality reports."""
         return self.output / VISUALIZE_DIR
+
+    @property
+    def export(self) -> Path:
+        """``out/<job>/export``: exported files (CSV, TRC, MOT, C3D, NWB)."""
+        return self.output / EXPORT_DIR
+
+    @property
+    def opensim(self) -> Path:
+        """``out/<job>/opensim``: scaled model, IK motion and marker errors."""
+        return self.output / OPENSIM_DIR
 
     @property
     def relative_results(self) -> str:
