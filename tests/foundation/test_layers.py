@@ -7,7 +7,7 @@ Layers, top to bottom (ARCHITECTURE.md)::
     estimator  analyzer  quality  multiview
     models  video  datadir
     foundations: errors config io logs skeletons schemas timefmt media wheels samples signals
-                 smoothing
+                 smoothing segments
 
 Every module under ``src/neuropose`` is parsed with :mod:`ast`; every import
 of a ``neuropose`` module, at top level *and* inside functions, must go to
@@ -48,6 +48,7 @@ FOUNDATIONS = frozenset(
         "signals",
         "skeletons",
         "smoothing",
+        "segments",
         "timefmt",
         "wheels",
     }

@@ -22,7 +22,7 @@ from neuropose.errors import (
     ProcessingError,
     ResourceError,
 )
-from neuropose.logs import configure_logging, native_stderr
+from neuropose.logs import configure_logging, native_stderr, printable
 
 if TYPE_CHECKING:
     from neuropose.config import LoadedSettings
@@ -183,12 +183,12 @@ def _run(args: list[str]) -> int:
             _report_sigterm()
         return code if isinstance(code, int) else (0 if code is None else 1)
     except Interrupted as exc:  # stopped on request after checkpointing: not an error
-        err_console.print(str(exc), markup=False)
+        err_console.print(printable(exc, keep_newlines=True), markup=False)
         return exc.exit_code
     except NeuroPoseError as exc:
         if verbose:
             err_console.print(traceback.format_exc(), markup=False)
-        err_console.print(f"error: {exc}", markup=False)
+        err_console.print(f"error: {printable(exc, keep_newlines=True)}", markup=False)
         return exc.exit_code
     except KeyboardInterrupt as exc:
         if isinstance(exc, _Terminated):
@@ -199,7 +199,7 @@ def _run(args: list[str]) -> int:
         # missing directory, a full disk): one line, no traceback unless -v.
         if verbose:
             err_console.print(traceback.format_exc(), markup=False)
-        err_console.print(f"error: {_describe_os_error(exc)}", markup=False)
+        err_console.print(f"error: {printable(_describe_os_error(exc))}", markup=False)
         return _os_error_exit_code(exc)
     return 0
 

@@ -77,7 +77,9 @@ def _outputs(inputs: list[Path], output: Path | None) -> list[Path]:
     out_dir = output if output is not None else Path.cwd()
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"-o {out_dir} exists and is not a directory")
-    paths = [out_dir / f"{p.stem}.results.json" for p in inputs]
+    from neuropose.io import fit_name  # pydantic: only when the command runs
+
+    paths = [out_dir / fit_name(p.stem, ".results.json") for p in inputs]
     seen: dict[Path, Path] = {}
     for inp, out in zip(inputs, paths, strict=True):
         if out in seen:
