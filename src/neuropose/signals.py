@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterator
 from types import FrameType, TracebackType
 from typing import Any
 
+from neuropose.logs import terminal_fd
+
 __all__ = ["ABORT_EXIT_CODE", "STOP_SIGNALS", "GracefulStop", "SignalHandler", "handle_signals"]
 
 logger = logging.getLogger(__name__)
@@ -114,7 +116,7 @@ class GracefulStop:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if self.event.is_set():
-            os.write(2, f"neuropose: second {name}, aborting now\n".encode())
+            os.write(terminal_fd(), f"neuropose: second {name}, aborting now\n".encode())
             os._exit(ABORT_EXIT_CODE)
         self.signal_name = name
         self.event.set()
@@ -129,7 +131,10 @@ class GracefulStop:
         self._watchdog.start()
 
     def _expire(self) -> None:
-        os.write(2, f"neuropose: graceful stop exceeded {self.grace_s:g} s, aborting\n".encode())
+        os.write(
+            terminal_fd(),
+            f"neuropose: graceful stop exceeded {self.grace_s:g} s, aborting\n".encode(),
+        )
         os._exit(ABORT_EXIT_CODE)
 
     def __enter__(self) -> GracefulStop:

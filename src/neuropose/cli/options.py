@@ -8,12 +8,14 @@ Each alias is an ``Annotated`` type for a typer parameter; a value of
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from neuropose.config import LoadedSettings
 from neuropose.errors import InputError
+
+if TYPE_CHECKING:
+    from neuropose.config import LoadedSettings
 
 __all__ = [
     "BatchSizeOption",
