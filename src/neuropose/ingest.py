@@ -147,9 +147,10 @@ from neuropose.config import Settings
 from neuropose.errors import BusyError, InputError, NeuroPoseError, ResourceError
 from neuropose.io import fsync_directory, load_model, write_model_atomic
 from neuropose.locking import ExclusiveLock, LockHeldError, daemon_lock_path, probe_lock
-from neuropose.media import VIDEO_SUFFIXES
 from neuropose.schemas.base import FrozenModel
 from neuropose.schemas.status import JobState, StatusFile
+from neuropose.video.errors import NoVideosError
+from neuropose.video.suffixes import VIDEO_SUFFIXES
 
 __all__ = [
     "ARCHIVE_EXTENSIONS",
@@ -236,10 +237,6 @@ class UnsafeArchiveError(IngestError):
 
 class ArchiveLimitError(IngestError):
     """A member-count, size or compression-ratio limit was exceeded (exit code 2)."""
-
-
-class NoVideosError(IngestError):
-    """The input holds no video to ingest (exit code 2)."""
 
 
 class JobCollisionError(IngestError):

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from neuropose.media import INPUT_SUFFIXES
+from neuropose.video.suffixes import INPUT_SUFFIXES
 
 __all__ = [
     "PARTIAL_PATTERNS",

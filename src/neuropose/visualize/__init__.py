@@ -5,12 +5,17 @@ See :mod:`neuropose.visualize.pipeline` for the on-disk layout written by
 :mod:`~neuropose.visualize.overlay` (2D drawing, colours by confidence),
 :mod:`~neuropose.visualize.view3d` (fixed viewpoint, equal axes),
 :mod:`~neuropose.visualize.plots` (PNG/SVG with segments marked),
-:mod:`~neuropose.visualize.report` (QualityReport, HTML, status summary) and
-:mod:`~neuropose.visualize.video` (H.264 writer, upright frames).
+:mod:`~neuropose.visualize.report` (QualityReport, HTML, status summary);
+videos are written with :mod:`neuropose.video.writer` (H.264).
 Importing this package does not import TensorFlow or matplotlib.
 """
 
-from neuropose.visualize.overlay import confidence_colour, draw_frame, render_overlay
+from neuropose.visualize.overlay import (
+    confidence_colour,
+    draw_frame,
+    iter_upright_frames,
+    render_overlay,
+)
 from neuropose.visualize.pipeline import (
     VisualizeOptions,
     VisualizeResult,
@@ -27,17 +32,14 @@ from neuropose.visualize.report import (
     summarize_quality,
     write_quality_report,
 )
-from neuropose.visualize.video import VideoWriter, find_ffmpeg, iter_upright_frames
 from neuropose.visualize.view3d import render_3d
 
 __all__ = [
-    "VideoWriter",
     "VisualizeOptions",
     "VisualizeResult",
     "build_quality_report",
     "confidence_colour",
     "draw_frame",
-    "find_ffmpeg",
     "find_video",
     "iter_upright_frames",
     "load_quality_reports",
