@@ -25,7 +25,8 @@ Usage::
 
     git archive BASE src | tar -x -C /tmp/base
     PYTHONPATH=. .venv/bin/python benchmarks/bench_estimator_ab.py \\
-        --a /tmp/base/src --b src [--rounds 3] [--repeats 3] [--json out.json]
+        --a /tmp/base/src --b src [--rounds 3] [--repeats 3] [--only pipeline,overlap]
+        [--json out.json]
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from tests.fakes import FakeModel
 from neuropose.estimator import Estimator
 
 clip, cam01, cache, repeats = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+only = set(sys.argv[5].split(","))
 if not clip.exists():
     w = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (640, 360))
     for i in range(200):
@@ -78,9 +80,13 @@ def measure(res, name, est, path, n=repeats):
 
 
 res = {}
-measure(res, "pipeline", Estimator(FakeModel(), batch_size=8, prefetch_frames=16), clip)
-measure(res, "overlap", Estimator(FakeModel(cost_s=0.02), batch_size=1, prefetch_frames=16), clip)
-if cam01.exists() and (Path(cache) / "blazepose-full").is_dir():
+if "pipeline" in only:
+    measure(res, "pipeline", Estimator(FakeModel(), batch_size=8, prefetch_frames=16), clip)
+if "overlap" in only:
+    est = Estimator(FakeModel(cost_s=0.02), batch_size=1, prefetch_frames=16)
+    measure(res, "overlap", est, clip)
+bp = only & {"blazepose_threaded", "blazepose_sequential"}
+if bp and cam01.exists() and (Path(cache) / "blazepose-full").is_dir():
     import neuropose.models as models
     from neuropose.config import load_settings
 
@@ -89,17 +95,17 @@ if cam01.exists() and (Path(cache) / "blazepose-full").is_dir():
         flags={"model_cache_dir": cache, "num_threads": 2, "max_persons": 1}, environ={}
     ).settings
     est = Estimator(load("blazepose-full", settings), settings)
-    measure(res, "blazepose_threaded", est, cam01)
-    est.sequential = True
-    measure(res, "blazepose_sequential", est, cam01)
+    for name in sorted(bp):
+        est.sequential = name == "blazepose_sequential"
+        measure(res, name, est, cam01)
 print(json.dumps(res))
 """
 
 
-def _run(tree: Path, clip: Path, repeats: int) -> dict[str, float]:
+def _run(tree: Path, clip: Path, repeats: int, only: str) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": f"{tree}{os.pathsep}{REPO}"}
     proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(clip), str(CAM01), str(CACHE), str(repeats)],
+        [sys.executable, "-c", _CHILD, str(clip), str(CAM01), str(CACHE), str(repeats), only],
         env=env,
         capture_output=True,
         text=True,
@@ -117,6 +123,11 @@ def main() -> None:
     parser.add_argument("--b", type=Path, required=True, help="source tree B (after)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--only",
+        default="pipeline,overlap,blazepose_threaded,blazepose_sequential",
+        help="comma-separated measures",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_ab_"))
@@ -126,7 +137,8 @@ def main() -> None:
     for r in range(args.rounds):
         order = [("a", args.a), ("b", args.b)] if r % 2 == 0 else [("b", args.b), ("a", args.a)]
         for name, tree in order:
-            (a_runs if name == "a" else b_runs).append(_run(tree.resolve(), clip, args.repeats))
+            result = _run(tree.resolve(), clip, args.repeats, args.only)
+            (a_runs if name == "a" else b_runs).append(result)
         print(f"round {r + 1}: A {a_runs[-1]}\n         B {b_runs[-1]}", flush=True)
     out: dict[str, Any] = {"load_avg": os.getloadavg(), "measures": {}}
     print(f"\n{'measure':34s} {'A':>8s} {'B':>8s} {'B/A':>6s}  per-round B/A")
