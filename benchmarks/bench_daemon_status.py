@@ -10,7 +10,7 @@ processed, then times (median of ``repeats``):
   ``out/<job>/status.json``) with 10 finished jobs and with ``jobs`` finished
   jobs: the ratio shows the cost does not grow with history;
 * one heartbeat as a naive daemon would do it (rewrite the aggregated
-  ``out/status.json`` holding every job);
+  ``status.json`` holding every job);
 * ``read_status`` (the reader every component uses) when the finished jobs'
   per-job files are older than the aggregate (normal case: they are only
   stat-ed), and when they are all newer (forced to parse every file).
@@ -29,13 +29,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from neuropose.interfacer.status import (
+from neuropose.datadir.status import (
     read_status,
-    utc_now,
     write_aggregate_status,
     write_job_status,
 )
 from neuropose.schemas.status import AttemptRecord, JobState, JobStatusEntry, VideoProgress
+from neuropose.timefmt import utc_now
 
 
 def _entry(job: str, state: JobState) -> JobStatusEntry:

@@ -1,6 +1,9 @@
 """Fixtures shared by the whole suite.
 
-* ``repo_root``: the project checkout.
+* ``repo_root``: the project checkout. Subprocesses get ``PYTHONPATH =
+  REPO_PYTHONPATH`` (this checkout's ``src`` first, then the root for
+  ``tests.*`` specs), so they run this checkout's code even when another
+  checkout is installed in the venv.
 * ``shared_media``: ``../shared/media`` beside the checkout; tests using it are
   skipped with a reason when it is absent (it is never copied into the repo).
 * ``model_cache_dir``: a model cache shared by every test of one checkout
@@ -11,12 +14,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_MEDIA = REPO_ROOT.parent / "shared" / "media"
+#: PYTHONPATH for subprocesses: this checkout's sources, then its root (``tests.*``).
+REPO_PYTHONPATH = f"{REPO_ROOT / 'src'}{os.pathsep}{REPO_ROOT}"
 
 
 @pytest.fixture(scope="session")

@@ -150,6 +150,12 @@ class Settings(BaseSettings):
     stale_after_seconds: float = Field(
         default=120.0, gt=0, description="Mark a processing job stale after this heartbeat age."
     )
+    export_formats: str = Field(
+        default="",
+        pattern=r"^\s*([a-z0-9-]+\s*(,\s*[a-z0-9-]+\s*)*)?$",
+        description="Exports the daemon writes to out/<job>/export/ after each job "
+        "(comma-separated, e.g. 'csv-long,trc,mot'; empty: none).",
+    )
     # --- logging ---------------------------------------------------------------
     log_format: Literal["human", "json"] = Field(
         default="human", description="Log line format: human or json."

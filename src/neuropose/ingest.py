@@ -60,11 +60,11 @@ Collisions
 ----------
 Job names are checked, all at once, against each other and against
 ``in/<job>``, ``out/<job>``, ``failed/<job>`` and the job ids known to
-:func:`neuropose.interfacer.status.read_status`. With ``force=True`` each
+:func:`neuropose.datadir.status.read_status`. With ``force=True`` each
 colliding job is replaced: the existing ``in/``, ``out/`` and ``failed/``
 directories of exactly that job are removed and listed in
 :attr:`IngestedJob.replaced`; when no daemon runs, the job's old entry is
-also dropped from ``out/status.json`` (under the daemon lock) so the next
+also dropped from ``status.json`` (under the daemon lock) so the next
 daemon processes the replacement. A job the daemon is processing right now
 is never replaced, nor, while a daemon runs, a job it recorded as completed
 (it would never reprocess it) (:class:`JobBusyError`). Collisions inside the
@@ -124,14 +124,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import fcntl
 import logging
 import os
 import re
 import secrets
 import shutil
 import stat
-import time
 import unicodedata
 import zipfile
 import zlib
@@ -144,9 +142,24 @@ from typing import IO, Any, Literal
 from pydantic import Field
 
 from neuropose.config import Settings
+from neuropose.datadir.layout import (
+    IN_DIR,
+    READY_MARKER,
+    STAGING_DIR,
+    DataDir,
+    InvalidJobNameError,
+    check_job_name,
+)
+from neuropose.datadir.lock import ExclusiveLock, LockHeldError, probe_lock
+from neuropose.datadir.staging import clean_locked, clean_staging, remove_tree, staging_lock
+from neuropose.datadir.status import (
+    aggregate_status_path,
+    current_status_path,
+    read_status,
+    write_aggregate_status,
+)
 from neuropose.errors import BusyError, InputError, NeuroPoseError, ResourceError
 from neuropose.io import fsync_directory, load_model, write_model_atomic
-from neuropose.locking import ExclusiveLock, LockHeldError, daemon_lock_path, probe_lock
 from neuropose.schemas.base import FrozenModel
 from neuropose.schemas.status import JobState, StatusFile
 from neuropose.video.errors import NoVideosError
@@ -191,9 +204,7 @@ ARCHIVE_EXTENSIONS = frozenset(
     {".zip", ".tar", ".gz", ".tgz", ".bz2", ".tbz2", ".xz", ".txz", ".zst", ".7z", ".rar", ".lz4"}
 )
 #: Name of the staging directory inside the data directory.
-STAGING_DIR_NAME = ".staging"
-#: Empty marker file written into every job before it is placed in ``in/``.
-READY_MARKER = "READY"
+STAGING_DIR_NAME = STAGING_DIR
 #: Free space that must remain after extracting, bytes (64 MiB).
 FREE_SPACE_RESERVE_BYTES = 64 * 1024**2
 #: Videos up to this size (bytes) are exempt from the compression-ratio cap.
@@ -201,7 +212,6 @@ RATIO_EXEMPT_BYTES = 64 * 1024
 #: Longest job or file name ingest creates, characters.
 MAX_NAME_LENGTH = 200
 
-_LOCK_NAME = "ingest.lock"
 _CHUNK = 1024 * 1024
 _MAX_LISTED = 25
 _SAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]")
@@ -419,6 +429,10 @@ def _check_name(name: str, what: str) -> str | None:
         return f"{what} gives an empty job or file name"
     if len(name) > MAX_NAME_LENGTH:
         return f"{what} gives a name longer than {MAX_NAME_LENGTH} characters"
+    try:
+        check_job_name(name)  # the data directory's own rule (reserved names)
+    except InvalidJobNameError as exc:
+        return f"{what}: {exc.message}"
     return None
 
 
@@ -717,18 +731,18 @@ def _raise_walk_error(exc: OSError) -> None:
 def _existing(data_dir: Path) -> tuple[dict[str, list[str]], dict[str, JobState]]:
     """Existing job directories (name -> relative paths) and status states."""
     found: dict[str, list[str]] = {}
-    for sub in ("in", "out", "failed"):
+    layout = DataDir(data_dir)
+    for folder in layout.job_folders:
         try:
-            names = os.listdir(data_dir / sub)
+            entries = list(os.scandir(folder))
         except FileNotFoundError:
             continue
-        for name in names:
-            if not name.startswith("."):
-                found.setdefault(name, []).append(f"{sub}/{name}")
+        for entry in entries:
+            # Only folders are jobs (an old-layout out/status.json is the daemon's file).
+            if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
+                found.setdefault(entry.name, []).append(f"{folder.name}/{entry.name}")
     states: dict[str, JobState] = {}
-    if (data_dir / "out").is_dir():
-        from neuropose.interfacer.status import read_status
-
+    if layout.out_dir.is_dir() or layout.status.is_file():
         states = {jid: entry.state for jid, entry in read_status(data_dir).jobs.items()}
     return found, states
 
@@ -808,7 +822,7 @@ def _completed_jobs_blocked(jobs: list[_JobPlan], data_dir: Path) -> None:
     completed = sorted(j.name for j in jobs if j.previous_state is JobState.COMPLETED)
     if not completed:
         return
-    info = probe_lock(daemon_lock_path(data_dir))
+    info = probe_lock(DataDir(data_dir).lock)
     if info.held:
         raise JobBusyError(
             f"the running daemon ({info.describe()}) recorded job(s) "
@@ -822,7 +836,7 @@ def _job_report(job: _JobPlan) -> IngestedJob:
     videos = [IngestedVideo(source=i.source, file=i.file, size_bytes=i.size) for i in job.items]
     return IngestedJob(
         name=job.name,
-        path=f"in/{job.name}",
+        path=f"{IN_DIR}/{job.name}",
         videos=tuple(sorted(videos, key=lambda v: v.file)),
         size_bytes=sum(v.size_bytes for v in videos),
         replaced=tuple(job.replace),
@@ -869,133 +883,7 @@ def _check_has_videos(plan: _Plan) -> None:
 
 
 def _staging_root(data_dir: Path) -> Path:
-    return data_dir / STAGING_DIR_NAME
-
-
-def _remove_tree(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-
-
-def _clean_locked(root: Path) -> list[Path]:
-    removed = []
-    for entry in sorted(root.iterdir()):
-        if entry.name == _LOCK_NAME:
-            continue
-        _remove_tree(entry)
-        if os.path.lexists(entry):
-            logger.warning("could not remove staging leftover %s; remove it by hand", entry)
-            continue
-        removed.append(entry)
-    if removed:
-        fsync_directory(root)
-        logger.info("removed %d staging leftover(s) in %s", len(removed), root)
-    return removed
-
-
-class _StagingLock:
-    """``flock`` on ``.staging/ingest.lock`` that removes the staging area when done.
-
-    The holder deletes the lock file (and the then empty ``.staging``) before
-    unlocking, so an acquirer re-checks after locking that the path still
-    names the inode it locked, and retries otherwise. Two processes can
-    therefore never both believe they hold it.
-    """
-
-    def __init__(self, root: Path, purpose: str) -> None:
-        self.root = root
-        self.path = root / _LOCK_NAME
-        self.purpose = purpose
-        self._fd: int | None = None
-
-    def acquire(self, wait_s: float, *, create: bool) -> bool:
-        """Take the lock; ``False`` when another process still holds it after ``wait_s``."""
-        deadline = time.monotonic() + wait_s
-        while True:
-            if create:
-                self.root.mkdir(parents=True, exist_ok=True)
-            try:
-                fd = os.open(self.path, os.O_RDWR | (os.O_CREAT if create else 0), 0o644)
-            except FileNotFoundError:
-                if create:
-                    continue
-                return False
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                if time.monotonic() >= deadline:
-                    return False
-                time.sleep(0.05)
-                continue
-            try:
-                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
-            except FileNotFoundError:
-                same = False
-            if not same:
-                os.close(fd)
-                continue
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()} {self.purpose}\n".encode(), 0)
-            self._fd = fd
-            return True
-
-    def holder(self) -> str:
-        """Who holds the lock, as written by the holder."""
-        try:
-            return self.path.read_text("utf-8").strip() or "unknown"
-        except OSError:
-            return "unknown"
-
-    def release(self) -> None:
-        """Remove the lock file and ``.staging`` when nothing else is in it, then unlock."""
-        if self._fd is None:
-            return
-        try:
-            if [p.name for p in self.root.iterdir()] == [_LOCK_NAME]:
-                self.path.unlink()
-                self.root.rmdir()
-                fsync_directory(self.root.parent)
-        except OSError:
-            pass
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
-        os.close(self._fd)
-        self._fd = None
-
-
-def clean_staging(data_dir: Path | str) -> list[Path]:
-    """Remove what interrupted ingests left in ``data_dir/.staging/``.
-
-    The daemon calls this when it starts; every ingest calls it first. While
-    an ingest holds ``.staging/ingest.lock`` nothing is removed (its staging
-    directory is live) and the result is empty. Nothing is created when
-    ``.staging`` does not exist, and ``.staging`` itself is removed once
-    empty.
-
-    Parameters
-    ----------
-    data_dir : Path or str
-        The data directory.
-
-    Returns
-    -------
-    list of Path
-        The removed staging entries.
-    """
-    root = _staging_root(Path(data_dir))
-    if not root.is_dir():
-        return []
-    lock = _StagingLock(root, "neuropose ingest (cleaning)")
-    if not lock.acquire(0, create=True):
-        logger.info("an ingest is running in %s; staging left alone", root)
-        return []
-    try:
-        return _clean_locked(root)
-    finally:
-        lock.release()
+    return DataDir(data_dir).staging
 
 
 def _write_stream(
@@ -1258,16 +1146,16 @@ def _execute_checked(
 
     root = _staging_root(data_dir)
     created = [p for p in (data_dir, *data_dir.parents) if not p.exists()]
-    lock = _StagingLock(root, "neuropose ingest")
-    if not lock.acquire(2.0, create=True):
+    lock = staging_lock(data_dir, "neuropose ingest", wait_s=2.0)
+    if not lock.try_acquire():
         raise IngestBusyError(
-            f"another ingest is running in {data_dir} (holder: {lock.holder()})",
+            f"another ingest is running in {data_dir} (holder: {lock.describe_holder()})",
             hint="wait for it to finish and retry",
         )
     ok = False
     daemon_lock: ExclusiveLock | None = None
     try:
-        cleaned = _clean_locked(root)
+        cleaned = clean_locked(root)
         # Re-check under the lock: another ingest may have finished meanwhile.
         jobs = _group_and_check(plan, data_dir, force, single)
         _completed_jobs_blocked(jobs, data_dir)
@@ -1277,7 +1165,7 @@ def _execute_checked(
         if drop:
             try:
                 daemon_lock = ExclusiveLock(
-                    daemon_lock_path(data_dir), purpose="neuropose ingest --force", wait_s=0.5
+                    DataDir(data_dir).lock, purpose="neuropose ingest --force", wait_s=0.5
                 ).acquire()
             except LockHeldError:
                 # A daemon started meanwhile: it requeues failed/queued jobs by itself.
@@ -1354,7 +1242,7 @@ def _stage_and_place(
     staging = root / f"ingest-{os.getpid()}-{secrets.token_hex(6)}"
     staged_jobs = staging / "jobs"
     trash = staging / "replaced"
-    in_dir = data_dir / "in"
+    in_dir = DataDir(data_dir).in_dir
     total = plan.total_bytes
     done = [0]
 
@@ -1387,9 +1275,7 @@ def _stage_and_place(
         in_created = not in_dir.exists()
         in_dir.mkdir(parents=True, exist_ok=True)
         if drop_status:  # we hold the daemon lock: forget the replaced jobs' old states
-            from neuropose.interfacer.status import read_status, write_aggregate_status
-
-            agg_path = data_dir / "out" / "status.json"
+            agg_path = current_status_path(data_dir)
             if agg_path.is_file():
                 original_status = load_model(agg_path, StatusFile)
             current = read_status(data_dir)
@@ -1417,19 +1303,19 @@ def _stage_and_place(
                 os.rename(aside, original)
         if status_rewritten:
             with contextlib.suppress(OSError):
-                agg = data_dir / "out" / "status.json"
+                agg = aggregate_status_path(data_dir)
                 if original_status is not None:
                     write_model_atomic(agg, original_status)
                 else:
                     agg.unlink()
-        _remove_tree(staging)
+        remove_tree(staging)
         with contextlib.suppress(OSError):
             if in_created:
                 in_dir.rmdir()
             elif placed:
                 fsync_directory(in_dir)
         raise
-    _remove_tree(staging)
+    remove_tree(staging)
     fsync_directory(root)
     if plan.mode == "move":
         for job in jobs:

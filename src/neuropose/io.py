@@ -56,6 +56,7 @@ __all__ = [
     "load_model",
     "remove_stale_temp_files",
     "sha256_file",
+    "temp_path_for",
     "write_bytes_atomic",
     "write_json_atomic",
     "write_model_atomic",
@@ -76,6 +77,36 @@ class DiskFullError(ResourceError, OSError):
 
 #: Names of temporary files made by :func:`atomic_write`.
 TEMP_FILE_PATTERN = re.compile(r"^\..+\.[0-9a-f]{16}\.tmp$")
+
+#: Longest file name (bytes) on Linux filesystems (ext4, xfs, btrfs, tmpfs).
+NAME_MAX = 255
+# "." + "." + 16 hex + ".tmp" around the (possibly shortened) target name.
+_TEMP_OVERHEAD = 1 + 1 + 16 + 4
+
+
+def temp_path_for(target: Path) -> Path:
+    """A fresh, unique temporary path beside ``target`` that always fits ``NAME_MAX``.
+
+    The name is ``.<name>.<16 hex>.tmp``; when ``target``'s name is so long that
+    this would pass 255 bytes, ``<name>`` is shortened (on a UTF-8 character
+    boundary) so the temporary file can still be created. The result always
+    matches :data:`TEMP_FILE_PATTERN`.
+
+    Examples
+    --------
+    >>> p = temp_path_for(Path("/d") / ("é" * 127 + ".json"))
+    >>> len(p.name.encode()) <= NAME_MAX, bool(TEMP_FILE_PATTERN.match(p.name))
+    (True, True)
+    """
+    raw = target.name.encode("utf-8", "surrogateescape")
+    budget = NAME_MAX - _TEMP_OVERHEAD
+    if len(raw) > budget:
+        raw = raw[:budget]
+        # Drop a trailing partial multi-byte sequence.
+        name = raw.decode("utf-8", "ignore")
+    else:
+        name = target.name
+    return target.parent / f".{name}.{secrets.token_hex(8)}.tmp"
 
 
 def fsync_directory(directory: Path) -> None:
@@ -106,7 +137,7 @@ def atomic_write(path: Path | str, *, mode: int = 0o644) -> Iterator[IO[bytes]]:
     """
     target = Path(path)
     directory = target.parent
-    tmp = directory / f".{target.name}.{secrets.token_hex(8)}.tmp"
+    tmp = temp_path_for(target)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     except OSError as exc:
@@ -159,8 +190,26 @@ def write_model_atomic(path: Path | str, model: BaseModel, *, indent: int | None
     write_json_atomic(path, payload, indent=indent)
 
 
+_CORRUPT_HINT = "the file is corrupt or half-written; restore it from a backup or remove it"
+
+
 def load_json(path: Path | str) -> Any:
-    """Read a JSON file, raising :class:`InvalidDocumentError` naming the file."""
+    """Read a JSON file, raising :class:`InvalidDocumentError` naming the file.
+
+    Whatever the bytes (truncated, not UTF-8, nested 200,000 levels deep, a
+    100,000-digit number), the only exception is :class:`InvalidDocumentError`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> bad = pathlib.Path(tempfile.mkdtemp()) / "status.json"
+    >>> _ = bad.write_text("[" * 200000 + "]" * 200000)
+    >>> try:
+    ...     load_json(bad)
+    ... except InvalidDocumentError as exc:
+    ...     print(exc.message.endswith("(JSON nested too deeply to read)"))
+    True
+    """
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -170,11 +219,14 @@ def load_json(path: Path | str) -> Any:
         raise InvalidDocumentError(f"{p}: cannot read ({exc.strerror})") from exc
     try:
         return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except RecursionError:
+        # json's C decoder recurses once per nesting level ('[' * 200000 ...).
         raise InvalidDocumentError(
-            f"{p}: not valid JSON ({exc})",
-            hint="the file is corrupt or half-written; restore it from a backup or remove it",
-        ) from exc
+            f"{p}: not a NeuroPose document (JSON nested too deeply to read)",
+            hint=_CORRUPT_HINT,
+        ) from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, integer-string limit
+        raise InvalidDocumentError(f"{p}: not valid JSON ({exc})", hint=_CORRUPT_HINT) from exc
 
 
 def format_validation_error(exc: ValidationError) -> str:
@@ -212,6 +264,10 @@ def load_model(path: Path | str, model: type[M]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidDocumentError(f"{p}: {format_validation_error(exc)}") from exc
+    except RecursionError:
+        raise InvalidDocumentError(
+            f"{p}: not a valid {model.__name__} (values nested too deeply)", hint=_CORRUPT_HINT
+        ) from None
 
 
 def remove_stale_temp_files(directory: Path | str, *, min_age_s: float = 0.0) -> list[Path]:

@@ -316,3 +316,17 @@ def test_remove_stale_temp_files_can_spare_recent_ones(tmp_path: Path) -> None:
     os.utime(old, (an_hour_ago, an_hour_ago))
     assert remove_stale_temp_files(tmp_path, min_age_s=600) == [old]
     assert fresh.exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a" * 250 + ".json", "é" * 125 + ".json", "患" * 83 + ".mp4"],
+    ids=["ascii-255", "utf8-2byte-255", "utf8-3byte-253"],
+)
+def test_atomic_write_accepts_names_up_to_the_filesystem_limit(tmp_path: Path, name: str) -> None:
+    assert 253 <= len(name.encode()) <= 255
+    target = tmp_path / name
+    with atomic_write(target) as f:
+        f.write(b"{}")
+    assert target.read_bytes() == b"{}"
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temp file left behind

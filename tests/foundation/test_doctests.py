@@ -9,9 +9,24 @@ import pytest
 
 MODULES = [
     "neuropose.io",
-    "neuropose.locking",
+    "neuropose.datadir",
+    "neuropose.datadir.layout",
+    "neuropose.datadir.lock",
+    "neuropose.datadir.staging",
+    "neuropose.datadir.status",
+    "neuropose.timefmt",
+    "neuropose.interfacer.discovery",
     "neuropose.schemas.predictions",
     "neuropose.schemas.provenance",
+    "neuropose.quality",
+    "neuropose.quality.metrics",
+    "neuropose.quality.report",
+    "neuropose.quality.html",
+    "neuropose.quality.files",
+    "neuropose.monitor.cache",
+    "neuropose.monitor.render",
+    "neuropose.monitor.snapshot",
+    "neuropose.monitor.server",
 ]
 
 

@@ -18,8 +18,8 @@ import typer
 
 from neuropose import errors
 from neuropose.cli import app
+from neuropose.datadir.lock import LockHeldError
 from neuropose.io import DiskFullError
-from neuropose.locking import LockHeldError
 
 RunCli = Callable[..., tuple[int, str, str]]
 
@@ -145,7 +145,7 @@ def test_busy_exit_code_reaches_the_shell(clean_env: Path) -> None:
     script = (
         "import sys, typer\n"
         "from neuropose.cli import app, main\n"
-        "from neuropose.locking import LockHeldError\n"
+        "from neuropose.datadir.lock import LockHeldError\n"
         "@app.command('_busy')\n"
         "def _busy() -> None:\n"
         "    raise LockHeldError('lock is held by pid 1')\n"

@@ -26,7 +26,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from neuropose.errors import FutureSchemaError, InvalidDocumentError
 from neuropose.io import load_model, write_model_atomic
@@ -203,7 +203,37 @@ def test_status_documents_round_trip(tmp_path: Path, model: Document) -> None:
     assert load_model(path, type(model)) == model
 
 
+def _schema_classes() -> list[type[BaseModel]]:
+    """Every pydantic model class defined in a module of ``neuropose.schemas``."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import neuropose.schemas as package
+
+    found: dict[str, type[BaseModel]] = {}
+    for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, BaseModel) and cls.__module__.startswith(package.__name__):
+                found[f"{cls.__module__}.{cls.__qualname__}"] = cls
+    return [found[k] for k in sorted(found)]
+
+
 def test_every_schema_is_frozen() -> None:
+    classes = _schema_classes()
+    names = {c.__name__ for c in classes}
+    assert {"JobResults", "StatusFile", "JobStatusEntry", "VideoCheckpoint"} <= names
+    assert len(classes) >= 15, names
+    for cls in classes:
+        assert cls.model_config.get("frozen") is True, f"{cls.__name__} is not frozen"
+        assert cls.model_config.get("extra") == "forbid", f"{cls.__name__} accepts extra fields"
+        if not cls.model_fields:
+            continue
+        instance = cls.model_construct()
+        field = next(iter(cls.model_fields))
+        with pytest.raises(ValidationError, match="frozen"):
+            setattr(instance, field, None)
     entry = _status_entry()
     with pytest.raises(ValidationError, match="frozen"):
         entry.state = JobState.COMPLETED  # type: ignore[misc]
@@ -500,7 +530,7 @@ def test_embedded_documents_are_migrated_with_their_own_steps(
 
 
 def test_status_file_migrates_its_job_entries(tmp_path: Path) -> None:
-    """A JobStatusEntry at a future version inside out/status.json is named, not misread."""
+    """A JobStatusEntry at a future version inside status.json is named, not misread."""
     entry = _status_entry().model_dump(mode="json") | {"schema_version": 99}
     path = tmp_path / "status.json"
     path.write_text(json.dumps({"updated_at": "t", "jobs": {"job-1": entry}}))

@@ -2,7 +2,7 @@
 
 ``data_dir``: ``tmp_path/data`` laid out like a daemon's data directory that
 already knows two jobs: ``in/queued_job/walk.mp4`` (waiting) and
-``out/done_job/results.json`` with ``out/status.json`` recording ``done_job``
+``out/done_job/results.json`` with ``status.json`` recording ``done_job``
 as completed. Tests keep archives and source folders in ``tmp_path/src`` so
 that ``tmp_path`` (the data directory's parent) can be compared whole before
 and after a refused ingest.
@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from neuropose.interfacer.status import utc_now, write_aggregate_status
+from neuropose.datadir.status import write_aggregate_status
 from neuropose.schemas.status import JobState, JobStatusEntry
+from neuropose.timefmt import utc_now
 
 
 @pytest.fixture

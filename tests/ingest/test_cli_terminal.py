@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from tests.conftest import REPO_PYTHONPATH
 from tests.ingest.zipcraft import Member, build_zip
 
 from neuropose.ingest import SkipReason, ingest_archive, ingest_paths
@@ -86,7 +87,7 @@ def _run_on_pty(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
 
 @pytest.mark.slow
 def test_progress_bar_on_a_terminal_for_large_inputs_only(tmp_path: Path, repo_root: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(repo_root)}
+    env = {**os.environ, "PYTHONPATH": REPO_PYTHONPATH}
     big = build_zip(tmp_path / "big.zip", [Member(f"v{i}.mp4", bytes(17 * MiB)) for i in range(4)])
     code, out, term = _run_on_pty(["ingest", str(big), "--data-dir", str(tmp_path / "d1")], env)
     assert code == 0, term

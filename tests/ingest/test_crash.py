@@ -3,7 +3,10 @@
 The archive (``big.zip``) holds 24 videos of 4 MiB of random bytes (stored,
 96 MiB), ``session_NN/trial.mp4``; the test knows each video's SHA-256. The
 ingest subprocess is killed at several moments (as soon as staging starts,
-mid-extraction, as soon as a first job appears in ``in/``). After each kill,
+mid-extraction, and during placement: ``_PAUSED_AFTER_FIRST_PLACEMENT`` runs
+the real CLI with the placement rename wrapped so that, after the first job
+is renamed into ``in/``, it writes a marker and waits to be killed, which
+pins the kill between two placements). After each kill,
 every directory in ``in/`` must be a complete job: exactly one video with
 the right bytes plus ``READY``. The next ingest (or daemon start, through
 :func:`clean_staging`) removes the leftovers.
@@ -20,6 +23,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.conftest import REPO_PYTHONPATH
 from tests.ingest.zipcraft import Member, build_zip, tree_state
 
 from neuropose.ingest import clean_staging, ingest_archive
@@ -41,6 +45,20 @@ def big_archive(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
 def _cmd(*args: str) -> list[str]:
     code = "import sys; from neuropose.cli import main; sys.exit(main())"
     return [sys.executable, "-c", code, *args]
+
+
+_PAUSED_AFTER_FIRST_PLACEMENT = """
+import pathlib, sys, time
+import neuropose.ingest as ingest
+real_rename = ingest._rename_noreplace
+def rename_then_wait(src, dst):
+    real_rename(src, dst)
+    pathlib.Path(sys.argv[1]).write_text(str(dst))
+    time.sleep(600)
+ingest._rename_noreplace = rename_then_wait
+from neuropose.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
 
 
 def _wait_for(predicate, timeout: float = 60.0) -> bool:  # type: ignore[no-untyped-def]
@@ -76,29 +94,36 @@ def test_sigkill_leaves_no_incomplete_job_and_leftovers_are_cleaned(
 ) -> None:
     archive, digests = big_archive
     data_dir = tmp_path / "data"
-    env = {**os.environ, "PYTHONPATH": str(repo_root)}
-    proc = subprocess.Popen(
-        _cmd("ingest", str(archive), "--data-dir", str(data_dir), "--json"),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    env = {**os.environ, "PYTHONPATH": REPO_PYTHONPATH}
+    marker = tmp_path / "first-placed"
+    args = ("ingest", str(archive), "--data-dir", str(data_dir), "--json")
+    if moment == "first_job_placed":
+        argv = [sys.executable, "-c", _PAUSED_AFTER_FIRST_PLACEMENT, str(marker), *args]
+    else:
+        argv = _cmd(*args)
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         if moment == "staging_started":
             assert _wait_for(lambda: bool(_staged_files(data_dir)))
         elif moment == "mid_extraction":
             assert _wait_for(lambda: len(_staged_files(data_dir)) >= N_VIDEOS // 2)
         else:
-            assert _wait_for(
-                lambda: (data_dir / "in").is_dir() and bool(os.listdir(data_dir / "in"))
-            )
+            assert _wait_for(marker.exists)
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait(timeout=60)
+    if moment == "first_job_placed":
+        # The kill landed during placement: one job renamed into in/, the rest still staged.
+        assert proc.returncode == -signal.SIGKILL
+        first = Path(marker.read_text())
+        assert sorted(os.listdir(data_dir / "in")) == [first.name]
+        assert len(_staged_files(data_dir)) == N_VIDEOS - 1
     assert proc.returncode in (-signal.SIGKILL, 0)
 
     placed = _assert_every_visible_job_complete(data_dir, digests)
-    if moment != "first_job_placed":
+    if moment == "first_job_placed":
+        assert placed == 1
+    else:
         assert placed == 0  # killed while staging: nothing visible to the daemon
     if proc.returncode == -signal.SIGKILL and placed < N_VIDEOS:
         assert [p.name for p in (data_dir / ".staging").iterdir() if p.name != "ingest.lock"]
@@ -122,7 +147,7 @@ def test_next_ingest_removes_leftovers_of_a_killed_one(
 ) -> None:
     archive, digests = big_archive
     data_dir = tmp_path / "data"
-    env = {**os.environ, "PYTHONPATH": str(repo_root)}
+    env = {**os.environ, "PYTHONPATH": REPO_PYTHONPATH}
     proc = subprocess.Popen(
         _cmd("ingest", str(archive), "--data-dir", str(data_dir)),
         env=env,
@@ -164,7 +189,7 @@ def test_write_failure_mid_extraction_exits_cleanly_and_leaves_nothing(
     )
     proc = subprocess.run(
         [sys.executable, "-c", code, "ingest", str(archive), "--data-dir", str(data_dir)],
-        env={**os.environ, "PYTHONPATH": str(repo_root)},
+        env={**os.environ, "PYTHONPATH": REPO_PYTHONPATH},
         capture_output=True,
         text=True,
         timeout=120,
@@ -186,7 +211,7 @@ def test_interrupt_during_ingest_exits_130_and_leaves_no_trace(
     before = tree_state(tmp_path)
     proc = subprocess.Popen(
         _cmd("ingest", str(archive), "--data-dir", str(data_dir)),
-        env={**os.environ, "PYTHONPATH": str(repo_root)},
+        env={**os.environ, "PYTHONPATH": REPO_PYTHONPATH},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -19,6 +19,8 @@ import pytest
 from tests.ingest.zipcraft import Member, build_zip, patch_member, tree_state
 
 from neuropose.cli import main
+from neuropose.datadir.lock import ExclusiveLock
+from neuropose.datadir.status import write_aggregate_status
 from neuropose.errors import InvalidDocumentError
 from neuropose.ingest import (
     ArchiveLimitError,
@@ -31,9 +33,8 @@ from neuropose.ingest import (
     UnsafeArchiveError,
     ingest_archive,
 )
-from neuropose.interfacer.status import utc_now, write_aggregate_status
-from neuropose.locking import ExclusiveLock
 from neuropose.schemas.status import JobState, JobStatusEntry
+from neuropose.timefmt import utc_now
 
 MiB = 1024 * 1024
 
@@ -376,7 +377,7 @@ def test_zip64_member_count_is_read_before_parsing(data_dir: Path, src_dir: Path
 def test_corrupt_status_file_is_never_treated_as_empty(
     tmp_path: Path, data_dir: Path, src_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (data_dir / "out" / "status.json").write_text('{"schema_version": 1, "jobs": {')
+    (data_dir / "status.json").write_text('{"schema_version": 1, "jobs": {')
     archive = build_zip(src_dir / "s.zip", [Member("new.mp4")])
     before = tree_state(tmp_path)
     with pytest.raises(InvalidDocumentError, match=r"status\.json: not valid JSON"):

@@ -75,7 +75,7 @@ def test_one_job_per_video_named_after_its_path(data_dir: Path, src_dir: Path) -
     assert sorted(os.listdir(data_dir / "in")) == sorted(
         ["queued_job", *(j.name for j in report.jobs)]
     )
-    assert sorted(os.listdir(data_dir)) == ["failed", "in", "out"]
+    assert sorted(os.listdir(data_dir)) == ["failed", "in", "out", "status.json"]
 
 
 def test_job_option_puts_all_videos_in_one_job(data_dir: Path, src_dir: Path) -> None:
@@ -125,7 +125,7 @@ def test_force_replaces_exactly_the_named_jobs(data_dir: Path, src_dir: Path) ->
     assert _job_files(data_dir, "queued_job") == {"queued_job.mp4": b"new1", "READY": b""}
     assert not (data_dir / "out" / "done_job").exists()
     assert (data_dir / "failed" / "other").is_dir()
-    assert (data_dir / "out" / "status.json").is_file()
+    assert (data_dir / "status.json").is_file()
 
 
 def test_folder_copy_names_jobs_relative_to_the_folder(data_dir: Path, src_dir: Path) -> None:

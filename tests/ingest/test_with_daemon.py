@@ -22,13 +22,14 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.conftest import REPO_PYTHONPATH
 from tests.ingest.zipcraft import Member, build_zip
 
 from neuropose.cli import main
+from neuropose.datadir.lock import probe_lock
+from neuropose.datadir.status import read_status
 from neuropose.ingest import ingest_archive
-from neuropose.interfacer.status import read_status
 from neuropose.io import load_model
-from neuropose.locking import probe_lock
 from neuropose.schemas import JobResults
 from neuropose.schemas.status import JobState
 
@@ -49,7 +50,7 @@ def test_jobs_ingested_while_the_daemon_runs_are_processed_once_and_whole(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEUROPOSE_", "FAKE_"))}
     env.update(
         {
-            "PYTHONPATH": str(repo_root),
+            "PYTHONPATH": REPO_PYTHONPATH,
             "NEUROPOSE_SETTLE_SECONDS": "0",
             "NEUROPOSE_POLL_INTERVAL_S": "0.05",
             "NEUROPOSE_SHUTDOWN_GRACE_SECONDS": "10",
@@ -136,7 +137,7 @@ def test_force_replacing_a_completed_job_gets_it_processed_again(
     """Without a daemon, --force drops the old status entry so the next run reprocesses."""
     data_dir = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEUROPOSE_", "FAKE_"))}
-    env.update({"PYTHONPATH": str(repo_root), "NEUROPOSE_SETTLE_SECONDS": "0"})
+    env.update({"PYTHONPATH": REPO_PYTHONPATH, "NEUROPOSE_SETTLE_SECONDS": "0"})
     code = "import sys; from neuropose.cli import main; sys.exit(main())"
     watch_once = [sys.executable, "-c", code, "watch", "--once", "--data-dir", str(data_dir)]
     watch_once += ["--model", FAKE_SPEC]

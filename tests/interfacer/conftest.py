@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import REPO_PYTHONPATH
 from tests.interfacer.fake_processor import write_fake_video
 
 from neuropose.config import Settings, load_settings
@@ -66,7 +67,7 @@ def daemon_env(repo_root: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEUROPOSE_", "FAKE_"))}
     env.update(
         {
-            "PYTHONPATH": str(repo_root),
+            "PYTHONPATH": REPO_PYTHONPATH,
             "NEUROPOSE_SETTLE_SECONDS": "0",
             "NEUROPOSE_POLL_INTERVAL_S": "0.05",
             "NEUROPOSE_CHECKPOINT_EVERY_FRAMES": "5",

@@ -11,8 +11,8 @@ from tests.interfacer.conftest import FAKE_SPEC
 from tests.interfacer.fake_processor import write_fake_video
 
 from neuropose.cli import main
-from neuropose.interfacer.status import read_status, write_aggregate_status
-from neuropose.locking import ExclusiveLock
+from neuropose.datadir.lock import ExclusiveLock
+from neuropose.datadir.status import read_status, write_aggregate_status
 from neuropose.schemas.status import AttemptRecord, JobState, JobStatusEntry
 
 
@@ -70,7 +70,7 @@ def test_corrupt_status_json_refuses_to_start_with_recovery_hint(
 ) -> None:
     add_job("a", frames=(2,))
     (data_dir / "out").mkdir()
-    (data_dir / "out" / "status.json").write_text("{not json")
+    (data_dir / "status.json").write_text("{not json")
     before = snapshot(data_dir)
     assert watch_once(data_dir) == 2
     err = capsys.readouterr().err
@@ -195,11 +195,11 @@ def test_reset_is_a_dry_run_unless_yes(
     before = snapshot(data_dir)
     assert main(["reset", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
-    assert "would delete 2 path(s)" in out and "out/status.json" in out
+    assert "would delete 2 path(s)" in out and "\n  status.json\n" in out
     assert "dry run: nothing changed" in out
     assert snapshot(data_dir) == before
     assert main(["reset", "--yes", "--data-dir", str(data_dir)]) == 0
-    assert not (data_dir / "out" / "status.json").exists()
+    assert not (data_dir / "status.json").exists()
     assert (data_dir / "out" / "done" / "results.json").is_file()
     assert (data_dir / "in" / "done" / "v0.mp4").is_file()
     assert read_status(data_dir).jobs == {}
@@ -249,7 +249,7 @@ def test_watch_without_cached_model_exits_4_and_leaves_jobs_queued(
 def test_status_flags_processing_jobs_without_a_daemon(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from neuropose.interfacer.status import utc_now
+    from neuropose.timefmt import utc_now
 
     now = utc_now()
     crashed = JobStatusEntry(

@@ -13,11 +13,11 @@ import pytest
 from tests.interfacer.fake_processor import FakeProcessor, expected
 
 from neuropose.config import Settings
+from neuropose.datadir.lock import ExclusiveLock, LockHeldError
+from neuropose.datadir.status import read_status, write_aggregate_status
 from neuropose.errors import InvalidDocumentError, ResourceError
 from neuropose.interfacer.interfacer import Interfacer
-from neuropose.interfacer.status import read_status, write_aggregate_status
 from neuropose.io import TEMP_FILE_PATTERN, load_model
-from neuropose.locking import ExclusiveLock, LockHeldError
 from neuropose.schemas import JobResults
 from neuropose.schemas.status import AttemptRecord, JobState, JobStatusEntry
 
@@ -199,10 +199,10 @@ def test_corrupt_status_refuses_to_start_and_changes_nothing(
 ) -> None:
     add_job("a", frames=(3,))
     (data_dir / "out").mkdir()
-    (data_dir / "out" / "status.json").write_text('{"jobs": {"a": ')
+    (data_dir / "status.json").write_text('{"jobs": {"a": ')
     with pytest.raises(InvalidDocumentError, match=r"refusing to start: .*status.json: not valid"):
         run_once(make_settings())
-    assert (data_dir / "out" / "status.json").read_text() == '{"jobs": {"a": '
+    assert (data_dir / "status.json").read_text() == '{"jobs": {"a": '
     assert not (data_dir / "out" / "a").exists()
 
 
@@ -253,7 +253,7 @@ def test_status_write_eacces_stops_daemon_with_status_intact(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     add_job("job", frames=(6,))
-    import neuropose.interfacer.status as status_mod
+    import neuropose.datadir.status as status_mod
 
     real = status_mod.write_model_atomic
     calls = {"n": 0}
@@ -306,7 +306,7 @@ def test_heartbeat_writes_only_the_live_file(
 ) -> None:
     add_job("slow", frames=(8,))
     snapshots: list[dict[str, object]] = []
-    agg = data_dir / "out" / "status.json"
+    agg = data_dir / "status.json"
 
     class Watching(FakeProcessor):
         def process_video(self, path, **kw):  # type: ignore[no-untyped-def,override]
@@ -331,14 +331,17 @@ def test_retry_reuses_finished_videos_of_a_failed_job(
 ) -> None:
     from tests.interfacer.fake_processor import write_fake_video
 
-    from neuropose.interfacer.operations import retry_job
+    from neuropose.datadir.operations import retry_job
 
     job = add_job("half", frames=(9, 4))
     (job / "v1.mp4").write_bytes(b"BAD" + bytes(300))
     run_once(make_settings())
     partial = data_dir / "out" / "half" / "partial" / "v0.mp4.pred.json"
     envelope = load_model(partial, JobResults)  # versioned envelope around one video
-    assert (envelope.schema_version, envelope.videos[0].num_frames) == (1, 9)
+    assert (envelope.schema_version, envelope.videos[0].num_frames) == (
+        JobResults.SCHEMA_VERSION,
+        9,
+    )
     write_fake_video(data_dir / "failed" / "half" / "v1.mp4", 4, seed=5)
     retry_job(data_dir, "half")
     processed: list[str] = []
@@ -364,7 +367,7 @@ def test_changed_input_discards_its_stale_partial_result(
 ) -> None:
     from tests.interfacer.fake_processor import write_fake_video
 
-    from neuropose.interfacer.operations import retry_job
+    from neuropose.datadir.operations import retry_job
 
     job = add_job("edit", frames=(6, 3))
     (job / "v1.mp4").write_bytes(b"BAD" + bytes(300))

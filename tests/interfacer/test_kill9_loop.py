@@ -15,9 +15,9 @@ import pytest
 from tests.interfacer.fake_processor import expected
 from tests.interfacer.test_signals_subprocess import start_watch
 
-from neuropose.interfacer.status import read_status
+from neuropose.datadir.lock import probe_lock
+from neuropose.datadir.status import read_status
 from neuropose.io import TEMP_FILE_PATTERN, load_model
-from neuropose.locking import probe_lock
 from neuropose.schemas import JobResults
 from neuropose.schemas.status import JobState
 

@@ -13,8 +13,8 @@ import pytest
 from tests.interfacer.conftest import neuropose_cmd
 from tests.interfacer.test_signals_subprocess import frames_done, wait_for
 
+from neuropose.datadir.status import read_status
 from neuropose.estimator import without_run_details
-from neuropose.interfacer.status import read_status
 from neuropose.io import TEMP_FILE_PATTERN, load_model
 from neuropose.schemas import JobResults
 from neuropose.schemas.status import JobState

@@ -14,7 +14,7 @@ import pytest
 from tests.interfacer.conftest import FAKE_SPEC, neuropose_cmd
 from tests.interfacer.fake_processor import expected
 
-from neuropose.interfacer.status import read_status
+from neuropose.datadir.status import read_status
 from neuropose.io import TEMP_FILE_PATTERN, load_model
 from neuropose.schemas import JobResults
 from neuropose.schemas.status import JobState

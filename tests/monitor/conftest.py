@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from neuropose.locking import ExclusiveLock
+from neuropose.datadir.lock import ExclusiveLock
 from neuropose.monitor import MonitorServer
 
 

@@ -170,7 +170,7 @@ def test_unreadable_status_then_recovery(
     write_status(data_dir, sample_jobs())
     srv = server(data_dir)
     page.goto(srv.url)
-    (data_dir / "out" / "status.json").write_text('{"updated_at": "2026-', "utf-8")
+    (data_dir / "status.json").write_text('{"updated_at": "2026-', "utf-8")
     page.wait_for_selector(".notice-error", timeout=10_000)
     assert "not valid JSON" in page.locator(".notice-error").first.inner_text()
     assert page.evaluate("() => document.body.classList.contains('status-unavailable')")
@@ -205,7 +205,7 @@ def test_job_page_with_results_quality_and_preview(
 def test_unavailable_page_reloads_itself_when_status_returns(
     page: Any, data_dir: Path, server: Callable[..., Any]
 ) -> None:
-    (data_dir / "out" / "status.json").write_text("{", "utf-8")
+    (data_dir / "status.json").write_text("{", "utf-8")
     srv = server(data_dir)
     resp = page.goto(srv.url)
     assert resp.status == 503

@@ -137,7 +137,7 @@ def test_bad_status_file_gives_503_and_server_keeps_serving(
     data_dir: Path, server: Callable[..., Any], http_get: Get, kind: str
 ) -> None:
     content = BAD_STATUS[kind]
-    path = data_dir / "out" / "status.json"
+    path = data_dir / "status.json"
     if isinstance(content, bytes):
         path.write_bytes(content)
     elif content is not None:
@@ -213,7 +213,7 @@ def test_live_per_job_status_files_are_shown(
     data_dir: Path, server: Callable[..., Any], http_get: Get
 ) -> None:
     """The daemon's heartbeats rewrite only out/<job>/status.json; the monitor shows them."""
-    from neuropose.interfacer.status import write_job_status
+    from neuropose.datadir.status import write_job_status
 
     jobs = sample_jobs()
     write_status(data_dir, jobs)
@@ -231,31 +231,6 @@ def test_live_per_job_status_files_are_shown(
     (data_dir / "out" / "walk-01" / "status.json").write_text("{", "utf-8")
     code, _, body = http_get(base + "status.json")
     assert code == 503 and "walk-01" in json.loads(body)["error"]
-
-
-def test_unchanged_status_is_not_parsed_again(data_dir: Path) -> None:
-    from neuropose.interfacer.status import write_job_status
-    from neuropose.monitor.snapshot import CachedStatusReader
-
-    calls = []
-
-    def counting(d: Path):  # type: ignore[no-untyped-def]
-        from neuropose.interfacer.status import read_status
-
-        calls.append(d)
-        return read_status(d)
-
-    jobs = sample_jobs()
-    write_status(data_dir, jobs)
-    reader = CachedStatusReader(counting)
-    first = reader(data_dir)
-    assert reader(data_dir) is first and len(calls) == 1
-    write_job_status(data_dir, jobs["walk-02"])
-    second = reader(data_dir)
-    assert second is not first and len(calls) == 2
-    write_status(data_dir, jobs)
-    reader(data_dir)
-    assert len(calls) == 3
 
 
 def test_requests_are_logged_at_debug_level(base: str, http_get: Get) -> None:

@@ -132,7 +132,8 @@ class UpAxis:
     method : str
         ``"ground_plane"`` (normal of a plane fitted to the lowest foot
         points), ``"body_axis"`` (median feet/pelvis → neck direction) or
-        ``"given"``.
+        ``"given"`` or ``"calibration"`` (the world's up axis of a
+        triangulated trial; ``tilt_from_camera_deg`` is then not meaningful).
     tilt_from_camera_deg : float
         Angle between the estimate and the camera's −y axis, for reports.
     """
@@ -177,7 +178,9 @@ def estimate_up_axis(trial: Trial, *, method: str = "auto") -> UpAxis:
         uses its normal; it needs both heels and both toes. ``body_axis`` uses the
         median unit vector from the mid-ankles (or pelvis) to the neck.
         ``camera`` returns −y (only for data known to be upright). ``auto``
-        tries ``ground_plane``, then ``body_axis``.
+        uses the calibration's up axis when the trial has one
+        (:attr:`Trial.up`, method ``"calibration"``), else tries
+        ``ground_plane``, then ``body_axis``.
 
     Returns
     -------
@@ -190,6 +193,8 @@ def estimate_up_axis(trial: Trial, *, method: str = "auto") -> UpAxis:
     """
     if method == "camera":
         return _make_up(np.array([0.0, -1.0, 0.0]), "camera")
+    if method == "auto" and trial.up is not None:
+        return _make_up(np.asarray(trial.up, dtype=np.float64), "calibration")
     if method not in {"auto", "ground_plane", "body_axis"}:
         raise InputError(
             f"unknown up-axis method {method!r}",

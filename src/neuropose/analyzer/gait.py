@@ -47,7 +47,7 @@ from scipy import signal as sps
 
 from neuropose.analyzer.angles import UpAxis, estimate_up_axis
 from neuropose.analyzer.filtering import butterworth
-from neuropose.analyzer.load import Trial
+from neuropose.analyzer.load import TRIANGULATED, Trial
 from neuropose.errors import InputError
 
 __all__ = [
@@ -292,7 +292,10 @@ def gait_parameters(events: GaitEvents, trial: Trial | None = None) -> dict[str,
         out["stride_length_mm"] = None if sl is None else round(sl, 3)
         out["speed_mm_s"] = None if sl is None or not st else round(sl / st, 3)
         out["spatial_note"] = (
-            "from absolute camera coordinates; monocular depth carries scale error"
+            "metric, triangulated from calibrated cameras (world frame); on a treadmill "
+            "the speed is not the subject's progression"
+            if trial is not None and trial.video == TRIANGULATED
+            else "from absolute camera coordinates; monocular depth carries scale error"
         )
     else:
         out["stride_length_mm"] = None

@@ -24,6 +24,7 @@ from neuropose.errors import InputError
 from neuropose.schemas import JobResults, Skeleton, VideoPredictions
 
 __all__ = [
+    "TRIANGULATED",
     "JointNotFoundError",
     "SubjectNotFoundError",
     "Trial",
@@ -31,6 +32,10 @@ __all__ = [
     "load_trial",
     "trial_from_arrays",
 ]
+
+
+#: ``video`` name selecting a multi-camera trial's triangulated subject (world frame, mm).
+TRIANGULATED = "triangulated"
 
 
 class JointNotFoundError(InputError):
@@ -69,6 +74,9 @@ class Trial:
         SHA-256 of that model's bytes.
     frame_index : ndarray, shape (F,), int
         Decoder frame numbers.
+    up : ndarray, shape (3,), or None
+        Up direction of the coordinate frame when a calibration gives it
+        (triangulated trials: the world's up axis); None for camera-frame data.
     """
 
     poses: np.ndarray
@@ -81,6 +89,7 @@ class Trial:
     model_name: str = ""
     model_sha256: str = ""
     frame_index: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    up: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
@@ -190,6 +199,9 @@ def load_trial(
         The predictions.
     video : str, optional
         Video name; required when the file holds several videos.
+        :data:`TRIANGULATED` selects the triangulated subject of a
+        multi-camera trial: positions in the calibration's world frame
+        (mm, not root-relative), NaN where fewer than two views agreed.
     track_id : int, optional
         Subject track; defaults to the estimator's ``primary_track_id``.
 
@@ -207,6 +219,8 @@ def load_trial(
     if isinstance(results, Path | str):
         source = Path(results).name
         results = load_results(results)
+    if video == TRIANGULATED and isinstance(results, JobResults):
+        return _triangulated_trial(results, source)
     vp = results if isinstance(results, VideoPredictions) else _pick_video(results, video, source)
     tid = vp.primary_track_id if track_id is None else track_id
     if tid is None:
@@ -232,6 +246,28 @@ def load_trial(
         model_name=vp.provenance.model_name,
         model_sha256=vp.provenance.model_sha256,
         frame_index=np.asarray(vp.frame_index, dtype=np.int64),
+    )
+
+
+def _triangulated_trial(results: JobResults, source: str) -> Trial:
+    tri = results.triangulation
+    if tri is None:
+        raise SubjectNotFoundError(
+            f"{source}: has no triangulation (not a multi-camera trial)",
+            hint="triangulate it with neuropose triangulate, or choose one of its videos",
+        )
+    prov = results.videos[0].provenance
+    return Trial(
+        poses=tri.points(),
+        timestamps=np.asarray(tri.timestamp_s, dtype=np.float64),
+        skeleton=tri.skeleton,
+        source=source,
+        video=TRIANGULATED,
+        root_relative=False,
+        model_name=prov.model_name,
+        model_sha256=prov.model_sha256,
+        frame_index=np.arange(tri.timestamp_s.shape[0]),
+        up=tri.rig.up_vector,
     )
 
 

@@ -21,7 +21,6 @@ versions of NeuroPose, NumPy, SciPy and Python.
 from __future__ import annotations
 
 import csv
-import datetime as _dt
 import io
 import logging
 import platform
@@ -54,6 +53,7 @@ from neuropose.analyzer.segment import compute_signal, segment_repetitions
 from neuropose.errors import NeuroPoseError, ProcessingError
 from neuropose.io import sha256_file, write_bytes_atomic, write_model_atomic
 from neuropose.schemas.analysis import AnalysisConfig, AnalysisReport, ComparisonSpec, FilterSpec
+from neuropose.timefmt import utc_iso
 
 __all__ = [
     "AnalysisOutcome",
@@ -424,7 +424,7 @@ def run_analysis(
             "config_file": config_path.name,
             "config_sha256": sha256_file(config_path),
             "config": cfg.model_dump(mode="json"),
-            "created_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "created_at": utc_iso(),
             "versions": _versions(),
             "jobs": jobs,
             "keep_going": keep_going,

@@ -33,7 +33,6 @@ Algorithm
 
 from __future__ import annotations
 
-import datetime as _dt
 import itertools
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +47,7 @@ from neuropose.analyzer.load import Trial
 from neuropose.errors import InputError
 from neuropose.schemas.analysis import SignalSpec
 from neuropose.schemas.segmentation import Segment, Segmentation
+from neuropose.timefmt import utc_iso
 
 __all__ = ["RepetitionResult", "compute_signal", "segment_repetitions", "segment_trial"]
 
@@ -256,6 +256,6 @@ def segment_trial(
         signal={**spec.model_dump(mode="json"), "unit": unit},
         parameters={**res.record["params"], "track_id": trial.track_id},
         segments=res.segments,
-        created_at=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created_at=utc_iso(),
         neuropose_version=version or __version__,
     )

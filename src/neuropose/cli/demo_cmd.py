@@ -32,9 +32,9 @@ def demo(
     ] = None,
 ) -> None:
     """Fetch the default model and a real lab clip, process it and render the results."""
+    from neuropose.datadir import DataDir, read_status
     from neuropose.ingest import ingest_paths
     from neuropose.interfacer.interfacer import Interfacer, build_processor
-    from neuropose.interfacer.status import read_status
     from neuropose.io import load_model
     from neuropose.models import fetch_model
     from neuropose.samples import DEMO_CLIP, fetch_sample
@@ -62,7 +62,7 @@ def demo(
         from neuropose.errors import ProcessingError
 
         raise ProcessingError(f"demo job ended {entry.state.value}: {entry.error}")
-    results_path = target / "out" / DEMO_JOB / "results.json"
+    results_path = DataDir(target).job(DEMO_JOB).results
     results = load_model(results_path, JobResults)
     video = results.videos[0]
 

@@ -17,8 +17,7 @@ from neuropose.errors import NeuroPoseError
 
 def _age(stamp: str, now: datetime) -> str:
     """Age of an ISO time, worded exactly as on the dashboard."""
-    from neuropose.interfacer.status import parse_time
-    from neuropose.monitor.snapshot import format_age
+    from neuropose.timefmt import format_age, parse_time
 
     try:
         return format_age(max(0.0, (now - parse_time(stamp)).total_seconds()))
@@ -34,8 +33,7 @@ def status(
     data_dir: DataDirOption = None,
 ) -> None:
     """Show the state of every job (or one job)."""
-    from neuropose.interfacer.operations import UnknownJobError
-    from neuropose.interfacer.status import read_status
+    from neuropose.datadir import UnknownJobError, read_status
 
     settings = state(ctx).load(data_dir=data_dir).settings
     doc = read_status(settings.data_dir)
@@ -55,11 +53,10 @@ def status(
     if not jobs:
         out_console.print(f"no jobs in {settings.data_dir}")
         return
-    from neuropose.interfacer.status import parse_time
-    from neuropose.locking import daemon_lock_path, probe_lock
-    from neuropose.monitor.snapshot import format_duration
+    from neuropose.datadir import DataDir, probe_lock
+    from neuropose.timefmt import format_duration, parse_time
 
-    daemon = probe_lock(daemon_lock_path(settings.data_dir))
+    daemon = probe_lock(DataDir(settings.data_dir).lock)
     table = Table("job", "state", "attempts", "frames", "fps", "eta", "updated")
     now = datetime.now(UTC)
     notes: list[str] = []
@@ -95,12 +92,14 @@ def status(
     for note in notes:
         out_console.print(note, markup=False)
     if job is not None:
-        _print_quality(Path(settings.data_dir) / "out" / job)
+        from neuropose.datadir import DataDir
+
+        _print_quality(DataDir(settings.data_dir).job(job).output)
 
 
 def _print_quality(job_out: Path) -> None:
     """Quality summary of each video of a job, when its reports exist."""
-    from neuropose.visualize.report import load_quality_reports, summarize_quality
+    from neuropose.quality import load_quality_reports, summarize_quality
 
     for video, report in load_quality_reports(job_out).items():
         quality = Table("quality", video, show_header=True)
@@ -116,7 +115,7 @@ def retry(
     data_dir: DataDirOption = None,
 ) -> None:
     """Move a failed job back to in/ (its attempt history is kept)."""
-    from neuropose.interfacer.operations import retry_job
+    from neuropose.datadir.operations import retry_job
 
     settings = state(ctx).load(data_dir=data_dir).settings
     entry = retry_job(Path(settings.data_dir), job)
@@ -138,7 +137,7 @@ def prune(
     data_dir: DataDirOption = None,
 ) -> None:
     """Forget old completed/failed jobs in status files (inputs and results are kept)."""
-    from neuropose.interfacer.operations import plan_prune
+    from neuropose.datadir.operations import plan_prune
 
     settings = state(ctx).load(data_dir=data_dir).settings
     plan = plan_prune(Path(settings.data_dir), older_than, dry_run=dry_run)
@@ -159,7 +158,7 @@ def reset(
     Inputs (in/, failed/) and results.json files are kept; the next `watch`
     re-queues jobs in in/ without results. Without --yes nothing is deleted.
     """
-    from neuropose.interfacer.operations import plan_reset
+    from neuropose.datadir.operations import plan_reset
 
     settings = state(ctx).load(data_dir=data_dir).settings
     root = Path(settings.data_dir)

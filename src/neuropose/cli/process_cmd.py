@@ -24,6 +24,14 @@ from neuropose.cli.options import (
     OpenCVThreadsOption,
     PrefetchOption,
 )
+from neuropose.cli.triangulate_cmd import (
+    CalibrationOption,
+    CameraMapOption,
+    MultiViewArgs,
+    OffsetOption,
+    SyncSearchOption,
+    process_trial,
+)
 from neuropose.errors import NeuroPoseError, UsageError
 
 if TYPE_CHECKING:
@@ -168,10 +176,25 @@ def process(
     ] = False,
     decode_threads: DecodeThreadsOption = None,
     opencv_threads: OpenCVThreadsOption = None,
+    calibration: CalibrationOption = None,
+    camera_map: CameraMapOption = None,
+    offset: OffsetOption = None,
+    sync_search: SyncSearchOption = 0,
 ) -> None:
-    """Estimate 3D poses for each input; one results file per input."""
+    """Estimate 3D poses for each input; one results file per input.
+
+    With --calibration the inputs are synchronised views of one trial: one
+    file with every view and their triangulated world-frame 3D.
+    """
     if fov is not None and camera is not None:
         raise UsageError("--fov and --camera are mutually exclusive", hint="give one of them")
+    multiview = None
+    if calibration is not None:
+        multiview = MultiViewArgs(calibration, camera_map, offset, sync_search, 20.0, 0.3, True)
+        if keep_going:
+            raise UsageError("--keep-going does not apply to a multi-view trial (--calibration)")
+    elif camera_map or offset or sync_search:
+        raise UsageError("--camera-map, --offset and --sync-search need --calibration")
     st = state(ctx)
     settings = st.load(
         fov_degrees=fov,
@@ -181,7 +204,7 @@ def process(
         max_persons=max_persons,
         subject_rule=subject,
     ).settings
-    outputs = _outputs(inputs, output)
+    outputs = _outputs(inputs, output) if multiview is None else []
 
     from neuropose import __version__
     from neuropose.estimator import Estimator
@@ -201,6 +224,15 @@ def process(
     if fov is not None:
         est.camera_file = None  # --fov wins over a camera_file from config/env
     failures: list[tuple[Path, NeuroPoseError]] = []
+    if multiview is not None:
+        with _Progress(st.quiet) as prog:
+            process_trial(
+                multiview,
+                inputs,
+                output,
+                lambda p: est.process_video(p, progress=prog.callback(p.name)),
+            )
+        return
     with _Progress(st.quiet) as prog:
         for inp, out in zip(inputs, outputs, strict=True):
             try:

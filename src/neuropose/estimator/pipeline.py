@@ -70,12 +70,13 @@ from neuropose.estimator.camera import load_camera_file
 from neuropose.estimator.collect import CheckpointCallback, Collector, ProgressCallback
 from neuropose.estimator.errors import CheckpointMismatchError, EstimationInterrupted
 from neuropose.estimator.metrics import ResourceMeter, StageClock, build_metrics
-from neuropose.estimator.provenance import build_provenance, now_iso, video_metadata
+from neuropose.estimator.provenance import build_provenance, video_metadata
 from neuropose.estimator.runner import BatchInfer, Stages, ThreadedRunner, run_sequential
 from neuropose.estimator.tracking import Tracker, select_subject
 from neuropose.io import sha256_file
 from neuropose.models.base import PoseModel
 from neuropose.schemas import CameraIntrinsics, VideoCheckpoint, VideoPredictions
+from neuropose.timefmt import utc_now
 from neuropose.video.reader import FramePool, FrameReader, VideoInfo
 
 __all__ = ["Estimator"]
@@ -390,7 +391,7 @@ class Estimator:
             model_sha256=self.model.weights_sha256,
             options=self.result_options(),
             intrinsics=video.intrinsics,
-            created_at=now_iso(),
+            created_at=utc_now(),
             next_frame=col.count,
             timestamps_ms=np.asarray(col.ts, np.float64),
             tracker=col.tracker.state(),

@@ -9,7 +9,6 @@ the recorded time axis.
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib.metadata
 import logging
 import platform
@@ -20,9 +19,10 @@ import numpy as np
 from neuropose.estimator.errors import VideoUnreadableError
 from neuropose.models.base import PoseModel
 from neuropose.schemas import CameraIntrinsics, Provenance, VideoMetadata, VideoPredictions
+from neuropose.timefmt import utc_now
 from neuropose.video.reader import VideoInfo
 
-__all__ = ["build_provenance", "now_iso", "video_metadata", "without_run_details"]
+__all__ = ["build_provenance", "video_metadata", "without_run_details"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +38,6 @@ def without_run_details(vp: VideoPredictions) -> VideoPredictions:
     """
     prov = vp.provenance.model_copy(update={"created_at": ""})
     return vp.model_copy(update={"metrics": None, "provenance": prov})
-
-
-def now_iso() -> str:
-    """The current UTC time as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def software_versions() -> dict[str, str]:
@@ -74,7 +69,7 @@ def build_provenance(
         platform=platform.platform(),
         input_sha256=input_sha256,
         input_name=input_name,
-        created_at=now_iso(),
+        created_at=utc_now(),
     )
 
 

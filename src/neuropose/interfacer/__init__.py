@@ -1,11 +1,21 @@
-"""The job daemon ``neuropose watch`` and the job-status reader everyone uses.
+"""The job daemon ``neuropose watch``.
 
-See :mod:`neuropose.interfacer.interfacer` for the data-directory layout,
-job state transitions and crash invariants, and
-:mod:`neuropose.interfacer.status` for the status files. Importing this
-package is cheap: the model and estimator load only when a job is processed.
+See :mod:`neuropose.interfacer.interfacer` for job state transitions and
+crash invariants, and :mod:`neuropose.datadir` for the data-directory layout,
+the status files and the operator actions (re-exported here for existing
+callers). Importing this package is cheap: the model and estimator load only
+when a job is processed.
 """
 
+from neuropose.datadir.operations import UnknownJobError, plan_prune, plan_reset, retry_job
+from neuropose.datadir.status import (
+    aggregate_status_path,
+    job_status_path,
+    read_job_status,
+    read_status,
+    write_aggregate_status,
+    write_job_status,
+)
 from neuropose.interfacer.interfacer import (
     DaemonStopped,
     Interfacer,
@@ -16,15 +26,6 @@ from neuropose.interfacer.interfacer import (
     VideoProcessor,
     build_processor,
     describe_error,
-)
-from neuropose.interfacer.operations import UnknownJobError, plan_prune, plan_reset, retry_job
-from neuropose.interfacer.status import (
-    aggregate_status_path,
-    job_status_path,
-    read_job_status,
-    read_status,
-    write_aggregate_status,
-    write_job_status,
 )
 
 __all__ = [

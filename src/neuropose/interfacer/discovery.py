@@ -1,7 +1,9 @@
 """Finding jobs in ``data_dir/in/`` and deciding when they are safe to process.
 
-A job is a directory ``in/<job>/``; names starting with ``.`` are ignored (the
-ingest stage and copy tools use them for work in progress). A job is *stable*,
+A job is a directory ``in/<job>/`` whose name passes
+:func:`neuropose.datadir.layout.check_job_name`. Names starting with ``.``
+are reserved (copy tools use them for work in progress): such a directory is
+never processed, and the daemon logs once why and how to fix it. A job is *stable*,
 and only then picked up, when all of these hold:
 
 * no file name in it looks like a partial copy: ``*.part``, ``*.tmp``,
@@ -19,11 +21,13 @@ extension (case-insensitive), in name order; other files are ignored.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from neuropose.datadir.layout import READY_MARKER, InvalidJobNameError, check_job_name
 from neuropose.video.suffixes import INPUT_SUFFIXES
 
 __all__ = [
@@ -35,10 +39,10 @@ __all__ = [
     "is_partial_name",
     "list_job_dirs",
     "list_videos",
+    "split_job_dirs",
 ]
 
-#: Name of the optional marker file that declares a job complete.
-READY_MARKER = "READY"
+logger = logging.getLogger(__name__)
 
 #: Extensions treated as inputs (videos and still images).
 VIDEO_EXTENSIONS = INPUT_SUFFIXES
@@ -57,17 +61,38 @@ def is_partial_name(name: str) -> bool:
     return lower.endswith((".part", ".tmp", ".crdownload")) or name.startswith(".~")
 
 
-def list_job_dirs(in_dir: Path) -> list[Path]:
-    """Job directories in ``in_dir`` (dot-names excluded), unordered."""
+def split_job_dirs(in_dir: Path) -> tuple[list[Path], list[InvalidJobNameError]]:
+    """Job directories in ``in_dir`` (unordered), and why other directories are not jobs.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> for n in ("walk1", ".staging"):
+    ...     (d / n).mkdir()
+    >>> jobs, refused = split_job_dirs(d)
+    >>> [p.name for p in jobs], len(refused)
+    (['walk1'], 1)
+    """
     try:
         entries = list(os.scandir(in_dir))
     except FileNotFoundError:
-        return []
-    return [
-        Path(e.path)
-        for e in entries
-        if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)
-    ]
+        return [], []
+    jobs: list[Path] = []
+    refused: list[InvalidJobNameError] = []
+    for e in entries:
+        if not e.is_dir(follow_symlinks=False):
+            continue
+        try:
+            check_job_name(e.name, source=str(Path(in_dir) / e.name))
+        except InvalidJobNameError as exc:
+            refused.append(exc)
+            continue
+        jobs.append(Path(e.path))
+    return jobs, refused
+
+
+def list_job_dirs(in_dir: Path) -> list[Path]:
+    """Job directories in ``in_dir`` (reserved names excluded), unordered."""
+    return split_job_dirs(in_dir)[0]
 
 
 def list_videos(job_dir: Path) -> list[Path]:
@@ -160,13 +185,16 @@ class StabilityTracker:
     require_ready_marker: bool = False
     clock: object = time.time
     _seen: dict[str, Signature] = field(default_factory=dict)
+    _refused: set[str] = field(default_factory=set)
 
     def scan(self, in_dir: Path) -> list[JobCandidate]:
         """Every job in ``in_dir``, oldest arrival first (ties by name)."""
         now = self.clock()  # type: ignore[operator]
         out = []
         present = set()
-        for job_dir in list_job_dirs(in_dir):
+        jobs, refused = split_job_dirs(in_dir)
+        self._report_refused(refused)
+        for job_dir in jobs:
             name = job_dir.name
             present.add(name)
             try:
@@ -188,3 +216,16 @@ class StabilityTracker:
             del self._seen[gone]
         out.sort(key=lambda c: (c.arrived, c.job_id))
         return out
+
+    def _report_refused(self, refused: list[InvalidJobNameError]) -> None:
+        """Log each directory that cannot be a job once (while it stays)."""
+        now = {exc.message for exc in refused}
+        for exc in refused:
+            if exc.message not in self._refused:
+                logger.warning(
+                    "not processed: %s (%s)",
+                    exc.message,
+                    exc.hint,
+                    extra={"fields": {"event": "job_refused"}},
+                )
+        self._refused = now

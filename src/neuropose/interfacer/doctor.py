@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neuropose.config import Settings
+from neuropose.datadir.layout import DataDir
+from neuropose.datadir.lock import probe_lock
 from neuropose.errors import NeuroPoseError, ResourceError
-from neuropose.locking import daemon_lock_path, probe_lock
 
 __all__ = [
     "MIN_FREE_BYTES",
@@ -48,7 +49,7 @@ class Check:
 
 
 def _subdirs(data_dir: Path) -> list[Path]:
-    return [data_dir / "in", data_dir / "out", data_dir / "failed"]
+    return list(DataDir(data_dir).job_folders)
 
 
 def check_directories(data_dir: Path) -> Check:
@@ -73,7 +74,7 @@ def check_directories(data_dir: Path) -> Check:
 
 def check_same_filesystem(data_dir: Path) -> Check:
     """Every directory of the layout is on one filesystem (renames must be atomic)."""
-    dirs = [data_dir, *_subdirs(data_dir), data_dir / ".staging"]
+    dirs = [data_dir, *_subdirs(data_dir), DataDir(data_dir).staging]
     devices = {}
     for d in dirs:
         if d.exists():
@@ -107,7 +108,7 @@ def check_free_disk(data_dir: Path, min_free: int = MIN_FREE_BYTES) -> Check:
 
 def check_lock(data_dir: Path) -> Check:
     """Whether a daemon holds the data directory (informational: never fails)."""
-    info = probe_lock(daemon_lock_path(data_dir))
+    info = probe_lock(DataDir(data_dir).lock)
     if info.held:
         return Check("daemon lock", True, f"held by {info.describe()}")
     return Check("daemon lock", True, "free (no daemon running on this data directory)")

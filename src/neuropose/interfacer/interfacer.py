@@ -6,8 +6,8 @@ Data-directory layout
 
     data_dir/
       neuropose.lock                  held (flock) by the one running daemon
+      status.json                     aggregated StatusFile (job transitions)
       in/<job>/                       queued job: videos (+ optional READY)
-      out/status.json                 aggregated StatusFile (job transitions)
       out/<job>/status.json           live JobStatusEntry (heartbeats, progress)
       out/<job>/partial/inputs.json   size + mtime of each input when started
       out/<job>/partial/<video>.pred.json   one-video JobResults of a finished video
@@ -17,8 +17,11 @@ Data-directory layout
       failed/<job>/                   quarantined inputs of a failed job
       .staging/                       ingest's area; never looked inside
 
-Inputs of a completed job stay in ``in/<job>`` (patient data is never
-deleted); ``out/<job>/results.json`` marks the job done and it is skipped.
+Paths are spelled in :mod:`neuropose.datadir.layout`. Inputs of a completed
+job stay in ``in/<job>`` (patient data is never deleted);
+``out/<job>/results.json`` marks the job done and it is skipped. On start,
+under the lock, an old-layout ``out/status.json`` is moved to ``status.json``
+(:func:`neuropose.datadir.status.migrate_layout`).
 
 State transitions
 -----------------
@@ -47,7 +50,7 @@ file is always either its complete old or complete new version.
 3. Crash after ``failed`` was recorded but before the inputs moved to
    ``failed/``: the job is in ``in/`` with state ``failed``, which is exactly
    what ``neuropose retry`` produces, so it is retried once more.
-4. A corrupt ``out/status.json`` is never treated as empty: the daemon
+4. A corrupt ``status.json`` is never treated as empty: the daemon
    refuses to start and says how to recover.
 5. Temporary files of interrupted writes are deleted at start.
 """
@@ -70,6 +73,15 @@ from pydantic import BaseModel
 
 from neuropose import __version__
 from neuropose.config import Settings
+from neuropose.datadir.layout import DataDir
+from neuropose.datadir.lock import ExclusiveLock
+from neuropose.datadir.staging import clean_staging
+from neuropose.datadir.status import (
+    migrate_layout,
+    read_status,
+    write_aggregate_status,
+    write_job_status,
+)
 from neuropose.errors import (
     InputError,
     Interrupted,
@@ -80,16 +92,11 @@ from neuropose.errors import (
 )
 from neuropose.interfacer.discovery import StabilityTracker, list_videos
 from neuropose.interfacer.signals import GracefulStop
-from neuropose.interfacer.status import (
-    read_status,
-    utc_now,
-    write_aggregate_status,
-    write_job_status,
-)
 from neuropose.io import load_model, remove_stale_temp_files, write_json_atomic, write_model_atomic
-from neuropose.locking import ExclusiveLock, daemon_lock_path
+from neuropose.quality import write_job_quality_reports
 from neuropose.schemas.predictions import JobResults, VideoPredictions
 from neuropose.schemas.status import AttemptRecord, JobState, JobStatusEntry, VideoProgress
+from neuropose.timefmt import utc_now
 from neuropose.video.errors import NoVideosError
 
 __all__ = [
@@ -263,9 +270,10 @@ class Interfacer:
     ) -> None:
         self.settings = settings
         self.data_dir = Path(settings.data_dir)
-        self.in_dir = self.data_dir / "in"
-        self.out_dir = self.data_dir / "out"
-        self.failed_dir = self.data_dir / "failed"
+        self.layout = DataDir(self.data_dir)
+        self.in_dir = self.layout.in_dir
+        self.out_dir = self.layout.out_dir
+        self.failed_dir = self.layout.failed_dir
         self._factory = processor_factory
         self._processor: VideoProcessor | None = None
         self.once = once
@@ -287,7 +295,7 @@ class Interfacer:
         LockHeldError
             Another daemon holds this data directory (exit code 3).
         InvalidDocumentError
-            ``out/status.json`` is corrupt; nothing was changed (exit code 2).
+            ``status.json`` is corrupt; nothing was changed (exit code 2).
         DaemonStopped
             A signal stopped the daemon after checkpointing (exit code 130).
         ResourceError
@@ -295,11 +303,12 @@ class Interfacer:
         """
         for d in (self.in_dir, self.out_dir, self.failed_dir):
             d.mkdir(parents=True, exist_ok=True)
-        with ExclusiveLock(daemon_lock_path(self.data_dir), purpose="neuropose watch"):
+        with ExclusiveLock(self.layout.lock, purpose="neuropose watch"):
             from neuropose.interfacer.doctor import run_start_checks
 
             run_start_checks(self.settings)
-            self._load_state()
+            self._load_state()  # validates the status (either layout) before changing anything
+            self._migrate_layout()
             self._cleanup_temp_files()
             self._clean_staging()
             logger.info(
@@ -320,6 +329,12 @@ class Interfacer:
         return self.summary
 
     # ------------------------------------------------------------ startup
+    def _migrate_layout(self) -> None:
+        try:
+            migrate_layout(self.data_dir)
+        except InvalidDocumentError as exc:
+            raise InvalidDocumentError(f"refusing to start: {exc.message}", hint=exc.hint) from exc
+
     def _load_state(self) -> None:
         try:
             status = read_status(self.data_dir)
@@ -339,15 +354,11 @@ class Interfacer:
         for job_out in self.out_dir.iterdir():
             if job_out.is_dir():
                 removed += remove_stale_temp_files(job_out)
-                removed += remove_stale_temp_files(job_out / "partial")
+                removed += remove_stale_temp_files(self.layout.job(job_out.name).partial)
         for path in removed:
             logger.info("removed temporary file %s left by an interrupted write", path)
 
     def _clean_staging(self) -> None:
-        try:
-            from neuropose.ingest import clean_staging
-        except ImportError:
-            return
         try:
             removed = clean_staging(self.data_dir)
         except (NeuroPoseError, OSError) as exc:
@@ -360,7 +371,7 @@ class Interfacer:
         for job_id, entry in sorted(self.jobs.items()):
             if entry.state is JobState.COMPLETED:
                 # A crash while deleting checkpoints of a completed job leaves some behind.
-                leftover = self.out_dir / job_id / "partial"
+                leftover = self.layout.job(job_id).partial
                 if leftover.exists():
                     shutil.rmtree(leftover, ignore_errors=True)
                     logger.info("removed leftover checkpoints of completed job %s", job_id)
@@ -405,7 +416,7 @@ class Interfacer:
         for cand in candidates:
             known = self.jobs.get(cand.job_id)
             if known is None:
-                if (self.out_dir / cand.job_id / "results.json").is_file():
+                if self.layout.job(cand.job_id).results.is_file():
                     continue  # completed earlier; its status entry was pruned
                 self.jobs[cand.job_id] = self._new_entry(cand.job_id)
                 self._write_live(self.jobs[cand.job_id])
@@ -453,12 +464,13 @@ class Interfacer:
         return self._processor
 
     def _process(self, job_id: str) -> None:
-        job_in = self.in_dir / job_id
-        job_out = self.out_dir / job_id
-        partial = job_out / "partial"
+        paths = self.layout.job(job_id)
+        job_in = paths.input
+        job_out = paths.output
+        partial = paths.partial
         entry = self.jobs[job_id]
         previous = entry.state
-        results_path = job_out / "results.json"
+        results_path = paths.results
         # Load the model before touching the job: a missing model is not the job's fault.
         processor = self.processor
         del processor
@@ -521,6 +533,10 @@ class Interfacer:
             )
             write_model_atomic(results_path, results, indent=None)
             self._write_quality_reports(job_out, results)
+            if self.settings.export_formats:  # derived data: export_job never raises
+                from neuropose.export import export_job
+
+                export_job(results, job_out / "export", self.settings.export_formats)
         except Interrupted as exc:
             beat.set()
             heartbeat.join()
@@ -549,14 +565,8 @@ class Interfacer:
         The reports are derived data: a failure here is logged and never fails
         a job whose ``results.json`` is already complete.
         """
-        from neuropose.visualize.report import build_quality_report, write_quality_report
-
-        target = job_out / "visualize"
         try:
-            target.mkdir(exist_ok=True)
-            for vp in results.videos:
-                report = build_quality_report(vp, job_id=results.job_id)
-                write_quality_report(report, target, Path(vp.video).stem or vp.video)
+            write_job_quality_reports(results, self.layout.job(job_out.name).visualize)
         except (OSError, ValueError) as exc:
             logger.warning("job %s: quality report not written: %s", results.job_id, exc)
 
@@ -745,7 +755,7 @@ class Interfacer:
         self.jobs[job_id] = entry
         self._write_live(entry)
         self._write_aggregate()
-        shutil.rmtree(self.out_dir / job_id / "partial", ignore_errors=True)
+        shutil.rmtree(self.layout.job(job_id).partial, ignore_errors=True)
         self.summary.completed.append(job_id)
         self._log_transition(job_id, previous, JobState.COMPLETED, frames=entry.frames_done)
 
@@ -833,13 +843,13 @@ class Interfacer:
         try:
             write_job_status(self.data_dir, entry)
         except OSError as exc:
-            raise _status_write_error(exc, self.out_dir / entry.job_id) from exc
+            raise _status_write_error(exc, self.layout.job(entry.job_id).output) from exc
 
     def _write_aggregate(self) -> None:
         try:
             write_aggregate_status(self.data_dir, self.jobs, daemon_pid=os.getpid())
         except OSError as exc:
-            raise _status_write_error(exc, self.out_dir) from exc
+            raise _status_write_error(exc, self.data_dir) from exc
 
     def _log_transition(
         self, job_id: str, old: JobState | None, new: JobState, **fields: Any

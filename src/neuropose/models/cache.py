@@ -32,16 +32,16 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import Field
 
+from neuropose.datadir.lock import ExclusiveLock, LockHeldError
 from neuropose.errors import InvalidDocumentError
 from neuropose.io import fsync_directory, load_model, sha256_file, write_model_atomic
-from neuropose.locking import ExclusiveLock, LockHeldError
 from neuropose.models.errors import CorruptModelError, ModelBusyError
 from neuropose.schemas.base import FrozenModel
+from neuropose.timefmt import utc_iso
 
 __all__ = [
     "MANIFEST_NAME",
@@ -275,7 +275,7 @@ def install_staged(
         archive_sha256=archive_sha256,
         files=files,
         sizes=sizes,
-        fetched_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        fetched_at=utc_iso(),
         pinned=pinned,
     )
     _fsync_tree(staged)

@@ -131,6 +131,13 @@ def _embedded_document(annotation: Any) -> tuple[type[BaseModel] | None, str]:
 registry = MigrationRegistry()
 
 
+@registry.register("JobResults", 1)
+def _job_results_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 adds the optional ``triangulation`` (multi-view trials); v1 files have none."""
+    data.setdefault("triangulation", None)
+    return data
+
+
 def migrate(model: type[BaseModel], data: Any, *, source: Path | str = "<document>") -> Any:
     """Migrate ``data`` with the global :data:`registry`."""
     return registry.migrate(model, data, source=source)

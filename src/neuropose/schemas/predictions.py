@@ -32,6 +32,7 @@ from neuropose.schemas.metrics import PerformanceMetrics
 from neuropose.schemas.provenance import Provenance
 from neuropose.schemas.segmentation import Segmentation
 from neuropose.schemas.skeleton import Skeleton
+from neuropose.schemas.triangulation import Triangulation
 from neuropose.schemas.video import VideoMetadata
 
 __all__ = ["JobResults", "VideoPredictions"]
@@ -181,19 +182,28 @@ class JobResults(Document):
         Version that wrote the file.
     videos : list of VideoPredictions
         One entry per input video, in processing order.
+    triangulation : Triangulation or None
+        World-frame 3D triangulated from the videos of a calibrated
+        multi-camera trial (schema version 2); None for monocular jobs.
     """
 
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2
+    schema_version: int = Field(default=2, description="Version of this document's schema.")
     job_id: str = Field(min_length=1)
     created_at: str
     neuropose_version: str
     videos: tuple[VideoPredictions, ...] = Field(min_length=1)
+    triangulation: Triangulation | None = None
 
     @model_validator(mode="after")
     def _unique_videos(self) -> JobResults:
         names = [v.video for v in self.videos]
         if len(set(names)) != len(names):
             raise ValueError("video names within a job must be unique")
+        if self.triangulation is not None:
+            unknown = [x.video for x in self.triangulation.views if x.video not in names]
+            if unknown:
+                raise ValueError(f"triangulation views name unknown videos: {', '.join(unknown)}")
         return self
 
     def video(self, name: str) -> VideoPredictions:

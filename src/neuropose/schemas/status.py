@@ -1,9 +1,9 @@
 """Job status documents written by the daemon and read by everyone else.
 
 The daemon keeps one :class:`JobStatusEntry` per job (``out/<job>/status.json``
-while the job is active) and an aggregated :class:`StatusFile`
-(``out/status.json``); the monitor, ``neuropose status`` and ``ingest`` read
-them. Times are ISO-8601 UTC strings.
+while the job is active) and an aggregated :class:`StatusFile` (``status.json``
+at the top of the data directory); the monitor, ``neuropose status`` and
+``ingest`` read them. Times are ISO-8601 UTC strings.
 
 States and legal transitions::
 
@@ -112,7 +112,7 @@ class JobStatusEntry(Document):
 
 
 class StatusFile(Document):
-    """The aggregated ``out/status.json``: every job the daemon knows.
+    """The aggregated ``status.json`` (top of the data directory): every job the daemon knows.
 
     ``jobs`` maps job id to its entry; ``updated_at`` is the time of the last
     write and ``daemon_pid`` the writer.

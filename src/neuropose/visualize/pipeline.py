@@ -35,8 +35,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from neuropose.datadir.layout import VISUALIZE_DIR, DataDir
 from neuropose.errors import InputError
 from neuropose.io import load_model, remove_stale_temp_files, sha256_file
+from neuropose.quality import build_quality_report, write_quality_report
 from neuropose.schemas.predictions import JobResults, VideoPredictions
 from neuropose.schemas.quality import QualityReport
 from neuropose.visualize.overlay import FrameRange, render_overlay
@@ -46,7 +48,6 @@ from neuropose.visualize.plots import (
     plot_confidence,
     subject_gait_events,
 )
-from neuropose.visualize.report import build_quality_report, write_quality_report
 from neuropose.visualize.view3d import render_3d
 
 __all__ = [
@@ -109,7 +110,8 @@ def find_video(
             raise InputError(f"--video {given}: file not found")
     else:
         rdir = results_path.parent
-        candidates += [rdir / vp.video, rdir.parent.parent / "in" / rdir.name / vp.video]
+        job_inputs = DataDir(rdir.parent.parent).job(rdir.name).input  # out/<job> -> in/<job>
+        candidates += [rdir / vp.video, job_inputs / vp.video]
     for c in candidates:
         if c.is_file():
             digest = sha256_file(c)
@@ -190,7 +192,7 @@ def visualize_results(
     """
     opts = options or VisualizeOptions()
     results = load_model(results_path, JobResults)
-    target = out_dir if out_dir is not None else results_path.parent / "visualize"
+    target = out_dir if out_dir is not None else results_path.parent / VISUALIZE_DIR
     target.mkdir(parents=True, exist_ok=True)
     for stale in remove_stale_temp_files(target):
         log.info("removed %s left by an interrupted run", stale.name)

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from neuropose.datadir.lock import ExclusiveLock, LockHeldError, LockInfo, probe_lock
 from neuropose.errors import BusyError
-from neuropose.locking import ExclusiveLock, LockHeldError, probe_lock
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 _HOLDER = """
 import sys, time
-from neuropose.locking import ExclusiveLock
+from neuropose.datadir.lock import ExclusiveLock
 with ExclusiveLock(sys.argv[1], purpose="test holder"):
     print("locked", flush=True)
     time.sleep(120)
@@ -97,8 +97,8 @@ def test_release_frees_and_empties_the_file(tmp_path: Path) -> None:
         assert probe_lock(path).held
     assert not lock.held
     assert path.read_text() == ""
-    assert probe_lock(path) == probe_lock(path)
-    assert probe_lock(path).held is False
+    # Released and emptied: nobody holds it and no stale holder is reported.
+    assert probe_lock(path) == LockInfo(held=False, holder=None)
     lock.release()  # idempotent
     with ExclusiveLock(path, purpose="two"):
         pass
@@ -135,3 +135,30 @@ def test_concurrent_probing_never_makes_acquire_fail(tmp_path: Path) -> None:
         stop.set()
         prober.join()
     assert probes > 100
+
+
+def test_lock_file_removed_on_release_is_recreated_by_the_next_holder(tmp_path: Path) -> None:
+    """``on_release`` may delete the file and its folder (ingest's staging lock); the next
+    holder recreates both, locks the new inode and is named in it."""
+    path = tmp_path / "area" / "ingest.lock"
+
+    def unlink(lock: ExclusiveLock) -> None:
+        lock.path.unlink()
+        lock.path.parent.rmdir()
+
+    first = ExclusiveLock(path, purpose="first", make_parent=True, on_release=unlink).acquire()
+    stale_fd = os.open(path, os.O_RDONLY)  # a waiter that opened the old inode
+    try:
+        first.release()
+        assert not path.parent.exists()
+        second = ExclusiveLock(path, purpose="second", make_parent=True, wait_s=0.2).acquire()
+        try:
+            assert path.exists() and os.stat(path).st_ino != os.fstat(stale_fd).st_ino
+            assert probe_lock(path).holder is not None
+            assert probe_lock(path).holder["purpose"] == "second"  # type: ignore[index]
+            third = ExclusiveLock(path, purpose="third", make_parent=True, wait_s=0.1)
+            assert third.try_acquire() is False
+        finally:
+            second.release()
+    finally:
+        os.close(stale_fd)

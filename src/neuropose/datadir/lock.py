@@ -1,10 +1,14 @@
-"""An exclusive, self-describing lock file (one daemon per data directory).
+"""An exclusive, self-describing lock file (one daemon or ingest per data directory).
 
-The lock is an ``fcntl.flock`` on ``<data_dir>/neuropose.lock``. The kernel
-releases it when the holder exits, however it exits (SIGKILL included), so a
-stale file never blocks a new daemon. While held, the file contains JSON
-naming the holder (pid, host, start time, command) so that a refused second
-instance can say who holds it.
+The lock is an ``fcntl.flock`` on a file (the daemon's is
+``<data_dir>/neuropose.lock``, ingest's ``<data_dir>/.staging/ingest.lock``).
+The kernel releases it when the holder exits, however it exits (SIGKILL
+included), so a stale file never blocks anyone. While held, the file
+contains JSON naming the holder (pid, host, start time, purpose, command) so
+that a refused second instance can say who holds it. A holder may delete the
+lock file before releasing it (``on_release``): an acquirer re-checks after
+locking that the path still names the inode it locked, and retries
+otherwise, so two processes never both believe they hold it.
 
 Examples
 --------
@@ -26,15 +30,16 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
+from neuropose.datadir.layout import DataDir
 from neuropose.errors import BusyError
+from neuropose.timefmt import utc_iso
 
 __all__ = [
-    "DAEMON_LOCK_NAME",
     "ExclusiveLock",
     "LockHeldError",
     "LockInfo",
@@ -43,13 +48,14 @@ __all__ = [
 ]
 
 
-#: Name of the daemon's lock file inside a data directory.
-DAEMON_LOCK_NAME = "neuropose.lock"
+_DAEMON_HINT = (
+    "only one daemon may run per data directory; stop the other one or use a different data_dir"
+)
 
 
 def daemon_lock_path(data_dir: Path | str) -> Path:
     """``<data_dir>/neuropose.lock``: held by ``neuropose watch`` and by operator commands."""
-    return Path(data_dir) / DAEMON_LOCK_NAME
+    return DataDir(data_dir).lock
 
 
 class LockHeldError(BusyError):
@@ -117,49 +123,90 @@ class ExclusiveLock:
     Parameters
     ----------
     path : Path
-        Lock file; created if missing. Its directory must exist.
+        Lock file; created if missing.
     purpose : str
         Recorded in the file, e.g. ``"neuropose watch"``.
     wait_s : float
         How long to retry before giving up. A short wait absorbs a
         concurrent :func:`probe_lock`.
+    make_parent : bool
+        Create the lock file's directory (on every attempt: a previous
+        holder may have removed it).
+    on_release : callable, optional
+        Called with the lock while it is still held, just before it is
+        released, e.g. to delete the lock file and its then empty folder.
+    busy_hint : str, optional
+        Hint of the :class:`LockHeldError` (default: the daemon's).
 
     Raises
     ------
     LockHeldError
         Another process holds the lock; the message names it.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x" / "a.lock"
+    >>> with ExclusiveLock(p, purpose="doctest", make_parent=True) as lock:
+    ...     ExclusiveLock(p, wait_s=0).try_acquire(), probe_lock(p).holder["purpose"]
+    (False, 'doctest')
     """
 
     def __init__(
-        self, path: Path | str, *, purpose: str = "neuropose", wait_s: float = 1.0
+        self,
+        path: Path | str,
+        *,
+        purpose: str = "neuropose",
+        wait_s: float = 1.0,
+        make_parent: bool = False,
+        on_release: Callable[[ExclusiveLock], None] | None = None,
+        busy_hint: str | None = None,
     ) -> None:
         self.path = Path(path)
         self.purpose = purpose
         self.wait_s = wait_s
+        self.make_parent = make_parent
+        self.on_release = on_release
+        self.busy_hint = busy_hint or _DAEMON_HINT
         self._fd: int | None = None
 
-    def acquire(self) -> ExclusiveLock:
-        """Take the lock (see the class docstring)."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+    def _open(self) -> int | None:
+        if self.make_parent:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:
+            if self.make_parent:
+                return None  # the folder was removed meanwhile: try again
+            raise
+
+    def try_acquire(self) -> bool:
+        """Take the lock, retrying for ``wait_s``; ``False`` when another process holds it."""
         deadline = time.monotonic() + self.wait_s
         while True:
+            fd = self._open()
+            if fd is None:
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
             except BlockingIOError:
+                os.close(fd)
                 if time.monotonic() >= deadline:
-                    os.close(fd)
-                    info = LockInfo(held=True, holder=_read_holder(self.path))
-                    raise LockHeldError(
-                        f"{self.path} is held by {info.describe()}",
-                        hint="only one daemon may run per data directory; stop the other one "
-                        "or use a different data_dir",
-                    ) from None
+                    return False
                 time.sleep(0.05)
+                continue
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:  # the previous holder deleted the file: lock the new one
+                os.close(fd)
+                continue
+            break
         holder = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
-            "started_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "started_at": utc_iso(),
             "purpose": self.purpose,
             "argv": sys.argv,
         }
@@ -168,14 +215,29 @@ class ExclusiveLock:
         os.pwrite(fd, json.dumps(holder).encode(), 0)
         os.fsync(fd)
         self._fd = fd
+        return True
+
+    def acquire(self) -> ExclusiveLock:
+        """Take the lock (see the class docstring); raises :class:`LockHeldError`."""
+        if not self.try_acquire():
+            raise LockHeldError(
+                f"{self.path} is held by {self.describe_holder()}", hint=self.busy_hint
+            )
         return self
 
+    def describe_holder(self) -> str:
+        """One line naming the process that wrote the lock file."""
+        return LockInfo(held=True, holder=_read_holder(self.path)).describe()
+
     def release(self) -> None:
-        """Release the lock (idempotent). The file is emptied, not removed."""
+        """Release the lock (idempotent). The file is emptied, not removed, unless
+        ``on_release`` removes it."""
         if self._fd is None:
             return
         with contextlib.suppress(OSError):
             os.ftruncate(self._fd, 0)
+        if self.on_release is not None:
+            self.on_release(self)
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         os.close(self._fd)
         self._fd = None

@@ -17,19 +17,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from neuropose.errors import UsageError
-from neuropose.interfacer.status import (
-    aggregate_status_path,
+from neuropose.datadir.layout import PARTIAL_DIR, STATUS_FILE, DataDir, check_job_name
+from neuropose.datadir.lock import ExclusiveLock, LockHeldError
+from neuropose.datadir.status import (
     job_status_path,
-    parse_time,
     read_status,
-    utc_now,
     write_aggregate_status,
     write_job_status,
 )
+from neuropose.errors import UsageError
 from neuropose.io import TEMP_FILE_PATTERN
-from neuropose.locking import ExclusiveLock, LockHeldError, daemon_lock_path
 from neuropose.schemas.status import JobState, JobStatusEntry
+from neuropose.timefmt import parse_time, utc_now
 
 __all__ = ["PrunePlan", "ResetPlan", "UnknownJobError", "plan_prune", "plan_reset", "retry_job"]
 
@@ -53,9 +52,13 @@ def retry_job(data_dir: Path, job_id: str) -> JobStatusEntry | None:
         ``failed/<job>`` does not exist.
     UsageError
         ``in/<job>`` already exists (a new job with the same name).
+    InvalidJobNameError
+        ``job_id`` cannot be a job name (e.g. ``../x``).
     """
-    src = data_dir / "failed" / job_id
-    dst = data_dir / "in" / job_id
+    check_job_name(job_id)
+    layout = DataDir(data_dir)
+    src = layout.job(job_id).failed
+    dst = layout.job(job_id).input
     if not src.is_dir():
         raise UnknownJobError(
             f"no failed job {job_id!r}: {src} does not exist",
@@ -69,9 +72,7 @@ def retry_job(data_dir: Path, job_id: str) -> JobStatusEntry | None:
     status = read_status(data_dir)  # refuse on a corrupt status before moving anything
     dst.parent.mkdir(parents=True, exist_ok=True)
     try:
-        lock = ExclusiveLock(
-            daemon_lock_path(data_dir), purpose="neuropose retry", wait_s=0.2
-        ).acquire()
+        lock = ExclusiveLock(layout.lock, purpose="neuropose retry", wait_s=0.2).acquire()
     except LockHeldError:
         os.rename(src, dst)
         return None
@@ -114,7 +115,7 @@ class PrunePlan:
 def plan_prune(data_dir: Path, older_than_days: float, *, dry_run: bool) -> PrunePlan:
     """Forget completed and failed jobs that finished more than ``older_than_days`` ago.
 
-    Removes their entries from ``out/status.json`` and their
+    Removes their entries from ``status.json`` and their
     ``out/<job>/status.json``. Inputs, ``results.json`` and ``failed/``
     directories are kept (a completed job whose ``results.json`` exists is
     not processed again). With ``dry_run`` nothing is changed.
@@ -141,7 +142,7 @@ def plan_prune(data_dir: Path, older_than_days: float, *, dry_run: bool) -> Prun
     plan = PrunePlan(jobs=chosen)
     if dry_run or not chosen:
         return plan
-    with ExclusiveLock(daemon_lock_path(data_dir), purpose="neuropose prune", wait_s=0.2):
+    with ExclusiveLock(DataDir(data_dir).lock, purpose="neuropose prune", wait_s=0.2):
         status = read_status(data_dir)
         jobs = {k: v for k, v in status.jobs.items() if k not in chosen}
         write_aggregate_status(data_dir, jobs, daemon_pid=None)
@@ -164,36 +165,42 @@ class ResetPlan:
 def plan_reset(data_dir: Path, *, yes: bool) -> ResetPlan:
     """Return the daemon state of ``data_dir`` to a fresh start.
 
-    Deletes ``out/status.json``, every ``out/<job>/status.json``, every
+    Deletes ``status.json`` (and an old-layout ``out/status.json``), every
+    ``out/<job>/status.json``, every
     ``out/<job>/partial/`` (checkpoints) and leftover temporary files. Keeps
     inputs (``in/``, ``failed/``) and every ``results.json``. The next
     ``watch`` re-queues the jobs in ``in/`` that have no ``results.json``.
     Without ``yes`` it only lists what it would delete. This is the recovery
-    path for a corrupt ``out/status.json``, which is why it never reads it.
+    path for a corrupt ``status.json``, which is why it never reads it.
 
     Raises
     ------
     LockHeldError
         A daemon runs on this data directory.
     """
-    out = data_dir / "out"
+    layout = DataDir(data_dir)
+    out = layout.out_dir
     paths: list[Path] = []
-    if aggregate_status_path(data_dir).exists():
-        paths.append(aggregate_status_path(data_dir))
+    if os.path.lexists(layout.status):
+        paths.append(layout.status)
+    if layout.has_legacy_status():
+        paths.append(layout.legacy_status)
+    if layout.root.is_dir():
+        paths += [p for p in sorted(layout.root.iterdir()) if TEMP_FILE_PATTERN.match(p.name)]
     if out.is_dir():
         for entry in sorted(out.iterdir()):
             if TEMP_FILE_PATTERN.match(entry.name):
                 paths.append(entry)
             if not entry.is_dir() or entry.name.startswith("."):
                 continue
-            for name in ("status.json", "partial"):
+            for name in (STATUS_FILE, PARTIAL_DIR):
                 if (entry / name).exists():
                     paths.append(entry / name)
             paths += [p for p in sorted(entry.iterdir()) if TEMP_FILE_PATTERN.match(p.name)]
     plan = ResetPlan(paths=paths)
     if not yes:
         return plan
-    with ExclusiveLock(daemon_lock_path(data_dir), purpose="neuropose reset", wait_s=0.2):
+    with ExclusiveLock(layout.lock, purpose="neuropose reset", wait_s=0.2):
         for p in paths:
             if p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)

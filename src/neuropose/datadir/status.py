@@ -4,10 +4,15 @@ On-disk layout
 --------------
 ::
 
-    data_dir/out/status.json         StatusFile: every job the daemon knows,
+    data_dir/status.json             StatusFile: every job the daemon knows,
                                      rewritten on job transitions only
     data_dir/out/<job>/status.json   JobStatusEntry of one job, rewritten on
                                      every heartbeat/checkpoint of that job
+
+Older data directories kept the aggregate at ``out/status.json``, where a
+job named ``status.json`` could take its place. Readers fall back to that
+file while it is the only aggregate; the daemon moves it to the top level on
+start (:func:`migrate_layout`, under its lock, one atomic rename).
 
 A heartbeat rewrites only the small per-job file of the active job, so its
 cost is proportional to the number of active jobs, not to the number of jobs
@@ -15,7 +20,7 @@ ever seen. The aggregated file is rewritten when a job changes state.
 
 Merge rule
 ----------
-:func:`read_status` starts from ``out/status.json`` and, for every job that
+:func:`read_status` starts from the aggregate ``status.json`` and, for every job that
 has a per-job file, takes the per-job entry when its ``last_update`` is the
 same or newer than the aggregated one (or the job is absent from the
 aggregate, e.g. after a crash between the two writes). A per-job file older
@@ -37,6 +42,7 @@ Examples
 --------
 >>> import tempfile, pathlib
 >>> from neuropose.schemas.status import JobState, JobStatusEntry
+>>> from neuropose.timefmt import utc_now
 >>> d = pathlib.Path(tempfile.mkdtemp())
 >>> read_status(d).jobs
 {}
@@ -51,24 +57,25 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel
 
+from neuropose.datadir.layout import STATUS_FILE, DataDir
 from neuropose.errors import InvalidDocumentError
-from neuropose.io import load_model, write_model_atomic
+from neuropose.io import fsync_directory, load_model, write_model_atomic
 from neuropose.schemas.status import JobStatusEntry, StatusFile
+from neuropose.timefmt import parse_time, utc_now
 
 __all__ = [
     "STATUS_FILE_NAME",
     "aggregate_status_path",
+    "current_status_path",
     "job_status_path",
-    "parse_time",
+    "migrate_layout",
     "read_job_status",
     "read_status",
-    "utc_now",
     "write_aggregate_status",
     "write_job_status",
 ]
@@ -78,28 +85,70 @@ logger = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 #: Name of both the aggregated and the per-job status file.
-STATUS_FILE_NAME = "status.json"
-
-
-def utc_now() -> str:
-    """The current UTC time as ISO-8601 with microseconds and a ``Z`` suffix."""
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def parse_time(text: str) -> datetime:
-    """Parse an ISO-8601 time written by NeuroPose (``Z`` or offset; naive = UTC)."""
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+STATUS_FILE_NAME = STATUS_FILE
 
 
 def aggregate_status_path(data_dir: Path | str) -> Path:
-    """``data_dir/out/status.json``."""
-    return Path(data_dir) / "out" / STATUS_FILE_NAME
+    """``data_dir/status.json`` (where the daemon writes the aggregate)."""
+    return DataDir(data_dir).status
+
+
+def current_status_path(data_dir: Path | str) -> Path:
+    """The aggregate readers use: ``status.json``, or the old-layout ``out/status.json``
+    when only that one exists (a data directory no new daemon has started on yet)."""
+    layout = DataDir(data_dir)
+    if not os.path.lexists(layout.status) and layout.has_legacy_status():
+        return layout.legacy_status
+    return layout.status
 
 
 def job_status_path(data_dir: Path | str, job_id: str) -> Path:
     """``data_dir/out/<job>/status.json``."""
-    return Path(data_dir) / "out" / job_id / STATUS_FILE_NAME
+    return DataDir(data_dir).job(job_id).status
+
+
+def migrate_layout(data_dir: Path | str) -> bool:
+    """Move an old-layout aggregate ``out/status.json`` to ``status.json``.
+
+    Call it holding the daemon lock. One ``rename`` (atomic) followed by an
+    ``fsync`` of both folders: after a crash either layout is complete.
+
+    Returns
+    -------
+    bool
+        Whether a file was moved.
+
+    Raises
+    ------
+    InvalidDocumentError
+        Both files exist (an older NeuroPose wrote ``out/status.json`` after
+        the move); nothing is changed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> (d / "out").mkdir()
+    >>> _ = (d / "out" / "status.json").write_text('{"updated_at": "2026-01-01T00:00:00Z"}')
+    >>> migrate_layout(d), (d / "status.json").is_file(), (d / "out" / "status.json").exists()
+    (True, True, False)
+    >>> migrate_layout(d)
+    False
+    """
+    layout = DataDir(data_dir)
+    if not layout.has_legacy_status():
+        return False
+    if os.path.lexists(layout.status):
+        raise InvalidDocumentError(
+            f"{layout.legacy_status}: an old-layout status file exists beside {layout.status}",
+            hint=f"an older NeuroPose wrote it; keep the newer of the two as {layout.status} "
+            f"and remove {layout.legacy_status}",
+        )
+    os.rename(layout.legacy_status, layout.status)
+    fsync_directory(layout.root)
+    fsync_directory(layout.out_dir)
+    logger.info("moved %s to %s (new data-directory layout)", layout.legacy_status, layout.status)
+    return True
 
 
 def _newer_or_same(a: JobStatusEntry, b: JobStatusEntry) -> bool:
@@ -149,7 +198,7 @@ def read_status(data_dir: Path | str) -> StatusFile:
     Parameters
     ----------
     data_dir : Path or str
-        The data directory (holding ``out/``).
+        The data directory (holding ``status.json`` and ``out/``).
 
     Returns
     -------
@@ -161,7 +210,7 @@ def read_status(data_dir: Path | str) -> StatusFile:
     Raises
     ------
     InvalidDocumentError
-        ``out/status.json`` or a per-job ``out/<job>/status.json`` is corrupt
+        ``status.json`` or a per-job ``out/<job>/status.json`` is corrupt
         or invalid; the message names the file and field.
     FutureSchemaError
         A file was written by a newer NeuroPose.
@@ -174,8 +223,7 @@ def read_status(data_dir: Path | str) -> StatusFile:
     parsed. The cost of a read is one parse per job active since the last
     transition plus one ``stat`` per job.
     """
-    out = Path(data_dir) / "out"
-    agg_path = aggregate_status_path(data_dir)
+    agg_path = current_status_path(data_dir)
     loaded = _load_if_present(agg_path, StatusFile)
     aggregate = loaded or StatusFile(updated_at=utc_now(), jobs={})
     agg_mtime = -1
@@ -185,13 +233,7 @@ def read_status(data_dir: Path | str) -> StatusFile:
     jobs = dict(aggregate.jobs)
     changed = False
     updated_at = aggregate.updated_at
-    try:
-        names = sorted(os.listdir(out))
-    except (FileNotFoundError, NotADirectoryError):
-        names = []
-    for name in names:
-        if name.startswith("."):
-            continue
+    for name in DataDir(data_dir).output_jobs():
         try:
             mtime = job_status_path(data_dir, name).stat().st_mtime_ns
         except (FileNotFoundError, NotADirectoryError):
@@ -226,9 +268,15 @@ def write_job_status(data_dir: Path | str, entry: JobStatusEntry) -> None:
 def write_aggregate_status(
     data_dir: Path | str, jobs: dict[str, JobStatusEntry], *, daemon_pid: int | None = None
 ) -> StatusFile:
-    """Atomically write ``out/status.json`` holding ``jobs``; returns what was written."""
+    """Atomically write ``status.json`` holding ``jobs``; returns what was written.
+
+    Call it holding the daemon lock. An old-layout ``out/status.json`` is
+    moved first (:func:`migrate_layout`), so the old file never outlives the
+    first write.
+    """
     path = aggregate_status_path(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
+    migrate_layout(data_dir)
     doc = StatusFile(updated_at=utc_now(), daemon_pid=daemon_pid, jobs=dict(sorted(jobs.items())))
     write_model_atomic(path, doc)
     return doc

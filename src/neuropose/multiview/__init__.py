@@ -1,0 +1,1 @@
+"""Multi-camera 3D: calibration import, robust triangulation and its quality checks."""
