@@ -7,6 +7,7 @@ Layers, top to bottom (ARCHITECTURE.md)::
     estimator  analyzer  quality  multiview
     models  video  datadir
     foundations: errors config io logs skeletons schemas timefmt wheels samples signals
+                 smoothing segments
 
 Every module under ``src/neuropose`` is parsed with :mod:`ast`; every import
 of a ``neuropose`` module, at top level *and* inside functions, must go to
@@ -45,6 +46,8 @@ FOUNDATIONS = frozenset(
         "schemas",
         "signals",
         "skeletons",
+        "smoothing",
+        "segments",
         "timefmt",
         "wheels",
     }

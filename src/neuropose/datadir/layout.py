@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neuropose.errors import InputError
+from neuropose.io import fit_name
 
 __all__ = [
     "EXPORT_DIR",
@@ -239,7 +240,7 @@ def quality_path(folder: Path | str, video: str) -> Path:
     >>> str(quality_path("/v", "walk.mp4"))
     '/v/walk.quality.json'
     """
-    return Path(folder) / f"{Path(video).stem or video}.quality.json"
+    return Path(folder) / fit_name(Path(video).stem or video, ".quality.json")
 
 
 @dataclass(frozen=True, init=False)

@@ -71,6 +71,7 @@ from neuropose.estimator.collect import CheckpointCallback, Collector, ProgressC
 from neuropose.estimator.errors import CheckpointMismatchError, EstimationInterrupted
 from neuropose.estimator.metrics import ResourceMeter, StageClock, build_metrics
 from neuropose.estimator.provenance import build_provenance, video_metadata
+from neuropose.estimator.refine import RefineOptions, refine
 from neuropose.estimator.runner import BatchInfer, Stages, ThreadedRunner, run_sequential
 from neuropose.estimator.tracking import Tracker, select_subject
 from neuropose.io import sha256_file
@@ -208,6 +209,7 @@ class Estimator:
         self.opencv_threads = opencv_threads
         self.model_load_s = model_load_s
         self.device = device
+        self.refine_options = RefineOptions.from_settings(s)
         for name in ("batch_size", "prefetch_frames", "max_persons"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -448,8 +450,9 @@ class Estimator:
         """Assemble the video's :class:`VideoPredictions` from everything collected.
 
         The single place where a whole video's predictions are finalised:
-        time axis and metadata, subject selection, metrics and provenance.
-        Post-processing over the whole video belongs here.
+        time axis and metadata, subject selection, metrics and provenance,
+        then the whole-video post-processing (:func:`~neuropose.estimator.refine.refine`:
+        left/right swap correction and landmark smoothing).
         """
         ts, metadata = video_metadata(
             video.info, np.asarray(col.ts, np.float64), short_read=short_read
@@ -479,7 +482,7 @@ class Estimator:
             video.input_sha256,
             video.path.name,
         )
-        return VideoPredictions(
+        predictions = VideoPredictions(
             video=video.path.name,
             skeleton=self.model.skeleton,
             metadata=metadata,
@@ -491,3 +494,4 @@ class Estimator:
             timestamp_s=ts,
             **tables,
         )
+        return refine(predictions, self.refine_options)

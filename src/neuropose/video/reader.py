@@ -421,7 +421,8 @@ class FrameReader:
         if not allow_short_read:
             raise ShortReadError(
                 f"{name}: only {n} of the {declared} frames the container declares "
-                "could be decoded (truncated or corrupt file)",
+                "could be decoded (truncated or corrupt file; `neuropose process "
+                "--allow-short-read` accepts the frames that decode)",
                 declared=declared,
                 decoded=n,
                 hint="re-export or re-copy the video, or accept the frames that decode with "
