@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import platform
+import sys
 from typing import Any
 
 import numpy as np
@@ -41,9 +42,16 @@ def without_run_details(vp: VideoPredictions) -> VideoPredictions:
 
 
 def software_versions() -> dict[str, str]:
-    """Versions of Python and of the installed distributions that shape a result."""
+    """Versions of Python and of the installed distributions that shape a result.
+
+    TensorFlow is listed only when it is imported (it ran the model), not
+    merely installed.
+    """
     out = {"python": platform.python_version()}
-    for dist in ("neuropose", "numpy", "opencv-python-headless", "scipy", "tensorflow"):
+    for dist in ("neuropose", "numpy", "opencv-python-headless", "scipy", "ai-edge-litert",
+                 "tensorflow"):  # fmt: skip
+        if dist == "tensorflow" and "tensorflow" not in sys.modules:
+            continue  # installed (the metrabs extra) but not what ran this model
         try:
             out[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
