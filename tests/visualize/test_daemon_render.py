@@ -19,14 +19,13 @@ from pathlib import Path
 import pytest
 from tests.conftest import REPO_PYTHONPATH
 from tests.monitor.conftest import _http_get
-from tests.visualize.synth import N
+from tests.visualize.synth import N, fps_and_count
 
 from neuropose.datadir.layout import DataDir
 from neuropose.io import load_model
 from neuropose.monitor import MonitorServer
 from neuropose.schemas import JobState, StatusFile
 from neuropose.schemas.render import RenderRecord
-from neuropose.visualize.video import probe_video
 
 pytestmark = pytest.mark.slow
 
@@ -112,7 +111,7 @@ def test_daemon_renders_and_a_killed_writer_leaves_the_job_completed(
     fixed = _run(tmp_path, "retry", JOB, "--render-only", "--data-dir", str(d.root))
     assert fixed.returncode == 0, fixed.stderr
     assert load_model(d.job(JOB).render_record, RenderRecord).state == "done"
-    assert probe_video(d.job(JOB).visualize / "clip.overlay.mp4") == (30.0, N)
+    assert fps_and_count(d.job(JOB).visualize / "clip.overlay.mp4") == (30.0, N)
     code, _, body = _http_get(url + f"jobs/{JOB}")
     assert 'data-render="failed"' not in body.decode()
     assert f'src="/jobs/{JOB}/visualize/clip.overlay.mp4"' in body.decode()

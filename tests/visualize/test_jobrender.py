@@ -14,14 +14,13 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import REPO_PYTHONPATH
-from tests.visualize.synth import N, build_predictions, sha256
+from tests.visualize.synth import N, build_predictions, fps_and_count, sha256
 
 from neuropose.datadir.layout import DataDir
 from neuropose.io import load_model, write_model_atomic
 from neuropose.schemas import JobResults, JobState, JobStatusEntry, StatusFile
 from neuropose.schemas.render import RenderRecord
 from neuropose.visualize.jobrender import JobRenders, read_render_record
-from neuropose.visualize.video import probe_video
 
 JOB = "walk"
 
@@ -69,7 +68,7 @@ def test_render_writes_every_visual_and_a_done_record(layout: DataDir) -> None:
     assert record.state == "done" and record.error is None
     assert {"clip.overlay.mp4", "clip.3d.mp4", "clip.confidence.png", "clip.preview.png",
             "clip.quality.json"} <= set(record.files)  # fmt: skip
-    assert probe_video(vis / "clip.overlay.mp4") == (30.0, N)  # found in in/walk/
+    assert fps_and_count(vis / "clip.overlay.mp4") == (30.0, N)  # found in in/walk/
     assert load_model(layout.job(JOB).render_record, RenderRecord) == record
     assert [p.name for p in vis.iterdir() if p.name.endswith(".tmp")] == []
 
@@ -128,7 +127,7 @@ def test_retry_render_only_redoes_a_failed_render(layout: DataDir, killed_ffmpeg
     assert ok.returncode == 0, ok.stderr
     assert "rendered" in ok.stdout and "file(s) into" in ok.stdout
     assert read_render_record(layout, JOB).state == "done"  # type: ignore[union-attr]
-    assert probe_video(layout.job(JOB).visualize / "clip.overlay.mp4") == (30.0, N)
+    assert fps_and_count(layout.job(JOB).visualize / "clip.overlay.mp4") == (30.0, N)
     # The job itself was never touched: still completed, inputs in place.
     status = load_model(layout.status, StatusFile)
     assert status.jobs[JOB].state is JobState.COMPLETED

@@ -4,12 +4,17 @@ Each check returns a :class:`Check` (name, ok, detail, fix). ``watch`` runs
 the fast checks (:func:`run_start_checks`: directories writable and on one
 filesystem, free disk) before processing anything and refuses to start when
 one fails; ``neuropose doctor`` runs all of them, including the model cache
-(verified against its manifest) and whether TensorFlow imports.
+(verified against its manifest) and whether the model's runtime is installed
+(LiteRT for ``.tflite`` models, TensorFlow for MeTRAbs: looked up, not imported,
+so ``doctor`` stays fast and quiet).
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
+import importlib.metadata
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -22,14 +27,15 @@ from neuropose.datadir.lock import probe_lock
 from neuropose.errors import NeuroPoseError, ResourceError
 
 __all__ = [
+    "FREE_DISK_FIX",
     "MIN_FREE_BYTES",
     "Check",
     "check_directories",
     "check_free_disk",
     "check_lock",
     "check_model",
+    "check_runtime",
     "check_same_filesystem",
-    "check_tensorflow",
     "run_all_checks",
     "run_start_checks",
 ]
@@ -52,9 +58,18 @@ def _subdirs(data_dir: Path) -> list[Path]:
     return list(DataDir(data_dir).job_folders)
 
 
+#: The fix of a full disk (one wording, whichever check found it).
+FREE_DISK_FIX = "free disk space or point data_dir at a larger filesystem"
+
+
 def check_directories(data_dir: Path) -> Check:
-    """``in/``, ``out/`` and ``failed/`` exist (or can be made) and are writable."""
+    """``in/``, ``out/`` and ``failed/`` exist (or can be made) and are writable.
+
+    The fix names the cause: a full disk (``ENOSPC``/``EDQUOT``) is not a
+    permission problem.
+    """
     problems = []
+    disk_full = True
     for d in [data_dir, *_subdirs(data_dir)]:
         try:
             d.mkdir(parents=True, exist_ok=True)
@@ -62,12 +77,15 @@ def check_directories(data_dir: Path) -> Check:
                 pass
         except OSError as exc:
             problems.append(f"{d}: {exc.strerror or exc}")
+            disk_full = disk_full and exc.errno in (errno.ENOSPC, errno.EDQUOT)
     if problems:
         return Check(
             "directories writable",
             False,
             "; ".join(problems),
-            "fix ownership/permissions (the daemon's user must be able to write them)",
+            FREE_DISK_FIX
+            if disk_full
+            else "fix ownership/permissions (the daemon's user must be able to write them)",
         )
     return Check("directories writable", True, f"{data_dir}/{{in,out,failed}}")
 
@@ -101,7 +119,7 @@ def check_free_disk(data_dir: Path, min_free: int = MIN_FREE_BYTES) -> Check:
             "free disk",
             False,
             f"{gib:.2f} GiB free on {target} (need {min_free / 1024**3:.2f} GiB)",
-            "free disk space or point data_dir at a larger filesystem",
+            FREE_DISK_FIX,
         )
     return Check("free disk", True, f"{gib:.1f} GiB free")
 
@@ -129,18 +147,46 @@ def check_model(settings: Settings, name: str | None = None) -> Check:
     return Check("model cached", True, f"{model} verified in {settings.model_cache_dir}")
 
 
-def check_tensorflow() -> Check:
-    """TensorFlow imports (slow: a few seconds)."""
+#: Per model kind: (module, what it is, how to install it).
+_RUNTIMES = {
+    "blazepose": (
+        "ai_edge_litert",
+        "LiteRT (runs .tflite models)",
+        "pip install ai-edge-litert (a dependency of neuropose: reinstall neuropose)",
+    ),
+    "metrabs": (
+        "tensorflow",
+        "TensorFlow (runs MeTRAbs SavedModels)",
+        "pip install 'neuropose[metrabs]'",
+    ),
+}
+
+
+def _model_kind(spec: str) -> str | None:
+    base = spec.partition("?")[0]
+    kind, sep, _ = base.partition(":")
+    if sep:
+        return kind
     try:
-        tf = importlib.import_module("tensorflow")
-    except Exception as exc:  # any import failure is the finding
-        return Check(
-            "tensorflow importable",
-            False,
-            f"{type(exc).__name__}: {exc}",
-            "reinstall NeuroPose's dependencies (pip install neuropose)",
-        )
-    return Check("tensorflow importable", True, f"tensorflow {getattr(tf, '__version__', '?')}")
+        return str(importlib.import_module("neuropose.models").get_entry(base).kind)
+    except (NeuroPoseError, ImportError, AttributeError):
+        return None  # check_model reports an unknown name
+
+
+def check_runtime(settings: Settings, name: str | None = None) -> Check:
+    """The runtime the model needs is installed (found on the path, not imported)."""
+    model = name or settings.default_model
+    runtime = _RUNTIMES.get(_model_kind(model) or "")
+    if runtime is None:
+        return Check("model runtime", True, f"{model}: no built-in runtime to check")
+    module, what, fix = runtime
+    if importlib.util.find_spec(module) is None:
+        return Check("model runtime", False, f"{what} is not installed, {model} needs it", fix)
+    try:
+        version = importlib.metadata.version(module.replace("_", "-"))
+    except importlib.metadata.PackageNotFoundError:
+        version = "?"
+    return Check("model runtime", True, f"{what}: {module.replace('_', '-')} {version}")
 
 
 def run_start_checks(settings: Settings) -> list[Check]:
@@ -162,7 +208,7 @@ def run_start_checks(settings: Settings) -> list[Check]:
     if failed:
         raise ResourceError(
             "data directory checks failed: " + "; ".join(f"{c.name}: {c.detail}" for c in failed),
-            hint=" / ".join(c.fix for c in failed if c.fix) or None,
+            hint=" / ".join(dict.fromkeys(c.fix for c in failed if c.fix)) or None,
         )
     return checks
 
@@ -176,5 +222,5 @@ def run_all_checks(settings: Settings, model: str | None = None) -> list[Check]:
         check_free_disk(data_dir),
         check_lock(data_dir),
         check_model(settings, model),
-        check_tensorflow(),
+        check_runtime(settings, model),
     ]

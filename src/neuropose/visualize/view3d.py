@@ -27,9 +27,9 @@ import numpy as np
 
 from neuropose.errors import InputError
 from neuropose.schemas.predictions import VideoPredictions
+from neuropose.video.writer import VideoWriter
 from neuropose.visualize.overlay import FrameRange, nominal_fps
 from neuropose.visualize.sides import LEFT_HEX, RIGHT_HEX, edge_sides
-from neuropose.visualize.video import VideoWriter
 
 #: Colour of centre bones (trunk, head) in the 3D view; left/right: :mod:`~.sides`.
 CENTRE_HEX = "#555555"
