@@ -49,7 +49,7 @@ MUST_HAVE_EXAMPLES = [
     "neuropose.monitor.jobpage",
     "neuropose.monitor.compare",
     "neuropose.visualize.sides",
-    "neuropose.visualize.jobrender",
+    "neuropose.interfacer.renders",
     "neuropose.ingest",
     "neuropose.ingest.report",
     "neuropose.ingest.naming",

@@ -79,7 +79,7 @@ SAME_LAYER_REASONS: dict[tuple[str, str], str] = {
     # (export_job never raises), like the quality reports.
     ("interfacer", "export"): "exports after each job (export_formats)",
     # The daemon renders each completed job's visuals when idle (render_after_job):
-    # one call into neuropose.visualize.jobrender, failure-isolated like the exports.
+    # neuropose.interfacer.renders imports neuropose.visualize.pipeline when it renders.
     ("interfacer", "visualize"): "the render step after each job (render_after_job)",
 }
 

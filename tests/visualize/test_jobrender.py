@@ -17,10 +17,10 @@ from tests.conftest import REPO_PYTHONPATH
 from tests.visualize.synth import N, build_predictions, fps_and_count, sha256
 
 from neuropose.datadir.layout import DataDir
+from neuropose.interfacer.renders import JobRenders, read_render_record
 from neuropose.io import load_model, write_model_atomic
 from neuropose.schemas import JobResults, JobState, JobStatusEntry, StatusFile
 from neuropose.schemas.render import RenderRecord
-from neuropose.visualize.jobrender import JobRenders, read_render_record
 
 JOB = "walk"
 

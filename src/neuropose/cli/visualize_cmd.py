@@ -115,14 +115,14 @@ def render_job_again(data_dir: Path, job: str) -> None:
     """``neuropose retry --render-only JOB``: render a completed job's visuals again.
 
     Renders into ``out/<job>/visualize/`` exactly as the daemon's render step
-    does (:class:`neuropose.visualize.jobrender.JobRenders`) and records the
+    does (:class:`neuropose.interfacer.renders.JobRenders`) and records the
     outcome in ``render.json``. A failed render raises :class:`ProcessingError`
     (exit code 1) with the reason; the job's results and state are untouched.
     """
     from neuropose.datadir import DataDir, UnknownJobError, read_status
     from neuropose.errors import InputError, ProcessingError
+    from neuropose.interfacer.renders import JobRenders
     from neuropose.schemas import JobState
-    from neuropose.visualize.jobrender import JobRenders
 
     layout = DataDir(data_dir)
     entry = read_status(data_dir).jobs.get(job)

@@ -8,6 +8,7 @@ Rooms of the daemon (one module each)::
     jobrun.py       JobRun: one attempt at one job (videos, checkpoints, results.json)
     heartbeat.py    LiveJob + Heartbeat: the live status while a job runs
     reports.py      quality reports of completed jobs, retried until written
+    renders.py      visuals of completed jobs, rendered when idle (render_after_job)
     discovery.py    which directories of in/ are jobs, and when they are stable
     processor.py    VideoProcessor: what runs on a video; loaded on the first job
     doctor.py       health checks (run at start, and by ``neuropose doctor``)
@@ -62,13 +63,13 @@ from neuropose.interfacer.heartbeat import Heartbeat, LiveJob
 from neuropose.interfacer.jobrun import JobRun
 from neuropose.interfacer.processor import LazyProcessor, ProcessorFactory
 from neuropose.interfacer.recovery import Recovery
+from neuropose.interfacer.renders import JobRenders
 from neuropose.interfacer.reports import QualityReports
 from neuropose.interfacer.transitions import JobBook, RunSummary
 from neuropose.io import load_model
 from neuropose.schemas.predictions import JobResults
 from neuropose.schemas.status import JobState, JobStatusEntry
 from neuropose.signals import GracefulStop
-from neuropose.visualize.jobrender import JobRenders
 
 __all__ = ["Interfacer"]
 

@@ -1,6 +1,6 @@
 """The record of the daemon's render step (``out/<job>/visualize/render.json``).
 
-Written by :mod:`neuropose.visualize.jobrender` before a render starts
+Written by :mod:`neuropose.interfacer.renders` before a render starts
 (``rendering``) and when it ends (``done`` or ``failed``); read by the
 dashboard's job page and by the daemon's recovery (a record that is not
 ``done`` means the render is owed).

@@ -1,5 +1,9 @@
 """The daemon's render step: a completed job's visuals, made after its results, never failing it.
 
+(Its module lives with the daemon, not in :mod:`neuropose.visualize`, because
+importing that package loads OpenCV: the daemon and ``neuropose doctor`` stay
+light until a job is rendered.)
+
 What it makes is ``neuropose visualize`` with every output (overlay video, or
 the skeleton-only video when the original is gone; 3D view; angle and
 confidence plots; quality report; preview) into ``out/<job>/visualize/``,
@@ -38,7 +42,6 @@ from neuropose.io import load_model, write_model_atomic
 from neuropose.schemas.render import RenderRecord
 from neuropose.schemas.status import JobState, JobStatusEntry
 from neuropose.timefmt import utc_iso
-from neuropose.visualize.pipeline import VisualizeOptions, visualize_results
 
 __all__ = ["JobRenders", "read_render_record"]
 
@@ -169,6 +172,10 @@ class JobRenders:
         LockHeldError
             Another process is rendering this job now.
         """
+        # OpenCV and matplotlib load only when a job is rendered: the daemon (and
+        # `neuropose doctor`, which imports it) stay light until then.
+        from neuropose.visualize.pipeline import VisualizeOptions, visualize_results
+
         paths = self.layout.job(job_id)
         paths.visualize.mkdir(parents=True, exist_ok=True)
         lock = ExclusiveLock(
