@@ -43,6 +43,8 @@ def make_settings(data_dir: Path) -> Callable[..., Settings]:
             "poll_interval_s": 0.05,
             "checkpoint_every_frames": 5,
             "shutdown_grace_seconds": 10.0,
+            # Fake videos cannot be rendered; tests/visualize/test_daemon_render.py covers it.
+            "render_after_job": False,
         }
         flags.update(overrides)
         return load_settings(None, flags, environ={}).settings
@@ -72,6 +74,7 @@ def daemon_env(repo_root: Path) -> dict[str, str]:
             "NEUROPOSE_POLL_INTERVAL_S": "0.05",
             "NEUROPOSE_CHECKPOINT_EVERY_FRAMES": "5",
             "NEUROPOSE_SHUTDOWN_GRACE_SECONDS": "10",
+            "NEUROPOSE_RENDER_AFTER_JOB": "false",
             "NEUROPOSE_LOG_FORMAT": "json",
         }
     )

@@ -145,3 +145,29 @@ def test_retry_render_only_refuses_jobs_without_results(layout: DataDir) -> None
     unknown = _cli(layout, "retry", "nope", "--render-only")
     assert unknown.returncode == 2 and "no job 'nope'" in unknown.stderr
     assert "Traceback" not in queued.stderr + unknown.stderr
+
+
+def test_full_disk_render_never_raises_and_is_owed_again(
+    layout: DataDir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import contextlib
+    import errno
+
+    import neuropose.io as io_mod
+
+    real = io_mod.atomic_write
+
+    @contextlib.contextmanager
+    def full(path: Path | str, **kw: int):  # type: ignore[no-untyped-def]
+        if Path(path).parent.name == "visualize":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        with real(path, **kw) as handle:
+            yield handle
+
+    monkeypatch.setattr(io_mod, "atomic_write", full)
+    record = JobRenders(layout).render(JOB)
+    assert record.state == "failed" and "No space left" in str(record.error)
+    vis = layout.job(JOB).visualize
+    assert sorted(p.name for p in vis.iterdir()) == []  # no record, no lock, no temp file
+    monkeypatch.setattr(io_mod, "atomic_write", real)
+    assert JobRenders(layout).find_owed([_entry(JOB)]) == [JOB]  # space back: owed again

@@ -25,12 +25,13 @@ Guarantees
   owes the job again. A failed render is not retried by itself (it would fail
   the same way): ``neuropose retry --render-only JOB`` redoes it.
 * **One at a time per job.** ``out/<job>/visualize/.render.lock`` is held while
-  rendering, so the daemon and a ``retry --render-only`` never render the
-  same job at once.
+  rendering (and deleted afterwards), so the daemon and a
+  ``retry --render-only`` never render the same job at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Mapping
 
@@ -46,6 +47,12 @@ from neuropose.timefmt import utc_iso
 __all__ = ["JobRenders", "read_render_record"]
 
 logger = logging.getLogger(__name__)
+
+
+def _remove_lock_file(lock: ExclusiveLock) -> None:
+    """``on_release`` of the render lock: delete its file (an acquirer re-checks the inode)."""
+    with contextlib.suppress(OSError):
+        lock.path.unlink()
 
 
 def read_render_record(layout: DataDir, job_id: str) -> RenderRecord | None:
@@ -172,57 +179,73 @@ class JobRenders:
         LockHeldError
             Another process is rendering this job now.
         """
+        started = utc_iso()
+        paths = self.layout.job(job_id)
+        lock = ExclusiveLock(
+            paths.render_lock,
+            purpose=f"render {job_id}",
+            wait_s=0.2,
+            on_release=_remove_lock_file,  # visualize/ holds only outputs when idle
+            busy_hint="wait for that render to finish",
+        )
+        try:
+            paths.visualize.mkdir(parents=True, exist_ok=True)
+            lock.acquire()
+        except LockHeldError:
+            raise
+        except OSError as exc:  # e.g. a full disk: nothing recorded, owed again on next start
+            return self._failed(job_id, started, f"{type(exc).__name__}: {exc}", write=False)
+        try:
+            return self._render_locked(job_id, started)
+        finally:
+            lock.release()
+
+    def _render_locked(self, job_id: str, started: str) -> RenderRecord:
         # OpenCV and matplotlib load only when a job is rendered: the daemon (and
         # `neuropose doctor`, which imports it) stay light until then.
         from neuropose.visualize.pipeline import VisualizeOptions, visualize_results
 
         paths = self.layout.job(job_id)
-        paths.visualize.mkdir(parents=True, exist_ok=True)
-        lock = ExclusiveLock(
-            paths.render_lock,
-            purpose=f"render {job_id}",
-            wait_s=0.2,
-            busy_hint="wait for that render to finish",
-        )
-        with lock:
-            started = utc_iso()
-            self._write(RenderRecord(job_id=job_id, state="rendering", started_at=started,
-                                     neuropose_version=__version__))  # fmt: skip
-            try:
-                res = visualize_results(
-                    paths.results,
-                    out_dir=paths.visualize,
-                    options=VisualizeOptions(preset=self.preset),
-                )
-            except Exception as exc:  # failure-isolated: recorded on the job, never raised
-                reason = exc.message if isinstance(exc, NeuroPoseError) else f"{exc}"
-                reason = f"{type(exc).__name__}: {reason}"
-                logger.warning(
-                    "job %s: visuals not rendered: %s; the job stays completed "
-                    "(redo with `neuropose retry --render-only %s`)",
-                    job_id,
-                    reason,
-                    job_id,
-                    extra={"fields": {"event": "render_failed", "job": job_id}},
-                )
-                record = RenderRecord(
-                    job_id=job_id, state="failed", started_at=started, finished_at=utc_iso(),
-                    error=reason, neuropose_version=__version__,
-                )  # fmt: skip
-                self._write(record)
-                return record
-            record = RenderRecord(
-                job_id=job_id, state="done", started_at=started, finished_at=utc_iso(),
-                files=tuple(p.name for p in res.written), notes=tuple(res.notes),
-                neuropose_version=__version__,
-            )  # fmt: skip
-            self._write(record)
+        self._write(RenderRecord(job_id=job_id, state="rendering", started_at=started,
+                                 neuropose_version=__version__))  # fmt: skip
+        try:
+            res = visualize_results(
+                paths.results, out_dir=paths.visualize, options=VisualizeOptions(preset=self.preset)
+            )
+        except Exception as exc:  # failure-isolated: recorded on the job, never raised
+            reason = exc.message if isinstance(exc, NeuroPoseError) else f"{exc}"
+            return self._failed(job_id, started, f"{type(exc).__name__}: {reason}")
+        record = RenderRecord(
+            job_id=job_id, state="done", started_at=started, finished_at=utc_iso(),
+            files=tuple(p.name for p in res.written), notes=tuple(res.notes),
+            neuropose_version=__version__,
+        )  # fmt: skip
+        self._write(record)
         logger.info(
             "job %s: visuals rendered (%d files)",
             job_id,
             len(record.files),
             extra={"fields": {"event": "rendered", "job": job_id}},
         )
+        return record
+
+    def _failed(
+        self, job_id: str, started: str, reason: str, *, write: bool = True
+    ) -> RenderRecord:
+        logger.warning(
+            "job %s: visuals not rendered: %s; the job stays completed "
+            "(redo with `neuropose retry --render-only %s`)",
+            job_id,
+            reason,
+            job_id,
+            extra={"fields": {"event": "render_failed", "job": job_id}},
+        )
+        record = RenderRecord(
+            job_id=job_id, state="failed", started_at=started, finished_at=utc_iso(),
+            error=reason, neuropose_version=__version__,
+        )  # fmt: skip
+        if write:
+            self._write(record)
         return record
 
     def _write(self, record: RenderRecord) -> None:
