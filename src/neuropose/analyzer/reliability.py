@@ -62,7 +62,7 @@ import numpy as np
 from neuropose.schemas.predictions import VideoPredictions
 from neuropose.schemas.skeleton import Skeleton
 from neuropose.segments import clinical_segments, segment_lengths
-from neuropose.skeletons import canonical_joint
+from neuropose.skeletons import UnsupportedJointError, canonical_indices, canonical_joint
 
 __all__ = [
     "ANGLE_SPECS",
@@ -79,6 +79,7 @@ __all__ = [
     "combine",
     "evidence_from_predictions",
     "ingredient_ratios",
+    "supported",
 ]
 
 Verdict = Literal["reliable", "caution", "unreliable"]
@@ -228,6 +229,29 @@ class Evidence:
     def num_frames(self) -> int:
         """Number of frames F."""
         return int(self.poses.shape[0])
+
+
+def supported(skeleton: Skeleton, name: str) -> bool:
+    """True when ``skeleton`` provides every joint angle ``name``'s reliability needs.
+
+    Examples
+    --------
+    >>> from neuropose.skeletons import BLAZEPOSE_33, H36M_17
+    >>> [supported(sk, "left_ankle_dorsiflexion") for sk in (BLAZEPOSE_33, H36M_17)]
+    [True, False]
+    """
+    spec = ANGLE_SPECS.get(name)
+    if spec is None:
+        return False
+    needed = set(spec.joints)
+    if spec.plane == "sagittal":
+        needed |= {"left_hip", "right_hip"}
+    try:
+        for j in needed:
+            canonical_indices(skeleton, j)
+    except UnsupportedJointError:
+        return False
+    return True
 
 
 def evidence_from_predictions(vp: VideoPredictions, track_id: int | None = None) -> Evidence:
