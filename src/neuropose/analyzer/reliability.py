@@ -12,7 +12,8 @@ ingredient    value on one frame                                     ratio (≥ 
 ============  =====================================================  ===================
 confidence    lowest model confidence (0..1) of the angle's joints   (1 − c) / (1 − c_min)
 length        largest relative deviation ``|L / median(L) − 1|`` of  dev / max_length_dev
-              the angle's limb segments (:mod:`neuropose.segments`)
+              the angle's limb segments (:data:`~neuropose.segments.
+              CLINICAL_SEGMENTS`)
               from the track's own median length
 swap          the frame lies within ``swap_margin`` frames of a      1 or 0
               left/right relabelling of the angle's body part
@@ -59,10 +60,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+from neuropose.analyzer.load import JointNotFoundError, resolve_joint
 from neuropose.schemas.predictions import VideoPredictions
 from neuropose.schemas.skeleton import Skeleton
-from neuropose.segments import clinical_segments, segment_lengths
-from neuropose.skeletons import UnsupportedJointError, canonical_indices, canonical_joint
+from neuropose.segments import CLINICAL_SEGMENTS
 
 __all__ = [
     "ANGLE_SPECS",
@@ -246,10 +247,11 @@ def supported(skeleton: Skeleton, name: str) -> bool:
     needed = set(spec.joints)
     if spec.plane == "sagittal":
         needed |= {"left_hip", "right_hip"}
+    zeros = np.zeros((len(skeleton.joints), 3))
     try:
         for j in needed:
-            canonical_indices(skeleton, j)
-    except UnsupportedJointError:
+            resolve_joint(zeros, skeleton, j)
+    except JointNotFoundError:
         return False
     return True
 
@@ -277,7 +279,7 @@ def evidence_from_predictions(vp: VideoPredictions, track_id: int | None = None)
 
 
 def _joint(ev: Evidence, name: str) -> np.ndarray:
-    return np.asarray(canonical_joint(ev.poses, ev.skeleton, name), dtype=np.float64)
+    return resolve_joint(ev.poses, ev.skeleton, name)
 
 
 def _unit(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -332,18 +334,17 @@ def ingredient_ratios(
     f = ev.num_frames
     out: dict[str, np.ndarray] = {}
     if ev.confidence is not None:
-        conf = np.stack(
-            [canonical_joint(ev.confidence[..., None], ev.skeleton, j)[..., 0] for j in spec.joints]
-        ).min(axis=0)
-        out["confidence"] = (1.0 - conf) / (1.0 - th.min_confidence)
-    segs = [s for s in spec.segments if s in clinical_segments(ev.skeleton)]
-    if segs:
-        lengths = segment_lengths(ev.poses, ev.skeleton)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            dev = np.stack([np.abs(lengths[s] / np.nanmedian(lengths[s]) - 1.0) for s in segs]).max(
-                axis=0
-            )
-        out["length"] = dev / th.max_length_dev
+        c3 = np.repeat(ev.confidence[..., None], 3, axis=-1)
+        conf = np.stack([resolve_joint(c3, ev.skeleton, j)[..., 0] for j in spec.joints])
+        out["confidence"] = (1.0 - conf.min(axis=0)) / (1.0 - th.min_confidence)
+    if spec.segments:
+        devs = []
+        for seg in spec.segments:
+            a, b = CLINICAL_SEGMENTS[seg]
+            length = np.linalg.norm(_joint(ev, a) - _joint(ev, b), axis=-1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                devs.append(np.abs(length / np.nanmedian(length) - 1.0))
+        out["length"] = np.max(devs, axis=0) / th.max_length_dev
     if spec.part is not None:
         sw = ev.swapped.get(spec.part, np.zeros(f, bool))
         out["swap"] = _dilate(sw, th.swap_margin).astype(np.float64)
