@@ -20,8 +20,8 @@ from tests.analyzer.conftest import (
 from neuropose.analyzer.angles import compute_angle
 from neuropose.analyzer.load import trial_from_arrays
 from neuropose.analyzer.reliability import (
-    ERROR_BANDS_DEG,
     EDGE_ON,
+    ERROR_BANDS_DEG,
     Evidence,
     Thresholds,
     angle_reliability,
@@ -114,7 +114,7 @@ def test_knee_seen_from_the_front_is_unreliable_from_the_side_it_is_not() -> Non
     front, side = bent_body(yaw_deg=0.0), bent_body(yaw_deg=90.0)
     r_front = angle_reliability(evidence(front), "left_knee_flexion", knee(front))
     r_side = angle_reliability(evidence(side), "left_knee_flexion", knee(side))
-    assert r_front.median_out_of_plane == pytest.approx(1.0) and 1.0 >= EDGE_ON
+    assert r_front.median_out_of_plane == pytest.approx(1.0) and EDGE_ON <= 1.0
     assert r_front.verdict == "unreliable" and "edge-on" in r_front.reasons[0]
     assert r_side.median_out_of_plane == pytest.approx(0.0, abs=1e-9)
     # from the side only the measured band (> 10 deg) keeps it at "caution"
