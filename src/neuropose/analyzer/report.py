@@ -10,6 +10,13 @@ angle), ``speed_summary``, ``segments``, ``segment_stats``, ``gait_events``, ``g
 :mod:`neuropose.io` (a crash leaves the previous version or nothing). Inputs
 appear in the order given (globs sorted), whatever ``jobs`` is.
 
+Monocular inputs carry a reliability verdict per named angle
+(:mod:`neuropose.analyzer.reliability`): ``inputs[i].reliability``, the
+``verdict`` / ``expected_error_deg`` / ``flagged_frames`` columns of
+``angle_summary`` and the ``reliability_score`` / ``flags`` columns of
+``angles``. Poses the estimator marked implausible are excluded before any
+processing and counted (``implausible_frames``, ``excluded_implausible``).
+
 Reproducibility
 ---------------
 The report's provenance holds the config as loaded and the SHA-256 of its
