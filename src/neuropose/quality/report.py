@@ -6,8 +6,10 @@ A report warns (``QualityReport.warnings``) when the subject is detected on
 fewer than :data:`MIN_SUBJECT_DETECTION` of the frames, the length of a
 clinical limb segment (:data:`~neuropose.quality.metrics.CLINICAL_SEGMENTS`)
 varies by more than :data:`MAX_SEGMENT_CV` (coefficient of variation), any
-joint's mean confidence is below :data:`MIN_MEAN_CONFIDENCE`, or an identity
-switch or a fragmented subject track was found.
+joint's mean confidence is below :data:`MIN_MEAN_CONFIDENCE`, an identity
+switch or a fragmented subject track was found, or the estimator exchanged
+the subject's left/right labels on any frame (those frames' side-specific
+angles deserve a look even though the correction is usually right).
 
 Examples
 --------
@@ -88,12 +90,20 @@ def build_quality_report(
         warnings.append(f"{m.id_switches} identity switch(es) between tracks")
     if m.subject_fragments > 1:
         warnings.append(f"subject track is split into {m.subject_fragments} pieces")
+    swapped = vp.swap_corrected_frames()
+    runs = sum(1 for c in vp.swap_corrections if c.track_id == vp.primary_track_id)
+    if swapped:
+        warnings.append(
+            f"left/right labels corrected on {swapped} frame(s) of the subject ({runs} run(s))"
+        )
     return QualityReport(
         job_id=job_id,
         video=vp.video,
         skeleton=vp.skeleton.name,
         model_name=vp.provenance.model_name,
         **dataclasses.asdict(m),  # every metric field of QualityMetrics, same names
+        swap_corrected_frames=swapped,
+        swap_runs=runs,
         warnings=tuple(warnings),
         created_at=created_at or utc_iso(),
         neuropose_version=__version__,
@@ -110,6 +120,12 @@ def _pct(v: float | None) -> str:
 
 def _num(v: float | None, unit: str = "", digits: int = 2) -> str:
     return "n/a" if v is None else f"{v:.{digits}f}{unit}"
+
+
+def _swaps(report: QualityReport) -> str:
+    if report.swap_corrected_frames is None:
+        return "n/a"
+    return f"{report.swap_corrected_frames} of {report.n_frames} frames ({report.swap_runs} runs)"
 
 
 def summarize_quality(report: QualityReport) -> list[tuple[str, str]]:
@@ -153,5 +169,6 @@ def summarize_quality(report: QualityReport) -> list[tuple[str, str]]:
             "tracks / ID switches / subject fragments",
             f"{report.n_tracks} / {report.id_switches} / {report.subject_fragments}",
         ),
+        ("left/right swaps corrected", _swaps(report)),
         ("warnings", "; ".join(report.warnings) if report.warnings else "none"),
     ]

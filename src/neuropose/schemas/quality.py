@@ -6,7 +6,9 @@ and ``neuropose visualize`` beside its other outputs. Metrics are defined in
 
 Schema versions: 1 had no ``segment_length_*`` fields; version 2 added them
 (a version-1 file loads with both empty, so its headline segment figures
-read "n/a" until the report is made again).
+read "n/a" until the report is made again). Version 3 added the left/right
+swap counts (``swap_corrected_frames``, ``swap_runs``); an older file loads
+with both ``null`` (unknown, shown as "n/a"), never 0.
 """
 
 from __future__ import annotations
@@ -74,6 +76,13 @@ class QualityReport(Document):
         at the same place within 5 frames).
     subject_fragments : int
         Separate contiguous runs of the subject's track (1 is ideal).
+    swap_corrected_frames : int or None
+        Frames of the subject whose left/right labels the estimator exchanged
+        (:mod:`neuropose.estimator.refine`, any body part); None when unknown
+        (a report older than schema version 3).
+    swap_runs : int or None
+        Runs of consecutive relabelled detections of the subject (one per body
+        part and run, ``VideoPredictions.swap_corrections``); None when unknown.
     warnings : list of str
         Plain-language findings that need a human look.
     created_at : str
@@ -82,8 +91,8 @@ class QualityReport(Document):
         Version that wrote the report.
     """
 
-    SCHEMA_VERSION: ClassVar[int] = 2
-    schema_version: int = Field(default=2, description="Version of this document's schema.")
+    SCHEMA_VERSION: ClassVar[int] = 3
+    schema_version: int = Field(default=3, description="Version of this document's schema.")
     job_id: str
     video: str = Field(min_length=1)
     skeleton: str
@@ -106,6 +115,8 @@ class QualityReport(Document):
     jitter_px: dict[str, float | None] = Field(default_factory=dict)
     id_switches: int = Field(default=0, ge=0)
     subject_fragments: int = Field(default=0, ge=0)
+    swap_corrected_frames: int | None = Field(default=None, ge=0)
+    swap_runs: int | None = Field(default=None, ge=0)
     warnings: tuple[str, ...] = ()
     created_at: str
     neuropose_version: str
@@ -116,4 +127,12 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     """Version 1 had no clinical segment figures: they are unknown (empty), not zero."""
     data.setdefault("segment_length_cv", {})
     data.setdefault("segment_length_mm", {})
+    return data
+
+
+@registry.register("QualityReport", 2)
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 did not count left/right swap corrections: unknown (null), not zero."""
+    data.setdefault("swap_corrected_frames", None)
+    data.setdefault("swap_runs", None)
     return data
