@@ -47,6 +47,7 @@ from neuropose.analyzer.filtering import (
     savitzky_golay,
 )
 from neuropose.analyzer.gait import detect_gait_events, gait_cycles, gait_parameters
+from neuropose.analyzer.ik_source import IK_ANGLE_NAMES, ik_angles, load_ik_motion
 from neuropose.analyzer.kinematics import segment_stats, speed, summary_stats
 from neuropose.analyzer.load import Trial, load_trial
 from neuropose.analyzer.segment import compute_signal, segment_repetitions
@@ -119,11 +120,13 @@ def _num(v: Any) -> Any:
 
 
 def analyze_trial(
-    trial: Trial, cfg: AnalysisConfig, label: str
+    trial: Trial, cfg: AnalysisConfig, label: str, results: Path | None = None
 ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
     """Every per-trial analysis of ``cfg`` on one (raw) trial.
 
-    Returns the report entry and table rows (each row starts with ``input``).
+    ``results`` (default ``trial.source``) locates the OpenSim folder of
+    angles whose source is ``"opensim"``. Returns the report entry and table
+    rows (each row starts with ``input``).
     """
     tables: dict[str, list[dict[str, Any]]] = {k: [] for k in TABLES}
     tr, transforms = preprocess(trial, cfg.max_gap, cfg.filter)
@@ -143,8 +146,15 @@ def analyze_trial(
     t = tr.timestamps
     angles: dict[str, np.ndarray] = {}
     entry_angles: dict[str, Any] = {}
+    sources = {n: cfg.source_of(n, IK_ANGLE_NAMES) for n in cfg.angles}
+    from_ik = [n for n in cfg.angles if sources[n] == "opensim"]
+    ik: dict[str, np.ndarray] = {}
+    if from_ik:
+        motion = load_ik_motion(results or Path(trial.source), trial.video)
+        ik, ik_record = ik_angles(trial, motion, from_ik)
+        transforms.append(ik_record)
     for name in cfg.angles:
-        angles[name] = compute_angle(tr, name, up=up)
+        angles[name] = ik[name] if sources[name] == "opensim" else compute_angle(tr, name, up=up)
     for c in cfg.custom_angles:
         if c.kind == "three_point":
             angles[c.name] = angle_3pt(*(tr.joint(j) for j in c.joints))
@@ -157,8 +167,11 @@ def analyze_trial(
             angles[c.name] = segment_angle(tr.joint(c.joints[0]), tr.joint(c.joints[1]), ref)
     for name, a in angles.items():
         stats = summary_stats(a)
-        entry_angles[name] = stats
-        tables["angle_summary"].append({"input": label, "angle": name, "unit": "deg", **stats})
+        source = sources.get(name, "keypoints")
+        entry_angles[name] = {**stats, "source": source}
+        tables["angle_summary"].append(
+            {"input": label, "angle": name, "source": source, "unit": "deg", **stats}
+        )
         tables["angles"] += [
             {
                 "input": label,
@@ -392,7 +405,7 @@ def run_analysis(
         try:
             entry["sha256"] = sha256_file(path)
             trial = load_trial(path, video=cfg.video, track_id=cfg.track_id)
-            body, tables = analyze_trial(trial, cfg, label)
+            body, tables = analyze_trial(trial, cfg, label, path)
         except NeuroPoseError as exc:
             if not keep_going:
                 raise

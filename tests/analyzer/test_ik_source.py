@@ -1,0 +1,199 @@
+"""OpenSim IK angles as an analyzer angle source (``angle_source = "opensim"``).
+
+A synthetic ``.ik.mot`` with known coordinate values is placed where
+``neuropose opensim`` writes it; ``neuropose analyze`` must report exactly
+those values (mapped and signed as documented), NaN outside the frames IK
+covered, and clear exit-2 messages when the file is absent, belongs to other
+results, or an angle has no coordinate.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tests.analyzer.conftest import make_arm, make_results
+
+from neuropose.analyzer.ik_source import (
+    IK_ANGLE_NAMES,
+    ik_angle,
+    ik_motion_path,
+    read_storage_file,
+)
+from neuropose.cli import main
+from neuropose.errors import InputError
+
+FIRST, LAST = 5, 55  # IK covers frames [5, 55) of 61
+
+
+def _mot(path: Path, times: np.ndarray, cols: dict[str, np.ndarray], **header: str) -> None:
+    """An IK output file as OpenSim 4.6 writes it (free-text lines in the header)."""
+    head = {"version": "1", "nRows": str(len(times)), "nColumns": str(len(cols) + 1)}
+    head |= {"inDegrees": "yes", **header}
+    lines = ["Coordinates", *(f"{k}={v}" for k, v in head.items()), ""]
+    lines += ["Units are S.I. units (second, meters, Newtons, ...)", "", "endheader"]
+    lines.append("\t".join(["time", *cols]))
+    data = np.column_stack([times, *cols.values()])
+    lines += ["\t".join(f"{v:16.8f}" for v in row) for row in data]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def job(tmp_path: Path) -> tuple[Path, np.ndarray, dict[str, np.ndarray]]:
+    """results.json of the arm subject + an .ik.mot on frames [FIRST, LAST) with known values."""
+    trial, _ = make_arm(cycles=2, jitter=0.3)
+    results = tmp_path / "job" / "results.json"
+    results.parent.mkdir()
+    results.write_text(make_results(trial).model_dump_json())
+    t = trial.timestamps[FIRST:LAST]
+    k = np.arange(LAST - FIRST, dtype=np.float64)
+    cols = {
+        "pelvis_tilt": np.full(k.size, 3.0),
+        "knee_angle_l": 10.0 + k,  # + flexion
+        "hip_flexion_r": -12.0 + 0.5 * k,  # negative = extension
+        "elbow_flex_l": 40.0 + 0.25 * k,
+        "ankle_angle_l": np.full(k.size, -7.5),  # plantarflexion
+        "arm_flex_l": np.full(k.size, 60.0),
+        "arm_add_l": np.full(k.size, -60.0),
+        "knee_angle_r": np.zeros(k.size),
+    }
+    _mot(ik_motion_path(results, "arm.mp4"), t, cols)
+    return results, trial.timestamps, cols
+
+
+def _config(path: Path, body: str) -> Path:
+    path.write_text('inputs = ["job/results.json"]\n' + body)
+    return path
+
+
+def _rows(csv_path: Path) -> list[dict[str, str]]:
+    with csv_path.open() as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_shoulder_elevation_formula_and_mapping() -> None:
+    cols = {"arm_flex_l": np.array([0.0, 60.0, 90.0]), "arm_add_l": np.array([0.0, -60.0, 45.0])}
+    # cos(el) = cos(flex) cos(add): 0, acos(0.25), 90.
+    expected = [0.0, np.degrees(np.arccos(0.25)), 90.0]
+    np.testing.assert_allclose(ik_angle("left_shoulder_elevation", cols), expected, atol=1e-9)
+    assert "trunk_inclination" not in IK_ANGLE_NAMES and "right_knee_flexion" in IK_ANGLE_NAMES
+    with pytest.raises(InputError, match="no OpenSim coordinate"):
+        ik_angle("trunk_inclination", cols)
+
+
+def test_analyze_reads_ik_angles_per_frame(job, tmp_path: Path, capsys) -> None:
+    results, ts, cols = job
+    cfg = _config(
+        tmp_path / "ik.toml",
+        'angle_source = "opensim"\nangles = ["left_knee_flexion", "right_hip_flexion", '
+        '"left_elbow_flexion", "left_ankle_dorsiflexion", "left_shoulder_elevation", '
+        '"trunk_inclination"]\n',
+    )
+    out = tmp_path / "r.json"
+    assert main(["analyze", str(cfg), "-o", str(out)]) == 0, capsys.readouterr().err
+    rep = json.loads(out.read_text())
+    entry = rep["inputs"][0]
+    shoulder = np.degrees(np.arccos(0.25))
+    want = {
+        "left_knee_flexion": cols["knee_angle_l"],
+        "right_hip_flexion": cols["hip_flexion_r"],
+        "left_elbow_flexion": cols["elbow_flex_l"],
+        "left_ankle_dorsiflexion": cols["ankle_angle_l"],
+        "left_shoulder_elevation": np.full(LAST - FIRST, shoulder),
+    }
+    for name, v in want.items():
+        s = entry["angles"][name]
+        assert s["source"] == "opensim"
+        assert s["min"] == pytest.approx(v.min(), abs=1e-5)
+        assert s["max"] == pytest.approx(v.max(), abs=1e-5)
+        assert s["n_missing"] == len(ts) - (LAST - FIRST)
+    assert entry["angles"]["trunk_inclination"]["source"] == "keypoints"  # no coordinate
+    step = next(r for r in entry["transforms"] if r["step"] == "opensim_ik_angles")
+    assert step["params"]["file"] == "arm.ik.mot" and len(step["params"]["sha256"]) == 64
+    assert step["result"]["frames"] == [FIRST, LAST]
+    rows = [r for r in _rows(tmp_path / "r.angles.csv") if r["angle"] == "left_knee_flexion"]
+    assert len(rows) == len(ts)
+    assert rows[FIRST - 1]["value_deg"] == "" and rows[LAST]["value_deg"] == ""
+    for f in (FIRST, 30, LAST - 1):
+        assert float(rows[f]["time_s"]) == pytest.approx(ts[f], abs=1e-6)
+        assert float(rows[f]["value_deg"]) == pytest.approx(10.0 + f - FIRST, abs=1e-6)
+    summary = {r["angle"]: r["source"] for r in _rows(tmp_path / "r.angle_summary.csv")}
+    assert summary["left_knee_flexion"] == "opensim" and summary["trunk_inclination"] == "keypoints"
+
+
+def test_per_angle_source_keeps_keypoint_angles(job, tmp_path: Path, capsys) -> None:
+    cfg = _config(
+        tmp_path / "mix.toml",
+        'angles = ["left_elbow_flexion", "left_knee_flexion"]\n'
+        "[angle_source]\nleft_knee_flexion = \"opensim\"\n",
+    )
+    out = tmp_path / "m.json"
+    assert main(["analyze", str(cfg), "-o", str(out)]) == 0, capsys.readouterr().err
+    angles = json.loads(out.read_text())["inputs"][0]["angles"]
+    assert angles["left_knee_flexion"]["source"] == "opensim"
+    elbow = angles["left_elbow_flexion"]
+    # The keypoint elbow of the arm subject sweeps 30..120 deg (the .mot says 40..52).
+    assert elbow["source"] == "keypoints" and elbow["max"] > 100 and elbow["min"] < 35
+
+
+def test_absent_ik_names_the_command_that_makes_it(job, tmp_path: Path, capsys) -> None:
+    results, _, _ = job
+    ik_motion_path(results, "arm.mp4").unlink()
+    cfg = _config(tmp_path / "a.toml", 'angle_source = "opensim"\nangles = ["left_knee_flexion"]\n')
+    assert main(["analyze", str(cfg), "-o", str(tmp_path / "x.json")]) == 2
+    err = capsys.readouterr().err
+    assert "no OpenSim inverse kinematics for arm.mp4" in err
+    assert "neuropose opensim" in err and "--height" in err and "Traceback" not in err
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_ik_of_other_results_is_refused(job, tmp_path: Path, capsys) -> None:
+    results, ts, cols = job
+    _mot(ik_motion_path(results, "arm.mp4"), ts[FIRST:LAST] + 0.004, cols)
+    cfg = _config(tmp_path / "o.toml", 'angle_source = "opensim"\nangles = ["left_knee_flexion"]\n')
+    assert main(["analyze", str(cfg), "-o", str(tmp_path / "x.json")]) == 2
+    err = capsys.readouterr().err
+    assert "times do not match the timestamps" in err and "re-run neuropose opensim" in err
+
+
+def test_config_errors_name_the_field(job, tmp_path: Path, capsys) -> None:
+    cfg = _config(
+        tmp_path / "b.toml",
+        'angles = ["trunk_inclination"]\n[angle_source]\ntrunk_inclination = "opensim"\n',
+    )
+    assert main(["analyze", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "angle_source.trunk_inclination" in err and "no OpenSim coordinate" in err
+    cfg = _config(tmp_path / "c.toml", 'angles = ["left_knee_flexion"]\nangle_source = "ik"\n')
+    assert main(["analyze", str(cfg)]) == 2
+    assert "angle_source" in capsys.readouterr().err
+    cfg = _config(
+        tmp_path / "d.toml",
+        'angles = ["left_knee_flexion"]\n[angle_source]\nright_knee_flexion = "opensim"\n',
+    )
+    assert main(["analyze", str(cfg)]) == 2
+    assert "right_knee_flexion, not in 'angles'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"nColumns": "5"}, "nColumns=5 but the label line has 9 columns"),
+        ({"nRows": "7"}, "header says 7 rows"),
+        ({"inDegrees": "no"}, "rotations are in radians"),
+    ],
+)
+def test_reader_rejects_inconsistent_files(job, edit, message) -> None:
+    results, ts, cols = job
+    path = ik_motion_path(results, "arm.mp4")
+    _mot(path, ts[FIRST:LAST], cols, **edit)
+    with pytest.raises(InputError, match=message) as info:
+        read_storage_file(path)
+    assert str(path) in str(info.value)
+    path.write_text("not a storage file\n")
+    with pytest.raises(InputError, match="no 'endheader' line"):
+        read_storage_file(path)
