@@ -86,7 +86,7 @@ def test_shoulder_elevation_formula_and_mapping() -> None:
 
 
 def test_analyze_reads_ik_angles_per_frame(job, tmp_path: Path, capsys) -> None:
-    results, ts, cols = job
+    _, ts, cols = job
     cfg = _config(
         tmp_path / "ik.toml",
         'angle_source = "opensim"\nangles = ["left_knee_flexion", "right_hip_flexion", '
@@ -129,7 +129,7 @@ def test_per_angle_source_keeps_keypoint_angles(job, tmp_path: Path, capsys) -> 
     cfg = _config(
         tmp_path / "mix.toml",
         'angles = ["left_elbow_flexion", "left_knee_flexion"]\n'
-        "[angle_source]\nleft_knee_flexion = \"opensim\"\n",
+        '[angle_source]\nleft_knee_flexion = "opensim"\n',
     )
     out = tmp_path / "m.json"
     assert main(["analyze", str(cfg), "-o", str(out)]) == 0, capsys.readouterr().err
