@@ -25,6 +25,7 @@ from neuropose.analyzer.ik_source import (
 )
 from neuropose.cli import main
 from neuropose.errors import InputError
+from neuropose.schemas.opensim import OpenSimRecord
 
 FIRST, LAST = 5, 55  # IK covers frames [5, 55) of 61
 
@@ -197,3 +198,86 @@ def test_reader_rejects_inconsistent_files(job, edit, message) -> None:
     path.write_text("not a storage file\n")
     with pytest.raises(InputError, match="no 'endheader' line"):
         read_storage_file(path)
+
+
+@pytest.mark.slow
+@pytest.mark.media
+def test_cam01_ik_angles_beside_keypoint_angles(
+    blazepose_model, shared_media: Path, tmp_path: Path, model_cache_dir: Path,
+    artifacts_dir: Path,
+) -> None:  # fmt: skip
+    """Real clip: ``neuropose opensim`` then ``neuropose analyze`` with both angle sources.
+
+    Writes the per-angle RMS and mean difference (IK − keypoints) to
+    ``test-artifacts/ik_vs_keypoint_angles.json`` (the figures in docs/analyzer.md).
+    """
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("opensim", reason="opensim comes with neuropose[opensim] / dev")
+    from tests.conftest import REPO_PYTHONPATH
+
+    from neuropose.estimator import Estimator
+    from neuropose.io import load_model, write_model_atomic
+    from neuropose.quality import load_quality_reports, write_job_quality_reports
+    from neuropose.schemas import JobResults
+
+    blazepose_model.reset()
+    vp = Estimator(blazepose_model).process_video(shared_media / "lab_single_person" / "cam01.mp4")
+    results = tmp_path / "job" / "results.json"
+    results.parent.mkdir()
+    doc = JobResults(
+        job_id="job", created_at="2026-01-01T00:00:00Z", neuropose_version="0", videos=(vp,)
+    )
+    write_model_atomic(results, doc)
+    write_job_quality_reports(doc, results.parent / "visualize")  # as the daemon does
+    env = {**os.environ, "NEUROPOSE_MODEL_CACHE_DIR": str(model_cache_dir),
+           "PYTHONPATH": REPO_PYTHONPATH}  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys; from neuropose.cli import main; sys.exit(main())",
+         "opensim", str(results), "--height", "1.75", "--mass", "70"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "quality " in proc.stdout and "cam01.quality.json" in proc.stdout
+    ik_q = load_quality_reports(results.parent)["cam01.mp4"].opensim
+    assert ik_q is not None and 10 < ik_q.marker_rms_mm_median < 60
+    assert "mtp_angle_r" in ik_q.locked_coordinates
+
+    angles = ", ".join(f'"{n}"' for n in IK_ANGLE_NAMES)
+    values: dict[str, dict[str, np.ndarray]] = {}
+    for source in ("keypoints", "opensim"):
+        cfg = tmp_path / f"{source}.toml"
+        cfg.write_text(
+            f'inputs = ["job/results.json"]\nangles = [{angles}]\nangle_source = "{source}"\n'
+        )
+        assert main(["analyze", str(cfg), "-o", str(tmp_path / f"{source}.json")]) == 0
+        rep = json.loads((tmp_path / f"{source}.json").read_text())
+        assert {s["source"] for s in rep["inputs"][0]["angles"].values()} == {source}
+        rows = _rows(tmp_path / f"{source}.angles.csv")
+        values[source] = {
+            n: np.array([float(r["value_deg"] or "nan") for r in rows if r["angle"] == n])
+            for n in IK_ANGLE_NAMES
+        }
+    figures = {}
+    for n in IK_ANGLE_NAMES:
+        ik, kp = values["opensim"][n], values["keypoints"][n]
+        assert ik.shape == (100,) and np.isfinite(ik).all(), n
+        ok = np.isfinite(kp)
+        d = ik[ok] - kp[ok]
+        figures[n] = {
+            "rms_deg": round(float(np.sqrt(np.mean(d**2))), 2),
+            "mean_diff_deg": round(float(np.mean(d)), 2),
+            "ik_range_deg": [round(float(ik.min()), 1), round(float(ik.max()), 1)],
+            "keypoint_range_deg": [round(float(kp[ok].min()), 1), round(float(kp[ok].max()), 1)],
+            "frames": int(ok.sum()),
+        }
+    record = load_model(results.parent / "opensim" / "cam01" / "opensim.json", OpenSimRecord)
+    out = {"clip": "lab_single_person/cam01.mp4", "summary": record.summary, "angles": figures}
+    (artifacts_dir / "ik_vs_keypoint_angles.json").write_text(json.dumps(out, indent=2))
+    # Knees agree best (the same three points define both); measured 7.9 / 4.8 deg RMS.
+    assert figures["left_knee_flexion"]["rms_deg"] < 15
+    assert figures["right_knee_flexion"]["rms_deg"] < 15
+    # Treadmill gait: swing-phase knee flexion reaches 35-90 deg in IK.
+    assert 35 < figures["left_knee_flexion"]["ik_range_deg"][1] < 90
