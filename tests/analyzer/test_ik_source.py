@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from tests.analyzer.conftest import make_arm, make_results
+from tests.conftest import REPO_PYTHONPATH, REPO_ROOT
 
 from neuropose.analyzer.ik_source import (
     IK_ANGLE_NAMES,
@@ -211,13 +215,7 @@ def test_cam01_ik_angles_beside_keypoint_angles(
     Writes the per-angle RMS and mean difference (IK − keypoints) to
     ``test-artifacts/ik_vs_keypoint_angles.json`` (the figures in docs/analyzer.md).
     """
-    import os
-    import subprocess
-    import sys
-
     pytest.importorskip("opensim", reason="opensim comes with neuropose[opensim] / dev")
-    from tests.conftest import REPO_PYTHONPATH
-
     from neuropose.estimator import Estimator
     from neuropose.io import load_model, write_model_atomic
     from neuropose.quality import load_quality_reports, write_job_quality_reports
@@ -281,3 +279,48 @@ def test_cam01_ik_angles_beside_keypoint_angles(
     assert figures["right_knee_flexion"]["rms_deg"] < 15
     # Treadmill gait: swing-phase knee flexion reaches 35-90 deg in IK.
     assert 35 < figures["left_knee_flexion"]["ik_range_deg"][1] < 90
+
+
+def _opensim_cli(results: Path, cwd: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NEUROPOSE_MODEL_CACHE_DIR": str(REPO_ROOT / ".cache" / "models"),
+           "PYTHONPATH": REPO_PYTHONPATH}  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", "import sys; from neuropose.cli import main; sys.exit(main())",
+         "opensim", str(results), "--height", "1.7", "--mass", "65", *extra],
+        capture_output=True, text=True, env=env, cwd=cwd, timeout=900,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_gaps_and_a_missing_marker_through_the_cli(tmp_path: Path, capsys) -> None:
+    """``neuropose opensim`` on a subject with a 3-frame gap, a marker never seen and a
+    10-frame gap: refused by default (exit 2, nothing left), split on request, and the
+    analyzer's IK angles cover exactly the frames IK ran on."""
+    pytest.importorskip("opensim", reason="opensim comes with neuropose[opensim] / dev")
+    from tests.export import synth
+    from tests.export.conftest import write_results
+
+    vp = synth.build(nan_joints={"left_pinky": range(synth.N), "left_wrist": range(30, 40)})
+    (tmp_path / "job").mkdir()
+    results = write_results(tmp_path / "job" / "results.json", vp)
+    refused = _opensim_cli(results, tmp_path)
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    assert "LWrist missing from" in refused.stderr and "--on-long-gap split" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not (tmp_path / "job" / "opensim" / "walk").exists()
+    assert not list((tmp_path / "job").glob("opensim/.*"))  # no staging left behind
+    proc = _opensim_cli(results, tmp_path, "--on-long-gap", "split")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "marker RMS" in proc.stdout
+    rec = json.loads((tmp_path / "job" / "opensim" / "walk" / "opensim.json").read_text())
+    assert rec["markers"]["dropped_markers"] == ["LPinky"]
+    assert rec["frames"] == [0, 30]  # the longest gap-free segment
+    cfg = tmp_path / "a.toml"
+    cfg.write_text('inputs = ["job/results.json"]\nangles = ["left_knee_flexion"]\n'
+                   'angle_source = "opensim"\n')  # fmt: skip
+    assert main(["analyze", str(cfg), "-o", str(tmp_path / "a.json")]) == 0
+    rows = _rows(tmp_path / "a.angles.csv")
+    filled = [r["value_deg"] != "" for r in rows]
+    assert filled == [f < 30 for f in range(synth.N)]
+    # The standing template: knees nearly straight in IK too.
+    assert all(abs(float(r["value_deg"])) < 20 for r in rows[:30])
