@@ -315,6 +315,8 @@ def test_gaps_and_a_missing_marker_through_the_cli(tmp_path: Path, capsys) -> No
     rec = json.loads((tmp_path / "job" / "opensim" / "walk" / "opensim.json").read_text())
     assert rec["markers"]["dropped_markers"] == ["LPinky"]
     assert rec["frames"] == [0, 30]  # the longest gap-free segment
+    rec["coordinates"]["knee_angle_l"]["at_limit_fraction"] = 0.25  # as if IK hit the bound
+    (tmp_path / "job" / "opensim" / "walk" / "opensim.json").write_text(json.dumps(rec))
     cfg = tmp_path / "a.toml"
     cfg.write_text('inputs = ["job/results.json"]\nangles = ["left_knee_flexion"]\n'
                    'angle_source = "opensim"\n')  # fmt: skip
@@ -324,3 +326,7 @@ def test_gaps_and_a_missing_marker_through_the_cli(tmp_path: Path, capsys) -> No
     assert filled == [f < 30 for f in range(synth.N)]
     # The standing template: knees nearly straight in IK too.
     assert all(abs(float(r["value_deg"])) < 20 for r in rows[:30])
+    step = json.loads((tmp_path / "a.json").read_text())["inputs"][0]["transforms"][-1]
+    assert step["step"] == "opensim_ik_angles"
+    assert step["result"]["at_limit_fraction"] == {"left_knee_flexion": 0.25}
+    assert step["result"]["frames"] == [0, 30] and step["result"]["frames_matched"] == 30

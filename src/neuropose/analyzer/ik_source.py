@@ -228,7 +228,9 @@ def ik_angles(
     record : dict
         ``{"step": "opensim_ik_angles", "params", "result"}`` for the report:
         file, SHA-256, coordinates used, frames matched, the run's marker
-        RMS and filter.
+        RMS and filter, and per angle the largest fraction of frames one of
+        its coordinates spent at a range limit (``opensim.json``; such
+        values are the model's bound, not a measurement).
 
     Raises
     ------
@@ -261,6 +263,11 @@ def ik_angles(
         out[name] = full
     summary = motion.record.summary if motion.record is not None else {}
     options = motion.record.options if motion.record is not None else {}
+    coords = motion.record.coordinates if motion.record is not None else {}
+    at_limit = {
+        n: max(float(coords.get(c, {}).get("at_limit_fraction") or 0.0) for c in IK_COORDINATES[n])
+        for n in names
+    }
     record = {
         "step": "opensim_ik_angles",
         "params": {
@@ -274,6 +281,7 @@ def ik_angles(
             "marker_rms_mm_median": summary.get("marker_rms_mm_median"),
             "opensim_filter": options.get("filter"),
             "locked_coordinates": options.get("locked_coordinates"),
+            "at_limit_fraction": at_limit,
         },
     }
     return out, record
