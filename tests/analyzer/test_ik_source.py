@@ -330,3 +330,36 @@ def test_gaps_and_a_missing_marker_through_the_cli(tmp_path: Path, capsys) -> No
     assert step["step"] == "opensim_ik_angles"
     assert step["result"]["at_limit_fraction"] == {"left_knee_flexion": 0.25}
     assert step["result"]["frames"] == [0, 30] and step["result"]["frames_matched"] == 30
+
+
+@pytest.mark.slow
+def test_shoulder_formula_equals_opensim_model_kinematics() -> None:
+    """arccos(cos flex · cos add) is the humerus-torso long-axis angle OpenSim computes."""
+    osim = pytest.importorskip("opensim", reason="opensim comes with neuropose[opensim] / dev")
+    from neuropose.export.opensim_setup import fetch_setup_files
+    from neuropose.wheels import WheelFetchError
+
+    try:
+        setup = fetch_setup_files(REPO_ROOT / ".cache" / "opensim")
+    except WheelFetchError as exc:
+        pytest.skip(f"pose2sim wheel unavailable: {exc}")
+    osim.Logger.setLevelString("error")
+    model = osim.Model(str(setup.model))
+    state = model.initSystem()
+    coords = model.getCoordinateSet()
+
+    def y_axis(body: str) -> np.ndarray:
+        rot = model.getBodySet().get(body).getTransformInGround(state).R()
+        return np.array([rot.get(i, 1) for i in range(3)])
+
+    rng = np.random.default_rng(3)
+    for side in "rl":
+        for flex, add, rot in rng.uniform([-85, -110, -85], [85, 85, 85], size=(8, 3)):
+            for name, value in ((f"arm_flex_{side}", flex), (f"arm_add_{side}", add),
+                                (f"arm_rot_{side}", rot)):  # fmt: skip
+                coords.get(name).setValue(state, np.radians(value))
+            model.realizePosition(state)
+            cos = float(np.clip(y_axis(f"humerus_{side}") @ y_axis("torso"), -1, 1))
+            cols = {f"arm_flex_{side}": np.array([flex]), f"arm_add_{side}": np.array([add])}
+            name = f"{'left' if side == 'l' else 'right'}_shoulder_elevation"
+            assert ik_angle(name, cols)[0] == pytest.approx(np.degrees(np.arccos(cos)), abs=1e-6)
