@@ -54,6 +54,7 @@ from neuropose.analyzer.filtering import (
     savitzky_golay,
 )
 from neuropose.analyzer.gait import detect_gait_events, gait_cycles, gait_parameters
+from neuropose.analyzer.ik_source import IK_ANGLE_NAMES, ik_angles, load_ik_motion
 from neuropose.analyzer.kinematics import segment_stats, speed, summary_stats
 from neuropose.analyzer.load import TRIANGULATED, Trial, load_results, load_trial
 from neuropose.analyzer.reliability import (
@@ -144,7 +145,11 @@ def _exclude(trial: Trial, evidence: Evidence | None) -> tuple[Trial, np.ndarray
 
 
 def analyze_trial(
-    trial: Trial, cfg: AnalysisConfig, label: str, evidence: Evidence | None = None
+    trial: Trial,
+    cfg: AnalysisConfig,
+    label: str,
+    evidence: Evidence | None = None,
+    results: Path | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
     """Every per-trial analysis of ``cfg`` on one (raw) trial.
 
@@ -155,7 +160,9 @@ def analyze_trial(
     verdict, expected error band and per-frame flags
     (:mod:`neuropose.analyzer.reliability`), computed on the unfiltered angle.
 
-    Returns the report entry and table rows (each row starts with ``input``).
+    ``results`` (default ``trial.source``) locates the OpenSim folder of
+    angles whose source is ``"opensim"``. Returns the report entry and table
+    rows (each row starts with ``input``).
     """
     tables: dict[str, list[dict[str, Any]]] = {k: [] for k in TABLES}
     raw_trial = trial
@@ -177,8 +184,15 @@ def analyze_trial(
     t = tr.timestamps
     angles: dict[str, np.ndarray] = {}
     entry_angles: dict[str, Any] = {}
+    sources = {n: cfg.source_of(n, IK_ANGLE_NAMES) for n in cfg.angles}
+    from_ik = [n for n in cfg.angles if sources[n] == "opensim"]
+    ik: dict[str, np.ndarray] = {}
+    if from_ik:
+        motion = load_ik_motion(results or Path(trial.source), trial.video)
+        ik, ik_record = ik_angles(trial, motion, from_ik)
+        transforms.append(ik_record)
     for name in cfg.angles:
-        angles[name] = compute_angle(tr, name, up=up)
+        angles[name] = ik[name] if sources[name] == "opensim" else compute_angle(tr, name, up=up)
     for c in cfg.custom_angles:
         if c.kind == "three_point":
             angles[c.name] = angle_3pt(*(tr.joint(j) for j in c.joints))
@@ -193,7 +207,8 @@ def analyze_trial(
     for name, a in angles.items():
         a[implausible] = np.nan  # gap filling must not bring an implausible frame back
         stats = summary_stats(a)
-        entry_angles[name] = stats
+        source = sources.get(name, "keypoints")
+        entry_angles[name] = {**stats, "source": source}
         rel = None
         if evidence is not None and supported(evidence.skeleton, name):
             rel = angle_reliability(evidence, name, compute_angle(raw_trial, name, up=up))
@@ -211,6 +226,7 @@ def analyze_trial(
             {
                 "input": label,
                 "angle": name,
+                "source": source,
                 "unit": "deg",
                 **stats,
                 "excluded_implausible": int(implausible.sum()),
@@ -466,7 +482,7 @@ def run_analysis(
             if trial.video != TRIANGULATED:
                 vp = results.video(trial.video)
                 evidence = evidence_from_predictions(vp, trial.track_id)
-            body, tables = analyze_trial(trial, cfg, label, evidence)
+            body, tables = analyze_trial(trial, cfg, label, evidence, path)
         except NeuroPoseError as exc:
             if not keep_going:
                 raise

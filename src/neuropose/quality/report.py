@@ -9,7 +9,10 @@ varies by more than :data:`MAX_SEGMENT_CV` (coefficient of variation), any
 joint's mean confidence is below :data:`MIN_MEAN_CONFIDENCE`, an identity
 switch or a fragmented subject track was found, or the estimator exchanged
 the subject's left/right labels on any frame (those frames' side-specific
-angles deserve a look even though the correction is usually right).
+angles deserve a look even though the correction is usually right); and, when
+OpenSim IK ran on the video (``neuropose opensim``), when its median marker RMS
+exceeds :data:`MAX_IK_MARKER_RMS_MM` or an unlocked coordinate sits at a range
+limit in more than :data:`MAX_AT_LIMIT_FRACTION` of the frames.
 
 Examples
 --------
@@ -27,15 +30,19 @@ import numpy as np
 
 from neuropose import __version__
 from neuropose.quality.metrics import DEFAULT_JITTER_CUTOFF_HZ, compute_quality
+from neuropose.schemas.opensim import OpenSimRecord
 from neuropose.schemas.predictions import VideoPredictions
-from neuropose.schemas.quality import QualityReport
+from neuropose.schemas.quality import OpenSimQuality, QualityReport
 from neuropose.timefmt import utc_iso
 
 __all__ = [
+    "MAX_AT_LIMIT_FRACTION",
+    "MAX_IK_MARKER_RMS_MM",
     "MAX_SEGMENT_CV",
     "MIN_MEAN_CONFIDENCE",
     "MIN_SUBJECT_DETECTION",
     "build_quality_report",
+    "opensim_quality",
     "summarize_quality",
 ]
 
@@ -45,6 +52,47 @@ MIN_SUBJECT_DETECTION = 0.9
 MAX_SEGMENT_CV = 0.10
 #: Below this mean confidence of a joint, a report warns.
 MIN_MEAN_CONFIDENCE = 0.5
+#: Above this median IK marker RMS (mm), a report warns (monocular cam01 measured 28-34 mm).
+MAX_IK_MARKER_RMS_MM = 40.0
+#: Above this fraction of IK frames at a coordinate's range limit, a report warns.
+MAX_AT_LIMIT_FRACTION = 0.1
+
+
+def opensim_quality(record: OpenSimRecord) -> OpenSimQuality:
+    """The quality-report summary of one ``opensim.json``.
+
+    Examples
+    --------
+    >>> rec = OpenSimRecord(created_at="", neuropose_version="", opensim_version="4.6",
+    ...     source={}, options={"locked_coordinates": ["mtp_angle_r"]}, setup_files={},
+    ...     markers={}, frames=[0, 100], files={},
+    ...     summary={"marker_rms_mm_median": 28.1, "marker_rms_mm_max": 61.0,
+    ...              "left_knee_rms_deg": 7.9},
+    ...     coordinates={"subtalar_angle_r": {"at_limit_fraction": 0.62},
+    ...                  "knee_angle_r": {"at_limit_fraction": 0.0}})
+    >>> q = opensim_quality(rec)
+    >>> q.coordinates_at_limit, q.knee_rms_deg, q.frames
+    ({'subtalar_angle_r': 0.62}, {'left': 7.9}, (0, 100))
+    """
+    s = record.summary
+    at_limit = {
+        k: float(v["at_limit_fraction"])
+        for k, v in record.coordinates.items()
+        if v.get("at_limit_fraction") and not v.get("locked", False)
+    }
+    knees = {
+        side: float(s[f"{side}_knee_rms_deg"])
+        for side in ("left", "right")
+        if s.get(f"{side}_knee_rms_deg") is not None
+    }
+    return OpenSimQuality(
+        marker_rms_mm_median=float(s["marker_rms_mm_median"]),
+        marker_rms_mm_max=float(s["marker_rms_mm_max"]),
+        frames=(int(record.frames[0]), int(record.frames[1])),
+        locked_coordinates=tuple(record.options.get("locked_coordinates", ())),
+        coordinates_at_limit=at_limit,
+        knee_rms_deg=knees,
+    )
 
 
 def _listed(names: list[str], limit: int = 5) -> str:
@@ -57,8 +105,12 @@ def build_quality_report(
     job_id: str,
     jitter_cutoff_hz: float = DEFAULT_JITTER_CUTOFF_HZ,
     created_at: str | None = None,
+    opensim: OpenSimRecord | None = None,
 ) -> QualityReport:
     """Compute the metrics of ``vp`` and wrap them in a :class:`QualityReport` with warnings.
+
+    ``opensim`` (the video's ``opensim.json``, when ``neuropose opensim`` ran)
+    adds its summary (:func:`opensim_quality`) and warnings.
 
     Examples
     --------
@@ -96,6 +148,20 @@ def build_quality_report(
         warnings.append(
             f"left/right labels corrected on {swapped} frame(s) of the subject ({runs} run(s))"
         )
+    ik = opensim_quality(opensim) if opensim is not None else None
+    if ik is not None and ik.marker_rms_mm_median > MAX_IK_MARKER_RMS_MM:
+        warnings.append(
+            f"OpenSim IK marker RMS {ik.marker_rms_mm_median:.1f} mm (median) is above "
+            f"{MAX_IK_MARKER_RMS_MM:.0f} mm"
+        )
+    pinned = sorted(
+        k for k, v in (ik.coordinates_at_limit if ik else {}).items() if v > MAX_AT_LIMIT_FRACTION
+    )
+    if pinned:
+        warnings.append(
+            f"{len(pinned)} OpenSim coordinate(s) at a range limit in more than "
+            f"{100 * MAX_AT_LIMIT_FRACTION:.0f}% of frames (not measurements): {_listed(pinned)}"
+        )
     return QualityReport(
         job_id=job_id,
         video=vp.video,
@@ -104,6 +170,7 @@ def build_quality_report(
         **dataclasses.asdict(m),  # every metric field of QualityMetrics, same names
         swap_corrected_frames=swapped,
         swap_runs=runs,
+        opensim=ik,
         warnings=tuple(warnings),
         created_at=created_at or utc_iso(),
         neuropose_version=__version__,
@@ -170,5 +237,26 @@ def summarize_quality(report: QualityReport) -> list[tuple[str, str]]:
             f"{report.n_tracks} / {report.id_switches} / {report.subject_fragments}",
         ),
         ("left/right swaps corrected", _swaps(report)),
+        *_opensim_rows(report),
         ("warnings", "; ".join(report.warnings) if report.warnings else "none"),
+    ]
+
+
+def _opensim_rows(report: QualityReport) -> list[tuple[str, str]]:
+    """Headline rows of the OpenSim summary (none when OpenSim did not run on the video)."""
+    ik = report.opensim
+    if ik is None:
+        return []
+    worst = "none"
+    if ik.coordinates_at_limit:
+        name = max(ik.coordinates_at_limit, key=lambda k: ik.coordinates_at_limit[k])
+        worst = (
+            f"{len(ik.coordinates_at_limit)} (worst {name}: {_pct(ik.coordinates_at_limit[name])})"
+        )
+    return [
+        (
+            "OpenSim marker RMS (median / max)",
+            f"{ik.marker_rms_mm_median:.1f} / {ik.marker_rms_mm_max:.1f} mm",
+        ),
+        ("OpenSim coordinates at a range limit", worst),
     ]

@@ -8,7 +8,8 @@ Schema versions: 1 had no ``segment_length_*`` fields; version 2 added them
 (a version-1 file loads with both empty, so its headline segment figures
 read "n/a" until the report is made again). Version 3 added the left/right
 swap counts (``swap_corrected_frames``, ``swap_runs``); an older file loads
-with both ``null`` (unknown, shown as "n/a"), never 0.
+with both ``null`` (unknown, shown as "n/a"), never 0. Version 3 also added ``opensim``
+(the OpenSim IK summary, null when no ``neuropose opensim`` run exists).
 """
 
 from __future__ import annotations
@@ -17,10 +18,39 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from neuropose.schemas.base import Document
+from neuropose.schemas.base import Document, FrozenModel
 from neuropose.schemas.migrations import registry
 
-__all__ = ["QualityReport"]
+__all__ = ["OpenSimQuality", "QualityReport"]
+
+
+class OpenSimQuality(FrozenModel):
+    """Summary of the video's OpenSim scaling + IK run (``opensim/<stem>/opensim.json``).
+
+    Attributes
+    ----------
+    marker_rms_mm_median, marker_rms_mm_max : float
+        Per-frame RMS distance between the model's markers and the data
+        (mm): median and maximum over the frames IK ran on.
+    frames : (int, int)
+        Half-open range of result frames IK ran on.
+    locked_coordinates : list of str
+        Coordinates locked at 0 (not measured).
+    coordinates_at_limit : dict
+        Unlocked coordinate -> fraction (0..1) of IK frames at a range limit
+        (within 0.5 deg); only coordinates that reach a limit. Such values
+        are the model's bound, not a measurement.
+    knee_rms_deg : dict
+        ``left``/``right`` -> RMS difference (deg) between IK knee angle and
+        NeuroPose's 3-point knee flexion.
+    """
+
+    marker_rms_mm_median: float
+    marker_rms_mm_max: float
+    frames: tuple[int, int]
+    locked_coordinates: tuple[str, ...] = ()
+    coordinates_at_limit: dict[str, float] = Field(default_factory=dict)
+    knee_rms_deg: dict[str, float] = Field(default_factory=dict)
 
 
 class QualityReport(Document):
@@ -83,6 +113,8 @@ class QualityReport(Document):
     swap_runs : int or None
         Runs of consecutive relabelled detections of the subject (one per body
         part and run, ``VideoPredictions.swap_corrections``); None when unknown.
+    opensim : OpenSimQuality or None
+        The OpenSim IK summary when ``neuropose opensim`` ran on the video.
     warnings : list of str
         Plain-language findings that need a human look.
     created_at : str
@@ -117,6 +149,7 @@ class QualityReport(Document):
     subject_fragments: int = Field(default=0, ge=0)
     swap_corrected_frames: int | None = Field(default=None, ge=0)
     swap_runs: int | None = Field(default=None, ge=0)
+    opensim: OpenSimQuality | None = None
     warnings: tuple[str, ...] = ()
     created_at: str
     neuropose_version: str
@@ -132,7 +165,8 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
 
 @registry.register("QualityReport", 2)
 def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
-    """Version 2 did not count left/right swap corrections: unknown (null), not zero."""
+    """Version 2 had neither swap counts (unknown: null, not zero) nor an OpenSim summary."""
     data.setdefault("swap_corrected_frames", None)
     data.setdefault("swap_runs", None)
+    data.setdefault("opensim", None)
     return data
