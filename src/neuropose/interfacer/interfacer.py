@@ -78,7 +78,8 @@ from neuropose.datadir.lock import ExclusiveLock
 from neuropose.datadir.staging import clean_staging
 from neuropose.datadir.status import (
     migrate_layout,
-    read_status,
+    read_job_status,
+    sync_index,
     write_aggregate_status,
     write_job_status,
 )
@@ -342,7 +343,7 @@ class Interfacer:
 
     def _load_state(self) -> None:
         try:
-            status = read_status(self.data_dir)
+            status = sync_index(self.data_dir, daemon_pid=os.getpid())
         except InvalidDocumentError as exc:
             raise InvalidDocumentError(
                 f"refusing to start: {exc.message}",
@@ -422,7 +423,11 @@ class Interfacer:
             known = self.jobs.get(cand.job_id)
             if known is None:
                 if self.layout.job(cand.job_id).results.is_file():
-                    continue  # completed earlier; its status entry was pruned
+                    continue  # completed earlier (not in memory, or pruned)
+                known = read_job_status(self.data_dir, cand.job_id)  # older than in memory
+                if known is not None:
+                    self.jobs[cand.job_id] = known
+            if known is None:
                 self.jobs[cand.job_id] = self._new_entry(cand.job_id)
                 self._write_live(self.jobs[cand.job_id])
                 self._log_transition(cand.job_id, None, JobState.QUEUED)
@@ -854,7 +859,7 @@ class Interfacer:
 
     def _write_aggregate(self) -> None:
         try:
-            write_aggregate_status(self.data_dir, self.jobs, daemon_pid=os.getpid())
+            write_aggregate_status(self.data_dir, daemon_pid=os.getpid())
         except OSError as exc:
             raise _status_write_error(exc, self.data_dir) from exc
 
