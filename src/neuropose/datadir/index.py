@@ -33,6 +33,7 @@ Examples
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import os
@@ -184,6 +185,15 @@ def _forget_connections(path: Path) -> None:
             del _CONNECTIONS[key]
 
 
+def _close_all() -> None:
+    """Close cached connections at exit (SQLite then folds and removes its -wal file)."""
+    with _CONNECTIONS_LOCK:
+        for _, conn, _ in _CONNECTIONS.values():
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+        _CONNECTIONS.clear()
+
+
 def _connect(path: Path, write: bool) -> tuple[sqlite3.Connection, threading.Lock] | None:
     """The cached connection to ``path`` (re-opened when the file was replaced);
     ``None`` when ``path`` does not exist."""
@@ -210,6 +220,9 @@ def _connect(path: Path, write: bool) -> tuple[sqlite3.Connection, threading.Loc
         except sqlite3.Error as exc:
             raise _error(path, f"cannot open the status index ({exc})") from exc
         lock = threading.Lock()
+        if not _CONNECTIONS:
+            atexit.unregister(_close_all)
+            atexit.register(_close_all)
         _CONNECTIONS[key] = (inode, conn, lock)
         return conn, lock
 

@@ -188,7 +188,8 @@ def plan_reset(data_dir: Path, *, yes: bool) -> ResetPlan:
     paths: list[Path] = []
     if os.path.lexists(layout.status):
         paths.append(layout.status)
-    paths += [p for p in layout.status_index_files if os.path.lexists(p)]
+    if os.path.lexists(layout.status_index):
+        paths.append(layout.status_index)  # with its -wal/-shm files
     if layout.has_legacy_status():
         paths.append(layout.legacy_status)
     if layout.root.is_dir():
@@ -207,10 +208,10 @@ def plan_reset(data_dir: Path, *, yes: bool) -> ResetPlan:
     if not yes:
         return plan
     with ExclusiveLock(layout.lock, purpose="neuropose reset", wait_s=0.2):
-        for p in paths:
+        for p in paths + [p for p in layout.status_index_files if p not in paths]:
             if p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)
-            elif p.exists():
+            elif os.path.lexists(p):
                 p.unlink()
     plan.executed = True
     return plan
