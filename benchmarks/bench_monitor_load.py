@@ -22,7 +22,8 @@ is any non-200 answer, a connection failure, or a 10 s timeout.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_monitor_load.py [--clients 200] [--seconds 10]
+    .venv/bin/python benchmarks/bench_monitor_load.py [--clients 200] [--seconds 10] \
+        [--components] [--compare-src OTHER_CHECKOUT/src]
 """
 
 from __future__ import annotations
@@ -39,8 +40,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import numpy as np
 
 from neuropose.io import write_model_atomic
 from neuropose.schemas import JobState, JobStatusEntry, StatusFile, VideoProgress
@@ -199,6 +203,126 @@ def _heartbeats(data_dir: Path, status: StatusFile, stop: threading.Event) -> No
             )
 
 
+def _serve(data_dir: Path, tmp: str, src: str | None) -> tuple[subprocess.Popen[str], str, int]:
+    """Start ``neuropose serve`` (from ``src`` when given, else this checkout's import path)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEUROPOSE_")}
+    env["XDG_DATA_HOME"] = tmp
+    if src is not None:
+        env["PYTHONPATH"] = src
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from neuropose.cli import main; sys.exit(main())",
+            "-q",
+            "serve",
+            "--port",
+            "0",
+            "--data-dir",
+            str(data_dir),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        m = re.match(r"Serving on http://([\d.]+):(\d+)/", line)
+        if m:
+            return proc, m.group(1), int(m.group(2))
+    raise SystemExit("the server did not start")
+
+
+def _best_ms(fn: Callable[[], object], repeat: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return 1000 * best
+
+
+def components(data_dir: Path, status: StatusFile) -> None:
+    """In-process cost of each thing :class:`MonitorCache` keeps, with and without it."""
+    import json
+
+    from neuropose.datadir.status import read_status
+    from neuropose.monitor import render
+    from neuropose.monitor.cache import MonitorCache
+    from neuropose.monitor.snapshot import job_files, static_view, take_snapshot
+
+    cache = MonitorCache(data_dir, stale_after_s=120, ttl_s=0)
+    snap = cache.get()
+    rows: list[tuple[str, float, float]] = []
+    parse = _best_ms(lambda: read_status(data_dir))
+    rows.append(
+        ("status: parse all files / check fingerprint", parse, _best_ms(cache.status_fingerprint))
+    )
+    jobs = list(status.jobs.items())
+    every = _best_ms(lambda: [static_view(n, e) for n, e in jobs])
+    some = _best_ms(lambda: [static_view(n, e) for n, e in jobs[:50]])
+    rows.append(("job views: all 1,000 / the 50 a heartbeat changes", every, some))
+    plain = _best_ms(lambda: take_snapshot(data_dir, stale_after_s=120))
+    cached = _best_ms(cache.get)
+    rows.append(("snapshot: without cache / with cache (unchanged status)", plain, cached))
+    body = _best_ms(lambda: json.dumps(snap.view(), ensure_ascii=False).encode())
+    page = _best_ms(lambda: render.render_dashboard(snap).encode())
+    rows.append(("per snapshot: /status.json body (json.dumps) / dashboard", body, page))
+    whole = plain + body + page
+    rows.append(
+        (
+            "a request without snapshot reuse / with (cached body)",
+            whole,
+            _best_ms(lambda: cache.body(snap, "x", lambda: b"")),
+        )
+    )
+    # results.json of a 10-minute 30 fps video (18,000 frames, BlazePose 33 joints)
+    from neuropose.io import load_model
+    from neuropose.schemas import JobResults, Skeleton, VideoPredictions
+    from neuropose.skeletons import BLAZEPOSE_33
+
+    name = next(iter(status.jobs))
+    n = 18_000
+    vp = VideoPredictions.empty_for_tests(BLAZEPOSE_33, n)
+    rng = np.random.default_rng(0)
+    vp = VideoPredictions.model_validate(
+        {
+            **vp.model_dump(),
+            "det_frame": np.arange(n, dtype=np.int32),
+            "track_id": np.zeros(n, np.int32),
+            "boxes": rng.random((n, 5)).astype(np.float32),
+            "poses3d": rng.random((n, 33, 3)).astype(np.float32),
+            "poses2d": rng.random((n, 33, 2)).astype(np.float32),
+            "confidence": rng.random((n, 33)).astype(np.float32),
+        }
+    )
+    assert isinstance(vp.skeleton, Skeleton)
+    results_path = data_dir / "out" / name / "results.json"
+    write_model_atomic(
+        results_path,
+        JobResults(
+            job_id=name, created_at="2026-01-01T00:00:00Z", neuropose_version="0", videos=(vp,)
+        ),
+        indent=None,
+    )
+    entry = status.jobs[name].model_copy(update={"results_path": f"out/{name}/results.json"})
+    parse_results = _best_ms(lambda: load_model(results_path, JobResults), repeat=3)
+    cache.results(results_path)
+    files = job_files(data_dir, name, entry, cache.results)
+    render_page = _best_ms(lambda: render.render_job_page(snap, name, entry, files))
+    mib = results_path.stat().st_size / 2**20
+    label = f"job page, 18,000-frame result: parse results.json ({mib:.1f} MiB) / render page"
+    rows.append((label, parse_results, render_page))
+    results_path.unlink()
+    print(
+        "\n| component (1,000 jobs) | without cache (or first) ms | with (or second) ms | ratio |"
+    )
+    print("|---|---|---|---|")
+    for label, a, b in rows:
+        ratio = f"{a / b:.0f}×" if b >= 0.01 else "> 1000×"
+        print(f"| {label} | {a:.1f} | {b:.2f} | {ratio} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=200)
@@ -206,6 +330,17 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--interval", type=float, default=2.0)
     parser.add_argument("--no-gzip", action="store_true", help="do not offer gzip")
+    parser.add_argument(
+        "--compare-src",
+        metavar="DIR",
+        help="also run every scenario against the `src` folder of another checkout "
+        "(e.g. a `git archive` of main), alternating, in the same run",
+    )
+    parser.add_argument(
+        "--components",
+        action="store_true",
+        help="also time, in this process, each thing the monitor's cache keeps",
+    )
     args = parser.parse_args()
     global ACCEPT_GZIP
     ACCEPT_GZIP = not args.no_gzip
@@ -219,35 +354,13 @@ def main() -> int:
             (data_dir / "out" / name).mkdir()
             write_model_atomic(data_dir / "out" / name / "status.json", entry)
         write_model_atomic(data_dir / "status.json", status)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NEUROPOSE_")}
-        env["XDG_DATA_HOME"] = tmp
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "import sys; from neuropose.cli import main; sys.exit(main())",
-                "-q",
-                "serve",
-                "--port",
-                "0",
-                "--data-dir",
-                str(data_dir),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
+        if args.components:
+            components(data_dir, status)
+        sources: dict[str, str | None] = {"this checkout": None}
+        if args.compare_src:
+            sources["compared"] = args.compare_src
+        servers = {label: _serve(data_dir, tmp, src) for label, src in sources.items()}
         try:
-            assert proc.stdout is not None
-            url = ""
-            for line in proc.stdout:
-                m = re.match(r"Serving on http://([\d.]+):(\d+)/", line)
-                if m:
-                    url = line.strip()
-                    host, port = m.group(1), int(m.group(2))
-                    break
-            if not url:
-                raise SystemExit("the server did not start")
             names = list(status.jobs)
             job_paths = [f"/status.json?job={n}" for n in names[:200]]
             scenarios = {
@@ -261,33 +374,36 @@ def main() -> int:
                 "saturate": (job_paths, [1.0] * len(job_paths), 0.0),
             }
             print(
-                f"monitor load: {args.clients} clients x {args.seconds:g} s per scenario, "
+                f"\nmonitor load: {args.clients} clients x {args.seconds:g} s per scenario, "
                 f"{args.jobs} jobs, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
                 f"load average {os.getloadavg()[0]:.1f} at start, "
                 f"{'gzip offered' if ACCEPT_GZIP else 'no gzip'}"
             )
             print(
-                "\n| scenario | requests | req/s | mean body KiB | p50 ms | p95 ms "
-                "| max ms | errors |\n|---|---|---|---|---|---|---|---|"
+                "\n| server | scenario | requests | req/s | mean body KiB | p50 ms | p95 ms "
+                "| max ms | errors |\n|---|---|---|---|---|---|---|---|---|"
             )
             for name, (paths, weights, interval) in scenarios.items():
-                stop = threading.Event()
-                beat = threading.Thread(target=_heartbeats, args=(data_dir, status, stop))
-                if name == "poll+heartbeats":
-                    beat.start()
-                r = asyncio.run(
-                    _scenario(host, port, args.clients, args.seconds, paths, weights, interval)
-                )
-                stop.set()
-                if beat.is_alive():
-                    beat.join()
-                print(
-                    f"| {name} | {r['requests']:.0f} | {r['rps']:.0f} | {r['kb']:.0f} | "
-                    f"{r['p50']:.1f} | {r['p95']:.1f} | {r['max']:.0f} | {r['errors']:.0f} |"
-                )
+                for label, (_, host, port) in servers.items():
+                    stop = threading.Event()
+                    beat = threading.Thread(target=_heartbeats, args=(data_dir, status, stop))
+                    if name == "poll+heartbeats":
+                        beat.start()
+                    r = asyncio.run(
+                        _scenario(host, port, args.clients, args.seconds, paths, weights, interval)
+                    )
+                    stop.set()
+                    if beat.is_alive():
+                        beat.join()
+                    print(
+                        f"| {label} | {name} | {r['requests']:.0f} | {r['rps']:.0f} | "
+                        f"{r['kb']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['max']:.0f} | "
+                        f"{r['errors']:.0f} |"
+                    )
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(15)
+            for proc, _, _ in servers.values():
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(15)
     return 0
 
 

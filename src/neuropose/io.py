@@ -190,8 +190,26 @@ def write_model_atomic(path: Path | str, model: BaseModel, *, indent: int | None
     write_json_atomic(path, payload, indent=indent)
 
 
+_CORRUPT_HINT = "the file is corrupt or half-written; restore it from a backup or remove it"
+
+
 def load_json(path: Path | str) -> Any:
-    """Read a JSON file, raising :class:`InvalidDocumentError` naming the file."""
+    """Read a JSON file, raising :class:`InvalidDocumentError` naming the file.
+
+    Whatever the bytes (truncated, not UTF-8, nested 200,000 levels deep, a
+    100,000-digit number), the only exception is :class:`InvalidDocumentError`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> bad = pathlib.Path(tempfile.mkdtemp()) / "status.json"
+    >>> _ = bad.write_text("[" * 200000 + "]" * 200000)
+    >>> try:
+    ...     load_json(bad)
+    ... except InvalidDocumentError as exc:
+    ...     print(exc.message.endswith("(JSON nested too deeply to read)"))
+    True
+    """
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -201,11 +219,14 @@ def load_json(path: Path | str) -> Any:
         raise InvalidDocumentError(f"{p}: cannot read ({exc.strerror})") from exc
     try:
         return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except RecursionError:
+        # json's C decoder recurses once per nesting level ('[' * 200000 ...).
         raise InvalidDocumentError(
-            f"{p}: not valid JSON ({exc})",
-            hint="the file is corrupt or half-written; restore it from a backup or remove it",
-        ) from exc
+            f"{p}: not a NeuroPose document (JSON nested too deeply to read)",
+            hint=_CORRUPT_HINT,
+        ) from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, integer-string limit
+        raise InvalidDocumentError(f"{p}: not valid JSON ({exc})", hint=_CORRUPT_HINT) from exc
 
 
 def format_validation_error(exc: ValidationError) -> str:
@@ -243,6 +264,10 @@ def load_model(path: Path | str, model: type[M]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidDocumentError(f"{p}: {format_validation_error(exc)}") from exc
+    except RecursionError:
+        raise InvalidDocumentError(
+            f"{p}: not a valid {model.__name__} (values nested too deeply)", hint=_CORRUPT_HINT
+        ) from None
 
 
 def remove_stale_temp_files(directory: Path | str, *, min_age_s: float = 0.0) -> list[Path]:

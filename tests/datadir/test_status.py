@@ -97,7 +97,8 @@ def _legacy(tmp_path: Path, jobs: dict[str, JobStatusEntry]) -> Path:
 
 
 def test_readers_understand_the_old_layout_until_it_is_migrated(tmp_path: Path) -> None:
-    from neuropose.monitor.snapshot import CachedStatusReader, take_snapshot
+    from neuropose.monitor.cache import MonitorCache
+    from neuropose.monitor.snapshot import take_snapshot
 
     done = _entry("a", JobState.COMPLETED, "2026-01-01T00:00:00.000000Z")
     legacy = _legacy(tmp_path, {"a": done})
@@ -105,12 +106,13 @@ def test_readers_understand_the_old_layout_until_it_is_migrated(tmp_path: Path) 
     assert read_status(tmp_path).jobs == {"a": done}
     snap = take_snapshot(tmp_path, stale_after_s=60)
     assert snap.error is None and snap.status is not None and list(snap.status.jobs) == ["a"]
-    cached = CachedStatusReader()
-    assert cached(tmp_path).jobs == {"a": done}
+    cached = MonitorCache(tmp_path, stale_after_s=60, ttl_s=0)
+    first = cached.get().status
+    assert first is not None and first.jobs == {"a": done}
     assert migrate_layout(tmp_path) is True
-    assert cached(tmp_path).jobs == {"a": done}  # the moved file is the same file
+    assert cached.get().status is first  # the moved file is the same file: not re-parsed
     write_aggregate_status(tmp_path, {})
-    assert cached(tmp_path).jobs == {}  # and the dashboard follows the new one
+    assert cached.get().status.jobs == {}  # type: ignore[union-attr]  # follows the new one
     assert current_status_path(tmp_path) == tmp_path / "status.json"
     assert read_status(tmp_path).jobs == {} and not legacy.exists()
 

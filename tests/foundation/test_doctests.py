@@ -18,6 +18,15 @@ MODULES = [
     "neuropose.interfacer.discovery",
     "neuropose.schemas.predictions",
     "neuropose.schemas.provenance",
+    "neuropose.quality",
+    "neuropose.quality.metrics",
+    "neuropose.quality.report",
+    "neuropose.quality.html",
+    "neuropose.quality.files",
+    "neuropose.monitor.cache",
+    "neuropose.monitor.render",
+    "neuropose.monitor.snapshot",
+    "neuropose.monitor.server",
 ]
 
 

@@ -75,11 +75,7 @@ SAME_LAYER_REASONS: dict[tuple[str, str], str] = {
 }
 
 #: Same-layer or upward imports other engineers are removing now (delete on landing).
-IN_PROGRESS: dict[tuple[str, str], str] = {
-    # The daemon builds quality reports through visualize.report; the quality
-    # branch moves build/write/render into neuropose.quality (layer 2).
-    ("interfacer", "visualize"): "quality report -> neuropose.quality",
-}
+IN_PROGRESS: dict[tuple[str, str], str] = {}
 
 
 def _package(module: str) -> str:

@@ -227,8 +227,9 @@ def make_quality(job: str, video: str) -> dict[str, Any]:
     """A valid QualityReport (JSON form) with known figures.
 
     100 frames, subject missing on 4 (detected 96 %), mean confidences 0.9 and
-    0.7 (mean 0.8), bone CVs 0.02 and 0.12 (median 7 %, worst 12 % on
-    ``hip-knee``), jitter 1.0 / 3.0 mm (median 2.0 mm) above 8 Hz, one warning.
+    0.7 (mean 0.8), limb segment CVs 0.02 and 0.12 (median 7 %, worst 12 % on
+    ``left_thigh``), a 0.7 mm face edge with CV 0.26 (never in the headline),
+    jitter 1.0 / 3.0 mm (median 2.0 mm) above 8 Hz, one warning.
     """
     from neuropose.schemas.quality import QualityReport
 
@@ -246,13 +247,16 @@ def make_quality(job: str, video: str) -> dict[str, Any]:
         frames_subject_missing=4,
         subject_missing_ranges=((10, 13),),
         mean_confidence={"hip": 0.9, "knee": 0.7},
-        bone_length_cv={"hip-knee": 0.12, "knee-ankle": 0.02},
+        bone_length_cv={"hip-knee": 0.12, "knee-ankle": 0.02, "eye_inner-eye": 0.26},
+        bone_length_mm={"hip-knee": 410.0, "knee-ankle": 395.0, "eye_inner-eye": 0.7},
+        segment_length_cv={"left_thigh": 0.12, "left_shank": 0.02},
+        segment_length_mm={"left_thigh": 410.0, "left_shank": 395.0},
         jitter_cutoff_hz=8.0,
         jitter_mm={"hip": 1.0, "knee": 3.0},
         jitter_px={"hip": 0.5, "knee": 1.5},
         id_switches=0,
         subject_fragments=2,
-        warnings=("bone hip-knee varies in length by 12.0% (> 10%)",),
+        warnings=("1 limb segment length(s) vary by more than 10%: left_thigh",),
         created_at="2026-11-22T03:00:00Z",
         neuropose_version="0.1.0",
     )

@@ -233,31 +233,6 @@ def test_live_per_job_status_files_are_shown(
     assert code == 503 and "walk-01" in json.loads(body)["error"]
 
 
-def test_unchanged_status_is_not_parsed_again(data_dir: Path) -> None:
-    from neuropose.datadir.status import write_job_status
-    from neuropose.monitor.snapshot import CachedStatusReader
-
-    calls = []
-
-    def counting(d: Path):  # type: ignore[no-untyped-def]
-        from neuropose.datadir.status import read_status
-
-        calls.append(d)
-        return read_status(d)
-
-    jobs = sample_jobs()
-    write_status(data_dir, jobs)
-    reader = CachedStatusReader(counting)
-    first = reader(data_dir)
-    assert reader(data_dir) is first and len(calls) == 1
-    write_job_status(data_dir, jobs["walk-02"])
-    second = reader(data_dir)
-    assert second is not first and len(calls) == 2
-    write_status(data_dir, jobs)
-    reader(data_dir)
-    assert len(calls) == 3
-
-
 def test_requests_are_logged_at_debug_level(base: str, http_get: Get) -> None:
     import logging
 

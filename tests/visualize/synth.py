@@ -167,3 +167,56 @@ def build_knee_predictions(n: int = 90) -> tuple[VideoPredictions, np.ndarray]:
         }
     )
     return VideoPredictions.model_validate(vp.model_dump()), theta
+
+
+def build_limb_predictions(n: int = 30) -> VideoPredictions:
+    """BlazePose-33 predictions of one person whose segment lengths are known.
+
+    Camera frame, mm, 30 fps, one track (id 1) on every frame, confidence 0.8.
+    Every joint sits at a fixed, distinct position except:
+
+    * left thigh (left_hip–left_knee) alternates 350 / 450 mm frame by frame
+      (mean 400, population std 50: CV 0.125); the left ankle moves with the
+      knee so the left shank stays 400 mm;
+    * right thigh alternates 380 / 420 mm (CV 0.05), right shank stays 400 mm;
+    * upper arms are 300 mm, forearms 250 mm, constant;
+    * the left_eye_inner–left_eye edge alternates 0.5 / 0.9 mm (mean 0.7 mm,
+      CV 0.2857): a face "bone" that must never count as a limb segment.
+    """
+    from neuropose.skeletons import BLAZEPOSE_33 as sk
+
+    rng = np.random.default_rng(7)
+    base = rng.uniform(-300, 300, size=(len(sk.joints), 3)) + np.array([0, -700, 3000])
+    poses = np.repeat(base[None], n, axis=0)
+    alt = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+
+    def put(name: str, x: float | np.ndarray, y: float | np.ndarray) -> None:
+        poses[:, sk.index(name)] = np.stack(
+            np.broadcast_arrays(np.asarray(x, float), np.asarray(y, float), 3000.0 * np.ones(n)), 1
+        )
+
+    for side, sx in (("left", 1.0), ("right", -1.0)):
+        put(f"{side}_shoulder", 150 * sx, -500)
+        put(f"{side}_elbow", 150 * sx, -200)
+        put(f"{side}_wrist", 150 * sx, 50)
+        put(f"{side}_hip", 100 * sx, 0)
+    put("left_knee", 100, 400 + 50 * alt)
+    put("left_ankle", 100, 800 + 50 * alt)
+    put("right_knee", -100, 400 + 20 * alt)
+    put("right_ankle", -100, 800 + 20 * alt)
+    put("left_eye_inner", 20, -900)
+    put("left_eye", 20.7 + 0.2 * alt, -900)
+    base_vp = build_predictions(n=n)
+    vp = base_vp.model_copy(
+        update={
+            "skeleton": sk,
+            "det_frame": np.arange(n, dtype=np.int32),
+            "track_id": np.ones(n, np.int32),
+            "boxes": np.tile(np.float32([250, 50, 140, 300, 0.9]), (n, 1)),
+            "poses3d": poses.astype(np.float32),
+            "poses2d": (poses[:, :, :2] / 10 + np.float32([320, 100])).astype(np.float32),
+            "confidence": np.full((n, len(sk.joints)), 0.8, np.float32),
+            "segmentations": {},
+        }
+    )
+    return VideoPredictions.model_validate(vp.model_dump())

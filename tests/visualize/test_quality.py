@@ -6,17 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.visualize.synth import MISSING, SKELETON, N, build_predictions
+from tests.visualize.synth import MISSING, SKELETON, N, build_limb_predictions, build_predictions
 
-from neuropose.analyzer.quality import bone_length_cv, compute_quality, high_frequency_rms
 from neuropose.io import load_model
+from neuropose.quality import build_quality_report, summarize_quality, write_quality_report
+from neuropose.quality.metrics import bone_length_cv, compute_quality, high_frequency_rms
 from neuropose.schemas import VideoPredictions
 from neuropose.schemas.quality import QualityReport
-from neuropose.visualize.report import (
-    build_quality_report,
-    summarize_quality,
-    write_quality_report,
-)
 
 
 def test_detection_missing_frames_confidence_and_rigid_bones() -> None:
@@ -82,7 +78,7 @@ def test_report_roundtrips_and_warns(tmp_path: Path) -> None:
     report = build_quality_report(
         build_predictions(), job_id="job1", created_at="2026-01-01T00:00:00Z"
     )
-    assert report.schema_version == 1
+    assert report.schema_version == 2
     assert any("subject track is split into 2 pieces" in w for w in report.warnings)
     assert any("mean confidence below 0.5: b" in w for w in report.warnings)
     json_path, html_path = write_quality_report(report, tmp_path, "clip")
@@ -97,8 +93,9 @@ def test_summary_lines_for_status() -> None:
     assert summary["subject detected"] == "90.0%"
     assert summary["subject missing"] == "3 of 30 frames"
     assert summary["mean joint confidence"] == "0.50"
-    assert summary["bone length CV, bones ≥ 10 cm (worst)"] == "0.0% (a-b)"
-    assert summary["tracks / ID switches"] == "2 / 0"
+    # The toy skeleton has no clinical limb segments: no segment figure, not a made-up one.
+    assert summary["limb segment length CV (worst)"] == "n/a"
+    assert summary["tracks / ID switches / subject fragments"] == "2 / 0 / 2"
 
 
 def test_video_without_detections_gives_nulls_not_nan() -> None:
@@ -111,7 +108,7 @@ def test_video_without_detections_gives_nulls_not_nan() -> None:
 
 def test_reports_are_found_for_status_and_corrupt_ones_are_errors(tmp_path: Path) -> None:
     from neuropose.errors import InvalidDocumentError
-    from neuropose.visualize.report import load_quality_reports, quality_report_path
+    from neuropose.quality import load_quality_reports, quality_report_path
 
     job = tmp_path / "out" / "job1"
     assert load_quality_reports(job) == {}
@@ -126,25 +123,95 @@ def test_reports_are_found_for_status_and_corrupt_ones_are_errors(tmp_path: Path
         load_quality_reports(job)
 
 
-def test_only_long_bones_raise_the_bone_length_warning() -> None:
-    vp = build_predictions()
-    d = vp.model_dump()
-    p3 = d["poses3d"].copy()
-    subject = np.nonzero(d["track_id"] == 1)[0]
-    # c-d (60 mm) stretches by +-20 mm on alternate frames: CV ~0.33, but a short bone.
-    p3[subject[::2], 3, 1] += 20.0
-    p3[subject[1::2], 3, 1] -= 20.0
-    d["poses3d"] = p3
-    short = build_quality_report(VideoPredictions.model_validate(d), job_id="j")
-    lengths = np.where(np.arange(subject.size) % 2 == 0, 80.0, 40.0)  # 27 frames: 14 x 80, 13 x 40
-    assert short.bone_length_cv["c-d"] == pytest.approx(lengths.std() / lengths.mean(), rel=1e-5)
-    assert not any("bone length" in w for w in short.warnings)
-    # a-b (100 mm) stretching by +-15 mm is warned about.
-    p3[subject[::2], 1, 1] += 15.0
-    p3[subject[1::2], 1, 1] -= 15.0
-    d["poses3d"] = p3
-    long = build_quality_report(VideoPredictions.model_validate(d), job_id="j")
-    assert any(
-        w.startswith("1 bone length(s) of 100 mm or more vary by more than 10%: a-b")
-        for w in long.warnings
+def test_clinical_segments_of_every_known_skeleton() -> None:
+    from neuropose.quality.metrics import CLINICAL_SEGMENTS, clinical_segments
+    from neuropose.skeletons import SKELETONS
+
+    assert list(CLINICAL_SEGMENTS) == [
+        f"{side}_{seg}"
+        for side in ("left", "right")
+        for seg in ("upper_arm", "forearm", "thigh", "shank")
+    ]
+    assert CLINICAL_SEGMENTS["left_thigh"] == ("left_hip", "left_knee")
+    assert CLINICAL_SEGMENTS["right_forearm"] == ("right_elbow", "right_wrist")
+    for name, skeleton in SKELETONS.items():
+        assert clinical_segments(skeleton) == list(CLINICAL_SEGMENTS), name
+    assert clinical_segments(SKELETON) == []  # no canonical map: no segments
+
+
+def test_only_clinical_limb_segments_enter_the_headline_and_warnings() -> None:
+    vp = build_limb_predictions()
+    m = compute_quality(vp)
+    assert m.segment_length_cv == pytest.approx(
+        {
+            "left_upper_arm": 0.0,
+            "left_forearm": 0.0,
+            "left_thigh": 0.125,
+            "left_shank": 0.0,
+            "right_upper_arm": 0.0,
+            "right_forearm": 0.0,
+            "right_thigh": 0.05,
+            "right_shank": 0.0,
+        },
+        abs=1e-5,
     )
+    assert m.segment_length_mm == pytest.approx(
+        {
+            "left_upper_arm": 300.0,
+            "left_forearm": 250.0,
+            "left_thigh": 400.0,
+            "left_shank": 400.0,
+            "right_upper_arm": 300.0,
+            "right_forearm": 250.0,
+            "right_thigh": 400.0,
+            "right_shank": 400.0,
+        },
+        abs=1e-3,
+    )
+    # The 0.7 mm eye edge is still measured per edge (28.6 % CV) ...
+    assert m.bone_length_cv["left_eye_inner-left_eye"] == pytest.approx(0.2 / 0.7, rel=1e-3)
+    assert m.bone_length_mm["left_eye_inner-left_eye"] == pytest.approx(0.7, abs=1e-3)
+    # ... but neither the headline nor the warnings count it.
+    report = build_quality_report(vp, job_id="j")
+    summary = dict(summarize_quality(report))
+    assert summary["limb segment length CV (median)"] == "0.0%"
+    assert summary["limb segment length CV (worst)"] == "12.5% (left_thigh)"
+    assert report.warnings == ("1 limb segment length(s) vary by more than 10%: left_thigh",)
+    assert summary["mean joint confidence"] == "0.80"
+
+
+def test_a_version_1_report_is_migrated_and_shows_no_segment_figures(tmp_path: Path) -> None:
+    import json
+
+    report = build_quality_report(build_limb_predictions(), job_id="j")
+    v1 = report.model_dump(mode="json")
+    del v1["segment_length_cv"], v1["segment_length_mm"]
+    v1["schema_version"] = 1
+    (tmp_path / "old.quality.json").write_text(json.dumps(v1))
+    old = load_model(tmp_path / "old.quality.json", QualityReport)
+    assert old.schema_version == 2 and old.segment_length_cv == {}
+    assert dict(summarize_quality(old))["limb segment length CV (worst)"] == "n/a"
+    assert old.bone_length_cv == report.bone_length_cv
+
+
+def test_html_report_shows_the_summary_strings_and_escapes(tmp_path: Path) -> None:
+    from neuropose.quality import render_quality_html
+
+    vp = build_limb_predictions()
+    hostile = vp.model_copy(update={"video": "<img src=x onerror=alert(1)>.mp4"})
+    page = render_quality_html(build_quality_report(hostile, job_id="j"))
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;.mp4" in page
+    assert "<script" not in page and " style=" not in page
+    assert "<th>limb segment length CV (worst)</th><td>12.5% (left_thigh)</td>" in page
+    assert '<td>left_thigh</td><td class="num">400</td><td class="num">12.5%</td>' in page
+
+
+def test_a_deeply_nested_quality_file_is_a_named_error(tmp_path: Path) -> None:
+    from neuropose.errors import InvalidDocumentError
+    from neuropose.quality import load_quality_reports
+
+    (tmp_path / "visualize").mkdir()
+    bad = tmp_path / "visualize" / "clip.quality.json"
+    bad.write_text("[" * 200000 + "]" * 200000)
+    with pytest.raises(InvalidDocumentError, match=r"clip.quality.json: .*nested too deeply"):
+        load_quality_reports(tmp_path)

@@ -136,7 +136,7 @@ def _print_table(settings: Any, jobs: dict[str, Any]) -> None:
 
 def _print_quality(job_out: Path) -> None:
     """Quality summary of each video of a job, when its reports exist."""
-    from neuropose.visualize.report import load_quality_reports, summarize_quality
+    from neuropose.quality import load_quality_reports, summarize_quality
 
     for video, report in load_quality_reports(job_out).items():
         quality = Table("quality", video, show_header=True)

@@ -79,12 +79,12 @@ def visualize(
 
     The quality report (<video>.quality.json/.html) is always written.
     """
+    from neuropose.quality import summarize_quality
     from neuropose.visualize.pipeline import (
         VisualizeOptions,
         parse_frame_range,
         visualize_results,
     )
-    from neuropose.visualize.report import summarize_quality
 
     state(ctx).load()
     opts = VisualizeOptions(

@@ -94,6 +94,7 @@ from neuropose.errors import (
 from neuropose.interfacer.discovery import StabilityTracker, list_videos
 from neuropose.interfacer.signals import GracefulStop
 from neuropose.io import load_model, remove_stale_temp_files, write_json_atomic, write_model_atomic
+from neuropose.quality import write_job_quality_reports
 from neuropose.schemas.predictions import JobResults, VideoPredictions
 from neuropose.schemas.status import AttemptRecord, JobState, JobStatusEntry, VideoProgress
 from neuropose.timefmt import utc_now
@@ -571,14 +572,8 @@ class Interfacer:
         The reports are derived data: a failure here is logged and never fails
         a job whose ``results.json`` is already complete.
         """
-        from neuropose.visualize.report import build_quality_report, write_quality_report
-
-        target = self.layout.job(job_out.name).visualize
         try:
-            target.mkdir(exist_ok=True)
-            for vp in results.videos:
-                report = build_quality_report(vp, job_id=results.job_id)
-                write_quality_report(report, target, Path(vp.video).stem or vp.video)
+            write_job_quality_reports(results, self.layout.job(job_out.name).visualize)
         except (OSError, ValueError) as exc:
             logger.warning("job %s: quality report not written: %s", results.job_id, exc)
 

@@ -50,13 +50,8 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from neuropose import __version__
 from neuropose.errors import BusyError, ConfigError, ResourceError
 from neuropose.monitor import render
-from neuropose.monitor.snapshot import (
-    CachedStatusReader,
-    Snapshot,
-    SnapshotCache,
-    job_files,
-    take_snapshot,
-)
+from neuropose.monitor.cache import MonitorCache
+from neuropose.monitor.snapshot import Snapshot, job_files
 from neuropose.schemas import StatusFile
 
 __all__ = [
@@ -148,25 +143,28 @@ def _html(status: int, text: str) -> _Response:
     return _Response(status, _HTML, text.encode("utf-8"))
 
 
-def _cached(snap: Snapshot, key: Any, content_type: str, make: Callable[[], bytes]) -> _Response:
+def _cached(
+    cache: MonitorCache, snap: Snapshot, key: Any, content_type: str, make: Callable[[], bytes]
+) -> _Response:
     """A 200 response whose body (and its gzip form, on demand) is computed once per snapshot."""
-    body: bytes = snap.memo(key, make)
+    body = cache.body(snap, key, make)
     return _Response(
         200,
         content_type,
         body,
-        gzipped=lambda: snap.memo(
-            ("gzip", key), lambda: gzip.compress(body, compresslevel=3, mtime=0)
+        gzipped=lambda: cache.body(
+            snap, ("gzip", key), lambda: gzip.compress(body, compresslevel=3, mtime=0)
         ),
     )
 
 
-def _status_json_response(snap: Snapshot) -> _Response:
-    return _cached(snap, "status.json", _JSON, lambda: render.render_status_json_bytes(snap))
+def _status_json_response(cache: MonitorCache, snap: Snapshot) -> _Response:
+    return _cached(cache, snap, "status.json", _JSON, lambda: render.render_status_json_bytes(snap))
 
 
-def _dashboard_response(snap: Snapshot, token_query: str) -> _Response:
+def _dashboard_response(cache: MonitorCache, snap: Snapshot, token_query: str) -> _Response:
     return _cached(
+        cache,
         snap,
         ("dashboard", token_query),
         _HTML,
@@ -174,12 +172,21 @@ def _dashboard_response(snap: Snapshot, token_query: str) -> _Response:
     )
 
 
-def _warm(snap: Snapshot) -> None:
-    """Pre-render the bodies most requests ask for, before the snapshot is published."""
+def _warm(cache: MonitorCache, snap: Snapshot) -> None:
+    """Pre-render ``/status.json`` and ``/`` (gzipped) before handing out ``snap``.
+
+    The refreshing request pays for them, so no other request waits for a
+    render (measured: rendering ``/`` on its first request instead raised the
+    p95 of the mixed-pages scenario about 4×).
+    """
     if snap.status is not None:
-        for resp in (_status_json_response(snap), _dashboard_response(snap, "")):
+        for resp in (_status_json_response(cache, snap), _dashboard_response(cache, snap, "")):
             assert resp.gzipped is not None
             resp.gzipped()
+
+
+#: A video index in a preview URL: plain ASCII digits, at most this many.
+_MAX_INDEX_DIGITS = 6
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -260,41 +267,52 @@ class _Handler(BaseHTTPRequestHandler):
         path = parts.path
         if path == "/health":
             return self._health()
-        snap = self.server.snapshots.get()
+        cache = self.server.snapshots
+        snap = cache.get()
         if path == "/":
             if snap.status is None:
                 return self._unavailable_html(snap, token_query)
-            return _dashboard_response(snap, token_query)
+            return _dashboard_response(cache, snap, token_query)
         if path == "/status.json":
-            return self._status_json(snap, query)
+            return self._status_json(cache, snap, query)
         if path == "/metrics":
-            text = snap.memo("metrics", lambda: render.render_metrics(snap))
-            return _Response(200, _PROM, text.encode("utf-8"))
+            text = cache.body(snap, "metrics", lambda: render.render_metrics(snap).encode())
+            return _Response(200, _PROM, text)
         segments = path.split("/")
         if len(segments) >= 3 and segments[0] == "" and segments[1] == "jobs":
-            if snap.status is None:
-                return self._unavailable_html(snap, token_query)
-            name = unquote(segments[2], errors="replace") if segments[2] else ""
-            entry = snap.status.jobs.get(name)
-            if entry is None:
-                return self._not_found(
-                    snap, token_query, f"No job named {name!r} in the status file."
-                )
-            if len(segments) == 3:
-                files = job_files(snap.data_dir, name, entry)
-                return _html(200, render.render_job_page(snap, name, entry, files, token_query))
-            if len(segments) == 5 and segments[3] == "preview" and segments[4].isdigit():
-                files = job_files(snap.data_dir, name, entry)
-                preview = files.previews.get(int(segments[4]))
-                if preview is not None:
-                    try:
-                        data = preview.read_bytes()
-                    except OSError:
-                        data = b""
-                    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-                        return _Response(200, "image/png", data)
-                return _json(404, {"error": "no preview for this video", "job": name})
+            return self._job_route(cache, snap, segments[2:], token_query)
         return self._not_found(snap, token_query, f"There is no page at {path!r}.")
+
+    def _job_route(
+        self, cache: MonitorCache, snap: Snapshot, rest: list[str], token_query: str
+    ) -> _Response:
+        """``/jobs/<job>`` and ``/jobs/<job>/preview/<index>``; anything else under it is 404."""
+        if snap.status is None:
+            return self._unavailable_html(snap, token_query)
+        name = unquote(rest[0], errors="replace") if rest[0] else ""
+        entry = snap.status.jobs.get(name)
+        if entry is None:
+            return self._not_found(snap, token_query, f"No job named {name!r} in the status file.")
+        if len(rest) == 1:
+            files = job_files(snap.data_dir, name, entry, cache.results)
+            return _html(200, render.render_job_page(snap, name, entry, files, token_query))
+        if len(rest) == 3 and rest[1] == "preview":
+            index = rest[2]
+            if not (index.isascii() and index.isdigit() and len(index) <= _MAX_INDEX_DIGITS):
+                return self._not_found(
+                    snap, token_query, f"{index[:40]!r} is not a video number (0, 1, 2, ...)."
+                )
+            files = job_files(snap.data_dir, name, entry, cache.results)
+            preview = files.previews.get(int(index))
+            if preview is not None:
+                try:
+                    data = preview.read_bytes()
+                except OSError:
+                    data = b""
+                if data.startswith(b"\x89PNG\r\n\x1a\n"):
+                    return _Response(200, "image/png", data)
+            return _json(404, {"error": "no preview for this video", "job": name})
+        return self._not_found(snap, token_query, f"There is no page at {self.path!r}.")
 
     def _authorize(self, query: dict[str, list[str]]) -> _Response | None:
         token = self.server.token
@@ -345,7 +363,9 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def _status_json(self, snap: Snapshot, query: dict[str, list[str]]) -> _Response:
+    def _status_json(
+        self, cache: MonitorCache, snap: Snapshot, query: dict[str, list[str]]
+    ) -> _Response:
         if snap.status is None:
             return _json(503, {**snap.view(), "error": snap.error})
         if "job" in query:
@@ -354,7 +374,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return _json(200, render.render_status_json(snap, name))
             except KeyError:
                 return _json(404, {"error": "unknown job", "job": name})
-        return _status_json_response(snap)
+        return _status_json_response(cache, snap)
 
     def _unavailable_html(self, snap: Snapshot, token_query: str) -> _Response:
         return _html(
@@ -390,7 +410,7 @@ class MonitorServer(ThreadingHTTPServer):
         ``reader(data_dir) -> StatusFile``; defaults to
         :func:`neuropose.datadir.status.read_status` (the aggregate merged
         with live per-job files). It is only called when a status file changed
-        (see :class:`~neuropose.monitor.snapshot.CachedStatusReader`).
+        (see :class:`~neuropose.monitor.cache.MonitorCache`).
     cache_ttl_s : float
         How long one reading of the status is reused across requests.
 
@@ -432,11 +452,8 @@ class MonitorServer(ThreadingHTTPServer):
         self.data_dir = Path(data_dir)
         self.token = token or None
         self.stale_after_s = stale_after_s
-        resolved = CachedStatusReader(reader)
-        self.snapshots = SnapshotCache(
-            lambda: take_snapshot(self.data_dir, stale_after_s=stale_after_s, reader=resolved),
-            ttl_s=cache_ttl_s,
-            warm=_warm,
+        self.snapshots = MonitorCache(
+            self.data_dir, stale_after_s=stale_after_s, reader=reader, ttl_s=cache_ttl_s, warm=_warm
         )
         bind_host = host.strip("[]")
         self.address_family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET

@@ -7,7 +7,7 @@ The monitor only ever *reads* the data directory::
       status.json                               job status, merged with the live
       out/<job>/status.json                     per-job files by datadir.status.read_status
       out/<job>/results.json                    job page: metadata, provenance, metrics
-      out/<job>/visualize/<stem>.quality.json   job page: QC summary (rendered generically)
+      out/<job>/visualize/<stem>.quality.json   job page: QC (neuropose.quality renders it)
       out/<job>/visualize/<stem>.preview.png    served by /jobs/<job>/preview/<index>
 
 Job and video names come from file names that outsiders choose, so nothing
@@ -16,20 +16,20 @@ the keys of the status file, and file paths are built from the *status
 file's* names after checking that they are plain names that resolve inside
 ``data_dir/out``.
 
-A :class:`Snapshot` is immutable; :meth:`Snapshot.view` turns it into the
-plain-data view model shared by the HTML renderer and ``/status.json``, with
-every display string formatted once in Python (the browser script only copies
+A :class:`Snapshot` is immutable and holds no cache (reuse across requests is
+:mod:`neuropose.monitor.cache`'s job); :meth:`Snapshot.view` is the plain-data
+view model shared by the HTML renderer and ``/status.json``, with every
+display string formatted once in Python (the browser script only copies
 strings into the page).
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
+import functools
 import logging
-import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,8 +38,9 @@ from neuropose.datadir.layout import DataDir
 from neuropose.datadir.lock import LockInfo, probe_lock
 from neuropose.datadir.status import current_status_path, read_status
 from neuropose.errors import NeuroPoseError
-from neuropose.io import load_model
+from neuropose.io import load_json, load_model
 from neuropose.schemas import JobResults, JobState, JobStatusEntry, StatusFile
+from neuropose.schemas.quality import QualityReport
 from neuropose.timefmt import (
     format_age,
     format_duration,
@@ -50,18 +51,17 @@ from neuropose.timefmt import (
 
 __all__ = [
     "STATE_ORDER",
-    "CachedStatusReader",
     "JobFiles",
     "PreparedJob",
     "Snapshot",
-    "SnapshotCache",
     "StatusUnavailable",
     "default_reader",
     "entry_key",
     "job_files",
     "load_status",
+    "ordered_views",
     "percent_done",
-    "static_job",
+    "static_view",
     "take_snapshot",
 ]
 
@@ -167,35 +167,40 @@ def _fmt_frames(done: int, expected: int | None) -> str:
 
 @dataclass(frozen=True)
 class PreparedJob:
-    """One job of a snapshot: cached static view/JSON plus the live (time-dependent) parts."""
+    """One job of a snapshot: its time-independent view plus this instant's live parts.
+
+    Attributes
+    ----------
+    name : str
+        Job name (a key of the status file).
+    entry : JobStatusEntry
+        The job's status.
+    static : dict
+        :func:`static_view` of the entry (shared between snapshots while the
+        entry is unchanged; never modified).
+    stale, heartbeat_age_s, updated
+        See :meth:`Snapshot.live_fields`.
+    """
 
     name: str
     entry: JobStatusEntry
-    key: tuple[Any, ...]
     static: dict[str, Any]
-    static_json: str
     stale: bool
     heartbeat_age_s: float | None
     updated: str
 
-    def json(self) -> str:
-        """JSON text of the job, equal to ``json.dumps(Snapshot.job_view(...))``."""
-        # static_json ends with the "display" object, i.e. with "}}".
-        return (
-            f"{self.static_json[:-2]}, "
-            f'"updated": {json.dumps(self.updated, ensure_ascii=False)}}}, '
-            f'"stale": {"true" if self.stale else "false"}, '
-            f'"heartbeat_age_s": {json.dumps(self.heartbeat_age_s)}}}'
-        )
-
-
-_Base = list[tuple[str, JobStatusEntry, tuple[Any, ...], dict[str, Any], str]]
-#: Static parts of the last status object's jobs (reused while the object is unchanged).
-_PREPARED: tuple[StatusFile, _Base] | None = None
+    def view(self) -> dict[str, Any]:
+        """The job as ``/status.json`` shows it: the static view plus the live fields."""
+        return {
+            **self.static,
+            "display": {**self.static["display"], "updated": self.updated},
+            "stale": self.stale,
+            "heartbeat_age_s": self.heartbeat_age_s,
+        }
 
 
 def entry_key(name: str, entry: JobStatusEntry) -> tuple[Any, ...]:
-    """A key that changes whenever anything shown about the entry changes.
+    """A key that changes whenever anything :func:`static_view` shows about the entry changes.
 
     The daemon refreshes ``last_update`` on every write; the other fields
     guard against two writes within one timestamp resolution.
@@ -220,21 +225,13 @@ def entry_key(name: str, entry: JobStatusEntry) -> tuple[Any, ...]:
     )
 
 
-_STATIC: dict[tuple[Any, ...], tuple[dict[str, Any], str]] = {}
-_STATIC_LOCK = threading.Lock()
-_STATIC_MAX = 50_000
+def static_view(name: str, entry: JobStatusEntry) -> dict[str, Any]:
+    """The time-independent view of a job: the entry's fields, ``name``, ``percent``, ``display``.
 
-
-def static_job(name: str, entry: JobStatusEntry) -> tuple[dict[str, Any], str]:
-    """The time-independent view of a job and its JSON text (cached by :func:`entry_key`).
-
-    ``display`` is the last key, so the JSON text ends with ``}}``.
+    ``videos`` items gain ``percent`` and ``display``. Everything here depends
+    only on :func:`entry_key`'s fields, so it can be reused while they are
+    unchanged (see :class:`~neuropose.monitor.cache.MonitorCache`).
     """
-    key = entry_key(name, entry)
-    with _STATIC_LOCK:
-        hit = _STATIC.get(key)
-    if hit is not None:
-        return hit
     data = entry.model_dump(mode="json")
     pct = percent_done(entry.state, entry.frames_done, entry.frames_expected)
     videos = []
@@ -266,17 +263,25 @@ def static_job(name: str, entry: JobStatusEntry) -> tuple[dict[str, Any], str]:
         "error": entry.error or "",
         "indeterminate": pct is None and entry.state is JobState.PROCESSING,
     }
-    value = (data, json.dumps(data, ensure_ascii=False))
-    with _STATIC_LOCK:
-        if len(_STATIC) >= _STATIC_MAX:
-            _STATIC.clear()
-        _STATIC[key] = value
-    return value
+    return data
+
+
+#: One job's name, status entry and :func:`static_view`.
+JobView = tuple[str, JobStatusEntry, dict[str, Any]]
+
+
+def ordered_views(
+    status: StatusFile, static: Callable[[str, JobStatusEntry], dict[str, Any]] = static_view
+) -> list[JobView]:
+    """The jobs of ``status`` in display order (by state, then file order) with their views."""
+    rank = {s: i for i, s in enumerate(STATE_ORDER)}
+    ordered = sorted(status.jobs.items(), key=lambda kv: rank.get(kv[1].state, len(rank)))
+    return [(n, e, static(n, e)) for n, e in ordered]
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Job status and daemon state read at one instant.
+    """Job status and daemon state read at one instant (immutable, never re-read).
 
     Attributes
     ----------
@@ -292,6 +297,9 @@ class Snapshot:
         Why the status could not be read.
     stale_after_s : float
         Heartbeat age beyond which a processing job is flagged stale.
+    jobs : tuple of PreparedJob
+        The jobs in display order: by state (:data:`STATE_ORDER`), then
+        status-file order. Empty when the status is unavailable.
     """
 
     data_dir: Path
@@ -300,62 +308,7 @@ class Snapshot:
     status: StatusFile | None
     error: str | None
     stale_after_s: float
-    _memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
-    _memo_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
-
-    def memo(self, key: Any, make: Callable[[], Any]) -> Any:
-        """Compute ``make()`` once per snapshot and key (rendered bodies are cached here)."""
-        with self._memo_lock:
-            if key in self._memo:
-                return self._memo[key]
-        value = make()
-        with self._memo_lock:
-            return self._memo.setdefault(key, value)
-
-    def prepared(self) -> list[PreparedJob]:
-        """Jobs in display order with their cached static parts and this instant's live parts.
-
-        The static parts of an unchanged status object are reused across
-        snapshots, so a refresh of an unchanged status costs only the live
-        parts (heartbeat ages).
-        """
-        result: list[PreparedJob] = self.memo("prepared", self._prepare)
-        return result
-
-    def _prepare(self) -> list[PreparedJob]:
-        global _PREPARED
-        if self.status is None:
-            return []
-        with _STATIC_LOCK:
-            cached = _PREPARED
-        if cached is not None and cached[0] is self.status:
-            base = cached[1]
-        else:
-            base = []
-            for name, entry in self.ordered_jobs():
-                static, text = static_job(name, entry)
-                base.append((name, entry, entry_key(name, entry), static, text))
-            with _STATIC_LOCK:
-                _PREPARED = (self.status, base)
-        out = []
-        for name, entry, key, static, text in base:
-            stale, age, updated = self.live_fields(entry)
-            out.append(PreparedJob(name, entry, key, static, text, stale, age, updated))
-        return out
-
-    def ordered_jobs(self) -> list[tuple[str, JobStatusEntry]]:
-        """Jobs in display order: by state (:data:`STATE_ORDER`), then status-file order."""
-        if self.status is None:
-            return []
-        status = self.status
-        rank = {s: i for i, s in enumerate(STATE_ORDER)}
-
-        def build() -> list[tuple[str, JobStatusEntry]]:
-            items = list(status.jobs.items())
-            return sorted(items, key=lambda kv: rank.get(kv[1].state, len(rank)))
-
-        result: list[tuple[str, JobStatusEntry]] = self.memo("ordered", build)
-        return result
+    jobs: tuple[PreparedJob, ...] = ()
 
     def heartbeat_age(self, entry: JobStatusEntry) -> float | None:
         """Seconds since the entry's ``last_update`` (``None`` when unparseable)."""
@@ -368,6 +321,11 @@ class Snapshot:
             return False
         age = self.heartbeat_age(entry)
         return age is None or age > self.stale_after_s
+
+    def live_fields(self, entry: JobStatusEntry) -> tuple[bool, float | None, str]:
+        """``(stale, heartbeat_age_s, "5 s ago")``: the parts of a job that depend on now."""
+        age = self.heartbeat_age(entry)
+        return self.is_stale(entry), age, format_age(age)
 
     def daemon_view(self) -> dict[str, Any]:
         """``{"running": bool, "pid", "host", "started_at"}`` of the daemon."""
@@ -408,7 +366,7 @@ class Snapshot:
                     "in/<job>/ of the data directory.",
                 }
             )
-        stale = sum(1 for p in self.prepared() if p.stale)
+        stale = sum(1 for p in self.jobs if p.stale)
         if stale:
             out.append(
                 {
@@ -419,47 +377,27 @@ class Snapshot:
             )
         return out
 
-    def live_fields(self, entry: JobStatusEntry) -> tuple[bool, float | None, str]:
-        """``(stale, heartbeat_age_s, "5 s ago")``: the parts of a job that depend on now."""
-        age = self.heartbeat_age(entry)
-        return self.is_stale(entry), age, format_age(age)
+    @functools.cached_property
+    def _by_name(self) -> dict[str, PreparedJob]:  # derived once per snapshot
+        return {p.name: p for p in self.jobs}
 
-    def job_view(self, name: str, entry: JobStatusEntry) -> dict[str, Any]:
-        """One job as plain data: the entry's fields plus derived and display values.
-
-        ``videos`` items gain ``percent`` and ``display``; the job gains ``name``,
-        ``percent``, ``display`` (preformatted strings), ``stale`` and
-        ``heartbeat_age_s``.
-        """
-        static = static_job(name, entry)[0]
-        stale, age, updated = self.live_fields(entry)
-        data = dict(static)
-        data["display"] = {**static["display"], "updated": updated}
-        data["stale"] = stale
-        data["heartbeat_age_s"] = age
-        return data
-
-    def view(self) -> dict[str, Any]:
-        """The whole dashboard as plain data (the body of ``/status.json``).
-
-        Computed once per snapshot; callers must not modify the result.
-        """
-        result: dict[str, Any] = self.memo("view", self._build_view)
-        return result
+    def job(self, name: str) -> PreparedJob | None:
+        """The prepared job called ``name`` (``None`` when it is not in the status)."""
+        return self._by_name.get(name)
 
     def generated_at(self) -> str:
         """ISO-8601 UTC time of the reading."""
         return utc_iso(self.taken_at)
 
     def summary(self) -> dict[str, Any]:
-        """:meth:`view` without ``jobs`` (computed once per snapshot)."""
-        result: dict[str, Any] = self.memo("summary", self._build_summary)
-        return result
+        """The dashboard's data without ``jobs`` (see :meth:`view`); callers must not modify it.
 
-    def _build_view(self) -> dict[str, Any]:
-        return {**self.summary(), "jobs": [self.job_view(p.name, p.entry) for p in self.prepared()]}
+        Derived once per snapshot (every ``/status.json?job=`` answer carries it).
+        """
+        return self._summary
 
-    def _build_summary(self) -> dict[str, Any]:
+    @functools.cached_property
+    def _summary(self) -> dict[str, Any]:
         return {
             "generated_at": self.generated_at(),
             "data_dir": str(self.data_dir),
@@ -472,6 +410,10 @@ class Snapshot:
             "notices": self.notices(),
         }
 
+    def view(self) -> dict[str, Any]:
+        """The whole dashboard as plain data (the body of ``/status.json``)."""
+        return {**self.summary(), "jobs": [p.view() for p in self.jobs]}
+
 
 def take_snapshot(
     data_dir: Path,
@@ -479,8 +421,14 @@ def take_snapshot(
     stale_after_s: float,
     reader: Callable[[Path], StatusFile] | None = None,
     now: datetime | None = None,
+    views: Callable[[StatusFile], list[JobView]] = ordered_views,
 ) -> Snapshot:
-    """Read status and daemon liveness of ``data_dir`` now (never raises for bad status)."""
+    """Read status and daemon liveness of ``data_dir`` now (never raises for bad status).
+
+    ``reader`` and ``views`` let :class:`~neuropose.monitor.cache.MonitorCache`
+    reuse an unchanged parsed status and unchanged job views; by default
+    everything is read and computed afresh.
+    """
     daemon = probe_lock(DataDir(data_dir).lock)
     try:
         status: StatusFile | None = load_status(data_dir, reader, daemon_running=daemon.held)
@@ -488,7 +436,7 @@ def take_snapshot(
     except StatusUnavailable as exc:
         status, error = None, exc.reason
         logger.debug("status unavailable: %s", exc.reason)
-    return Snapshot(
+    bare = Snapshot(
         data_dir=data_dir,
         taken_at=now or datetime.now(UTC),
         daemon=daemon,
@@ -496,108 +444,10 @@ def take_snapshot(
         error=error,
         stale_after_s=stale_after_s,
     )
-
-
-class CachedStatusReader:
-    """A reader that calls ``inner`` only when a status file changed.
-
-    Its fingerprint is the (inode, size, mtime) of ``status.json`` and of
-    every ``out/<job>/status.json``: the daemon replaces them atomically
-    (new inode), and ``inner``'s result depends on nothing else, so an
-    unchanged fingerprint returns the previous object without parsing. Cost
-    of an unchanged read: one ``listdir`` and one ``stat`` per job.
-    """
-
-    def __init__(self, inner: Callable[[Path], StatusFile] | None = None) -> None:
-        self._inner = inner or default_reader()
-        self._lock = threading.Lock()
-        self._key: tuple[Any, ...] | None = None
-        self._value: StatusFile | None = None
-
-    @staticmethod
-    def _stat(path: Path) -> tuple[int, int, int] | None:
-        try:
-            st = path.stat()
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-    def fingerprint(self, data_dir: Path) -> tuple[Any, ...]:
-        """What :meth:`__call__` compares; changes whenever any status file changes."""
-        layout = DataDir(data_dir)
-        per_job = tuple((n, self._stat(layout.job(n).status)) for n in layout.output_jobs())
-        return (self._stat(current_status_path(data_dir)), per_job)
-
-    def __call__(self, data_dir: Path) -> StatusFile:
-        key = self.fingerprint(data_dir)
-        with self._lock:
-            if key == self._key and self._value is not None:
-                return self._value
-        value = self._inner(data_dir)
-        with self._lock:
-            self._key, self._value = key, value
-        return value
-
-
-class SnapshotCache:
-    """Thread-safe snapshot reuse for at most ``ttl_s`` seconds.
-
-    Under load every request within ``ttl_s`` shares one snapshot and its
-    rendered bodies, so the cost of a request does not grow with the number
-    of clients. The effective TTL is ``max(ttl_s, 4 × last refresh time)``
-    (at most 10 s; exactly ``ttl_s`` when ``ttl_s`` is 0), so re-reading a
-    large, busy status never takes more than about a quarter of the CPU.
-    When the snapshot expires, the first request re-reads it
-    while concurrent requests keep getting the previous one (never older than
-    one refresh); ``warm(snapshot)`` pre-renders bodies before it is published.
-    """
-
-    def __init__(
-        self,
-        load: Callable[[], Snapshot],
-        ttl_s: float = 0.5,
-        warm: Callable[[Snapshot], None] | None = None,
-    ) -> None:
-        self._load = load
-        self._ttl = ttl_s
-        self._warm = warm
-        self._lock = threading.Lock()
-        self._refresh = threading.Lock()
-        self._snap: Snapshot | None = None
-        self._taken = 0.0
-        self._effective_ttl = ttl_s
-
-    @property
-    def effective_ttl_s(self) -> float:
-        """Current reuse time of a snapshot, seconds."""
-        return self._effective_ttl
-
-    def get(self) -> Snapshot:
-        """The current snapshot, re-read when older than the TTL."""
-        with self._lock:
-            snap, taken = self._snap, self._taken
-        if snap is not None and time.monotonic() - taken < self._effective_ttl:
-            return snap
-        # Only one thread refreshes; others use the previous snapshot if there is one.
-        if not self._refresh.acquire(blocking=snap is None):
-            assert snap is not None
-            return snap
-        try:
-            with self._lock:
-                if self._snap is not None and time.monotonic() - self._taken < self._effective_ttl:
-                    return self._snap
-            started = time.monotonic()
-            fresh = self._load()
-            if self._warm is not None:
-                self._warm(fresh)
-            elapsed = time.monotonic() - started
-            with self._lock:
-                self._snap, self._taken = fresh, started
-                if self._ttl > 0:
-                    self._effective_ttl = min(10.0, max(self._ttl, 4 * elapsed))
-            return fresh
-        finally:
-            self._refresh.release()
+    if status is None:
+        return bare
+    jobs = tuple(PreparedJob(n, e, v, *bare.live_fields(e)) for n, e, v in views(status))
+    return dataclasses.replace(bare, jobs=jobs)
 
 
 # --- per-job files -------------------------------------------------------------
@@ -628,10 +478,13 @@ class JobFiles:
     videos : list of str
         Video names in processing order (from results, else from status);
         ``/jobs/<job>/preview/<index>`` indexes this list.
-    quality : dict of str to dict
-        Parsed ``<stem>.quality.json`` per video name.
+    quality : dict of str to QualityReport
+        Valid ``<stem>.quality.json`` per video name.
+    quality_unrecognised : dict of str to (str, object)
+        Quality files that are JSON but not a report this version reads:
+        why, and the parsed JSON (shown key by key).
     quality_errors : dict of str to str
-        Why a quality file could not be read, per video name.
+        Why a quality file could not be read at all, per video name.
     previews : dict of int to Path
         Existing preview PNGs by video index.
     """
@@ -639,41 +492,28 @@ class JobFiles:
     results: JobResults | None
     results_error: str | None
     videos: tuple[str, ...]
-    quality: dict[str, Any]
+    quality: dict[str, QualityReport]
+    quality_unrecognised: dict[str, tuple[str, Any]]
     quality_errors: dict[str, str]
     previews: dict[int, Path]
 
 
-_RESULTS_CACHE: dict[Path, tuple[tuple[int, int, int], JobResults]] = {}
-_RESULTS_LOCK = threading.Lock()
-_RESULTS_CACHE_MAX = 16
-
-
-def _load_results(path: Path) -> JobResults:
-    st = path.stat()
-    key = (st.st_ino, st.st_size, st.st_mtime_ns)
-    with _RESULTS_LOCK:
-        hit = _RESULTS_CACHE.get(path)
-        if hit is not None and hit[0] == key:
-            return hit[1]
-    results = load_model(path, JobResults)
-    with _RESULTS_LOCK:
-        if len(_RESULTS_CACHE) >= _RESULTS_CACHE_MAX:
-            _RESULTS_CACHE.pop(next(iter(_RESULTS_CACHE)))
-        _RESULTS_CACHE[path] = (key, results)
-    return results
-
-
-def job_files(data_dir: Path, name: str, entry: JobStatusEntry) -> JobFiles:
+def job_files(
+    data_dir: Path,
+    name: str,
+    entry: JobStatusEntry,
+    load_results: Callable[[Path], JobResults] | None = None,
+) -> JobFiles:
     """Locate and read the per-job files of the status-file job ``name``.
 
     ``name`` must be a key of the status file. A name that is not a plain
     file name, or a path that would resolve outside ``data_dir/out``, yields
-    no files at all.
+    no files at all. ``load_results(path)`` reads ``results.json`` (default
+    :func:`neuropose.io.load_model`; the monitor passes its cached reader).
     """
     layout = DataDir(data_dir)
     out_root = layout.out_dir
-    empty = JobFiles(None, None, tuple(v.name for v in entry.videos), {}, {}, {})
+    empty = JobFiles(None, None, tuple(v.name for v in entry.videos), {}, {}, {}, {})
     if not _plain_name(name):
         return empty
     paths = layout.job(name)
@@ -689,7 +529,7 @@ def job_files(data_dir: Path, name: str, entry: JobStatusEntry) -> JobFiles:
             results_path = candidate
     if results_path.is_file():
         try:
-            results = _load_results(results_path)
+            results = (load_results or _load_results)(results_path)
         except NeuroPoseError as exc:
             results_error = exc.message
         except OSError as exc:
@@ -699,7 +539,8 @@ def job_files(data_dir: Path, name: str, entry: JobStatusEntry) -> JobFiles:
         if results is not None
         else tuple(v.name for v in entry.videos)
     )
-    quality: dict[str, Any] = {}
+    quality: dict[str, QualityReport] = {}
+    unrecognised: dict[str, tuple[str, Any]] = {}
     quality_errors: dict[str, str] = {}
     previews: dict[int, Path] = {}
     vis_dir = paths.visualize
@@ -710,13 +551,34 @@ def job_files(data_dir: Path, name: str, entry: JobStatusEntry) -> JobFiles:
                 continue
             qpath = paths.quality(video)
             if qpath.is_file() and _inside(qpath, out_root):
-                try:
-                    if qpath.stat().st_size > MAX_QUALITY_BYTES:
-                        raise ValueError(f"larger than {MAX_QUALITY_BYTES} bytes")
-                    quality[video] = json.loads(qpath.read_bytes())
-                except (OSError, ValueError) as exc:
-                    quality_errors[video] = f"{qpath.name}: cannot read ({exc})"
+                _read_quality(qpath, video, quality, unrecognised, quality_errors)
             ppath = vis_dir / f"{stem}.preview.png"
             if ppath.is_file() and _inside(ppath, out_root):
                 previews[index] = ppath
-    return JobFiles(results, results_error, videos, quality, quality_errors, previews)
+    return JobFiles(results, results_error, videos, quality, unrecognised, quality_errors, previews)
+
+
+def _load_results(path: Path) -> JobResults:
+    return load_model(path, JobResults)
+
+
+def _read_quality(
+    path: Path,
+    video: str,
+    quality: dict[str, QualityReport],
+    unrecognised: dict[str, tuple[str, Any]],
+    errors: dict[str, str],
+) -> None:
+    """Sort one quality file into valid / JSON but not a report / unreadable."""
+    try:
+        if path.stat().st_size > MAX_QUALITY_BYTES:
+            errors[video] = f"{path}: larger than {MAX_QUALITY_BYTES:,} bytes, not read"
+            return
+        quality[video] = load_model(path, QualityReport)
+    except OSError as exc:
+        errors[video] = f"{path}: cannot read ({exc.strerror or exc})"
+    except NeuroPoseError as exc:
+        try:
+            unrecognised[video] = (exc.message, load_json(path))
+        except NeuroPoseError as again:
+            errors[video] = again.message

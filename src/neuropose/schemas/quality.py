@@ -1,17 +1,22 @@
-"""The per-video quality report written by ``neuropose visualize``.
+"""The per-video quality report (``<video_stem>.quality.json``).
 
-On disk it is ``<video_stem>.quality.json`` beside the other visual outputs
-(``out/<job>/visualize/`` by default). Metrics are defined in
-:mod:`neuropose.analyzer.quality`; a metric without data is ``null``.
+The daemon writes it for every completed video into ``out/<job>/visualize/``
+and ``neuropose visualize`` beside its other outputs. Metrics are defined in
+:mod:`neuropose.quality.metrics`; a metric without data is ``null``.
+
+Schema versions: 1 had no ``segment_length_*`` fields; version 2 added them
+(a version-1 file loads with both empty, so its headline segment figures
+read "n/a" until the report is made again).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import Field
 
 from neuropose.schemas.base import Document
+from neuropose.schemas.migrations import registry
 
 __all__ = ["QualityReport"]
 
@@ -52,6 +57,12 @@ class QualityReport(Document):
         bone's 3D length over time; dimensionless, ideally near 0.
     bone_length_mm : dict
         ``"jointA-jointB"`` -> median 3D length of the bone (mm).
+    segment_length_cv : dict
+        Clinical limb segment (``left_thigh``, ``right_forearm``, ... see
+        :data:`neuropose.quality.metrics.CLINICAL_SEGMENTS`) -> coefficient of
+        variation of its 3D length; the figure the headline and warnings use.
+    segment_length_mm : dict
+        Clinical limb segment -> median 3D length (mm).
     jitter_cutoff_hz : float or None
         Cut-off frequency (Hz) above which trajectory content counts as jitter.
     jitter_mm : dict
@@ -71,7 +82,8 @@ class QualityReport(Document):
         Version that wrote the report.
     """
 
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2
+    schema_version: int = Field(default=2, description="Version of this document's schema.")
     job_id: str
     video: str = Field(min_length=1)
     skeleton: str
@@ -87,6 +99,8 @@ class QualityReport(Document):
     mean_confidence: dict[str, float | None] = Field(default_factory=dict)
     bone_length_cv: dict[str, float | None] = Field(default_factory=dict)
     bone_length_mm: dict[str, float | None] = Field(default_factory=dict)
+    segment_length_cv: dict[str, float | None] = Field(default_factory=dict)
+    segment_length_mm: dict[str, float | None] = Field(default_factory=dict)
     jitter_cutoff_hz: float | None = None
     jitter_mm: dict[str, float | None] = Field(default_factory=dict)
     jitter_px: dict[str, float | None] = Field(default_factory=dict)
@@ -95,3 +109,11 @@ class QualityReport(Document):
     warnings: tuple[str, ...] = ()
     created_at: str
     neuropose_version: str
+
+
+@registry.register("QualityReport", 1)
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 had no clinical segment figures: they are unknown (empty), not zero."""
+    data.setdefault("segment_length_cv", {})
+    data.setdefault("segment_length_mm", {})
+    return data

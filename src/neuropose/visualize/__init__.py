@@ -1,12 +1,12 @@
-"""Visual outputs of NeuroPose results: overlay video, 3D view, plots, quality report.
+"""Visual outputs of NeuroPose results: overlay video, 3D view, plots (+ the quality report).
 
 See :mod:`neuropose.visualize.pipeline` for the on-disk layout written by
 ``neuropose visualize`` and the submodules for drawing conventions:
 :mod:`~neuropose.visualize.overlay` (2D drawing, colours by confidence),
 :mod:`~neuropose.visualize.view3d` (fixed viewpoint, equal axes),
-:mod:`~neuropose.visualize.plots` (PNG/SVG with segments marked),
-:mod:`~neuropose.visualize.report` (QualityReport, HTML, status summary) and
+:mod:`~neuropose.visualize.plots` (PNG/SVG with segments marked) and
 :mod:`~neuropose.visualize.video` (H.264 writer, upright frames).
+The quality report it writes comes from :mod:`neuropose.quality`.
 Importing this package does not import TensorFlow or matplotlib.
 """
 
@@ -19,14 +19,6 @@ from neuropose.visualize.pipeline import (
     visualize_results,
 )
 from neuropose.visualize.plots import plot_angles, plot_confidence
-from neuropose.visualize.report import (
-    build_quality_report,
-    load_quality_reports,
-    quality_report_path,
-    render_quality_html,
-    summarize_quality,
-    write_quality_report,
-)
 from neuropose.visualize.video import VideoWriter, find_ffmpeg, iter_upright_frames
 from neuropose.visualize.view3d import render_3d
 
@@ -34,21 +26,15 @@ __all__ = [
     "VideoWriter",
     "VisualizeOptions",
     "VisualizeResult",
-    "build_quality_report",
     "confidence_colour",
     "draw_frame",
     "find_ffmpeg",
     "find_video",
     "iter_upright_frames",
-    "load_quality_reports",
     "parse_frame_range",
     "plot_angles",
     "plot_confidence",
-    "quality_report_path",
     "render_3d",
     "render_overlay",
-    "render_quality_html",
-    "summarize_quality",
     "visualize_results",
-    "write_quality_report",
 ]

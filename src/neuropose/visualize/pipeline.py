@@ -38,6 +38,7 @@ from pathlib import Path
 from neuropose.datadir.layout import VISUALIZE_DIR, DataDir
 from neuropose.errors import InputError
 from neuropose.io import load_model, remove_stale_temp_files, sha256_file
+from neuropose.quality import build_quality_report, write_quality_report
 from neuropose.schemas.predictions import JobResults, VideoPredictions
 from neuropose.schemas.quality import QualityReport
 from neuropose.visualize.overlay import FrameRange, render_overlay
@@ -47,7 +48,6 @@ from neuropose.visualize.plots import (
     plot_confidence,
     subject_gait_events,
 )
-from neuropose.visualize.report import build_quality_report, write_quality_report
 from neuropose.visualize.view3d import render_3d
 
 __all__ = [

@@ -300,7 +300,7 @@ def _cmap(n: int) -> Any:
 
 
 def _missing_spans(t: np.ndarray, present: np.ndarray) -> list[tuple[float, float]]:
-    from neuropose.analyzer.quality import missing_ranges
+    from neuropose.quality.metrics import missing_ranges
 
     if t.size == 0:
         return []

@@ -8,10 +8,15 @@ kinematics of a video:
 * **frames with the subject missing** – how many, and which frame ranges;
 * **mean confidence per joint** – mean of the model's per-joint confidence
   (0..1) over the frames where the subject was detected;
-* **bone-length coefficient of variation** – for every skeleton edge, the
+* **segment-length coefficient of variation** – for each clinical limb
+  segment (:data:`CLINICAL_SEGMENTS`: upper arm, forearm, thigh and shank of
+  each side, between canonical joints of :mod:`neuropose.skeletons`), the
   standard deviation of its 3D length over time divided by its mean length
   (dimensionless). A rigid skeleton gives 0; values above ~0.1 mean the
-  model's 3D shape is unstable;
+  model's 3D shape is unstable. The same figure is also kept for every
+  skeleton edge (``bone_length_cv``), but only the limb segments enter the
+  headline and the warnings: a 1 mm eye "bone" has a large CV from a
+  millimetre of noise and says nothing about the kinematics;
 * **jitter** – root-mean-square amplitude of the part of each joint
   trajectory above a cut-off frequency (default 8 Hz, lowered to 0.4 × the
   sampling rate for slow videos), in millimetres for 3D and pixels for 2D.
@@ -40,19 +45,41 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuropose.schemas.predictions import VideoPredictions
+from neuropose.schemas.skeleton import Skeleton
+from neuropose.skeletons import CANONICAL_MAP, canonical_joint
 
 __all__ = [
+    "CLINICAL_SEGMENTS",
     "DEFAULT_JITTER_CUTOFF_HZ",
     "QualityMetrics",
     "bone_length_cv",
+    "clinical_segments",
     "compute_quality",
     "count_id_switches",
     "high_frequency_rms",
+    "length_cv",
     "missing_ranges",
+    "segment_lengths",
 ]
 
 #: Default jitter cut-off frequency in hertz.
 DEFAULT_JITTER_CUTOFF_HZ = 8.0
+
+#: The segments whose length stability is judged: segment name -> (proximal,
+#: distal) canonical joints of :data:`neuropose.skeletons.CANONICAL_JOINTS`.
+#: These are the long bones that joint-angle kinematics (elbow, knee, hip,
+#: shoulder) are computed from; face, hand, foot and trunk edges are not
+#: segments here.
+CLINICAL_SEGMENTS: dict[str, tuple[str, str]] = {
+    f"{side}_{segment}": (f"{side}_{a}", f"{side}_{b}")
+    for side in ("left", "right")
+    for segment, (a, b) in {
+        "upper_arm": ("shoulder", "elbow"),
+        "forearm": ("elbow", "wrist"),
+        "thigh": ("hip", "knee"),
+        "shank": ("knee", "ankle"),
+    }.items()
+}
 
 
 @dataclass(frozen=True)
@@ -85,6 +112,11 @@ class QualityMetrics:
         ``"a-b"`` edge name -> coefficient of variation of its 3D length.
     bone_length_mm : dict
         ``"a-b"`` edge name -> median 3D length (unit of ``poses3d``, mm).
+    segment_length_cv : dict
+        Clinical segment name (:data:`CLINICAL_SEGMENTS`) -> coefficient of
+        variation of its 3D length; only the segments the skeleton provides.
+    segment_length_mm : dict
+        Clinical segment name -> median 3D length (mm).
     jitter_cutoff_hz : float or None
         Cut-off frequency used for jitter.
     jitter_mm : dict
@@ -108,6 +140,8 @@ class QualityMetrics:
     mean_confidence: dict[str, float | None]
     bone_length_cv: dict[str, float | None]
     bone_length_mm: dict[str, float | None]
+    segment_length_cv: dict[str, float | None]
+    segment_length_mm: dict[str, float | None]
     jitter_cutoff_hz: float | None
     jitter_mm: dict[str, float | None]
     jitter_px: dict[str, float | None]
@@ -164,13 +198,81 @@ def bone_length_cv(poses: np.ndarray, edges: tuple[tuple[int, int], ...]) -> np.
     >>> np.round(bone_length_cv(p, ((0, 1),)), 4)
     array([0.0816])
     """
-    out = np.full(len(edges), np.nan)
-    for k, (a, b) in enumerate(edges):
-        length = np.linalg.norm(poses[:, a] - poses[:, b], axis=-1)
-        length = length[np.isfinite(length)]
-        if length.size >= 2 and length.mean() > 0:
-            out[k] = length.std() / length.mean()
-    return out
+    return np.array(
+        [length_cv(np.linalg.norm(poses[:, a] - poses[:, b], axis=-1)) for a, b in edges],
+        dtype=np.float64,
+    )
+
+
+def clinical_segments(skeleton: Skeleton) -> list[str]:
+    """The :data:`CLINICAL_SEGMENTS` that ``skeleton`` provides, in their fixed order.
+
+    A segment counts when both its canonical joints are mapped for the
+    skeleton (:data:`neuropose.skeletons.CANONICAL_MAP`) and every mapped
+    joint name exists in it. A skeleton without a canonical map (a custom
+    model's) has no clinical segments.
+
+    Examples
+    --------
+    >>> from neuropose.skeletons import BLAZEPOSE_33
+    >>> clinical_segments(BLAZEPOSE_33)[:2]
+    ['left_upper_arm', 'left_forearm']
+    >>> clinical_segments(Skeleton(name="custom", joints=("a", "b")))
+    []
+    """
+    mapping = CANONICAL_MAP.get(skeleton.name, {})
+    joints = set(skeleton.joints)
+    return [
+        name
+        for name, ends in CLINICAL_SEGMENTS.items()
+        if all(end in mapping and set(mapping[end]) <= joints for end in ends)
+    ]
+
+
+def segment_lengths(poses: np.ndarray, skeleton: Skeleton) -> dict[str, np.ndarray]:
+    """3D length of every clinical segment of ``skeleton`` on every frame.
+
+    Parameters
+    ----------
+    poses : ndarray, shape (F, J, 3)
+        Joint positions of one person (mm); NaN where absent.
+    skeleton : Skeleton
+        Skeleton of ``poses``.
+
+    Returns
+    -------
+    dict of str to ndarray, shape (F,)
+        Segment name -> distance between its canonical joints (unit of
+        ``poses``), NaN on frames where either end is NaN.
+    """
+    return {
+        name: np.linalg.norm(
+            canonical_joint(poses, skeleton, a) - canonical_joint(poses, skeleton, b), axis=-1
+        )
+        for name in clinical_segments(skeleton)
+        for a, b in [CLINICAL_SEGMENTS[name]]
+    }
+
+
+def length_cv(lengths: np.ndarray) -> float:
+    """``std / mean`` of the finite values of a length series (population std).
+
+    NaN when fewer than 2 finite values or a zero mean.
+
+    Examples
+    --------
+    >>> round(length_cv(np.array([360.0, 440.0, np.nan])), 3)
+    0.1
+    """
+    finite = lengths[np.isfinite(lengths)]
+    if finite.size < 2 or not finite.mean() > 0:
+        return float("nan")
+    return float(finite.std() / finite.mean())
+
+
+def _median_length(lengths: np.ndarray) -> float | None:
+    finite = lengths[np.isfinite(lengths)]
+    return float(np.median(finite)) if finite.size else None
 
 
 def high_frequency_rms(
@@ -326,9 +428,10 @@ def compute_quality(
     for k, (a, b) in enumerate(vp.skeleton.edges):
         name = f"{joints[a]}-{joints[b]}"
         bone[name] = None if cv is None else _finite_or_none(cv[k])
-        length = np.linalg.norm(poses3d[:, a] - poses3d[:, b], axis=-1)
-        length = length[np.isfinite(length)]
-        bone_mm[name] = float(np.median(length)) if length.size else None
+        bone_mm[name] = _median_length(np.linalg.norm(poses3d[:, a] - poses3d[:, b], axis=-1))
+    seg_lengths = segment_lengths(poses3d, vp.skeleton)
+    seg_cv = {k: _finite_or_none(length_cv(v)) for k, v in seg_lengths.items()}
+    seg_mm = {k: _median_length(v) for k, v in seg_lengths.items()}
 
     poses2d = np.full((n, len(joints), 2), np.nan)
     poses2d[present] = vp.poses2d[rows[present]]
@@ -355,6 +458,8 @@ def compute_quality(
         mean_confidence=mean_conf,
         bone_length_cv=bone,
         bone_length_mm=bone_mm,
+        segment_length_cv=seg_cv,
+        segment_length_mm=seg_mm,
         jitter_cutoff_hz=cutoff,
         jitter_mm=jit3,
         jitter_px=jit2,

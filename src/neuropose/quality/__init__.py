@@ -1,0 +1,59 @@
+"""Quality control of pose predictions: metrics, the report, its summary and its HTML.
+
+One implementation for every reader: the daemon writes each completed
+video's report (:func:`write_job_quality_reports`), ``neuropose visualize``
+writes the same files, and ``neuropose status JOB``, the dashboard's job page
+and the HTML report all show :func:`summarize_quality`'s strings.
+
+Layers: ``metrics`` (pure NumPy numbers) -> ``report`` (warnings, summary) ->
+``html`` (one rendering) -> ``files`` (atomic writes, validated reads).
+Importing this package imports NumPy and pydantic only.
+
+Examples
+--------
+>>> from neuropose.schemas import Skeleton, VideoPredictions
+>>> vp = VideoPredictions.empty_for_tests(Skeleton(name="t", joints=("a",)), 4)
+>>> summarize_quality(build_quality_report(vp, job_id="j"))[3]
+('subject missing', '4 of 4 frames')
+"""
+
+from neuropose.quality.files import (
+    load_quality_reports,
+    quality_report_path,
+    write_job_quality_reports,
+    write_quality_report,
+)
+from neuropose.quality.html import render_quality_fragment, render_quality_html
+from neuropose.quality.metrics import (
+    CLINICAL_SEGMENTS,
+    DEFAULT_JITTER_CUTOFF_HZ,
+    QualityMetrics,
+    clinical_segments,
+    compute_quality,
+)
+from neuropose.quality.report import (
+    MAX_SEGMENT_CV,
+    MIN_MEAN_CONFIDENCE,
+    MIN_SUBJECT_DETECTION,
+    build_quality_report,
+    summarize_quality,
+)
+
+__all__ = [
+    "CLINICAL_SEGMENTS",
+    "DEFAULT_JITTER_CUTOFF_HZ",
+    "MAX_SEGMENT_CV",
+    "MIN_MEAN_CONFIDENCE",
+    "MIN_SUBJECT_DETECTION",
+    "QualityMetrics",
+    "build_quality_report",
+    "clinical_segments",
+    "compute_quality",
+    "load_quality_reports",
+    "quality_report_path",
+    "render_quality_fragment",
+    "render_quality_html",
+    "summarize_quality",
+    "write_job_quality_reports",
+    "write_quality_report",
+]
