@@ -152,17 +152,12 @@ from neuropose.datadir.layout import (
 )
 from neuropose.datadir.lock import ExclusiveLock, LockHeldError, probe_lock
 from neuropose.datadir.staging import clean_locked, clean_staging, remove_tree, staging_lock
-from neuropose.datadir.status import (
-    aggregate_status_path,
-    current_status_path,
-    read_status,
-    write_aggregate_status,
-)
+from neuropose.datadir.status import forget_jobs, read_job_status, read_status, restore_jobs
 from neuropose.errors import BusyError, InputError, NeuroPoseError, ResourceError
-from neuropose.io import fsync_directory, load_model, write_model_atomic
+from neuropose.io import fsync_directory
 from neuropose.media import VIDEO_SUFFIXES
 from neuropose.schemas.base import FrozenModel
-from neuropose.schemas.status import JobState, StatusFile
+from neuropose.schemas.status import JobState, JobStatusEntry
 
 __all__ = [
     "ARCHIVE_EXTENSIONS",
@@ -750,6 +745,14 @@ def _existing(data_dir: Path) -> tuple[dict[str, list[str]], dict[str, JobState]
     return found, states
 
 
+def _state(data_dir: Path, states: dict[str, JobState], name: str) -> JobState | None:
+    """State of job ``name``: from the listed jobs, else from the status index (older jobs)."""
+    if name in states:
+        return states[name]
+    entry = read_job_status(data_dir, name) if DataDir(data_dir).out_dir.is_dir() else None
+    return entry.state if entry is not None else None
+
+
 @dataclass
 class _JobPlan:
     name: str
@@ -791,7 +794,7 @@ def _group_and_check(plan: _Plan, data_dir: Path, force: bool, single_job: bool)
     busy: list[str] = []
     for name, job in jobs.items():
         what = list(found.get(name, []))
-        state = states.get(name)
+        state = _state(data_dir, states, name)
         if state is not None:
             what.append(f"status.json ({state.value})")
             if state is JobState.PROCESSING:
@@ -1261,7 +1264,7 @@ def _stage_and_place(
     reports: list[IngestedJob] = []
     in_created = False
     status_rewritten = False
-    original_status: StatusFile | None = None
+    forgotten: list[JobStatusEntry] = []
     try:
         staged_jobs.mkdir(parents=True)
         trash.mkdir()
@@ -1278,12 +1281,7 @@ def _stage_and_place(
         in_created = not in_dir.exists()
         in_dir.mkdir(parents=True, exist_ok=True)
         if drop_status:  # we hold the daemon lock: forget the replaced jobs' old states
-            agg_path = current_status_path(data_dir)
-            if agg_path.is_file():
-                original_status = load_model(agg_path, StatusFile)
-            current = read_status(data_dir)
-            kept = {k: v for k, v in current.jobs.items() if k not in drop_status}
-            write_aggregate_status(data_dir, kept, daemon_pid=current.daemon_pid)
+            forgotten = forget_jobs(data_dir, drop_status)
             status_rewritten = True
         for job in jobs:
             for rel in job.replace:
@@ -1305,12 +1303,8 @@ def _stage_and_place(
             with contextlib.suppress(OSError):
                 os.rename(aside, original)
         if status_rewritten:
-            with contextlib.suppress(OSError):
-                agg = aggregate_status_path(data_dir)
-                if original_status is not None:
-                    write_model_atomic(agg, original_status)
-                else:
-                    agg.unlink()
+            with contextlib.suppress(OSError, NeuroPoseError):
+                restore_jobs(data_dir, forgotten)
         remove_tree(staging)
         with contextlib.suppress(OSError):
             if in_created:

@@ -365,10 +365,11 @@ class StatusIndex:
     def _where(
         states: Iterable[JobState] | None, after_seq: int | None
     ) -> tuple[str, tuple[object, ...]]:
-        clauses, args = [], []
+        clauses: list[str] = []
+        args: list[object] = []
         if states is not None:
             chosen = [JobState(s).value for s in states]
-            clauses.append(f"state IN ({', '.join('?' * len(chosen))})")
+            clauses.append(f"state IN ({', '.join('?' * len(chosen))})" if chosen else "0")
             args += chosen
         if after_seq is not None:
             clauses.append("seq > ?")
