@@ -65,24 +65,21 @@ def page_params(query: dict[str, list[str]]) -> tuple[int, int, list[JobState] |
     return limit, offset, states
 
 
-def status_page(snap: Snapshot, query: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
-    """HTTP status and body of ``/status.json?limit=N&offset=M&state=S``.
+def status_page(
+    snap: Snapshot, limit: int, offset: int, states: list[JobState] | None
+) -> dict[str, Any]:
+    """Body of ``/status.json?limit=N&offset=M&state=S`` (see :func:`page_params`).
 
-    The body is the dashboard summary plus ``total`` (jobs matching),
-    ``limit``, ``offset`` and ``jobs`` (most recently changed first); a bad
-    parameter is ``400`` with ``error`` saying which and why.
+    The dashboard summary plus ``total`` (jobs matching), ``limit``,
+    ``offset`` and ``jobs`` (most recently changed first).
 
     Raises
     ------
     NeuroPoseError
         The status index cannot be read.
     """
-    params = page_params(query)
-    if isinstance(params, str):
-        return 400, {"error": params}
-    limit, offset, states = params
     total, page = query_jobs(snap.data_dir, states=states, limit=limit, offset=offset)
-    return 200, {
+    return {
         **snap.summary(),
         "total": total,
         "limit": limit,

@@ -55,7 +55,7 @@ from neuropose import __version__
 from neuropose.errors import BusyError, ConfigError, NeuroPoseError, ResourceError
 from neuropose.monitor import render
 from neuropose.monitor.cache import MonitorCache
-from neuropose.monitor.paging import lookup, prepared, status_page
+from neuropose.monitor.paging import lookup, page_params, prepared, status_page
 from neuropose.monitor.snapshot import Snapshot, job_files
 from neuropose.schemas import StatusFile
 
@@ -140,8 +140,12 @@ class _Response:
         self.gzipped = gzipped  # the body gzip-compressed (cached), for large cached bodies
 
 
+def _dumps(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
 def _json(status: int, data: Any) -> _Response:
-    return _Response(status, _JSON, json.dumps(data, ensure_ascii=False).encode("utf-8"))
+    return _Response(status, _JSON, _dumps(data))
 
 
 def _html(status: int, text: str) -> _Response:
@@ -395,10 +399,20 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             if not {"limit", "offset", "state"} & query.keys():
                 return _status_json_response(cache, snap)
-            code, body = status_page(snap, query)
+            params = page_params(query)
+            if isinstance(params, str):
+                return _json(400, {"error": params})
+            limit, offset, states = params
+
+            def make() -> bytes:
+                return _dumps(status_page(snap, limit, offset, states))
+
+            if offset == 0 and len(states or ()) <= 1:  # first pages are polled: one per snapshot
+                key = ("page", limit, tuple(states or ()))
+                return _cached(cache, snap, key, _JSON, make)
+            return _Response(200, _JSON, make())
         except NeuroPoseError as exc:
             return _json(503, {**snap.summary(), "status_available": False, "error": exc.message})
-        return _json(code, body)
 
     def _unavailable_html(self, snap: Snapshot, token_query: str) -> _Response:
         return _html(
