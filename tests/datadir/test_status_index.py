@@ -242,3 +242,20 @@ def test_forget_restore_prune_retry_reset_keep_the_index_true(tmp_path: Path) ->
 
     plan_reset(tmp_path, yes=True)
     assert not [p for p in DataDir(tmp_path).status_index_files if p.exists()]
+
+
+def test_index_behind_status_json_is_rebuilt(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A power cut loses the last commits of the index (its log is not fsync'd per
+    # commit) but not the fsync'd per-job files and status.json written after them.
+    entries = _populate(tmp_path)
+    conn = sqlite3.connect(DataDir(tmp_path).status_index)
+    conn.execute("DELETE FROM jobs WHERE job_id = ?", (entries[-1].job_id,))
+    conn.execute("UPDATE meta SET value = 1 WHERE key = 'seq'")
+    conn.commit()
+    conn.close()
+    sync_index(tmp_path)
+    assert "is behind the" in caplog.text
+    assert index_rows(tmp_path) == {e.job_id: e for e in entries}
+    assert_status_consistent(tmp_path, settled=True)

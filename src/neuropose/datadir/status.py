@@ -530,7 +530,9 @@ def sync_index(data_dir: Path | str, *, daemon_pid: int | None = None) -> Status
     The daemon calls it on start, holding its lock (operator commands that
     write status do too). Nothing is changed when a status file is corrupt.
 
-    * No index, or a damaged one (logged as a warning): a new index is built
+    * No index, a damaged one, or one behind ``status.json`` (commits lost
+      to a power cut: SQLite's log is not ``fsync``'d on every commit, the
+      files are) — logged as a warning: a new index is built
       from the files (:func:`_read_files`: the aggregate and every per-job
       file) and put in place atomically.
     * Otherwise: per-job files that no row knows are added; a per-job file
@@ -552,6 +554,12 @@ def sync_index(data_dir: Path | str, *, daemon_pid: int | None = None) -> Status
         index = _index(data_dir, write=True)
         if index is not None:
             index.check()
+            if aggregate is not None and aggregate.seq is not None and aggregate.seq > index.seq():
+                # Commits lost to a power cut (the WAL is not fsync'd per commit).
+                raise StatusIndexError(
+                    f"{index.path}: sequence number {index.seq()} is behind the "
+                    f"{aggregate.seq} of status.json, written after it"
+                )
     except StatusIndexError as exc:
         logger.warning("%s; rebuilding it from the per-job status files", exc.message)
         index = None
