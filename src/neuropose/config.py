@@ -53,6 +53,7 @@ class SubjectRule(StrEnum):
     LARGEST = "largest"
     MOST_CENTRAL = "most_central"
     LONGEST_TRACK = "longest_track"
+    MOST_PRESENT = "most_present"
 
 
 class Settings(BaseSettings):
@@ -101,11 +102,19 @@ class Settings(BaseSettings):
     )
     max_persons: int = Field(default=1, ge=1, le=32, description="Most people tracked per frame.")
     subject_rule: str = Field(
-        default="largest",
-        description="Primary subject: largest, most_central, longest_track, or a track id.",
+        default="most_present",
+        description="Primary subject: largest, most_central, longest_track, most_present, "
+        "or a track id.",
     )
     max_unseen_frames: int = Field(
         default=30, ge=0, description="Frames a track may go undetected before it ends."
+    )
+    swap_correction: bool = Field(
+        default=True, description="Correct left/right label swaps against the track's history."
+    )
+    landmark_smoothing: bool = Field(
+        default=True,
+        description="One-euro smoothing of landmarks (raw landmarks are kept in the results).",
     )
     stall_timeout_s: float = Field(
         default=120.0, gt=0, description="Fail a video when no frame moves for this long, s."
@@ -150,6 +159,12 @@ class Settings(BaseSettings):
     stale_after_seconds: float = Field(
         default=120.0, gt=0, description="Mark a processing job stale after this heartbeat age."
     )
+    export_formats: str = Field(
+        default="",
+        pattern=r"^\s*([a-z0-9-]+\s*(,\s*[a-z0-9-]+\s*)*)?$",
+        description="Exports the daemon writes to out/<job>/export/ after each job "
+        "(comma-separated, e.g. 'csv-long,trc,mot'; empty: none).",
+    )
     # --- logging ---------------------------------------------------------------
     log_format: Literal["human", "json"] = Field(
         default="human", description="Log line format: human or json."
@@ -160,7 +175,9 @@ class Settings(BaseSettings):
     def _subject_rule(cls, v: str) -> str:
         if v in {r.value for r in SubjectRule} or v.lstrip("-").isdigit():
             return v
-        raise ValueError("must be largest, most_central, longest_track or an integer track id")
+        raise ValueError(
+            "must be largest, most_central, longest_track, most_present or an integer track id"
+        )
 
     @field_validator("camera_file", "monitor_token", mode="before")
     @classmethod
@@ -315,7 +332,7 @@ def _allowed(key: str) -> str | None:
     elif key == "camera_file":
         kind = "a file path"
     elif key == "subject_rule":
-        kind = "largest, most_central, longest_track or an integer track id"
+        kind = "largest, most_central, longest_track, most_present or an integer track id"
     bounds = []
     for meta in field.metadata:
         for attr, sym in _BOUNDS:

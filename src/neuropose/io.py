@@ -50,6 +50,7 @@ __all__ = [
     "TEMP_FILE_PATTERN",
     "DiskFullError",
     "atomic_write",
+    "fit_name",
     "format_validation_error",
     "fsync_directory",
     "load_json",
@@ -107,6 +108,36 @@ def temp_path_for(target: Path) -> Path:
     else:
         name = target.name
     return target.parent / f".{name}.{secrets.token_hex(8)}.tmp"
+
+
+def fit_name(stem: str, suffix: str = "") -> str:
+    """``stem + suffix`` as a file name of at most :data:`NAME_MAX` bytes.
+
+    Names derived from an input's name (``<video>.ckpt.json``,
+    ``<stem>.quality.json``, ``<stem>.results.json``) would pass the file
+    system's limit for inputs whose own name is near it. When ``stem +
+    suffix`` does not fit, ``stem`` is cut (on a UTF-8 character boundary)
+    and ends in ``~`` and 8 hex digits of the SHA-256 of the whole stem:
+    distinct long stems give distinct names, and the same stem always gives
+    the same name (a resumed job finds its checkpoint).
+
+    Examples
+    --------
+    >>> fit_name("walk", ".ckpt.json")
+    'walk.ckpt.json'
+    >>> long = fit_name("é" * 127, ".quality.json")
+    >>> len(long.encode()), long.endswith(".quality.json"), long[-22:-13]
+    (254, True, '~2e3eba0a')
+    """
+    name = stem + suffix
+    raw = name.encode("utf-8", "surrogateescape")
+    if len(raw) <= NAME_MAX:
+        return name
+    digest = hashlib.sha256(stem.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    tail = f"~{digest}{suffix}"
+    budget = NAME_MAX - len(tail.encode("utf-8", "surrogateescape"))
+    head = stem.encode("utf-8", "surrogateescape")[: max(budget, 0)]
+    return head.decode("utf-8", "ignore") + tail
 
 
 def fsync_directory(directory: Path) -> None:

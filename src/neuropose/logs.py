@@ -10,7 +10,46 @@ from typing import Any
 
 from neuropose.timefmt import utc_iso
 
-__all__ = ["configure_logging"]
+__all__ = ["configure_logging", "printable"]
+
+
+def printable(text: object, *, keep_newlines: bool = False) -> str:
+    r"""``text`` safe to show on a terminal or in a log: control characters escaped.
+
+    File names come from collaborators and archives; a name holding ``ESC``
+    sequences or bidirectional overrides would otherwise rewrite the user's
+    terminal (retitle it, clear it, hide a line) when printed. Every
+    non-printable character (Unicode categories C* and the separators other
+    than a space) becomes its Python escape (``\x1b``, ``\u202e``).
+    ``keep_newlines`` keeps ``\n`` for multi-line messages.
+
+    Examples
+    --------
+    >>> print(printable("walk\x1b]0;owned\x07\x1b[2J.mp4"))
+    walk\x1b]0;owned\x07\x1b[2J.mp4
+    >>> print(printable("caf\u00e9 \u202egnp.mp4"))
+    café \u202egnp.mp4
+    >>> printable("a\nb", keep_newlines=True) == "a\nb"
+    True
+    """
+    s = str(text)
+    if s.isprintable():
+        return s
+    return "".join(c if c.isprintable() or (keep_newlines and c == "\n") else _escape(c) for c in s)
+
+
+def _escape(c: str) -> str:
+    code = ord(c)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+class _PrintableFormatter(logging.Formatter):
+    """The human log format, with control characters in messages escaped."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return printable(super().formatMessage(record), keep_newlines=True)
 
 
 class _JsonFormatter(logging.Formatter):
@@ -60,7 +99,7 @@ def configure_logging(level: int = logging.INFO, fmt: str = "human") -> None:
         handler.setFormatter(_JsonFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+            _PrintableFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
         )
     root = logging.getLogger("neuropose")
     root.handlers[:] = [handler]

@@ -73,6 +73,8 @@ __all__ = [
     "canonical_indices",
     "canonical_joint",
     "get_skeleton",
+    "lower_body_mask",
+    "mirror_permutation",
 ]
 
 
@@ -527,3 +529,48 @@ def canonical_joint(poses: np.ndarray, skeleton: Skeleton | str, name: str) -> n
     if len(idx) == 1:
         return np.array(picked[..., 0, :])
     return np.asarray(picked.mean(axis=-2))
+
+
+_LOWER_BODY_WORDS = ("hip", "kne", "ank", "hee", "foo", "toe", "leg")
+
+
+def mirror_permutation(skeleton: Skeleton) -> np.ndarray:
+    """Joint permutation exchanging every left joint with its right partner.
+
+    Partners are found by name: ``left``/``right`` anywhere in the name
+    (``left_knee``, ``mouth_left``), or a leading ``l``/``r`` whose partner
+    exists (``lkne``/``rkne``, ``lhip_smpl``/``rhip_smpl``). Joints without a
+    partner (nose, pelvis) map to themselves.
+
+    Examples
+    --------
+    >>> mirror_permutation(H36M_17)[:7].tolist()
+    [0, 4, 5, 6, 1, 2, 3]
+    >>> p = mirror_permutation(BLAZEPOSE_33)
+    >>> BLAZEPOSE_33.joints[p[9]], BLAZEPOSE_33.joints[p[0]]
+    ('mouth_right', 'nose')
+    """
+    index = {name: i for i, name in enumerate(skeleton.joints)}
+    perm = np.arange(len(skeleton.joints))
+    for i, name in enumerate(skeleton.joints):
+        if "left" in name or "right" in name:
+            partner = name.replace("left", "\0").replace("right", "left").replace("\0", "right")
+        elif name[:1] in ("l", "r"):
+            partner = {"l": "r", "r": "l"}[name[0]] + name[1:]
+        else:
+            continue
+        perm[i] = index.get(partner, i)
+    return perm
+
+
+def lower_body_mask(skeleton: Skeleton) -> np.ndarray:
+    """Boolean (J,) mask of hip, leg and foot joints (by name), for per-part relabelling.
+
+    Examples
+    --------
+    >>> np.nonzero(lower_body_mask(H36M_17))[0].tolist()
+    [1, 2, 3, 4, 5, 6]
+    """
+    return np.array(
+        [any(w in name for w in _LOWER_BODY_WORDS) for name in skeleton.joints], dtype=bool
+    )

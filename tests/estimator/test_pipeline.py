@@ -52,10 +52,10 @@ def test_frames_timestamps_and_order_are_exact(clip: Path) -> None:
     assert vp.metadata.variable_frame_rate is False
     assert vp.metadata.fps_reported == pytest.approx(30.0)
     assert vp.metadata.duration_s == pytest.approx(N / 30.0)
-    # Detections in decode order: root z encodes each frame's own mean value.
+    # Detections in decode order: the model's root z (kept raw) encodes each frame's mean value.
     means = decoded_means(clip)
     assert vp.det_frame.tolist() == list(range(N))
-    np.testing.assert_allclose(vp.poses3d[:, 0, 2], 2000 + 10 * means, rtol=1e-6)
+    np.testing.assert_allclose(vp.poses3d_raw[:, 0, 2], 2000 + 10 * means, rtol=1e-6)
     assert _threads() == []
 
 

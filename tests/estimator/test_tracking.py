@@ -48,11 +48,20 @@ def test_ids_survive_a_gap_within_max_unseen(scene: Path) -> None:
     assert sorted(set(vp.track_id.tolist())) == [0, 1]
 
 
-def test_gap_longer_than_max_unseen_starts_a_new_track(scene: Path) -> None:
+def test_gap_longer_than_max_unseen_is_bridged_by_reidentification(scene: Path) -> None:
+    # The tracker ends the patient's track after 2 unseen frames; re-identification
+    # (refine) joins the new track to it: same place, same size, 0.4 s later.
     vp = _run(scene, max_unseen_frames=2)
-    assert sorted(set(vp.track_id.tolist())) == [0, 1, 2]
-    _, rows_new = vp.track(2)
-    assert np.nonzero(rows_new >= 0)[0].tolist() == list(range(16, 30))
+    assert sorted(set(vp.track_id.tolist())) == [0, 1]
+    _, rows = vp.track(1)
+    assert np.nonzero(rows >= 0)[0].tolist() == list(range(12)) + list(range(16, 30))
+
+
+def test_tracker_alone_starts_a_new_track_after_max_unseen() -> None:
+    t = Tracker(max_unseen_frames=2)
+    box = np.array([[50, 40, 20, 50, 1.0]])
+    assert t.update(0, box).tolist() == [0]
+    assert t.update(4, box).tolist() == [1]
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,11 @@
 Layers, top to bottom (ARCHITECTURE.md)::
 
     cli
-    interfacer  ingest  monitor  visualize
+    interfacer  ingest  monitor  visualize  export
     estimator  analyzer  quality  multiview
     models  video  datadir
     foundations: errors config io logs skeletons schemas timefmt media wheels samples signals
+                 smoothing segments
 
 Every module under ``src/neuropose`` is parsed with :mod:`ast`; every import
 of a ``neuropose`` module, at top level *and* inside functions, must go to
@@ -46,6 +47,8 @@ FOUNDATIONS = frozenset(
         "schemas",
         "signals",
         "skeletons",
+        "smoothing",
+        "segments",
         "timefmt",
         "wheels",
     }
@@ -56,6 +59,7 @@ LAYERS: dict[str, int] = {
     "ingest": 3,
     "monitor": 3,
     "visualize": 3,
+    "export": 3,
     "estimator": 2,
     "analyzer": 2,
     "quality": 2,
@@ -72,6 +76,9 @@ SAME_LAYER_REASONS: dict[tuple[str, str], str] = {
     # flock primitive: one lock implementation (holder recorded, SIGKILL-safe)
     # rather than a second copy in models/.
     ("models", "datadir"): "one ExclusiveLock implementation",
+    # The daemon setting export_formats: one failure-isolated call after each job
+    # (export_job never raises), like the quality reports.
+    ("interfacer", "export"): "exports after each job (export_formats)",
 }
 
 #: Same-layer or upward imports other engineers are removing now (delete on landing).

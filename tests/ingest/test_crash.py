@@ -49,13 +49,13 @@ def _cmd(*args: str) -> list[str]:
 
 _PAUSED_AFTER_FIRST_PLACEMENT = """
 import pathlib, sys, time
-import neuropose.ingest as ingest
-real_rename = ingest._rename_noreplace
+import neuropose.ingest.placement as placement
+real_rename = placement.rename_noreplace
 def rename_then_wait(src, dst):
     real_rename(src, dst)
     pathlib.Path(sys.argv[1]).write_text(str(dst))
     time.sleep(600)
-ingest._rename_noreplace = rename_then_wait
+placement.rename_noreplace = rename_then_wait
 from neuropose.cli import main
 sys.exit(main(sys.argv[2:]))
 """

@@ -14,6 +14,7 @@ import pytest
 
 from neuropose.analyzer.angles import compute_angle
 from neuropose.analyzer.load import Trial
+from neuropose.config import Settings
 from neuropose.estimator import Estimator
 from neuropose.multiview.calibration import load_calibration
 from neuropose.multiview.trial import TrialOptions, triangulate_trial
@@ -26,9 +27,12 @@ pytestmark = pytest.mark.slow
 def lab(shared_media: Path, blazepose_model):  # type: ignore[no-untyped-def]
     root = shared_media / "lab_single_person"
     views = []
+    # The production path (monocular refinement on): triangulation reads each view's
+    # raw model output (poses2d_raw), so these tests measure the cross-view swap
+    # detection on what BlazePose itself labelled.
     for name in ("cam01.mp4", "cam02.mp4"):
         blazepose_model.reset()
-        views.append(Estimator(blazepose_model).process_video(root / name))
+        views.append(Estimator(blazepose_model, Settings()).process_video(root / name))
     return views, load_calibration(root / "Calib.qca.txt")
 
 

@@ -16,7 +16,7 @@ from rich.console import Console
 from neuropose import __version__
 from neuropose.config import LoadedSettings, load_settings
 from neuropose.errors import ConfigError, InputError, NeuroPoseError, ProcessingError, ResourceError
-from neuropose.logs import configure_logging
+from neuropose.logs import configure_logging, printable
 
 __all__ = ["CliState", "app", "err_console", "main", "out_console", "state"]
 
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     except NeuroPoseError as exc:
         if verbose:
             err_console.print(traceback.format_exc(), markup=False)
-        err_console.print(f"error: {exc}", markup=False)
+        err_console.print(f"error: {printable(exc, keep_newlines=True)}", markup=False)
         return exc.exit_code
     except KeyboardInterrupt:
         err_console.print("interrupted", markup=False)
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         # missing directory, a full disk): one line, no traceback unless -v.
         if verbose:
             err_console.print(traceback.format_exc(), markup=False)
-        err_console.print(f"error: {_describe_os_error(exc)}", markup=False)
+        err_console.print(f"error: {printable(_describe_os_error(exc))}", markup=False)
         return _os_error_exit_code(exc)
     return 0
 

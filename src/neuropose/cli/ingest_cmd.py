@@ -23,6 +23,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from neuropose.cli.app import app, err_console, out_console, state
 from neuropose.cli.options import DataDirOption
@@ -34,6 +35,8 @@ from neuropose.ingest import (
     ingest_archive,
     ingest_paths,
 )
+from neuropose.ingest.naming import human
+from neuropose.logs import printable
 
 #: Inputs at least this large get a progress bar on a terminal (bytes).
 PROGRESS_MIN_BYTES = 64 * 1024**2
@@ -50,45 +53,42 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
 
 
-def _human(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
-
-
 def _print_report(report: IngestReport) -> None:
+    """The report as tables; every name escaped (:func:`neuropose.logs.printable`) and
+    shown as plain text (never as rich markup)."""
     verb = "that would be queued" if report.dry_run else "queued"
-    table = Table("job", "video", "size", title=f"Jobs {verb} in {report.data_dir}/in")
+    title = Text(f"Jobs {verb} in {printable(report.data_dir)}/in")
+    table = Table("job", "video", "size", title=title)
     for job in report.jobs:
         for i, video in enumerate(job.videos):
-            table.add_row(job.name if i == 0 else "", video.file, _human(video.size_bytes))
+            name = printable(job.name) if i == 0 else ""
+            table.add_row(Text(name), Text(printable(video.file)), human(video.size_bytes))
     out_console.print(table)
     for job in report.jobs:
         if job.replaced or job.previous_state is not None:
-            what = ", ".join(job.replaced) or "nothing on disk"
+            what = printable(", ".join(job.replaced)) or "nothing on disk"
             prev = f" (status was {job.previous_state.value})" if job.previous_state else ""
             action = "would replace" if report.dry_run else "replaced"
             removed = "would remove" if report.dry_run else "removed"
-            out_console.print(f"{action} {job.name}: {removed} {what}{prev}", markup=False)
+            out_console.print(
+                f"{action} {printable(job.name)}: {removed} {what}{prev}", markup=False
+            )
     if report.skipped:
         skipped = Table("member", "reason", title="Skipped")
         for s in report.skipped:
-            skipped.add_row(s.member, s.reason.value)
+            skipped.add_row(Text(printable(s.member)), s.reason.value)
         out_console.print(skipped)
     videos = sum(len(j.videos) for j in report.jobs)
     if report.dry_run:
         size = sum(j.size_bytes for j in report.jobs)
         out_console.print(
-            f"dry run: {len(report.jobs)} job(s), {videos} video(s), {_human(size)} would be "
+            f"dry run: {len(report.jobs)} job(s), {videos} video(s), {human(size)} would be "
             f"written ({report.mode}); {len(report.skipped)} skipped; nothing was written",
             markup=False,
         )
         return
     out_console.print(
-        f"{len(report.jobs)} job(s), {videos} video(s), {_human(report.bytes_written)} written"
+        f"{len(report.jobs)} job(s), {videos} video(s), {human(report.bytes_written)} written"
         f" ({report.mode}); {len(report.skipped)} skipped",
         markup=False,
     )
@@ -119,6 +119,13 @@ def ingest(
         bool,
         typer.Option("--dry-run", help="Check everything and show the jobs; write nothing."),
     ] = False,
+    follow_symlinks: Annotated[
+        bool,
+        typer.Option(
+            "--follow-symlinks",
+            help="Read the target of a source that is a symbolic link (refused otherwise).",
+        ),
+    ] = False,
     data_dir: DataDirOption = None,
     max_members: Annotated[
         int | None,
@@ -139,7 +146,8 @@ def ingest(
     """Validate and queue videos as jobs in DATA_DIR/in (one job per video by default).
 
     Exit codes: 0 queued; 2 refused input (unsafe archive, limit, collision, no
-    videos); 3 busy (another ingest, or a job being processed); 4 not enough disk.
+    videos, truncated video, symbolic link without --follow-symlinks); 3 busy
+    (another ingest, or a job being processed); 4 not enough disk.
     """
     if move and link:
         raise UsageError("--move and --link exclude each other", hint="choose one")
@@ -173,6 +181,7 @@ def ingest(
                 limits=limits,
                 progress=callback,
                 dry_run=dry_run,
+                follow_symlinks=follow_symlinks,
             )
         else:
             report = ingest_paths(
@@ -184,6 +193,7 @@ def ingest(
                 limits=limits,
                 progress=callback,
                 dry_run=dry_run,
+                follow_symlinks=follow_symlinks,
             )
     if as_json:
         typer.echo(report.model_dump_json(indent=2))

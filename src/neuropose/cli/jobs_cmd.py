@@ -13,6 +13,7 @@ from rich.table import Table
 from neuropose.cli.app import app, out_console, state
 from neuropose.cli.options import DataDirOption
 from neuropose.errors import NeuroPoseError
+from neuropose.logs import printable
 
 
 def _age(stamp: str, now: datetime) -> str:
@@ -129,7 +130,7 @@ def _print_table(settings: Any, jobs: dict[str, Any]) -> None:
     out_console.print(table)
     for job_id, e in jobs.items():
         if e.error:
-            out_console.print(f"{job_id}: {e.error}", markup=False)
+            out_console.print(printable(f"{job_id}: {e.error}"), markup=False)
     for note in notes:
         out_console.print(note, markup=False)
 

@@ -33,6 +33,7 @@ from neuropose.cli.triangulate_cmd import (
     process_trial,
 )
 from neuropose.errors import NeuroPoseError, UsageError
+from neuropose.io import fit_name
 
 if TYPE_CHECKING:
     from neuropose.config import Settings
@@ -71,7 +72,7 @@ def _outputs(inputs: list[Path], output: Path | None) -> list[Path]:
     out_dir = output if output is not None else Path.cwd()
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"-o {out_dir} exists and is not a directory")
-    paths = [out_dir / f"{p.stem}.results.json" for p in inputs]
+    paths = [out_dir / fit_name(p.stem, ".results.json") for p in inputs]
     seen: dict[Path, Path] = {}
     for inp, out in zip(inputs, paths, strict=True):
         if out in seen:
@@ -162,7 +163,9 @@ def process(
     ] = None,
     subject: Annotated[
         str | None,
-        typer.Option("--subject", help="largest, most_central, longest_track or a track id."),
+        typer.Option(
+            "--subject", help="most_present, largest, most_central, longest_track or a track id."
+        ),
     ] = None,
     keep_going: Annotated[
         bool, typer.Option("--keep-going", help="Report a failing input and continue.")
@@ -255,7 +258,8 @@ def process(
             assert m is not None
             out_console.print(
                 f"ok      {inp} -> {out} ({vp.num_frames} frames, {m.fps:.1f} fps, "
-                f"primary track {vp.primary_track_id})",
+                f"primary track {vp.primary_track_id}, left/right relabelled on "
+                f"{vp.swap_corrected_frames()} frames)",
                 markup=False,
             )
     if failures:

@@ -13,6 +13,8 @@
         results.json            JobResults, written once when complete
         partial/                checkpoints of an interrupted video
         visualize/<stem>.quality.json   quality report (and other visual outputs)
+        export/                 exported files (CSV, TRC, MOT, C3D, NWB)
+        opensim/<stem>/         OpenSim scaled model, IK motion, marker errors
       failed/<job>/             inputs of a failed job
 
 Jobs and the daemon's own files live in separate namespaces: ``in/``,
@@ -38,13 +40,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neuropose.errors import InputError
+from neuropose.io import fit_name
 
 __all__ = [
+    "EXPORT_DIR",
     "FAILED_DIR",
     "INGEST_LOCK_FILE",
     "IN_DIR",
     "LOCK_FILE",
     "MAX_JOB_NAME_BYTES",
+    "OPENSIM_DIR",
     "OUT_DIR",
     "PARTIAL_DIR",
     "READY_MARKER",
@@ -84,6 +89,10 @@ RESULTS_FILE = "results.json"
 PARTIAL_DIR = "partial"
 #: Per-job folder of visual outputs and quality reports.
 VISUALIZE_DIR = "visualize"
+#: Per-job folder of exported files (``neuropose export``, setting ``export_formats``).
+EXPORT_DIR = "export"
+#: Per-job folder of OpenSim scaling + inverse kinematics outputs (``neuropose opensim``).
+OPENSIM_DIR = "opensim"
 #: Empty marker file declaring a job in ``in/`` complete.
 READY_MARKER = "READY"
 #: Job names starting with this are reserved for work in progress.
@@ -210,6 +219,16 @@ class JobPaths:
         return self.output / VISUALIZE_DIR
 
     @property
+    def export(self) -> Path:
+        """``out/<job>/export``: exported files (CSV, TRC, MOT, C3D, NWB)."""
+        return self.output / EXPORT_DIR
+
+    @property
+    def opensim(self) -> Path:
+        """``out/<job>/opensim``: scaled model, IK motion and marker errors."""
+        return self.output / OPENSIM_DIR
+
+    @property
     def relative_results(self) -> str:
         """``out/<job>/results.json`` relative to the data directory (as status records it)."""
         return f"{OUT_DIR}/{self.name}/{RESULTS_FILE}"
@@ -225,7 +244,7 @@ def quality_path(folder: Path | str, video: str) -> Path:
     >>> str(quality_path("/v", "walk.mp4"))
     '/v/walk.quality.json'
     """
-    return Path(folder) / f"{Path(video).stem or video}.quality.json"
+    return Path(folder) / fit_name(Path(video).stem or video, ".quality.json")
 
 
 @dataclass(frozen=True, init=False)

@@ -81,6 +81,7 @@ from neuropose.estimator.errors import (
     VideoUnreadableError,
 )
 from neuropose.estimator.metrics import ResourceMeter, StageClock, build_metrics
+from neuropose.estimator.refine import RefineOptions, refine
 from neuropose.estimator.tracking import Tracker, select_subject
 from neuropose.estimator.video import (
     FramePool,
@@ -367,6 +368,7 @@ class Estimator:
         self.opencv_threads = opencv_threads
         self.model_load_s = model_load_s
         self.device = device
+        self.refine_options = RefineOptions.from_settings(s)
         for name in ("batch_size", "prefetch_frames", "max_persons"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -872,7 +874,8 @@ class Estimator:
             assert declared is not None
             raise ShortReadError(
                 f"{path.name}: only {n} of the {declared} frames the container declares "
-                "could be decoded (truncated or corrupt file)",
+                "could be decoded (truncated or corrupt file; `neuropose process "
+                "--allow-short-read` accepts the frames that decode)",
                 declared=declared,
                 decoded=n,
                 hint="re-export or re-copy the video, or accept the frames that decode with "
@@ -952,7 +955,7 @@ class Estimator:
             input_name=path.name,
             created_at=_now_iso(),
         )
-        return VideoPredictions(
+        predictions = VideoPredictions(
             video=path.name,
             skeleton=self.model.skeleton,
             metadata=metadata,
@@ -964,3 +967,4 @@ class Estimator:
             timestamp_s=ts,
             **tables,
         )
+        return refine(predictions, self.refine_options)

@@ -16,23 +16,40 @@ detections start new tracks with ids 0, 1, 2, ... in order of appearance
 A track not matched for more than ``max_unseen_frames`` frames ends and its
 id is never reused. Tracking runs on raw detections, before any smoothing.
 
+Re-identification and plausibility (post-processing)
+---------------------------------------------------
+:func:`link_tracks` joins a track that ends to one that starts later (within
+``max_gap_s``) when the new one appears where the old one was heading (box
+centre within one box diagonal of the old box moved at its last velocity)
+with a similar size (box height ratio within 1/1.5..1.5) and, when both have
+3D poses, similar body proportions (median limb lengths within 25 %): a
+person occluded for a second keeps one id. :func:`plausible_poses` flags
+detections whose 3D limb lengths (upper arm, forearm, thigh, shank) differ
+from their own track's median by more than 50 %, the signature of a broken
+pose stretched over the image.
+
 Subject rules
 -------------
 ``largest``: largest mean box area (w·h) over the track's detections;
 ``most_central``: smallest mean distance of the box centre from the image
 centre, in units of the image diagonal; ``longest_track``: most detections;
-an integer: that track id (must exist). Ties go to the lowest track id.
+``most_present``: most *plausible* detections after re-identification (the
+person present for most of the video); an integer: that track id (must
+exist). Ties go to the lowest track id.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from neuropose.errors import InputError
-from neuropose.schemas import TrackerState, TrackState
+from neuropose.schemas import Skeleton, TrackerState, TrackState
+from neuropose.skeletons import UnsupportedJointError, canonical_indices
 
-__all__ = ["Tracker", "box_iou", "select_subject"]
+__all__ = ["Tracker", "box_iou", "limb_lengths", "link_tracks", "plausible_poses", "select_subject"]
 
 _REJECT = 1e6
 
@@ -146,6 +163,138 @@ class Tracker:
         return ids
 
 
+_LIMBS = tuple(
+    (f"{side}_{a}", f"{side}_{b}")
+    for side in ("left", "right")
+    for a, b in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle"))
+)
+
+
+def _col_median(x: np.ndarray) -> np.ndarray:
+    """Column medians ignoring NaN; NaN for an all-NaN column (no warning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(x, axis=0)
+
+
+def limb_lengths(skeleton: Skeleton, poses3d: np.ndarray) -> np.ndarray:
+    """Upper-arm, forearm, thigh and shank lengths (D, L) in the poses' units; NaN if absent.
+
+    Segments are between canonical joints (:mod:`neuropose.skeletons`); a
+    segment the skeleton lacks gives a NaN column.
+
+    Examples
+    --------
+    >>> from neuropose.skeletons import H36M_17
+    >>> p = np.zeros((1, 17, 3)); p[0, 2, 1] = 400.0     # right knee 40 cm below the hip
+    >>> limb_lengths(H36M_17, p)[0, 6]                   # right thigh
+    np.float64(400.0)
+    """
+    out = np.full((poses3d.shape[0], len(_LIMBS)), np.nan)
+    for k, (a, b) in enumerate(_LIMBS):
+        try:
+            ia, ib = canonical_indices(skeleton, a), canonical_indices(skeleton, b)
+        except UnsupportedJointError:
+            continue
+        pa = poses3d[:, list(ia)].mean(axis=1)
+        pb = poses3d[:, list(ib)].mean(axis=1)
+        out[:, k] = np.linalg.norm(pa - pb, axis=-1)
+    return out
+
+
+def plausible_poses(
+    skeleton: Skeleton, track_id: np.ndarray, poses3d: np.ndarray, tolerance: float = 0.5
+) -> np.ndarray:
+    """Boolean (D,): False where a limb length is off its track's median by more than ``tolerance``.
+
+    A track's first detections are judged against the whole track, so a
+    track *starting* from a broken pose is caught. Limbs the skeleton lacks
+    are ignored.
+    """
+    lengths = limb_lengths(skeleton, np.asarray(poses3d, np.float64))
+    ok = np.ones(track_id.shape[0], bool)
+    for tid in np.unique(track_id):
+        sel = track_id == tid
+        med = _col_median(lengths[sel]) if sel.sum() else None
+        if med is None or not np.any(np.isfinite(med)):
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dev = np.abs(lengths[sel] / med - 1.0)
+        ok[sel] = ~np.any(dev > tolerance, axis=1)
+    return ok
+
+
+def link_tracks(
+    det_frame: np.ndarray,
+    track_id: np.ndarray,
+    boxes: np.ndarray,
+    timestamps: np.ndarray,
+    *,
+    max_gap_s: float = 2.0,
+    proportions: np.ndarray | None = None,
+) -> np.ndarray:
+    """Track ids (D,) after joining tracks that are one person seen again (module docstring).
+
+    Parameters
+    ----------
+    det_frame, track_id, boxes
+        The detection table (``boxes`` x, y, w, h, score in pixels).
+    timestamps : ndarray, shape (F,)
+        Frame times in seconds.
+    max_gap_s : float
+        Longest gap bridged, seconds.
+    proportions : ndarray, shape (D, L), optional
+        Limb lengths per detection (:func:`limb_lengths`) to compare bodies.
+
+    Returns
+    -------
+    ndarray, shape (D,), int32
+        The earlier track's id on every joined detection; other ids unchanged.
+    """
+    out = np.asarray(track_id, np.int32).copy()
+    if out.size == 0:
+        return out
+    t = np.asarray(timestamps, np.float64)[det_frame]
+    centre = boxes[:, :2].astype(np.float64) + boxes[:, 2:4] / 2
+    ids = list(np.unique(out))
+    starts = {i: float(t[out == i].min()) for i in ids}
+    for new in sorted(ids, key=lambda i: (starts[i], i)):
+        rows_new = np.nonzero(out == new)[0]
+        first = rows_new[np.argmin(t[rows_new])]
+        best, best_d = None, np.inf
+        for old in np.unique(out[t < t[first]]):
+            if old == new:
+                continue
+            rows_old = np.nonzero(out == old)[0]
+            if np.any(np.isin(det_frame[rows_old], det_frame[rows_new])):
+                continue  # seen together: two people
+            last = rows_old[np.argmax(t[rows_old])]
+            gap = t[first] - t[last]
+            if not 0 < gap <= max_gap_s:
+                continue
+            vel = np.zeros(2)
+            if rows_old.size >= 2:
+                prev = rows_old[np.argsort(t[rows_old])[-2]]
+                vel = (centre[last] - centre[prev]) / max(t[last] - t[prev], 1e-9)
+            predicted = centre[last] + vel * gap
+            diag = float(np.hypot(boxes[last, 2], boxes[last, 3]))
+            d = float(np.linalg.norm(centre[first] - predicted))
+            ratio = float(boxes[first, 3]) / max(float(boxes[last, 3]), 1e-9)
+            if d > diag or not 1 / 1.5 <= ratio <= 1.5:
+                continue
+            if proportions is not None:
+                a = _col_median(proportions[rows_old])
+                b = _col_median(proportions[rows_new])
+                both = np.isfinite(a) & np.isfinite(b) & (a > 0)
+                if both.any() and np.any(np.abs(b[both] / a[both] - 1) > 0.25):
+                    continue
+            if d < best_d:
+                best, best_d = old, d
+        if best is not None:
+            out[rows_new] = best
+    return out
+
+
 def select_subject(
     rule: str,
     track_id: np.ndarray,
@@ -153,6 +302,7 @@ def select_subject(
     width: int,
     height: int,
     video: str = "this video",
+    plausible: np.ndarray | None = None,
 ) -> int | None:
     """The primary track id under ``rule`` (see the module docstring); None without detections.
 
@@ -185,10 +335,12 @@ def select_subject(
             score = float(np.mean(d))
         elif rule == "longest_track":
             score = -float(sel.sum())
+        elif rule == "most_present":
+            score = -float((sel & plausible).sum() if plausible is not None else sel.sum())
         else:
             raise InputError(
                 f"unknown subject rule {rule!r}",
-                hint="use largest, most_central, longest_track or a track id",
+                hint="use largest, most_central, longest_track, most_present or a track id",
             )
         scores.append(score)
     return int(tids[int(np.argmin(scores))])

@@ -93,7 +93,13 @@ from neuropose.errors import (
 )
 from neuropose.interfacer.discovery import StabilityTracker, list_videos
 from neuropose.interfacer.signals import GracefulStop
-from neuropose.io import load_model, remove_stale_temp_files, write_json_atomic, write_model_atomic
+from neuropose.io import (
+    fit_name,
+    load_model,
+    remove_stale_temp_files,
+    write_json_atomic,
+    write_model_atomic,
+)
 from neuropose.quality import write_job_quality_reports
 from neuropose.schemas.predictions import JobResults, VideoPredictions
 from neuropose.schemas.status import AttemptRecord, JobState, JobStatusEntry, VideoProgress
@@ -544,6 +550,10 @@ class Interfacer:
             )
             write_model_atomic(results_path, results, indent=None)
             self._write_quality_reports(job_out, results)
+            if self.settings.export_formats:  # derived data: export_job never raises
+                from neuropose.export import export_job
+
+                export_job(results, job_out / "export", self.settings.export_formats)
         except Interrupted as exc:
             beat.set()
             heartbeat.join()
@@ -595,7 +605,7 @@ class Interfacer:
             if current.get(name) != sig:
                 for suffix in (".pred.json", ".ckpt.json"):
                     with contextlib.suppress(FileNotFoundError):
-                        (partial / f"{_video_key(name)}{suffix}").unlink()
+                        (partial / fit_name(_video_key(name), suffix)).unlink()
         if old != current:
             write_json_atomic(manifest, current)
 
@@ -623,8 +633,8 @@ class Interfacer:
         self, run: _JobRun, job_id: str, video: Path, partial: Path
     ) -> VideoPredictions:
         key = _video_key(video.name)
-        pred_path = partial / f"{key}.pred.json"
-        ckpt_path = partial / f"{key}.ckpt.json"
+        pred_path = partial / fit_name(key, ".pred.json")
+        ckpt_path = partial / fit_name(key, ".ckpt.json")
         if pred_path.is_file():
             try:
                 pred = load_model(pred_path, JobResults).videos[0]

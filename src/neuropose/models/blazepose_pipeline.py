@@ -11,7 +11,9 @@ Pipeline per frame
 1. **Detector** (only when tracking has no person, or every
    :attr:`BlazePoseModel.redetect_every` frames while fewer than
    ``max_persons`` are tracked): the frame is letterboxed (aspect kept, black
-   padding) to 224×224, scaled to [-1, 1]. Outputs 2254 SSD anchors × 12
+   padding) to 224×224 by one bilinear warp without anti-aliasing, as
+   MediaPipe's ``ImageToTensorCalculator`` (:func:`_letterbox`), scaled to
+   [-1, 1]. Outputs 2254 SSD anchors × 12
    values (box centre/size offsets and 4 keypoints) and a score logit.
    Anchors: 5 layers, strides 8, 16, 32, 32, 32, 2 anchors per cell per layer,
    fixed size 1, offset 0.5 (28²·2 + 14²·2 + 7²·6 = 2254). Scores are clipped
@@ -32,7 +34,14 @@ Pipeline per frame
    are rotated by the ROI rotation so their x/y axes are the image's.
 4. **Tracking**: the next frame's ROI is built from landmarks 33 (body
    centre) and 34 (scale/rotation point) exactly as in step 2, so the
-   detector does not run while the person stays found. If every tracked ROI
+   detector does not run while the person stays found. As in MediaPipe
+   (even with its landmark smoothing off) these two auxiliary landmarks are
+   first smoothed per tracked person by a one-euro filter
+   (:class:`neuropose.smoothing.OneEuroFilter`: ``min_cutoff`` 0.01 Hz,
+   ``beta`` 10, derivative cut-off 1 Hz, speed divided by the object scale
+   ``(|dx| + |dy|) / 2`` of the two points in pixels) on a clock of
+   ``roi_filter_rate_hz`` (30: MediaPipe's ``solutions`` API simulates 30 fps
+   whatever the video). The filter restarts when the person is lost. If every tracked ROI
    is lost, the detector runs again *on the same frame*.
 
 Outputs (per person; see :mod:`neuropose.models.base`)
@@ -47,9 +56,8 @@ Outputs (per person; see :mod:`neuropose.models.base`)
 * ``boxes`` (5,): the bounding box of the 33 landmarks in pixels and the
   pose-presence score.
 
-Not implemented: MediaPipe's temporal landmark smoothing filters; raw
-per-frame landmarks are returned (filtering belongs to the analyzer, where it
-is documented and configurable).
+The returned landmarks are not smoothed: landmark smoothing is an estimator
+stage (:mod:`neuropose.estimator.refine`) that keeps the raw landmarks.
 """
 
 from __future__ import annotations
@@ -67,6 +75,7 @@ from neuropose.models.cache import combined_digest, sha256_file
 from neuropose.models.errors import CorruptModelError, ModelLoadError
 from neuropose.schemas import CameraIntrinsics
 from neuropose.skeletons import BLAZEPOSE_33
+from neuropose.smoothing import OneEuroFilter, OneEuroParams
 
 __all__ = [
     "BlazePoseModel",
@@ -82,6 +91,8 @@ DETECTOR_SIZE = 224
 LANDMARK_SIZE = 256
 NUM_LANDMARKS = 33
 _NUM_ALL_LANDMARKS = 39
+#: MediaPipe's filter of the auxiliary (ROI) landmarks, ``pose_landmark_filtering``.
+AUX_FILTER = OneEuroParams(min_cutoff=0.01, beta=10.0, d_cutoff=1.0)
 
 
 def ssd_anchors(
@@ -269,16 +280,38 @@ class Roi:
 
 
 def _letterbox(frame: np.ndarray, size: int) -> tuple[np.ndarray, float, float, float]:
-    """Resize keeping aspect, pad to ``size``²; returns image, scale, pad_x, pad_y (pixels)."""
+    """Letterbox ``frame`` into ``size``² as MediaPipe 0.10.21's ``ImageToTensorCalculator``.
+
+    The square of side ``max(h, w)`` centred on the frame is mapped onto the
+    output by one bilinear affine warp (no anti-aliasing), its corners onto
+    the output's corners (output pixel ``i`` samples source ``x0 + i·S/size``),
+    with black outside the frame. Returns the image, the scale
+    (output/source pixels) and the padding ``pad_x, pad_y`` in output pixels,
+    so that ``source = (output - pad) / scale``.
+
+    Examples
+    --------
+    >>> img, scale, px, py = _letterbox(np.full((100, 50, 3), 200, np.uint8), 10)
+    >>> img.shape, scale, px, py
+    ((10, 10, 3), 0.1, 2.5, 0.0)
+    >>> int(img[5, 0, 0]), int(img[5, 5, 0])
+    (0, 200)
+    """
     h, w = frame.shape[:2]
-    scale = size / max(h, w)
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    resized = cv2.resize(frame, (nw, nh), interpolation=interp)
-    out = np.zeros((size, size, 3), np.uint8)
-    px, py = (size - nw) // 2, (size - nh) // 2
-    out[py : py + nh, px : px + nw] = resized
-    return out, scale, float(px), float(py)
+    side = float(max(h, w))
+    x0, y0 = (w - side) / 2.0, (h - side) / 2.0
+    k = side / size
+    m = np.array([[k, 0.0, x0], [0.0, k, y0]])
+    out = cv2.warpAffine(
+        frame,
+        m,
+        (size, size),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0),
+    )
+    scale = size / side
+    return out, scale, -x0 * scale + 0.0, -y0 * scale + 0.0
 
 
 def _check_file(path: Path, expected: str | None) -> str:
@@ -294,6 +327,23 @@ def _check_file(path: Path, expected: str | None) -> str:
             hint="re-fetch it with `neuropose models fetch blazepose-full --force`",
         )
     return actual
+
+
+class _AuxFilter:
+    """One-euro smoothing of one tracked person's two auxiliary landmarks (pixels)."""
+
+    def __init__(self, rate_hz: float) -> None:
+        self._filter = OneEuroFilter(AUX_FILTER, rate_hz)
+        self._frames = 0
+        self._rate = rate_hz
+
+    def __call__(self, aux: np.ndarray) -> np.ndarray:
+        scale = (abs(aux[1, 0] - aux[0, 0]) + abs(aux[1, 1] - aux[0, 1])) / 2
+        t = self._frames / self._rate
+        self._frames += 1
+        if scale < 1e-6:  # MediaPipe's min_allowed_object_scale: pass through
+            return aux
+        return self._filter(t, aux, 1.0 / scale)
 
 
 @dataclass(frozen=True)
@@ -355,6 +405,7 @@ class BlazePoseModel:
         redetect_every: int = 15,
         num_threads: int = 1,
         heatmap_refinement: bool = True,
+        roi_filter_rate_hz: float = 30.0,
     ) -> None:
         self.name = name
         self.weights_sha256 = weights_sha256
@@ -365,6 +416,8 @@ class BlazePoseModel:
         self.nms_iou = nms_iou
         self.redetect_every = redetect_every
         self.heatmap_refinement = heatmap_refinement
+        self.roi_filter_rate_hz = roi_filter_rate_hz
+        self._filters: dict[int, _AuxFilter] = {}
         self._detector = detector
         self._landmarker = landmarker
         self._anchors = ssd_anchors()
@@ -384,6 +437,8 @@ class BlazePoseModel:
             "roi_expansion": 1.25,
             "redetect_every": redetect_every,
             "heatmap_refinement": heatmap_refinement,
+            "roi_filter": "one_euro min_cutoff 0.01 beta 10 d_cutoff 1",
+            "roi_filter_rate_hz": roi_filter_rate_hz,
             "num_threads": num_threads,
             "confidence": "landmark visibility (sigmoid)",
             "poses3d": "root-relative (hip centre), mm",
@@ -456,6 +511,7 @@ class BlazePoseModel:
     def reset(self) -> None:
         """Forget tracked ROIs (call before each new video)."""
         self._tracked = []
+        self._filters = {}
         self._since_detect = 0
 
     def predict(self, frames: np.ndarray, intrinsics: CameraIntrinsics) -> list[FrameDetections]:
@@ -543,8 +599,20 @@ class BlazePoseModel:
         if not persons and not detected and rois:
             # Every tracked person was lost: look again in this very frame.
             persons = self._run_landmarks(frame, self._add_detections(frame, []))
-        self._tracked = [Roi.from_points(p.landmarks[33, :2], p.landmarks[34, :2]) for p in persons]
+        self._track(persons)
         return self._to_detections(persons)
+
+    def _track(self, persons: list[_Person]) -> None:
+        """Next frame's ROIs from each person's smoothed auxiliary landmarks."""
+        filters: dict[int, _AuxFilter] = {}
+        tracked: list[Roi] = []
+        for p in persons:
+            f = self._filters.get(id(p.roi)) or _AuxFilter(self.roi_filter_rate_hz)
+            aux = f(p.landmarks[33:35, :2])
+            roi = Roi.from_points(aux[0], aux[1])
+            filters[id(roi)] = f
+            tracked.append(roi)
+        self._tracked, self._filters = tracked, filters
 
     def _add_detections(self, frame: np.ndarray, rois: list[Roi]) -> list[Roi]:
         self._since_detect = 0

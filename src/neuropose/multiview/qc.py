@@ -10,27 +10,14 @@ import numpy as np
 from neuropose.multiview.triangulate import Reconstruction
 from neuropose.schemas.rig import RigCamera
 from neuropose.schemas.skeleton import Skeleton
-from neuropose.skeletons import UnsupportedJointError, canonical_indices
+from neuropose.segments import length_cv, segment_lengths
 
 __all__ = [
-    "SEGMENTS",
     "CameraCheck",
     "bone_length_cv",
     "camera_checks",
     "suspect_cameras",
 ]
-
-#: Segments whose length should not change: name -> (proximal, distal) canonical joints.
-SEGMENTS: dict[str, tuple[str, str]] = {
-    f"{side}_{seg}": (f"{side}_{a}", f"{side}_{b}")
-    for side in ("left", "right")
-    for seg, a, b in (
-        ("thigh", "hip", "knee"),
-        ("shank", "knee", "ankle"),
-        ("upper_arm", "shoulder", "elbow"),
-        ("forearm", "elbow", "wrist"),
-    )
-}
 
 
 @dataclass(frozen=True)
@@ -155,17 +142,18 @@ def suspect_cameras(checks: Sequence[CameraCheck], gate_px: float) -> list[str]:
     return msgs
 
 
-def bone_length_cv(
-    points_mm: np.ndarray, skeleton: Skeleton, segments: dict[str, tuple[str, str]] | None = None
-) -> dict[str, float]:
-    """Coefficient of variation (std / mean, over frames) of each segment's length.
+def bone_length_cv(points_mm: np.ndarray, skeleton: Skeleton) -> dict[str, float]:
+    """Coefficient of variation (std / mean, over frames) of each clinical segment's length.
+
+    The segments and the CV are :mod:`neuropose.segments`' (one definition
+    with the quality report).
 
     Parameters
     ----------
     points_mm : ndarray, shape (F, J, 3)
+        World-frame joint positions (mm); NaN where not triangulated.
     skeleton : Skeleton
-    segments : dict, optional
-        Defaults to :data:`SEGMENTS` (thigh, shank, upper arm, forearm per side).
+        Skeleton of ``points_mm``.
 
     Returns
     -------
@@ -180,15 +168,6 @@ def bone_length_cv(
     >>> round(bone_length_cv(p, BLAZEPOSE_33)["left_thigh"], 4)
     0.0476
     """
-    out: dict[str, float] = {}
-    for name, (a, b) in (segments or SEGMENTS).items():
-        try:
-            ia, ib = canonical_indices(skeleton, a), canonical_indices(skeleton, b)
-        except (UnsupportedJointError, KeyError):
-            continue
-        pa = points_mm[:, list(ia)].mean(axis=1)
-        pb = points_mm[:, list(ib)].mean(axis=1)
-        length = np.linalg.norm(pa - pb, axis=1)
-        length = length[np.isfinite(length)]
-        out[name] = float(length.std() / length.mean()) if length.size >= 2 else float("nan")
-    return out
+    return {
+        name: length_cv(lengths) for name, lengths in segment_lengths(points_mm, skeleton).items()
+    }

@@ -118,15 +118,29 @@ def pair_videos_with_cameras(
     return out
 
 
+def _model_2d(vp: VideoPredictions) -> tuple[np.ndarray, np.ndarray]:
+    """The model's own 2D keypoints (N, J, 2) px and confidences (N, J) of every detection.
+
+    Triangulation starts from what the model saw in each view, before the
+    monocular refinement (left/right relabelling, one-euro smoothing): the
+    multi-view swap test and the reprojection gate decide with geometry what
+    the monocular stage can only guess from continuity.
+    """
+    px = vp.poses2d if vp.poses2d_raw is None else vp.poses2d_raw
+    conf = vp.confidence if vp.confidence_raw is None else vp.confidence_raw
+    return np.asarray(px), (np.ones(px.shape[:2]) if conf is None else np.asarray(conf))
+
+
 def _track_2d(vp: VideoPredictions) -> tuple[np.ndarray, np.ndarray]:
     """Primary track's 2D keypoints (F, J, 2) px and confidences (F, J); NaN where absent."""
     _, rows = vp.track()
+    model_px, model_conf = _model_2d(vp)
     j = len(vp.skeleton.joints)
     pts = np.full((vp.num_frames, j, 2), np.nan)
     conf = np.full((vp.num_frames, j), np.nan)
     have = rows >= 0
-    pts[have] = vp.poses2d[rows[have]]
-    conf[have] = 1.0 if vp.confidence is None else vp.confidence[rows[have]]
+    pts[have] = model_px[rows[have]]
+    conf[have] = model_conf[rows[have]]
     return pts, conf
 
 
@@ -141,20 +155,18 @@ def _associate(
     """The reference subject's detections in ``vp`` (aligned), and frames off its primary track."""
     ref_px, ref_conf = ref
     n_frames = ref_px.shape[0]
-    cand_conf = (
-        np.ones(vp.poses2d.shape[:2]) if vp.confidence is None else np.asarray(vp.confidence)
-    )
+    model_px, cand_conf = _model_2d(vp)
     ref_xn = undistort_normalized(
         np.where((ref_conf >= min_conf)[..., None], ref_px, np.nan), cams[0]
     )
-    cand_px = np.where((cand_conf >= min_conf)[..., None], vp.poses2d, np.nan)
+    cand_px = np.where((cand_conf >= min_conf)[..., None], model_px, np.nan)
     chosen = associate_detections(
         ref_xn, undistort_normalized(cand_px, cams[1]), vp.det_frame - k, cams, perm
     )
     have = chosen >= 0
-    pts = np.full((n_frames, *vp.poses2d.shape[1:]), np.nan)
-    conf = np.full((n_frames, vp.poses2d.shape[1]), np.nan)
-    pts[have] = vp.poses2d[chosen[have]]
+    pts = np.full((n_frames, *model_px.shape[1:]), np.nan)
+    conf = np.full((n_frames, model_px.shape[1]), np.nan)
+    pts[have] = model_px[chosen[have]]
     conf[have] = cand_conf[chosen[have]]
     reassigned = int(np.sum(vp.track_id[chosen[have]] != vp.primary_track_id))
     return pts, conf, reassigned

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from neuropose.datadir.layout import VISUALIZE_DIR, quality_path
-from neuropose.io import load_model, write_bytes_atomic, write_model_atomic
+from neuropose.io import fit_name, load_model, write_bytes_atomic, write_model_atomic
 from neuropose.quality.html import render_quality_html
 from neuropose.quality.report import build_quality_report
 from neuropose.schemas.predictions import JobResults
@@ -37,8 +37,8 @@ def _stem(video: str) -> str:
 
 def write_quality_report(report: QualityReport, out_dir: Path, stem: str) -> list[Path]:
     """Write ``<stem>.quality.json`` and ``<stem>.quality.html`` atomically; return both paths."""
-    json_path = out_dir / f"{stem}.quality.json"
-    html_path = out_dir / f"{stem}.quality.html"
+    json_path = out_dir / fit_name(stem, ".quality.json")
+    html_path = out_dir / fit_name(stem, ".quality.html")
     write_model_atomic(json_path, report)
     write_bytes_atomic(html_path, render_quality_html(report).encode())
     return [json_path, html_path]

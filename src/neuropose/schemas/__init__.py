@@ -9,7 +9,7 @@ All models are frozen and reject unknown fields. Top-level documents
 from neuropose.schemas.base import Document, FrozenModel, array_field
 from neuropose.schemas.checkpoint import TrackerState, TrackState, VideoCheckpoint
 from neuropose.schemas.metrics import PerformanceMetrics, StageTiming
-from neuropose.schemas.predictions import JobResults, VideoPredictions
+from neuropose.schemas.predictions import JobResults, SwapCorrection, VideoPredictions
 from neuropose.schemas.provenance import CameraIntrinsics, Provenance
 from neuropose.schemas.segmentation import Segment, Segmentation
 from neuropose.schemas.skeleton import Skeleton
@@ -37,6 +37,7 @@ __all__ = [
     "Skeleton",
     "StageTiming",
     "StatusFile",
+    "SwapCorrection",
     "TrackState",
     "TrackerState",
     "VideoCheckpoint",

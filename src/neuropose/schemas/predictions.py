@@ -18,11 +18,19 @@ Predictions are stored as column arrays rather than one object per frame:
 
 A frame with no detection simply has no rows. ``primary_track_id`` names the
 subject chosen by ``subject_rule``.
+
+Refinement (:mod:`neuropose.estimator.refine`) writes the corrected, smoothed
+landmarks into ``poses3d``/``poses2d``/``confidence`` and keeps the model's
+own output in ``poses3d_raw``/``poses2d_raw``/``confidence_raw`` (``None``
+when no refinement ran); every left/right relabelling is listed in
+``swap_corrections``; ``plausible`` (D,) bool is False for a detection whose
+limb lengths are far from its track's own (see
+:func:`neuropose.estimator.tracking.plausible_poses`).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -35,7 +43,39 @@ from neuropose.schemas.skeleton import Skeleton
 from neuropose.schemas.triangulation import Triangulation
 from neuropose.schemas.video import VideoMetadata
 
-__all__ = ["JobResults", "VideoPredictions"]
+__all__ = ["JobResults", "SwapCorrection", "VideoPredictions"]
+
+
+class SwapCorrection(FrozenModel):
+    """One run of consecutive detections whose left/right labels were exchanged.
+
+    Attributes
+    ----------
+    track_id : int
+        Track the run belongs to.
+    part : {"upper", "lower"}
+        Body part relabelled: ``upper`` (face, shoulders, arms, hands) or
+        ``lower`` (hips, legs, feet).
+    first_frame, last_frame : int
+        Positions in ``frame_index`` of the run's first and last detection.
+    n_frames : int
+        Detections relabelled.
+    cost_model, cost_swapped : float
+        Continuity cost over the run and its two boundaries (mean joint jump
+        between consecutive detections, in units of the track's body size,
+        2D plus 3D) with the model's labels and with the exchanged labels.
+    reason : str
+        Sentence for people.
+    """
+
+    track_id: int
+    part: Literal["upper", "lower"]
+    first_frame: int = Field(ge=0)
+    last_frame: int = Field(ge=0)
+    n_frames: int = Field(ge=1)
+    cost_model: float
+    cost_swapped: float
+    reason: str
 
 
 class VideoPredictions(FrozenModel):
@@ -67,6 +107,11 @@ class VideoPredictions(FrozenModel):
     poses2d: array_field("float32", 3, (2,))  # type: ignore[valid-type]
     confidence: array_field("float32", 2) | None = None  # type: ignore[valid-type]
     segmentations: dict[str, Segmentation] = Field(default_factory=dict)
+    poses3d_raw: array_field("float32", 3, (3,)) | None = None  # type: ignore[valid-type]
+    poses2d_raw: array_field("float32", 3, (2,)) | None = None  # type: ignore[valid-type]
+    confidence_raw: array_field("float32", 2) | None = None  # type: ignore[valid-type]
+    swap_corrections: tuple[SwapCorrection, ...] = ()
+    plausible: array_field("bool", 1) | None = None  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _check_shapes(self) -> VideoPredictions:
@@ -87,6 +132,16 @@ class VideoPredictions(FrozenModel):
         ):
             if arr.shape[0] != d:
                 raise ValueError(f"{name} has {arr.shape[0]} rows, det_frame has {d}")
+        for name, raw, ref in (
+            ("poses3d_raw", self.poses3d_raw, self.poses3d),
+            ("poses2d_raw", self.poses2d_raw, self.poses2d),
+            ("confidence_raw", self.confidence_raw, self.confidence),
+        ):
+            if raw is not None and (ref is None or raw.shape != ref.shape):
+                want = "absent" if ref is None else list(ref.shape)
+                raise ValueError(f"{name} has shape {list(raw.shape)}, expected {want}")
+        if self.plausible is not None and self.plausible.shape != (d,):
+            raise ValueError(f"plausible has shape {list(self.plausible.shape)}, expected [{d}]")
         for name, arr in (("poses3d", self.poses3d), ("poses2d", self.poses2d)):
             if arr.shape[1] != j:
                 raise ValueError(
@@ -137,6 +192,22 @@ class VideoPredictions(FrozenModel):
         rows[self.det_frame[sel]] = sel
         out[self.det_frame[sel]] = self.poses3d[sel]
         return out, rows
+
+    def swap_corrected_frames(self, track_id: int | None = None) -> int:
+        """Frames of one track (default: the primary) with any left/right relabelling.
+
+        Examples
+        --------
+        >>> from neuropose.skeletons import H36M_17
+        >>> VideoPredictions.empty_for_tests(H36M_17, n_frames=2).swap_corrected_frames()
+        0
+        """
+        tid = self.primary_track_id if track_id is None else track_id
+        frames: set[int] = set()
+        for c in self.swap_corrections:
+            if c.track_id == tid:
+                frames.update(range(c.first_frame, c.last_frame + 1))
+        return len(frames)
 
     @classmethod
     def empty_for_tests(cls, skeleton: Skeleton, n_frames: int) -> VideoPredictions:

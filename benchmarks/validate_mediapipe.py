@@ -1,0 +1,165 @@
+"""Compare NeuroPose's BlazePose pipeline with MediaPipe 0.10.21 frame by frame.
+
+MediaPipe pins a protobuf that conflicts with the project's, so it runs in a
+separate virtual environment, called by this script as a subprocess::
+
+    python3 -m venv /tmp/mpenv
+    /tmp/mpenv/bin/pip install mediapipe==0.10.21
+    python benchmarks/validate_mediapipe.py --mediapipe-python /tmp/mpenv/bin/python \\
+        [--write-reference tests/data/mediapipe_reference.npz] [--json OUT.json]
+
+Inputs: ``lab_single_person/cam01.mp4`` and ``cam02.mp4`` (video mode, every
+frame) and ``messi5.jpg``, ``basketball1.png`` (image mode) from
+``../shared/media``. MediaPipe runs its legacy ``solutions.pose`` graph
+(``model_complexity=1`` = the same ``pose_landmark_full.tflite`` and
+``pose_detection.tflite`` NeuroPose fetches from the same wheel, landmark
+smoothing off, which still smooths the auxiliary ROI landmarks; its
+simulated clock runs at 30 fps). NeuroPose runs ``blazepose-full`` with one
+person. Per frame where both find the person: median over the 33 landmarks of
+the 2D distance (pixels, and % of the reference's body height = vertical
+extent of its 33 landmarks) and of the 3D distance (mm, both hip-centred).
+
+``--write-reference`` stores MediaPipe's landmarks (float32) so
+``tests/models/test_mediapipe_fidelity.py`` checks fidelity without MediaPipe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+MEDIA = Path("../shared/media")
+INPUTS = {
+    "cam01": "lab_single_person/cam01.mp4",
+    "cam02": "lab_single_person/cam02.mp4",
+    "messi5": "messi5.jpg",
+    "basketball1": "basketball1.png",
+}
+
+
+def read_frames(path: Path) -> list[np.ndarray]:
+    """RGB frames of a video or image (OpenCV decode, as both pipelines see them)."""
+    import cv2
+
+    if path.suffix.lower() in {".jpg", ".png"}:
+        return [cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)]
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, bgr = cap.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    return frames
+
+
+def dump_mediapipe(media: Path, out: Path) -> None:
+    """Run MediaPipe (in its own environment) and save landmarks per input."""
+    import mediapipe as mp
+
+    arrays = {}
+    for key, rel in INPUTS.items():
+        frames = read_frames(media / rel)
+        still = len(frames) == 1
+        lm2 = np.full((len(frames), 33, 2), np.nan, np.float32)
+        lm3 = np.full((len(frames), 33, 3), np.nan, np.float32)
+        with mp.solutions.pose.Pose(
+            static_image_mode=still, model_complexity=1, smooth_landmarks=False
+        ) as pose:
+            for i, rgb in enumerate(frames):
+                res = pose.process(rgb)
+                if res.pose_landmarks is None:
+                    continue
+                h, w = rgb.shape[:2]
+                lm2[i] = [(p.x * w, p.y * h) for p in res.pose_landmarks.landmark]
+                lm3[i] = [
+                    (p.x * 1000, p.y * 1000, p.z * 1000) for p in res.pose_world_landmarks.landmark
+                ]
+        arrays[f"{key}_2d"] = lm2
+        arrays[f"{key}_3d"] = lm3
+    np.savez_compressed(out, **arrays)
+
+
+def run_neuropose(media: Path, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """NeuroPose's blazepose-full landmarks (F, 33, 2) px and (F, 33, 3) mm, NaN where none."""
+    from neuropose.config import load_settings
+    from neuropose.models import load_model
+    from neuropose.schemas import CameraIntrinsics
+
+    model = _model_cache.get("m")
+    if model is None:
+        settings = load_settings().settings
+        model = _model_cache.setdefault("m", load_model("blazepose-full", settings))
+    model.reset()
+    frames = read_frames(media / INPUTS[key])
+    k = CameraIntrinsics.from_fov(frames[0].shape[1], frames[0].shape[0], 55.0)
+    p2 = np.full((len(frames), 33, 2), np.nan)
+    p3 = np.full((len(frames), 33, 3), np.nan)
+    for i, rgb in enumerate(frames):
+        det = model.predict(rgb[None], k)[0]
+        if det.num_persons:
+            p2[i], p3[i] = det.poses2d[0], det.poses3d[0]
+    return p2, p3
+
+
+_model_cache: dict[str, object] = {}
+
+
+def compare(ref2: np.ndarray, ref3: np.ndarray, p2: np.ndarray, p3: np.ndarray) -> dict:
+    """Per-input figures: frames found by each, median 2D px / % body height, median 3D mm."""
+    both = np.isfinite(ref2[:, 0, 0]) & np.isfinite(p2[:, 0, 0])
+    height = np.ptp(ref2[both][:, :, 1], axis=1)
+    d2 = np.median(np.linalg.norm(p2[both] - ref2[both], axis=2), axis=1)
+    d3 = np.median(np.linalg.norm(p3[both] - ref3[both], axis=2), axis=1)
+    return {
+        "frames": int(ref2.shape[0]),
+        "found_mediapipe": int(np.isfinite(ref2[:, 0, 0]).sum()),
+        "found_neuropose": int(np.isfinite(p2[:, 0, 0]).sum()),
+        "median_2d_px": round(float(np.median(d2)), 2) if both.any() else None,
+        "median_2d_pct_height": round(float(np.median(100 * d2 / height)), 3)
+        if both.any()
+        else None,
+        "median_3d_mm": round(float(np.median(d3)), 1) if both.any() else None,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--media", type=Path, default=MEDIA)
+    ap.add_argument("--mediapipe-python", type=Path, help="python of the MediaPipe venv")
+    ap.add_argument("--reference", type=Path, help="existing MediaPipe dump (.npz) to reuse")
+    ap.add_argument("--dump-mediapipe", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--write-reference", type=Path)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    if args.dump_mediapipe:
+        dump_mediapipe(args.media, args.dump_mediapipe)
+        return 0
+    ref_path = args.reference
+    if ref_path is None:
+        if args.mediapipe_python is None:
+            ap.error("give --mediapipe-python (a venv with mediapipe==0.10.21) or --reference")
+        ref_path = Path(tempfile.mkdtemp()) / "mediapipe.npz"
+        cmd = [str(args.mediapipe_python), __file__, "--media", str(args.media)]
+        subprocess.run([*cmd, "--dump-mediapipe", str(ref_path)], check=True)
+    ref = dict(np.load(ref_path))
+    report = {}
+    for key in INPUTS:
+        p2, p3 = run_neuropose(args.media, key)
+        report[key] = compare(ref[f"{key}_2d"], ref[f"{key}_3d"], p2, p3)
+    print(json.dumps(report, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+    if args.write_reference:
+        np.savez_compressed(args.write_reference, **ref)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
