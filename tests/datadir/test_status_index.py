@@ -259,3 +259,25 @@ def test_index_behind_status_json_is_rebuilt(
     assert "is behind the" in caplog.text
     assert index_rows(tmp_path) == {e.job_id: e for e in entries}
     assert_status_consistent(tmp_path, settled=True)
+
+
+def test_ingest_force_forgets_an_old_job_in_the_index(
+    tmp_path: Path,
+) -> None:
+    from neuropose.ingest import ingest_paths
+
+    d = tmp_path / "data"
+    d.mkdir()
+    entries = _populate(d)
+    for sub in ("in", "failed"):
+        (d / sub).mkdir(exist_ok=True)
+    old = "job0001"  # completed, older than the jobs status.json lists
+    assert old not in read_status(d).jobs
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / f"{old}.mp4").write_bytes(b"new video")
+    report = ingest_paths([src / f"{old}.mp4"], d, force=True)
+    assert report.jobs[0].previous_state == "completed"  # found in the index
+    assert read_job_status(d, old) is None  # forgotten: the daemon queues the new inputs
+    assert read_status(d).total == len(entries) - 1
+    assert_status_consistent(d, settled=True)
