@@ -178,10 +178,10 @@ _CONNECTIONS_LOCK = threading.Lock()
 
 
 def _forget_connections(path: Path) -> None:
+    """Drop the cached connections to ``path``; each closes when its last user is done
+    (closing one another thread is using would break that thread's query)."""
     with _CONNECTIONS_LOCK:
         for key in [k for k in _CONNECTIONS if k[1] == str(path)]:
-            with contextlib.suppress(sqlite3.Error):
-                _CONNECTIONS[key][1].close()
             del _CONNECTIONS[key]
 
 
@@ -207,9 +207,6 @@ def _connect(path: Path, write: bool) -> tuple[sqlite3.Connection, threading.Loc
         cached = _CONNECTIONS.get(key)
         if cached is not None and cached[0] == inode:
             return cached[1], cached[2]
-        if cached is not None:
-            with contextlib.suppress(sqlite3.Error):
-                cached[1].close()
         uri = f"file:{path.as_posix()}?mode={'rw' if write else 'ro'}"
         try:
             conn = sqlite3.connect(
