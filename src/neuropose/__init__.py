@@ -9,11 +9,21 @@ reads and writes. Importing this package has no side effects and never
 imports TensorFlow.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("neuropose")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
+from __future__ import annotations
 
 __all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> str:
+    # The version is read from the installed metadata on first use:
+    # importlib.metadata costs tens of milliseconds every command would pay.
+    if name != "__version__":
+        raise AttributeError(f"module 'neuropose' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        value = version("neuropose")
+    except PackageNotFoundError:  # running from a source tree without installation
+        value = "0.0.0+unknown"
+    globals()["__version__"] = value
+    return value

@@ -221,7 +221,11 @@ def write_model_atomic(path: Path | str, model: BaseModel, *, indent: int | None
     write_json_atomic(path, payload, indent=indent)
 
 
-_CORRUPT_HINT = "the file is corrupt or half-written; restore it from a backup or remove it"
+#: Never suggests deleting: the file may be a patient's only copy of something.
+_CORRUPT_HINT = (
+    "the file is damaged or incomplete (e.g. copied while it was being written); "
+    "restore it from a backup"
+)
 
 
 def load_json(path: Path | str) -> Any:

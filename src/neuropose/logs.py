@@ -1,16 +1,26 @@
-"""Logging configuration for the CLI (library code only ever logs, never prints)."""
+"""Logging configuration for the CLI (library code only ever logs, never prints).
+
+Native libraries (LiteRT/XNNPACK, absl, OpenCV, FFmpeg) write straight to
+file descriptor 2, below Python. :class:`NativeStderr` routes that
+descriptor into the ``neuropose.native`` logger (debug level, so ``-vv``
+shows it) and counts the lines, so a command can summarise them instead.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import os
+import re
 import sys
+import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from neuropose.timefmt import utc_iso
 
-__all__ = ["configure_logging", "printable"]
+__all__ = ["NativeStderr", "configure_logging", "native_stderr", "printable", "terminal_fd"]
 
 
 def printable(text: object, *, keep_newlines: bool = False) -> str:
@@ -105,3 +115,148 @@ def configure_logging(level: int = logging.INFO, fmt: str = "human") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+
+
+_SYNC = b"\0neuropose-sync"
+#: Native lines that announce a crash: logged as errors, not hidden at debug level.
+_FATAL = re.compile(rb"^(F\d{4} |Fatal|terminate called|Check failed|Segmentation fault|Aborted)")
+
+
+class NativeStderr:
+    """Route file descriptor 2 into the ``neuropose.native`` logger.
+
+    After :meth:`start`, whatever native code writes to fd 2 goes through a
+    pipe to a reader thread that logs each line at DEBUG level (lines that
+    announce a crash, such as absl's ``F0000`` or ``terminate called``, at
+    ERROR); ``sys.stderr`` is re-opened on a duplicate of the original
+    descriptor, so Python's own output (logs, progress, error messages)
+    still reaches the terminal directly. Child processes inherit the pipe,
+    so a caller that wants a child's stderr on the terminal passes
+    ``stderr=sys.stderr``. :meth:`stop` restores fd 2 and ``sys.stderr``.
+
+    Only a program's entry point starts it (it changes process-wide state);
+    library code only reads :meth:`count`.
+    """
+
+    def __init__(self, logger_name: str = "neuropose.native") -> None:
+        self._logger = logging.getLogger(logger_name)
+        self._lock = threading.Lock()
+        self._lines = 0
+        self._sync_seen = 0
+        self._synced = threading.Condition(self._lock)
+        self._saved_fd: int | None = None
+        self._saved_stderr: TextIO | None = None
+        self._thread: threading.Thread | None = None
+        self._read_fd: int | None = None
+
+    def terminal_fd(self) -> int:
+        """The descriptor that reaches the real stderr (fd 2 when not routing)."""
+        return self._saved_fd if self._saved_fd is not None else 2
+
+    @property
+    def active(self) -> bool:
+        """Whether fd 2 is being routed."""
+        return self._thread is not None
+
+    def start(self) -> bool:
+        """Start routing; False (and nothing changed) when fd 2 cannot be duplicated."""
+        if self.active:
+            return True
+        try:
+            saved = os.dup(2)
+        except OSError:
+            return False
+        read_fd, write_fd = os.pipe()
+        sys.stderr.flush()
+        os.dup2(write_fd, 2)
+        os.close(write_fd)
+        self._saved_fd, self._read_fd = saved, read_fd
+        self._saved_stderr = sys.stderr
+        sys.stderr = io.TextIOWrapper(
+            io.FileIO(os.dup(saved), "w"),
+            encoding=getattr(sys.stderr, "encoding", None) or "utf-8",
+            errors="backslashreplace",
+            line_buffering=True,
+        )
+        self._thread = threading.Thread(target=self._pump, name="native-stderr", daemon=True)
+        self._thread.start()
+        return True
+
+    def stop(self) -> None:
+        """Restore fd 2 and ``sys.stderr``; log what was still in the pipe."""
+        if self._thread is None or self._saved_fd is None:
+            return
+        sys.stderr.flush()
+        os.dup2(self._saved_fd, 2)  # closes the pipe's last write end: the reader sees EOF
+        self._thread.join(timeout=5.0)
+        replaced = sys.stderr
+        if self._saved_stderr is not None:
+            sys.stderr = self._saved_stderr
+        replaced.close()
+        os.close(self._saved_fd)
+        self._thread = self._saved_fd = self._saved_stderr = None
+
+    def count(self) -> int:
+        """Native lines routed so far (after waiting for the pipe to drain)."""
+        self._sync()
+        with self._lock:
+            return self._lines
+
+    def _sync(self) -> None:
+        """Wait until the reader has consumed everything written to fd 2 so far."""
+        if self._thread is None:
+            return
+        with self._lock:
+            target = self._sync_seen + 1
+        try:
+            os.write(2, _SYNC + b"\n")
+        except OSError:
+            return
+        with self._synced:
+            self._synced.wait_for(lambda: self._sync_seen >= target, timeout=2.0)
+
+    def _pump(self) -> None:
+        assert self._read_fd is not None
+        pending = b""
+        while True:
+            try:
+                chunk = os.read(self._read_fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                self._emit(line)
+        if pending:
+            self._emit(pending)
+        os.close(self._read_fd)
+
+    def _emit(self, raw: bytes) -> None:
+        if _SYNC in raw:  # possibly glued to a partial line another thread was writing
+            raw = raw.replace(_SYNC, b"")
+            with self._synced:
+                self._sync_seen += 1
+                self._synced.notify_all()
+        line = raw.decode("utf-8", "backslashreplace").rstrip()
+        if not line:
+            return
+        with self._lock:
+            self._lines += 1
+        level = logging.ERROR if _FATAL.match(raw) else logging.DEBUG
+        self._logger.log(level, "%s", line)
+
+
+#: The process's router (started by the CLI's entry point).
+native_stderr = NativeStderr()
+
+
+def terminal_fd() -> int:
+    """The file descriptor of the real stderr, for ``os.write`` where logging cannot run.
+
+    A signal handler about to ``os._exit`` writes its last words here: with
+    :data:`native_stderr` routing, fd 2 is a pipe whose reader would die
+    with the process before logging them.
+    """
+    return native_stderr.terminal_fd()

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from tests.analyzer.conftest import make_arm, make_results, make_walker
 
+from neuropose.analyzer.load import load_results
 from neuropose.cli import main
 from neuropose.io import load_model
 from neuropose.schemas import JobResults
@@ -38,10 +39,13 @@ def test_segment_adds_a_named_segmentation_and_refuses_to_overwrite(arm_results,
         "--min-distance",
         "0.5",
     ]
+    sealed = arm_results.read_bytes()
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "10 repetitions (10 complete)" in out
-    doc = load_model(arm_results, JobResults)
+    assert arm_results.read_bytes() == sealed  # results are never rewritten: a sidecar is
+    assert load_model(arm_results, JobResults).videos[0].segmentations == {}
+    doc = load_results(arm_results)
     seg = doc.videos[0].segmentations["reps"]
     assert len(seg.segments) == 10 and seg.method == "valley_to_valley"
     assert seg.signal["angle"] == "left_elbow_flexion" and seg.parameters["min_distance_s"] == 0.5
@@ -51,7 +55,9 @@ def test_segment_adds_a_named_segmentation_and_refuses_to_overwrite(arm_results,
     assert "already has a segmentation named 'reps'" in err and "--force" in err
     assert arm_results.read_bytes() == before
     assert main([*argv, "--force", "--polarity", "min"]) == 0
-    assert len(list(arm_results.parent.iterdir())) == 1  # no temp files left behind
+    names = sorted(p.name for p in arm_results.parent.iterdir())
+    assert names == ["results.json", "results.segmentations.json"]  # no temp files left
+    assert arm_results.read_bytes() == sealed
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ MUST_HAVE_EXAMPLES = [
     "neuropose.analyzer.dtw",
     "neuropose.analyzer.dtw_engines",
     "neuropose.segments",
+    "neuropose.models.blazepose_geometry",
     "neuropose.io",
     "neuropose.logs",
     "neuropose.datadir",

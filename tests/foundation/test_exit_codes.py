@@ -91,6 +91,8 @@ def test_exit_code_of_each_category(run_cli: RunCli, raising_command: None, kind
         assert err.strip() in {"", "interrupted"}
     elif kind.startswith("os-"):  # OSErrors a command did not translate
         assert err.strip() == OS_MESSAGES[kind]
+    elif kind == "interrupted":  # a stop on request is reported, not as an error
+        assert err.strip() == str(FACTORIES[kind]())
     else:
         message = str(FACTORIES[kind]())
         assert err.startswith(f"error: {message}")

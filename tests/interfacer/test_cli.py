@@ -212,11 +212,6 @@ def test_doctor_checklist_and_exit_codes(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    import neuropose.interfacer.doctor as doctor
-
-    monkeypatch.setattr(
-        doctor, "check_tensorflow", lambda: doctor.Check("tensorflow importable", True, "stub")
-    )
     assert main(["doctor", "--data-dir", str(data_dir), "--model", FAKE_SPEC]) == 0
     out = capsys.readouterr().out
     for name in ("directories writable", "one filesystem", "free disk", "daemon lock"):

@@ -19,8 +19,7 @@ import numpy as np
 import pytest
 
 from neuropose.models import CorruptModelError
-from neuropose.models.blazepose_pipeline import (
-    BlazePoseModel,
+from neuropose.models.blazepose_geometry import (
     Detection,
     Roi,
     decode_detections,
@@ -28,6 +27,7 @@ from neuropose.models.blazepose_pipeline import (
     ssd_anchors,
     weighted_nms,
 )
+from neuropose.models.blazepose_pipeline import BlazePoseModel
 from neuropose.schemas import CameraIntrinsics
 from neuropose.skeletons import BLAZEPOSE_33
 

@@ -29,6 +29,7 @@ from neuropose.models import (
     ModelFetchError,
     ModelIntegrityError,
     ModelLoadError,
+    RuntimeMissingError,
     UnpinnedModelError,
     fetch_model,
     load_model,
@@ -343,8 +344,15 @@ def test_load_local_directory_and_tarball(fake_saved_model: Path, tarball: bytes
     from_tar = load_model(f"metrabs:{tar}", settings)
     assert from_tar.weights_sha256 == model.weights_sha256
     assert (tmp_path / "cache" / ".local" / hashlib.sha256(tarball).hexdigest()).is_dir()
-    with pytest.raises(ModelLoadError, match="neither a local SavedModel"):
+    with pytest.raises(ModelLoadError, match="no such file or directory, and not a TF Hub"):
         load_model(f"metrabs:{tmp_path / 'missing'}", settings)
+
+
+def test_missing_tensorflow_names_the_extra(fake_saved_model: Path, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # as if the extra were not installed
+    with pytest.raises(RuntimeMissingError, match=r"pip install 'neuropose\[metrabs\]'") as info:
+        load_model(f"metrabs:{fake_saved_model}", make_settings(tmp_path / "cache"))
+    assert info.value.exit_code == 4
 
 
 def test_cli_from_file_checks_the_pinned_hash(tarball: bytes, tmp_path: Path, capsys, monkeypatch):

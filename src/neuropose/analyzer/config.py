@@ -6,13 +6,24 @@ values raise :class:`~neuropose.errors.ConfigError` naming the file and the
 key (e.g. ``segmentations.0.signal.kind``). Relative paths inside the config
 (``inputs`` globs, comparison files) resolve against the config file's
 directory, so a config and its data can be moved together.
+
+Overrides (``neuropose analyze CONFIG --set KEY=VALUE``) change any value
+before validation, so a shipped example runs on other files without being
+copied: ``KEY`` is a dotted path whose list items are indices or, for
+``comparisons`` and ``segmentations``, names (``comparisons.pose_procrustes.a``);
+``VALUE`` is read as a TOML value when it parses as one (``4``, ``true``,
+``["a", "b"]``) and as a string otherwise. Paths given this way
+(``inputs``, a comparison's ``a`` and ``b``) are relative to the current
+directory, like every path on a command line.
 """
 
 from __future__ import annotations
 
 import glob
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -21,16 +32,21 @@ from neuropose.errors import ConfigError
 from neuropose.io import format_validation_error
 from neuropose.schemas.analysis import AnalysisConfig
 
-__all__ = ["load_config", "resolve_inputs"]
+__all__ = ["apply_overrides", "load_config", "resolve_inputs"]
+
+#: (first, last) parts of keys whose values are paths, besides ``inputs``
+#: (resolved against the current directory when overridden).
+_PATH_KEYS = {("comparisons", "a"), ("comparisons", "b")}
 
 
-def load_config(path: Path | str) -> AnalysisConfig:
-    """Read and validate an analysis config.
+def load_config(path: Path | str, overrides: Sequence[str] = ()) -> AnalysisConfig:
+    """Read and validate an analysis config, after applying ``KEY=VALUE`` overrides.
 
     Raises
     ------
     ConfigError
-        File missing, not TOML, unknown key, bad value, or unknown angle name.
+        File missing, not TOML, unknown key, bad value, unknown angle name,
+        or an override that names no value of the config.
     """
     p = Path(path)
     try:
@@ -41,6 +57,7 @@ def load_config(path: Path | str) -> AnalysisConfig:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: not valid TOML ({exc})") from exc
+    data = apply_overrides(data, overrides, base=Path.cwd())
     try:
         cfg = AnalysisConfig.model_validate(data)
     except ValidationError as exc:
@@ -91,3 +108,83 @@ def resolve_inputs(patterns: list[str] | tuple[str, ...], base: Path) -> list[Pa
                 seen.add(r)
                 out.append(m)
     return out
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _absolute(value: Any, base: Path) -> Any:
+    if isinstance(value, str):
+        return value if Path(value).is_absolute() else str(base / value)
+    if isinstance(value, list):
+        return [_absolute(v, base) for v in value]
+    return value
+
+
+def apply_overrides(data: dict[str, Any], overrides: Sequence[str], base: Path) -> dict[str, Any]:
+    """A copy of the parsed TOML ``data`` with each ``KEY=VALUE`` of ``overrides`` set.
+
+    Raises
+    ------
+    ConfigError
+        An override without ``=``, or a path through a list that names no
+        item (the message lists the names or the valid indices).
+
+    Examples
+    --------
+    >>> data = {"inputs": ["results/*.json"], "comparisons": [{"name": "c", "a": "x.json"}]}
+    >>> out = apply_overrides(data, ["comparisons.c.a=/data/t1.json", "max_gap=3"], Path("/"))
+    >>> out["comparisons"][0]["a"], out["max_gap"], data["comparisons"][0]["a"]
+    ('/data/t1.json', 3, 'x.json')
+    """
+    import copy
+
+    out = copy.deepcopy(data)
+    for item in overrides:
+        key, eq, raw = item.partition("=")
+        parts = key.strip().split(".")
+        if not eq or not all(parts):
+            raise ConfigError(
+                f"--set {item!r}: expected KEY=VALUE", hint="e.g. --set comparisons.0.a=t1.json"
+            )
+        value = _parse_value(raw.strip())
+        if (parts[0], parts[-1]) in _PATH_KEYS or parts[0] == "inputs":
+            value = _absolute(value, base)
+        node: Any = out
+        for i, part in enumerate(parts[:-1]):
+            node = _child(node, part, ".".join(parts[: i + 1]), item)
+        last = parts[-1]
+        if isinstance(node, list):
+            node[_index(node, last, key, item)] = value
+        elif isinstance(node, dict):
+            node[last] = value
+        else:
+            raise ConfigError(f"--set {item!r}: {'.'.join(parts[:-1])} is not a table")
+    return out
+
+
+def _child(node: Any, part: str, where: str, item: str) -> Any:
+    if isinstance(node, dict):
+        if part not in node:
+            node[part] = {}
+        return node[part]
+    if isinstance(node, list):
+        return node[_index(node, part, where, item)]
+    raise ConfigError(f"--set {item!r}: {where} is a value, not a table or a list")
+
+
+def _index(items: list[Any], part: str, where: str, item: str) -> int:
+    if part.isdigit() and int(part) < len(items):
+        return int(part)
+    names = [x.get("name") for x in items if isinstance(x, dict)]
+    if part in names:
+        return names.index(part)
+    raise ConfigError(
+        f"--set {item!r}: {where} names no item of the list",
+        hint=f"use an index 0..{len(items) - 1}"
+        + (f" or a name: {', '.join(str(n) for n in names)}" if any(names) else ""),
+    )

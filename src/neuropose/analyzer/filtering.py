@@ -39,7 +39,6 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import signal as sps
 
 from neuropose.errors import InputError
 
@@ -204,6 +203,8 @@ def butterworth(
         )
     if order < 1:
         raise InputError(f"butterworth order must be >= 1, got {order}")
+    from scipy import signal as sps  # 1-2 s to import: only when used
+
     sos = sps.butter(order, cutoff_hz, btype="low", fs=fs, output="sos")
     padlen = 3 * (2 * len(sos) + 1)
     y, stats = _run_filter(
@@ -236,6 +237,8 @@ def savitzky_golay(
     w = max(w + (1 - w % 2), polyorder + 2 + (polyorder % 2))
     if w % 2 == 0:
         w += 1
+    from scipy import signal as sps  # 1-2 s to import: only when used
+
     y, stats = _run_filter(
         x, t, fs, w, lambda s: sps.savgol_filter(s, w, polyorder, axis=0, mode="interp")
     )

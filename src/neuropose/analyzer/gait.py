@@ -43,7 +43,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import signal as sps
 
 from neuropose.analyzer.angles import UpAxis, estimate_up_axis
 from neuropose.analyzer.filtering import butterworth
@@ -133,6 +132,8 @@ def _extrema(
     if smoothing_hz is not None:
         s, _ = butterworth(s, t, cutoff_hz=smoothing_hz, order=2)
     prom = fraction * float(np.percentile(s, 95) - np.percentile(s, 5))
+    from scipy import signal as sps  # 1-2 s to import: only when used
+
     peaks, props = sps.find_peaks(s, prominence=max(prom, 1e-12))
     order = np.argsort(-props["prominences"], kind="stable")
     kept: list[int] = []

@@ -14,6 +14,7 @@ one analysis config works on BlazePose and MeTRAbs results alike.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from neuropose.errors import InputError
-from neuropose.schemas import JobResults, Skeleton, VideoPredictions
+from neuropose.schemas import JobResults, SegmentationFile, Skeleton, VideoPredictions
 
 __all__ = [
     "TRIANGULATED",
@@ -29,10 +30,14 @@ __all__ = [
     "SubjectNotFoundError",
     "Trial",
     "load_results",
+    "load_segmentations",
     "load_trial",
+    "segmentations_path",
     "trial_from_arrays",
 ]
 
+
+logger = logging.getLogger(__name__)
 
 #: ``video`` name selecting a multi-camera trial's triangulated subject (world frame, mm).
 TRIANGULATED = "triangulated"
@@ -161,10 +166,60 @@ def resolve_joint(poses: np.ndarray, skeleton: Skeleton, name: str) -> np.ndarra
 
 
 def load_results(path: Path | str) -> JobResults:
-    """Load and validate a ``results.json`` (raises InvalidDocumentError naming the field)."""
+    """Load and validate a results file, with the segmentations of its sidecar.
+
+    Segmentations stored in ``<results>.segmentations.json`` (written by
+    ``neuropose segment``) are merged into each video's ``segmentations``
+    in memory (over embedded ones of the same name, which older versions
+    wrote into the results file); a sidecar whose ``results_sha256`` does not
+    match the results is ignored with a warning.
+
+    Raises
+    ------
+    InvalidDocumentError
+        The results or the sidecar do not parse or validate (names the field).
+    """
+    from neuropose.io import load_model, sha256_file
+
+    p = Path(path)
+    doc = load_model(p, JobResults)
+    sidecar = load_segmentations(p)
+    if sidecar is None:
+        return doc
+    if sidecar.results_sha256 != sha256_file(p):
+        logger.warning(
+            "%s: ignored, %s changed after it was segmented (run `neuropose segment` again)",
+            segmentations_path(p),
+            p.name,
+        )
+        return doc
+    videos = tuple(
+        v.model_copy(update={"segmentations": {**v.segmentations, **sidecar.videos[v.video]}})
+        if v.video in sidecar.videos
+        else v
+        for v in doc.videos
+    )
+    return doc.model_copy(update={"videos": videos})
+
+
+def segmentations_path(results: Path | str) -> Path:
+    """The segmentations sidecar of a results file.
+
+    Examples
+    --------
+    >>> segmentations_path("out/walk/results.json").as_posix()
+    'out/walk/results.segmentations.json'
+    """
+    p = Path(results)
+    return p.with_name(p.name.removesuffix(".json") + ".segmentations.json")
+
+
+def load_segmentations(results: Path | str) -> SegmentationFile | None:
+    """The sidecar of ``results`` as stored (None when there is none)."""
     from neuropose.io import load_model
 
-    return load_model(path, JobResults)
+    side = segmentations_path(results)
+    return load_model(side, SegmentationFile) if side.is_file() else None
 
 
 def _pick_video(results: JobResults, video: str | None, source: str) -> VideoPredictions:

@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import signal as sps
 
 from neuropose.analyzer.angles import UpAxis, angle_3pt, compute_angle, estimate_up_axis
 from neuropose.analyzer.filtering import butterworth, measured_rate
@@ -162,6 +161,8 @@ def segment_repetitions(
     prom = prominence if prominence is not None else 0.3 * spread
     if prom <= 0:
         prom = np.finfo(float).eps
+    from scipy import signal as sps  # 1-2 s to import: only when used
+
     peaks, props = sps.find_peaks(s, prominence=prom)
     # Minimum spacing in seconds of timestamp: keep the most prominent peaks first.
     order = np.argsort(-props["prominences"], kind="stable")

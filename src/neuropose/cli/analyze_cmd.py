@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from neuropose.cli.app import app, err_console, out_console
+from neuropose.cli.inputs import RESULTS_EXPECTED, RESULTS_KINDS, FileKind, require
 
 __all__ = ["analyze"]
 
@@ -18,6 +19,14 @@ def analyze(
     inputs: Annotated[
         list[str] | None,
         typer.Option("--inputs", help="Results files glob (repeatable); overrides the config."),
+    ] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="KEY=VALUE: change a config value (repeatable), e.g. comparisons.0.a=t1.json "
+            "or filter.cutoff_hz=4; paths are relative to the current directory.",
+        ),
     ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel inputs.")] = 1,
     keep_going: Annotated[
@@ -33,7 +42,13 @@ def analyze(
     from neuropose.analyzer.report import run_analysis, write_outputs
     from neuropose.errors import ProcessingError
 
-    cfg = load_config(config)
+    require(
+        config,
+        "analyze",
+        {FileKind.ANALYSIS_CONFIG, FileKind.TOML, FileKind.DAMAGED_TOML},
+        "an analysis config (TOML; examples in the examples/ folder of NeuroPose's repository)",
+    )
+    cfg = load_config(config, overrides or ())
     if inputs:
         paths = resolve_inputs(inputs, Path.cwd())
     elif cfg.inputs:
@@ -42,6 +57,9 @@ def analyze(
         paths = []
         if not cfg.comparisons:
             resolve_inputs([], config.parent)  # raises the "no inputs" ConfigError
+    if not keep_going:
+        for p in paths:
+            require(p, "analyze", RESULTS_KINDS, f"results files as inputs ({RESULTS_EXPECTED})")
     report_path = output or config.with_name(config.name.removesuffix(".toml") + ".report.json")
 
     def progress(path: Path, entry: dict[str, Any]) -> None:

@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import errno
 import logging
+import signal
 import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from neuropose import __version__
-from neuropose.config import LoadedSettings, load_settings
-from neuropose.errors import ConfigError, InputError, NeuroPoseError, ProcessingError, ResourceError
-from neuropose.logs import configure_logging, printable
+from neuropose.errors import (
+    ConfigError,
+    InputError,
+    Interrupted,
+    NeuroPoseError,
+    ProcessingError,
+    ResourceError,
+)
+from neuropose.logs import configure_logging, native_stderr, printable
 
-__all__ = ["CliState", "app", "err_console", "main", "out_console", "state"]
+if TYPE_CHECKING:
+    from neuropose.config import LoadedSettings
+
+__all__ = ["CliState", "app", "err_console", "format_bytes", "main", "out_console", "state"]
 
 app = typer.Typer(
     name="neuropose",
@@ -45,6 +54,8 @@ class CliState:
 
     def load(self, **flags: Any) -> LoadedSettings:
         """Settings with this command's ``flags`` as the highest-precedence layer."""
+        from neuropose.config import load_settings  # pydantic-settings: only when settings load
+
         if self.log_format is not None:
             flags.setdefault("log_format", self.log_format)
         key = tuple(sorted((k, v) for k, v in flags.items() if v is not None))
@@ -66,8 +77,28 @@ def state(ctx: typer.Context) -> CliState:
     return obj
 
 
+def format_bytes(n: int) -> str:
+    """A byte count in binary units, whole when exact.
+
+    Examples
+    --------
+    >>> format_bytes(200 * 1024**3), format_bytes(1536), format_bytes(512)
+    ('200 GiB', '1.5 KiB', '512 B')
+    """
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            break
+        value /= 1024
+    if unit == "B" or value == int(value):
+        return f"{value:.0f} {unit}"
+    return f"{value:.1f} {unit}"
+
+
 def _version(value: bool) -> None:
     if value:
+        from neuropose import __version__
+
         out_console.print(f"neuropose {__version__}")
         raise typer.Exit(0)
 
@@ -109,21 +140,59 @@ def _root(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI and return the process exit code (errors handled here, once)."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    """Run the CLI and return the process exit code (errors handled here, once).
+
+    Called as the program (``argv`` None), it also routes what native
+    libraries write to file descriptor 2 into the log at debug level
+    (:class:`neuropose.logs.NativeStderr`), so their noise never reaches the
+    terminal at default verbosity; ``-vv`` shows it. SIGTERM then stops a
+    command the way Ctrl-C does (``stopped by SIGTERM``, exit 130), unless
+    the command handles it itself (the daemon checkpoints, ingest rolls
+    back); a stop on request is never reported as ``error:``.
+    """
+    routed = argv is None and native_stderr.start()
+    previous = signal.signal(signal.SIGTERM, _sigterm) if argv is None else None
+    try:
+        return _run(list(sys.argv[1:] if argv is None else argv))
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        if routed:
+            native_stderr.stop()
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt."""
+
+
+_SIGTERM_RECEIVED: list[bool] = []
+
+
+def _sigterm(signum: int, frame: Any) -> None:
+    _SIGTERM_RECEIVED.append(True)
+    raise _Terminated
+
+
+def _run(args: list[str]) -> int:
     verbose = any(a == "--verbose" or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in args)
     try:
         app(args=args, prog_name="neuropose")
     except SystemExit as exc:
         code = exc.code
+        if code == 130 and _SIGTERM_RECEIVED:  # typer turns KeyboardInterrupt into Exit(130)
+            _report_sigterm()
         return code if isinstance(code, int) else (0 if code is None else 1)
+    except Interrupted as exc:  # stopped on request after checkpointing: not an error
+        err_console.print(printable(exc, keep_newlines=True), markup=False)
+        return exc.exit_code
     except NeuroPoseError as exc:
         if verbose:
             err_console.print(traceback.format_exc(), markup=False)
         err_console.print(f"error: {printable(exc, keep_newlines=True)}", markup=False)
         return exc.exit_code
-    except KeyboardInterrupt:
-        err_console.print("interrupted", markup=False)
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, _Terminated):
+            _report_sigterm()
         return 130
     except OSError as exc:
         # Environmental failures a command did not translate (permissions, a
@@ -133,6 +202,14 @@ def main(argv: list[str] | None = None) -> int:
         err_console.print(f"error: {printable(_describe_os_error(exc))}", markup=False)
         return _os_error_exit_code(exc)
     return 0
+
+
+def _report_sigterm() -> None:
+    err_console.print(
+        "stopped by SIGTERM; outputs already reported as written are complete, "
+        "nothing partial was left",
+        markup=False,
+    )
 
 
 def _describe_os_error(exc: OSError) -> str:

@@ -6,11 +6,10 @@ import json
 from typing import Annotated
 
 import typer
-from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
-from neuropose.cli.app import app, out_console, state
+from neuropose.cli.app import app, format_bytes, out_console, state
 
 config_app = typer.Typer(help="Inspect the effective settings.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
@@ -22,6 +21,8 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Show every setting, its effective value and where it came from."""
+    from pydantic import SecretStr
+
     loaded = state(ctx).load()
     values = loaded.settings.model_dump(mode="json")
     rows = []
@@ -39,6 +40,8 @@ def show(
     for key, value, source in rows:
         if value is None:
             shown = "(not set)"
+        elif key.endswith("_bytes") and isinstance(value, int):
+            shown = format_bytes(value)
         else:
             shown = json.dumps(value) if isinstance(value, bool) else str(value)
         table.add_row(key, shown, source)

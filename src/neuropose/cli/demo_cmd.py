@@ -79,7 +79,31 @@ def demo(
     )
     out_console.print(f"results:   {results_path}")
     out_console.print(f"visuals:   {vis.out_dir}")
+    exe = _self_command()
     out_console.print(
-        f"dashboard: neuropose serve --data-dir {target}   then open http://"
-        f"{settings.monitor_host}:{settings.monitor_port}/"
+        f"dashboard: {exe} serve --data-dir {target}   then open http://"
+        f"{settings.monitor_host}:{settings.monitor_port}/",
+        markup=False,
     )
+    out_console.print(
+        "The demo ran the daemon once (watch --once) and stopped it, so the dashboard shows "
+        f"no daemon running; `{exe} watch --data-dir {target}` keeps one running.",
+        markup=False,
+    )
+
+
+def _self_command() -> str:
+    """How to run this same ``neuropose`` without activating its virtual environment."""
+    import shutil
+    import sys
+
+    script = Path(sys.argv[0])
+    if script.name != "neuropose" or not script.is_file():
+        return "neuropose"
+    if shutil.which("neuropose") == str(script.absolute()):
+        return "neuropose"  # already on PATH (an activated venv, or installed globally)
+    path = script.absolute()
+    try:
+        return str(path.relative_to(Path.cwd()))  # e.g. .venv/bin/neuropose after `make demo`
+    except ValueError:
+        return str(path)

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from neuropose.cli.app import app, out_console
-from neuropose.datadir.layout import EXPORT_DIR
 
 __all__ = ["export"]
 
@@ -49,6 +48,7 @@ def export(
     ] = "auto",
 ) -> None:
     """Export poses to files biomechanics tools open (one set per video)."""
+    from neuropose.datadir.layout import EXPORT_DIR
     from neuropose.export import ExportOptions, export_tracks, load_tracks, parse_formats
 
     names = parse_formats(formats)

@@ -12,7 +12,7 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -28,15 +28,10 @@ from rich.text import Text
 from neuropose.cli.app import app, err_console, out_console, state
 from neuropose.cli.options import DataDirOption
 from neuropose.errors import Interrupted, UsageError
-from neuropose.ingest import (
-    IngestLimits,
-    IngestReport,
-    ProgressCallback,
-    ingest_archive,
-    ingest_paths,
-)
-from neuropose.ingest.naming import human
 from neuropose.logs import printable
+
+if TYPE_CHECKING:  # the ingest package is imported when the command runs
+    from neuropose.ingest import IngestReport, ProgressCallback
 
 #: Inputs at least this large get a progress bar on a terminal (bytes).
 PROGRESS_MIN_BYTES = 64 * 1024**2
@@ -54,6 +49,8 @@ def parse_size(text: str) -> int:
 
 
 def _print_report(report: IngestReport) -> None:
+    from neuropose.ingest.naming import human
+
     """The report as tables; every name escaped (:func:`neuropose.logs.printable`) and
     shown as plain text (never as rich markup)."""
     verb = "that would be queued" if report.dry_run else "queued"
@@ -149,6 +146,8 @@ def ingest(
     videos, truncated video, symbolic link without --follow-symlinks); 3 busy
     (another ingest, or a job being processed); 4 not enough disk.
     """
+    from neuropose.ingest import IngestLimits, ingest_archive, ingest_paths
+
     if move and link:
         raise UsageError("--move and --link exclude each other", hint="choose one")
     loaded = state(ctx).load(

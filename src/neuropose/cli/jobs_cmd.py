@@ -122,7 +122,9 @@ def _print_table(settings: Any, jobs: dict[str, Any]) -> None:
             job_id,
             shown,
             str(e.attempts),
-            f"{e.frames_done}/{expected}",
+            "waiting"
+            if e.state.value == "queued" and not e.frames_done
+            else f"{e.frames_done}/{expected}",
             f"{e.fps:.1f}" if e.fps else "-",
             format_duration(e.eta_s) if e.state.value == "processing" else "-",
             _age(e.last_update, now),
@@ -215,7 +217,7 @@ def doctor(
     data_dir: DataDirOption = None,
     model: Annotated[str | None, typer.Option("--model", help="Model to verify.")] = None,
 ) -> None:
-    """Check the data directory, disk, lock, model cache and TensorFlow (exit 0/1)."""
+    """Check the data directory, disk, lock, model cache and the model's runtime (exit 0/1)."""
     from neuropose.interfacer.doctor import run_all_checks
 
     settings = state(ctx).load(data_dir=data_dir).settings

@@ -38,7 +38,12 @@ def list_models(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """List known models: source, size, licence, whether cached and verified."""
+    """List known models: download and installed size, state, source and licence.
+
+    The table fits an 80-column terminal; sources and licences follow it, one
+    line per model. ``download`` is what ``models fetch`` transfers (for
+    BlazePose the whole MediaPipe wheel), ``installed`` what the cache holds.
+    """
     from neuropose.models import known_models, model_status
 
     cache_dir = _cache_dir(ctx)
@@ -55,6 +60,7 @@ def list_models(
                 "kind": entry.kind,
                 "source": entry.source,
                 "size": entry.size,
+                "installed_size": _tree_size(st.path) if st.cached else None,
                 "licence": entry.licence,
                 "cached": st.cached,
                 "verified": verified,
@@ -65,19 +71,25 @@ def list_models(
     if as_json:
         out_console.print_json(json.dumps(rows))
         return
-    table = Table(title=f"Pose models (cache: {cache_dir})")
-    table.add_column("name", no_wrap=True)
-    for col in ("kind", "source", "size", "licence", "cached", "verified"):
-        table.add_column(col, overflow="fold")
+    out_console.print(f"Pose models in {cache_dir}", markup=False)
+    table = Table("name", "kind", "download", "installed", "state")
     for r in rows:
-        table.add_row(
-            str(r["name"]), str(r["kind"]), str(r["source"]), _size(r["size"]),  # type: ignore[arg-type]
-            str(r["licence"]), "yes" if r["cached"] else "no", str(r["verified"]),
-        )  # fmt: skip
+        state_ = {"-": "not cached", "yes": "verified"}.get(str(r["verified"]), str(r["verified"]))
+        installed = _size(r["installed_size"]) if r["cached"] else "-"  # type: ignore[arg-type]
+        table.add_row(str(r["name"]), str(r["kind"]), _size(r["size"]), installed, state_)  # type: ignore[arg-type]
     out_console.print(table)
+    for r in rows:
+        out_console.print(f"{r['name']}: {r['source']}; licence {r['licence']}", markup=False)
     for r in rows:
         if r["problem"]:
             err_console.print(f"warning: {r['problem']}", markup=False)
+
+
+def _tree_size(path: Path) -> int:
+    """Bytes of the files under ``path`` (a model's cache directory)."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
 @models_app.command("fetch")

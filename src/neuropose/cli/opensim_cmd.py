@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from neuropose.cli.app import app, out_console, state
-from neuropose.datadir.layout import OPENSIM_DIR
 
 __all__ = ["opensim"]
 
@@ -43,6 +42,7 @@ def opensim(
     ] = False,
 ) -> None:
     """Scale Pose2Sim's full-body model and run inverse kinematics (needs the opensim extra)."""
+    from neuropose.datadir.layout import OPENSIM_DIR
     from neuropose.export import ExportOptions, load_tracks
     from neuropose.export.base import require
     from neuropose.export.opensim_run import (

@@ -10,6 +10,7 @@ few seconds otherwise, nothing with ``-q``.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from neuropose.cli.app import app, err_console, out_console, state
+from neuropose.cli.inputs import FileKind, require
 from neuropose.cli.options import (
     BatchSizeOption,
     DecodeThreadsOption,
@@ -33,13 +35,16 @@ from neuropose.cli.triangulate_cmd import (
     process_trial,
 )
 from neuropose.errors import NeuroPoseError, UsageError
-from neuropose.io import fit_name
+from neuropose.logs import native_stderr
 
 if TYPE_CHECKING:
     from neuropose.config import Settings
     from neuropose.models.base import PoseModel
+    from neuropose.schemas import VideoPredictions
 
 __all__ = ["load_timed_model", "process"]
+
+logger = logging.getLogger(__name__)
 
 _PLAIN_EVERY_S = 5.0
 
@@ -72,6 +77,8 @@ def _outputs(inputs: list[Path], output: Path | None) -> list[Path]:
     out_dir = output if output is not None else Path.cwd()
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"-o {out_dir} exists and is not a directory")
+    from neuropose.io import fit_name  # pydantic: only when the command runs
+
     paths = [out_dir / fit_name(p.stem, ".results.json") for p in inputs]
     seen: dict[Path, Path] = {}
     for inp, out in zip(inputs, paths, strict=True):
@@ -84,16 +91,24 @@ def _outputs(inputs: list[Path], output: Path | None) -> list[Path]:
     return paths
 
 
-class _Progress:
-    """Progress display: rich bar on a TTY, periodic plain lines otherwise, or nothing."""
+class _FileProgress:
+    """Progress of one input: a rich bar on a TTY, a plain line every few seconds otherwise.
 
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.tty = err_console.is_terminal
-        self._bar: Any = None
+    The bar lives only while its input runs and is erased by :meth:`finish`,
+    so the ``ok`` line that follows starts on its own line and goes to stdout
+    (a live bar would capture stdout into stderr). :meth:`finish` also prints
+    the final plain line when the container's frame count was only an
+    estimate, so the last line always says how many frames were done.
+    """
 
-    def __enter__(self) -> _Progress:
-        if not self.quiet and self.tty:
+    def __init__(self, name: str, tty: bool) -> None:
+        self.name = name
+        self.t0 = time.perf_counter()
+        self.last_print = self.t0
+        self.last_line_final = False
+        self.bar: Any = None
+        self.task: Any = None
+        if tty:
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -102,7 +117,7 @@ class _Progress:
                 TimeRemainingColumn,
             )
 
-            self._bar = Progress(
+            self.bar = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
@@ -110,35 +125,41 @@ class _Progress:
                 TimeRemainingColumn(),
                 console=err_console,
                 transient=True,
+                redirect_stdout=False,
+                redirect_stderr=False,
             )
-            self._bar.start()
-        return self
+            self.task = self.bar.add_task(name, total=None, fps=0.0)
+            self.bar.start()
 
-    def __exit__(self, *exc: Any) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+    def _fps(self, done: int) -> float:
+        elapsed = time.perf_counter() - self.t0
+        return done / elapsed if elapsed > 0 else 0.0
 
-    def callback(self, name: str) -> Any:
-        if self.quiet:
-            return None
-        t0 = time.perf_counter()
-        last = [t0]
-        task = self._bar.add_task(name, total=None, fps=0.0) if self._bar is not None else None
+    def update(self, done: int, expected: int | None) -> None:
+        """Estimator callback: ``done`` frames of ``expected`` (None when unknown)."""
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done, total=expected, fps=self._fps(done))
+            return
+        now = time.perf_counter()
+        if now - self.last_print >= _PLAIN_EVERY_S or done == expected:
+            self.last_print = now
+            self.last_line_final = done == expected
+            self._plain(done, expected)
 
-        def update(done: int, expected: int | None) -> None:
-            now = time.perf_counter()
-            fps = done / (now - t0) if now > t0 else 0.0
-            if self._bar is not None:
-                self._bar.update(task, completed=done, total=expected, fps=fps)
-                return
-            if now - last[0] >= _PLAIN_EVERY_S or done == expected:
-                last[0] = now
-                pct = f" ({100 * done / expected:.0f}%)" if expected else ""
-                err_console.print(
-                    f"{name}: {done}/{expected or '?'} frames{pct}, {fps:.1f} fps", markup=False
-                )
+    def finish(self, frames: int | None) -> None:
+        """Erase the bar; print the final plain line if it was not printed yet."""
+        if self.bar is not None:
+            self.bar.stop()
+            return
+        if frames is not None and not self.last_line_final:
+            self._plain(frames, frames)
 
-        return update
+    def _plain(self, done: int, expected: int | None) -> None:
+        pct = f" ({100 * done / expected:.0f}%)" if expected else ""
+        err_console.print(
+            f"{self.name}: {done}/{expected or '?'} frames{pct}, {self._fps(done):.1f} fps",
+            markup=False,
+        )
 
 
 @app.command("process")
@@ -209,6 +230,14 @@ def process(
     ).settings
     outputs = _outputs(inputs, output) if multiview is None else []
 
+    failures: list[tuple[Path, NeuroPoseError]] = []
+    todo = _checked_inputs(inputs, keep_going, failures)
+    if not todo:
+        raise _failed(failures, len(inputs))
+    if multiview is None:  # the output of each input that passed the checks
+        out_of = dict(zip(inputs, outputs, strict=True))
+        outputs = [out_of[p] for p in todo]
+
     from neuropose import __version__
     from neuropose.estimator import Estimator
     from neuropose.io import write_model_atomic
@@ -226,45 +255,102 @@ def process(
     )
     if fov is not None:
         est.camera_file = None  # --fov wins over a camera_file from config/env
-    failures: list[tuple[Path, NeuroPoseError]] = []
+
+    def run(path: Path) -> VideoPredictions:
+        prog = None if st.quiet else _FileProgress(path.name, err_console.is_terminal)
+        frames: int | None = None
+        native_before = native_stderr.count()
+        try:
+            vp = est.process_video(path, progress=prog.update if prog is not None else None)
+            frames = vp.num_frames
+            return vp
+        finally:
+            if prog is not None:
+                prog.finish(frames)
+            _summarise_native(path, native_stderr.count() - native_before)
+
     if multiview is not None:
-        with _Progress(st.quiet) as prog:
-            process_trial(
-                multiview,
-                inputs,
-                output,
-                lambda p: est.process_video(p, progress=prog.callback(p.name)),
-            )
+        process_trial(multiview, inputs, output, run)
         return
-    with _Progress(st.quiet) as prog:
-        for inp, out in zip(inputs, outputs, strict=True):
+    for inp, out in zip(todo, outputs, strict=True):
+        try:
+            vp = run(inp)
+            results = JobResults(
+                job_id=inp.stem,
+                created_at=vp.provenance.created_at,
+                neuropose_version=__version__,
+                videos=(vp,),
+            )
+            out.parent.mkdir(parents=True, exist_ok=True)
+            write_model_atomic(out, results)
+        except NeuroPoseError as exc:
+            if not keep_going:
+                raise
+            failures.append((inp, exc))
+            err_console.print(f"failed  {inp}: {exc}", markup=False)
+            continue
+        m = vp.metrics
+        assert m is not None
+        out_console.print(
+            f"ok      {inp} -> {out} ({vp.num_frames} frames, {m.fps:.1f} fps, "
+            f"primary track {vp.primary_track_id}, left/right relabelled on "
+            f"{vp.swap_corrected_frames()} frames)",
+            markup=False,
+        )
+    if failures:
+        raise _failed(failures, len(inputs))
+
+
+def _failed(failures: list[tuple[Path, NeuroPoseError]], total: int) -> NeuroPoseError:
+    if len(failures) == 1 and total == 1:
+        return failures[0][1]
+    return ProcessFailures(
+        f"{len(failures)} of {total} inputs failed: " + ", ".join(str(p) for p, _ in failures),
+        exit_code=failures[0][1].exit_code,
+    )
+
+
+def _checked_inputs(
+    inputs: list[Path], keep_going: bool, failures: list[tuple[Path, NeuroPoseError]]
+) -> list[Path]:
+    """Inputs that are videos/images with a readable header, checked before the model loads.
+
+    Without ``keep_going`` the first bad input raises; with it, bad inputs are
+    reported, appended to ``failures`` and left out.
+    """
+    todo = list(inputs)
+    kinds = {FileKind.VIDEO, FileKind.IMAGE}
+    for check in (
+        lambda p: require(p, "process", kinds, "videos or images"),  # no heavy import yet
+        _probe,
+    ):
+        passed = []
+        for inp in todo:
             try:
-                vp = est.process_video(inp, progress=prog.callback(inp.name))
-                results = JobResults(
-                    job_id=inp.stem,
-                    created_at=vp.provenance.created_at,
-                    neuropose_version=__version__,
-                    videos=(vp,),
-                )
-                out.parent.mkdir(parents=True, exist_ok=True)
-                write_model_atomic(out, results)
+                check(inp)
             except NeuroPoseError as exc:
                 if not keep_going:
                     raise
                 failures.append((inp, exc))
                 err_console.print(f"failed  {inp}: {exc}", markup=False)
                 continue
-            m = vp.metrics
-            assert m is not None
-            out_console.print(
-                f"ok      {inp} -> {out} ({vp.num_frames} frames, {m.fps:.1f} fps, "
-                f"primary track {vp.primary_track_id}, left/right relabelled on "
-                f"{vp.swap_corrected_frames()} frames)",
-                markup=False,
-            )
-    if failures:
-        raise ProcessFailures(
-            f"{len(failures)} of {len(inputs)} inputs failed: "
-            + ", ".join(str(p) for p, _ in failures),
-            exit_code=failures[0][1].exit_code,
+            passed.append(inp)
+        todo = passed
+    return todo
+
+
+def _probe(path: Path) -> None:
+    from neuropose.estimator import probe_video  # OpenCV: only once every name checked out
+
+    probe_video(path)
+
+
+def _summarise_native(inp: Path, lines: int) -> None:
+    """One log line instead of what FFmpeg/OpenCV/LiteRT printed while ``inp`` ran."""
+    if lines > 0:
+        logger.info(
+            "%s: %d message%s from native libraries (FFmpeg, OpenCV, LiteRT); -vv shows them",
+            inp.name,
+            lines,
+            "" if lines == 1 else "s",
         )

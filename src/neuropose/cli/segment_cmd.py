@@ -1,4 +1,10 @@
-"""``neuropose segment``: add a named repetition segmentation to a results file."""
+"""``neuropose segment``: store a named repetition segmentation beside a results file.
+
+The results file is never rewritten (its SHA-256 is the provenance of every
+later analysis): segmentations go to ``<results>.segmentations.json``, which
+records that hash; ``analyze``, ``visualize`` and the Python API
+(:func:`neuropose.analyzer.load.load_results`) read them from there.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from typing import Annotated
 import typer
 
 from neuropose.cli.app import app, out_console
+from neuropose.cli.inputs import RESULTS_EXPECTED, RESULTS_KINDS, require
 
 __all__ = ["segment"]
 
@@ -47,13 +54,19 @@ def segment(
         bool, typer.Option("--force", help="Replace an existing segmentation.")
     ] = False,
 ) -> None:
-    """Find repetitions (valley to valley) and store them in RESULTS atomically."""
+    """Find repetitions (valley to valley); store them beside RESULTS (results stay unchanged)."""
     from pydantic import ValidationError
 
-    from neuropose.analyzer.load import load_results, load_trial
+    from neuropose.analyzer.load import (
+        load_results,
+        load_segmentations,
+        load_trial,
+        segmentations_path,
+    )
     from neuropose.analyzer.segment import segment_trial
     from neuropose.errors import UsageError
-    from neuropose.io import write_model_atomic
+    from neuropose.io import sha256_file, write_model_atomic
+    from neuropose.schemas import SegmentationFile
     from neuropose.schemas.analysis import SignalSpec
 
     try:
@@ -64,6 +77,7 @@ def segment(
         raise UsageError(f"--signal: {exc}") from None
     if polarity not in {"max", "min"}:
         raise UsageError(f"--polarity must be 'max' or 'min', got {polarity!r}")
+    require(results, "segment", RESULTS_KINDS, RESULTS_EXPECTED)
     doc = load_results(results)
     trial = load_trial(doc, video=video, track_id=track)
     vp = doc.video(trial.video)  # load_trial has checked the name / the single video
@@ -80,13 +94,19 @@ def segment(
         smoothing_hz=smoothing_hz,
         polarity=polarity,
     )
-    new_vp = vp.model_copy(update={"segmentations": {**vp.segmentations, name: seg}})
-    videos = tuple(new_vp if v.video == vp.video else v for v in doc.videos)
-    write_model_atomic(results, doc.model_copy(update={"videos": videos}))
+    digest = sha256_file(results)
+    stored = load_segmentations(results)
+    kept = dict(stored.videos) if stored is not None and stored.results_sha256 == digest else {}
+    kept[vp.video] = {**kept.get(vp.video, {}), name: seg}
+    side = segmentations_path(results)
+    write_model_atomic(
+        side, SegmentationFile(results_file=results.name, results_sha256=digest, videos=kept)
+    )
     n_complete = sum(s.complete for s in seg.segments)
     out_console.print(
-        f"{results}: {vp.video}: segmentation {name!r}: {len(seg.segments)} repetitions "
-        f"({n_complete} complete) on {signal}"
+        f"{side}: {vp.video}: segmentation {name!r}: {len(seg.segments)} repetitions "
+        f"({n_complete} complete) on {signal}",
+        markup=False,
     )
     for k, s in enumerate(seg.segments):
         flag = "" if s.complete else "  (incomplete)"

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from neuropose.cli.app import app, err_console, out_console, state
+from neuropose.cli.inputs import RESULTS_EXPECTED, RESULTS_KINDS, require
 
 
 @contextlib.contextmanager
@@ -86,6 +87,7 @@ def visualize(
         visualize_results,
     )
 
+    require(results, "visualize", RESULTS_KINDS, RESULTS_EXPECTED)
     state(ctx).load()
     opts = VisualizeOptions(
         overlay=overlay,

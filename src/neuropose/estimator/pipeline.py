@@ -59,6 +59,7 @@ import importlib.metadata
 import logging
 import platform
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -151,7 +152,10 @@ def _now_iso() -> str:
 
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for dist in ("neuropose", "numpy", "opencv-python-headless", "scipy", "tensorflow"):
+    for dist in ("neuropose", "numpy", "opencv-python-headless", "scipy", "ai-edge-litert",
+                 "tensorflow"):  # fmt: skip
+        if dist == "tensorflow" and "tensorflow" not in sys.modules:
+            continue  # installed (the metrabs extra) but not what ran this model
         try:
             out[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:

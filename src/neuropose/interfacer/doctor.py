@@ -4,12 +4,16 @@ Each check returns a :class:`Check` (name, ok, detail, fix). ``watch`` runs
 the fast checks (:func:`run_start_checks`: directories writable and on one
 filesystem, free disk) before processing anything and refuses to start when
 one fails; ``neuropose doctor`` runs all of them, including the model cache
-(verified against its manifest) and whether TensorFlow imports.
+(verified against its manifest) and whether the model's runtime is installed
+(LiteRT for ``.tflite`` models, TensorFlow for MeTRAbs: looked up, not imported,
+so ``doctor`` stays fast and quiet).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -28,8 +32,8 @@ __all__ = [
     "check_free_disk",
     "check_lock",
     "check_model",
+    "check_runtime",
     "check_same_filesystem",
-    "check_tensorflow",
     "run_all_checks",
     "run_start_checks",
 ]
@@ -129,18 +133,46 @@ def check_model(settings: Settings, name: str | None = None) -> Check:
     return Check("model cached", True, f"{model} verified in {settings.model_cache_dir}")
 
 
-def check_tensorflow() -> Check:
-    """TensorFlow imports (slow: a few seconds)."""
+#: Per model kind: (module, what it is, how to install it).
+_RUNTIMES = {
+    "blazepose": (
+        "ai_edge_litert",
+        "LiteRT (runs .tflite models)",
+        "pip install ai-edge-litert (a dependency of neuropose: reinstall neuropose)",
+    ),
+    "metrabs": (
+        "tensorflow",
+        "TensorFlow (runs MeTRAbs SavedModels)",
+        "pip install 'neuropose[metrabs]'",
+    ),
+}
+
+
+def _model_kind(spec: str) -> str | None:
+    base = spec.partition("?")[0]
+    kind, sep, _ = base.partition(":")
+    if sep:
+        return kind
     try:
-        tf = importlib.import_module("tensorflow")
-    except Exception as exc:  # any import failure is the finding
-        return Check(
-            "tensorflow importable",
-            False,
-            f"{type(exc).__name__}: {exc}",
-            "reinstall NeuroPose's dependencies (pip install neuropose)",
-        )
-    return Check("tensorflow importable", True, f"tensorflow {getattr(tf, '__version__', '?')}")
+        return str(importlib.import_module("neuropose.models").get_entry(base).kind)
+    except (NeuroPoseError, ImportError, AttributeError):
+        return None  # check_model reports an unknown name
+
+
+def check_runtime(settings: Settings, name: str | None = None) -> Check:
+    """The runtime the model needs is installed (found on the path, not imported)."""
+    model = name or settings.default_model
+    runtime = _RUNTIMES.get(_model_kind(model) or "")
+    if runtime is None:
+        return Check("model runtime", True, f"{model}: no built-in runtime to check")
+    module, what, fix = runtime
+    if importlib.util.find_spec(module) is None:
+        return Check("model runtime", False, f"{what} is not installed, {model} needs it", fix)
+    try:
+        version = importlib.metadata.version(module.replace("_", "-"))
+    except importlib.metadata.PackageNotFoundError:
+        version = "?"
+    return Check("model runtime", True, f"{what}: {module.replace('_', '-')} {version}")
 
 
 def run_start_checks(settings: Settings) -> list[Check]:
@@ -176,5 +208,5 @@ def run_all_checks(settings: Settings, model: str | None = None) -> list[Check]:
         check_free_disk(data_dir),
         check_lock(data_dir),
         check_model(settings, model),
-        check_tensorflow(),
+        check_runtime(settings, model),
     ]

@@ -25,6 +25,8 @@ import threading
 from types import FrameType, TracebackType
 from typing import Any
 
+from neuropose.logs import terminal_fd
+
 __all__ = ["ABORT_EXIT_CODE", "GracefulStop"]
 
 logger = logging.getLogger(__name__)
@@ -54,7 +56,7 @@ class GracefulStop:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         name = signal.Signals(signum).name
         if self.event.is_set():
-            os.write(2, f"neuropose: second {name}, aborting now\n".encode())
+            os.write(terminal_fd(), f"neuropose: second {name}, aborting now\n".encode())
             os._exit(ABORT_EXIT_CODE)
         self.signal_name = name
         self.event.set()
@@ -70,7 +72,7 @@ class GracefulStop:
 
     def _expire(self) -> None:
         os.write(
-            2,
+            terminal_fd(),
             f"neuropose: graceful stop exceeded {self.grace_s:g} s, aborting\n".encode(),
         )
         os._exit(ABORT_EXIT_CODE)

@@ -26,6 +26,7 @@ from neuropose.models.errors import (
     ModelIntegrityError,
     ModelLoadError,
     ModelNotCachedError,
+    RuntimeMissingError,
     UnknownModelError,
     UnpinnedModelError,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "ModelNotCachedError",
     "ModelStatus",
     "PoseModel",
+    "RuntimeMissingError",
     "Staged",
     "UnknownModelError",
     "UnpinnedModelError",

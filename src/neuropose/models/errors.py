@@ -12,6 +12,7 @@ __all__ = [
     "ModelIntegrityError",
     "ModelLoadError",
     "ModelNotCachedError",
+    "RuntimeMissingError",
     "UnknownModelError",
     "UnpinnedModelError",
 ]
@@ -47,6 +48,10 @@ class ModelIntegrityError(ModelFetchError):
 
 class ModelBusyError(BusyError):
     """Another process is fetching or removing the same model (exit 3)."""
+
+
+class RuntimeMissingError(ResourceError):
+    """The runtime a model needs is not installed (exit 4); the hint names the package/extra."""
 
 
 class ModelLoadError(ProcessingError):

@@ -21,7 +21,11 @@ A SavedModel can also be used without the registry, as
 ``metrabs:<directory>``, ``metrabs:<tarball>`` (extracted once into
 ``<cache>/.local/<sha256>/``) or ``metrabs:<TF Hub handle>`` (resolved with
 ``tensorflow_hub.resolve``). Models are loaded with
-``tf.saved_model.load`` (``hub.load`` fails under Keras 3).
+``tf.saved_model.load`` (``hub.load`` fails under Keras 3). TensorFlow and
+TensorFlow Hub are the optional extra ``neuropose[metrabs]``: they are
+imported only here, when a MeTRAbs model loads or resolves a handle, and a
+missing one is a :class:`~neuropose.models.errors.RuntimeMissingError`
+naming the extra.
 
 Inference
 ---------
@@ -60,7 +64,12 @@ from neuropose.models.cache import (
     staging_dir,
 )
 from neuropose.models.download import download, safe_extract_tar
-from neuropose.models.errors import ModelFetchError, ModelIntegrityError, ModelLoadError
+from neuropose.models.errors import (
+    ModelFetchError,
+    ModelIntegrityError,
+    ModelLoadError,
+    RuntimeMissingError,
+)
 from neuropose.schemas import CameraIntrinsics, Skeleton
 from neuropose.skeletons import SKELETONS
 
@@ -103,6 +112,28 @@ METRABS_EFF2S = registry.ModelEntry(
 )
 
 MODEL_SUBDIR = "model"
+#: The pip extra that installs MeTRAbs' runtime (TensorFlow, TensorFlow Hub).
+EXTRA = "neuropose[metrabs]"
+
+
+def import_tensorflow(module: str = "tensorflow") -> Any:
+    """``tensorflow`` (or ``tensorflow_hub``), or an error naming the extra that installs it.
+
+    Raises
+    ------
+    RuntimeMissingError
+        The module is not installed (exit 4); the hint is the pip command.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise RuntimeMissingError(
+            f"MeTRAbs models need {module.replace('_', '-')}, which is not installed: {exc}",
+            hint=f"pip install '{EXTRA}' (the default model, blazepose-full, does not need it)",
+        ) from exc
+
 
 #: Model-spec options (``metrabs-eff2l-384-28ds?skeleton=h36m_17&num_aug=5``) and their types.
 OPTION_TYPES: dict[str, type] = {
@@ -235,9 +266,13 @@ def _extract_local_tarball(archive: Path, cache_dir: Path) -> Path:
 
 
 def _resolve_hub(handle: str) -> Path:
+    if "://" not in handle and not handle.startswith(("@", "tfhub.dev/", "kaggle")):
+        raise ModelLoadError(
+            f"metrabs:{handle}: no such file or directory, and not a TF Hub handle",
+            hint="give the path of a SavedModel directory or tarball, or a https:// handle",
+        )
+    hub = import_tensorflow("tensorflow_hub")
     try:
-        import tensorflow_hub as hub
-
         resolved = Path(hub.resolve(handle))
     except Exception as exc:
         raise ModelLoadError(
@@ -343,7 +378,7 @@ class MetrabsModel:
         **kwargs: Any,
     ) -> MetrabsModel:
         """Load a SavedModel directory with ``tf.saved_model.load`` and warm it up."""
-        import tensorflow as tf
+        tf = import_tensorflow()
 
         try:
             tf.config.threading.set_intra_op_parallelism_threads(num_threads)
@@ -373,7 +408,7 @@ class MetrabsModel:
 
     def predict(self, frames: np.ndarray, intrinsics: CameraIntrinsics) -> list[FrameDetections]:
         """Detections for each of ``frames`` (N, H, W, 3) uint8 RGB (absolute 3D, mm)."""
-        import tensorflow as tf
+        tf = import_tensorflow()
 
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
             raise ValueError(

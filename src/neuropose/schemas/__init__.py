@@ -11,7 +11,7 @@ from neuropose.schemas.checkpoint import TrackerState, TrackState, VideoCheckpoi
 from neuropose.schemas.metrics import PerformanceMetrics, StageTiming
 from neuropose.schemas.predictions import JobResults, SwapCorrection, VideoPredictions
 from neuropose.schemas.provenance import CameraIntrinsics, Provenance
-from neuropose.schemas.segmentation import Segment, Segmentation
+from neuropose.schemas.segmentation import Segment, Segmentation, SegmentationFile
 from neuropose.schemas.skeleton import Skeleton
 from neuropose.schemas.status import (
     AttemptRecord,
@@ -34,6 +34,7 @@ __all__ = [
     "Provenance",
     "Segment",
     "Segmentation",
+    "SegmentationFile",
     "Skeleton",
     "StageTiming",
     "StatusFile",

@@ -1,4 +1,10 @@
-"""Named segmentations (repetitions, gait cycles) stored in a results file."""
+"""Named segmentations (repetitions, gait cycles) of the videos of a results file.
+
+``neuropose segment`` writes them to a sidecar beside the results
+(:class:`SegmentationFile`, sealed to the results by their SHA-256), never into
+the results file itself, whose hash is the provenance of every later
+analysis. Segmentations embedded in older results files stay readable.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,9 @@ from typing import Any
 
 from pydantic import Field
 
-from neuropose.schemas.base import FrozenModel
+from neuropose.schemas.base import Document, FrozenModel
 
-__all__ = ["Segment", "Segmentation"]
+__all__ = ["Segment", "Segmentation", "SegmentationFile"]
 
 
 class Segment(FrozenModel):
@@ -65,3 +71,22 @@ class Segmentation(FrozenModel):
     segments: tuple[Segment, ...] = ()
     created_at: str
     neuropose_version: str
+
+
+class SegmentationFile(Document):
+    """The segmentations sidecar of one results file (``<results>.segmentations.json``).
+
+    Attributes
+    ----------
+    results_file : str
+        File name of the results these segmentations belong to.
+    results_sha256 : str
+        SHA-256 of that file's bytes when the segmentations were made; a
+        reader ignores the sidecar (with a warning) when the results changed.
+    videos : dict of str to dict of str to Segmentation
+        Per video name, the named segmentations.
+    """
+
+    results_file: str
+    results_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    videos: dict[str, dict[str, Segmentation]] = Field(default_factory=dict)

@@ -35,11 +35,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from neuropose.analyzer.load import load_results
 from neuropose.datadir.layout import VISUALIZE_DIR, DataDir
 from neuropose.errors import InputError
-from neuropose.io import load_model, remove_stale_temp_files, sha256_file
+from neuropose.io import remove_stale_temp_files, sha256_file
 from neuropose.quality import build_quality_report, write_quality_report
-from neuropose.schemas.predictions import JobResults, VideoPredictions
+from neuropose.schemas.predictions import VideoPredictions
 from neuropose.schemas.quality import QualityReport
 from neuropose.visualize.overlay import FrameRange, render_overlay
 from neuropose.visualize.plots import (
@@ -191,7 +192,7 @@ def visualize_results(
         without a subject).
     """
     opts = options or VisualizeOptions()
-    results = load_model(results_path, JobResults)
+    results = load_results(results_path)  # with its segmentations sidecar
     target = out_dir if out_dir is not None else results_path.parent / VISUALIZE_DIR
     target.mkdir(parents=True, exist_ok=True)
     for stale in remove_stale_temp_files(target):

@@ -1,0 +1,254 @@
+"""BlazePose geometry: SSD anchors and decoding, weighted NMS, ROIs, letterbox, heatmap refinement.
+
+Pure NumPy/OpenCV functions of the BlazePose GHUM 3D pipeline
+(:mod:`neuropose.models.blazepose_pipeline` documents the whole pipeline and
+its conventions): pixel coordinates with the origin at the image's top-left,
+ROI rotations in radians, counter-clockwise as seen on the image.
+
+Examples
+--------
+>>> ssd_anchors().shape
+(2254, 2)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+__all__ = [
+    "DETECTOR_SIZE",
+    "LANDMARK_SIZE",
+    "Detection",
+    "Roi",
+    "decode_detections",
+    "letterbox",
+    "refine_from_heatmap",
+    "ssd_anchors",
+    "weighted_nms",
+]
+
+DETECTOR_SIZE = 224
+LANDMARK_SIZE = 256
+
+
+def ssd_anchors(
+    input_size: int = DETECTOR_SIZE,
+    strides: tuple[int, ...] = (8, 16, 32, 32, 32),
+    offset: float = 0.5,
+) -> np.ndarray:
+    """Anchor centres of the BlazePose detector, shape (A, 2), normalised x, y.
+
+    Consecutive layers with the same stride share one grid; each layer
+    contributes 2 anchors per cell (aspect ratio 1 plus the interpolated
+    scale, both of fixed size 1 in this model), so all anchors of a cell are
+    emitted together, cell by cell, row-major.
+
+    >>> ssd_anchors().shape
+    (2254, 2)
+    """
+    centres: list[np.ndarray] = []
+    i = 0
+    while i < len(strides):
+        stride = strides[i]
+        per_cell = 0
+        while i < len(strides) and strides[i] == stride:
+            per_cell += 2
+            i += 1
+        n = math.ceil(input_size / stride)
+        ys, xs = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+        grid = np.stack([(xs + offset) / n, (ys + offset) / n], axis=-1).reshape(-1, 2)
+        centres.append(np.repeat(grid, per_cell, axis=0))
+    return np.concatenate(centres).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A decoded detection in normalised coordinates of the detector input.
+
+    ``box`` is (xmin, ymin, xmax, ymax); ``keypoints`` (4, 2) x, y;
+    ``score`` in 0..1.
+    """
+
+    box: np.ndarray
+    keypoints: np.ndarray
+    score: float
+
+
+def decode_detections(
+    raw_boxes: np.ndarray,
+    raw_scores: np.ndarray,
+    anchors: np.ndarray,
+    *,
+    scale: float = DETECTOR_SIZE,
+    min_score: float = 0.5,
+) -> list[Detection]:
+    """Decode SSD outputs (A, 12) and score logits (A,) into detections above ``min_score``.
+
+    Box offsets are ``(dx, dy, w, h)`` in input pixels relative to the
+    anchor centre; keypoint ``k`` is at columns ``4 + 2k`` (x) and
+    ``5 + 2k`` (y). Scores are ``sigmoid(clip(logit, -100, 100))``.
+    """
+    scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores.astype(np.float64), -100.0, 100.0)))
+    keep = np.nonzero(scores >= min_score)[0]
+    out: list[Detection] = []
+    for a in keep:
+        r = raw_boxes[a].astype(np.float64) / scale
+        cx, cy = r[0] + anchors[a, 0], r[1] + anchors[a, 1]
+        w, h = r[2], r[3]
+        kps = r[4:12].reshape(4, 2) + anchors[a]
+        out.append(
+            Detection(
+                box=np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]),
+                keypoints=kps,
+                score=float(scores[a]),
+            )
+        )
+    return out
+
+
+def refine_from_heatmap(
+    xy: np.ndarray, heatmap: np.ndarray, kernel_size: int = 7, min_confidence: float = 0.5
+) -> np.ndarray:
+    """Refine normalised crop coordinates with the landmark model's heatmaps.
+
+    Parameters
+    ----------
+    xy : ndarray, shape (L, 2)
+        Landmark x, y normalised to the crop (0..1).
+    heatmap : ndarray, shape (Hh, Wh, L)
+        Heatmap logits, one channel per landmark.
+    kernel_size : int
+        Side of the square window around each landmark's heatmap cell.
+    min_confidence : float
+        A landmark moves only if the window's largest sigmoid value reaches this.
+
+    Returns
+    -------
+    ndarray, shape (L, 2)
+        Each refined landmark is the sigmoid-weighted mean cell index of its
+        window divided by the heatmap size; others are unchanged.
+    """
+    hh, wh, n = heatmap.shape
+    out = np.array(xy, dtype=np.float64, copy=True)
+    m = min(n, len(out))
+    off = (kernel_size - 1) // 2
+    with np.errstate(invalid="ignore"):  # NaN coordinates are simply left unchanged
+        x, y = out[:m, 0], out[:m, 1]
+        valid = (x >= 0) & (y >= 0) & (x * wh < wh) & (y * hh < hh)
+    idx = np.nonzero(valid)[0]
+    if idx.size == 0:
+        return out
+    # All windows at once: (V, k) row and column indices, cells outside the map weigh 0.
+    d = np.arange(-off, off + 1)
+    rows = (y[idx] * hh).astype(np.int64)[:, None] + d
+    cols = (x[idx] * wh).astype(np.int64)[:, None] + d
+    inside = ((rows >= 0) & (rows < hh))[:, :, None] & ((cols >= 0) & (cols < wh))[:, None, :]
+    r_in, c_in = np.clip(rows, 0, hh - 1), np.clip(cols, 0, wh - 1)
+    logits = heatmap[r_in[:, :, None], c_in[:, None, :], idx[:, None, None]].astype(np.float64)
+    conf = np.where(inside, 1.0 / (1.0 + np.exp(-logits)), 0.0)
+    total = conf.sum(axis=(1, 2))
+    ok = (conf.max(axis=(1, 2)) >= min_confidence) & (total > 0)
+    sel = idx[ok]
+    out[sel, 0] = (conf[ok] * cols[ok][:, None, :]).sum(axis=(1, 2)) / total[ok] / wh
+    out[sel, 1] = (conf[ok] * rows[ok][:, :, None]).sum(axis=(1, 2)) / total[ok] / hh
+    return out
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def weighted_nms(detections: list[Detection], iou_threshold: float = 0.3) -> list[Detection]:
+    """Weighted non-maximum suppression, highest score first.
+
+    Each kept detection is the score-weighted mean (box and keypoints) of the
+    candidates overlapping the best remaining one by more than
+    ``iou_threshold``; its score is the best one's.
+    """
+    remaining = sorted(detections, key=lambda d: -d.score)
+    out: list[Detection] = []
+    while remaining:
+        best = remaining[0]
+        group = [d for d in remaining if _iou(best.box, d.box) > iou_threshold or d is best]
+        remaining = [d for d in remaining if all(d is not g for g in group)]
+        w = np.array([d.score for d in group])
+        box = np.average(np.stack([d.box for d in group]), axis=0, weights=w)
+        kps = np.average(np.stack([d.keypoints for d in group]), axis=0, weights=w)
+        out.append(Detection(box=box, keypoints=kps, score=best.score))
+    return out
+
+
+@dataclass(frozen=True)
+class Roi:
+    """A rotated square region in image pixels: centre, size, rotation (radians).
+
+    Positive ``rotation`` turns the crop's up axis clockwise in the image
+    (y down): a crop pixel offset ``(dx, dy)`` from the centre lands at
+    ``centre + R (dx, dy)`` with ``R = [[cos, -sin], [sin, cos]]``.
+    """
+
+    cx: float
+    cy: float
+    size: float
+    rotation: float
+
+    @classmethod
+    def from_points(cls, centre: np.ndarray, scale_point: np.ndarray, expand: float = 1.25) -> Roi:
+        """ROI centred on ``centre`` whose up axis points towards ``scale_point`` (pixels)."""
+        dx, dy = float(scale_point[0] - centre[0]), float(scale_point[1] - centre[1])
+        rotation = math.pi / 2 - math.atan2(-dy, dx)
+        rotation = (rotation + math.pi) % (2 * math.pi) - math.pi
+        size = 2.0 * math.hypot(dx, dy) * expand
+        return cls(float(centre[0]), float(centre[1]), size, rotation)
+
+    def crop_to_image(self, crop_size: int) -> np.ndarray:
+        """2×3 affine matrix mapping crop pixels to image pixels."""
+        c, s = math.cos(self.rotation), math.sin(self.rotation)
+        k = self.size / crop_size
+        rot = np.array([[c, -s], [s, c]]) * k
+        centre = np.array([self.cx, self.cy])
+        t = centre - rot @ np.array([crop_size / 2, crop_size / 2])
+        return np.hstack([rot, t[:, None]])
+
+
+def letterbox(frame: np.ndarray, size: int) -> tuple[np.ndarray, float, float, float]:
+    """Letterbox ``frame`` into ``size``² as MediaPipe 0.10.21's ``ImageToTensorCalculator``.
+
+    The square of side ``max(h, w)`` centred on the frame is mapped onto the
+    output by one bilinear affine warp (no anti-aliasing), its corners onto
+    the output's corners (output pixel ``i`` samples source ``x0 + i·S/size``),
+    with black outside the frame. Returns the image, the scale
+    (output/source pixels) and the padding ``pad_x, pad_y`` in output pixels,
+    so that ``source = (output - pad) / scale``.
+
+    Examples
+    --------
+    >>> img, scale, px, py = letterbox(np.full((100, 50, 3), 200, np.uint8), 10)
+    >>> img.shape, scale, px, py
+    ((10, 10, 3), 0.1, 2.5, 0.0)
+    >>> int(img[5, 0, 0]), int(img[5, 5, 0])
+    (0, 200)
+    """
+    h, w = frame.shape[:2]
+    side = float(max(h, w))
+    x0, y0 = (w - side) / 2.0, (h - side) / 2.0
+    k = side / size
+    m = np.array([[k, 0.0, x0], [0.0, k, y0]])
+    out = cv2.warpAffine(
+        frame,
+        m,
+        (size, size),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0),
+    )
+    scale = size / side
+    return out, scale, -x0 * scale + 0.0, -y0 * scale + 0.0
