@@ -13,7 +13,7 @@ from tests.conftest import REPO_PYTHONPATH
 from tests.datadir.status_checks import assert_status_consistent, index_rows, per_job_files
 
 from neuropose.datadir import DataDir
-from neuropose.datadir.index import StatusIndex, StatusIndexError
+from neuropose.datadir.index import StatusIndex, StatusIndexError, close_connections
 from neuropose.datadir.operations import plan_prune, plan_reset, retry_job
 from neuropose.datadir.status import (
     RECENT_JOBS,
@@ -166,6 +166,7 @@ def test_damaged_index_is_an_error_for_readers_and_rebuilt_by_the_daemon(
     tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     entries = _populate(tmp_path)
+    close_connections()  # what follows runs as a new process would: opening the file anew
     db = DataDir(tmp_path).status_index
     for p in DataDir(tmp_path).status_index_files[1:]:
         if p.exists():

@@ -54,6 +54,7 @@ __all__ = [
     "UNFINISHED",
     "StatusIndex",
     "StatusIndexError",
+    "close_connections",
     "create_index",
 ]
 
@@ -185,8 +186,9 @@ def _forget_connections(path: Path) -> None:
             del _CONNECTIONS[key]
 
 
-def _close_all() -> None:
-    """Close cached connections at exit (SQLite then folds and removes its -wal file)."""
+def close_connections() -> None:
+    """Close this process's cached connections (at exit, where SQLite then folds and
+    removes its -wal file; or where a caller needs the next use to open the file anew)."""
     with _CONNECTIONS_LOCK:
         for _, conn, _ in _CONNECTIONS.values():
             with contextlib.suppress(sqlite3.Error):
@@ -218,8 +220,8 @@ def _connect(path: Path, write: bool) -> tuple[sqlite3.Connection, threading.Loc
             raise _error(path, f"cannot open the status index ({exc})") from exc
         lock = threading.Lock()
         if not _CONNECTIONS:
-            atexit.unregister(_close_all)
-            atexit.register(_close_all)
+            atexit.unregister(close_connections)
+            atexit.register(close_connections)
         _CONNECTIONS[key] = (inode, conn, lock)
         return conn, lock
 

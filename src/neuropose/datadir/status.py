@@ -544,7 +544,8 @@ def sync_index(data_dir: Path | str, *, daemon_pid: int | None = None) -> Status
       recorded. Only unfinished rows, rows written after ``status.json`` and
       unknown folders are looked at, so the cost does not grow with the
       number of finished jobs (plus one ``listdir`` of ``out/``).
-    * ``status.json`` is rewritten.
+    * ``status.json`` is rewritten (not created while there is no job, so a
+      fresh data directory stays without one until the first job).
 
     Raises
     ------
@@ -575,6 +576,8 @@ def sync_index(data_dir: Path | str, *, daemon_pid: int | None = None) -> Status
         logger.info("built the status index %s (%d jobs)", layout.status_index, len(ordered))
     else:
         _reconcile(data_dir, index, aggregate)
+    if aggregate is None and read_status(data_dir).total == 0:
+        return StatusFile(updated_at=utc_now(), daemon_pid=daemon_pid, counts=None, jobs={})
     return write_aggregate_status(data_dir, daemon_pid=daemon_pid)
 
 
