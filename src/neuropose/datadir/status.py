@@ -1,45 +1,18 @@
 """Reading and writing job status: the one reader everyone uses.
 
-On-disk layout
---------------
-::
+``status.db`` (SQLite index, one row per job) is what readers query;
+``out/<job>/status.json`` is each job's full record (the index is rebuilt
+from them); ``status.json`` is a compact StatusFile for other tools (counts,
+unfinished and :data:`RECENT_JOBS` recent jobs). Layout, write order and
+crash invariants: docs/file-formats.md, "Status files".
 
-    data_dir/status.db               status index (SQLite, WAL): one row per job, its
-                                     newest entry; what NeuroPose's readers query
-    data_dir/out/<job>/status.json   JobStatusEntry of one job (the full record; the
-                                     index is rebuilt from these)
-    data_dir/status.json             StatusFile for other tools: counts of every state,
-                                     every unfinished job and the RECENT_JOBS most
-                                     recently changed ones; rewritten on transitions
-
-Write order and crash invariants
---------------------------------
-:func:`write_job_status` commits the index row first, then replaces the
-per-job file atomically; :func:`write_aggregate_status` (on transitions)
-rewrites ``status.json`` last. After ``kill -9`` at any point the index is
-never behind a per-job file, so :func:`read_status` (which queries the
-index) shows every committed change; the daemon's start
-(:func:`sync_index`) rewrites a per-job file that lags its row and the
-aggregate. A per-job file no index row knows (a data directory from before
-the index, or an index deleted by hand) is added by :func:`sync_index`.
-
-Every cost of a write or a summary read is independent of the number of
-finished jobs: one row upsert, the unfinished rows and the ``RECENT_JOBS``
-most recent ones.
-
-* A corrupt or invalid file is never treated as empty: readers raise
-  :class:`~neuropose.errors.InvalidDocumentError` naming the file and field
-  (``status.db``: :class:`~neuropose.datadir.index.StatusIndexError`).
-  The daemon rebuilds a damaged index from the per-job files when it starts.
-* An empty :class:`StatusFile` is returned only when no status file exists
-  at all (a fresh data directory).
-
-Without ``status.db`` (a data directory no daemon of this version has
-started on) readers fall back to the files: the aggregate merged with every
-per-job file newer than it. Older data directories kept the aggregate at
-``out/status.json``; readers fall back to it while it is the only
-aggregate; the daemon moves it to the top level on start
-(:func:`migrate_layout`, under its lock, one atomic rename).
+* Write order: index row, then per-job file (:func:`write_job_status`), then
+  ``status.json`` on transitions. After ``kill -9`` the index is never behind
+  a per-job file; :func:`sync_index` (daemon start) repairs the rest.
+* A corrupt file is never treated as empty: readers raise
+  :class:`~neuropose.errors.InvalidDocumentError` naming it.
+* Without ``status.db`` readers use the files alone (:func:`_read_files`),
+  including an old-layout ``out/status.json`` (:func:`migrate_layout`).
 
 Examples
 --------
