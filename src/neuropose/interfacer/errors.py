@@ -16,6 +16,7 @@ from pathlib import Path
 
 from neuropose.errors import InputError, Interrupted, NeuroPoseError, ProcessingError, ResourceError
 from neuropose.io import DiskFullError
+from neuropose.video.errors import NoVideosError
 
 __all__ = [
     "CheckpointRejectedError",
@@ -31,10 +32,6 @@ __all__ = [
 
 _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 _NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
-
-
-class NoVideosError(InputError):
-    """A job directory holds no file with a video or image extension."""
 
 
 class JobVanishedError(InputError):

@@ -108,7 +108,8 @@ class _EstimatorProcessor:
         self.checkpoint_model: type[BaseModel] = VideoCheckpoint
 
     def expected_frames(self, path: Path) -> int | None:
-        from neuropose.estimator import VideoError, probe_video
+        from neuropose.video.errors import VideoError
+        from neuropose.video.reader import probe_video
 
         try:
             return probe_video(path).declared_frame_count
@@ -128,17 +129,13 @@ class _EstimatorProcessor:
 def build_processor(settings: Settings, model_spec: str | None) -> VideoProcessor:
     """Load the pose model named by ``model_spec`` and wrap it for the daemon.
 
-    ``python:<module>:<factory>`` calls ``factory(settings)``; when the object
-    it returns already implements :class:`VideoProcessor` it is used as is,
-    otherwise it is a pose model run through the estimator. Any other name is
-    loaded with :func:`neuropose.models.load_model`.
+    Any spec :func:`neuropose.models.load_pose_model` accepts; a
+    ``python:<module>:<factory>`` factory may also return a whole
+    :class:`VideoProcessor`, which is used as is.
     """
-    from neuropose.models.registry import call_python_factory, ensure_pose_model, load_model
+    from neuropose.models.registry import load_pose_model
 
-    spec = model_spec or settings.default_model
-    if not spec.startswith("python:"):
-        return _EstimatorProcessor(load_model(spec, settings), settings)
-    obj = call_python_factory(spec, settings)
-    if isinstance(obj, VideoProcessor):
-        return obj
-    return _EstimatorProcessor(ensure_pose_model(obj, spec), settings)
+    obj = load_pose_model(
+        model_spec or settings.default_model, settings, also_accept=VideoProcessor
+    )
+    return obj if isinstance(obj, VideoProcessor) else _EstimatorProcessor(obj, settings)

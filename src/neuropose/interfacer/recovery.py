@@ -91,6 +91,7 @@ class Recovery:
             removed += remove_stale_temp_files(paths.output)
             removed += remove_stale_temp_files(paths.partial)
             removed += remove_stale_temp_files(paths.visualize)
+            removed += remove_stale_temp_files(paths.export)
         for path in removed:
             logger.info("removed temporary file %s left by an interrupted write", path)
 
