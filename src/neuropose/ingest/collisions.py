@@ -17,7 +17,7 @@ from pathlib import Path
 
 from neuropose.datadir.layout import IN_DIR, DataDir
 from neuropose.datadir.lock import probe_lock
-from neuropose.datadir.status import read_status
+from neuropose.datadir.status import read_job_status, read_status
 from neuropose.ingest.errors import (
     ArchiveLimitError,
     InsufficientSpaceError,
@@ -75,6 +75,14 @@ def _existing(data_dir: Path) -> tuple[dict[str, list[str]], dict[str, JobState]
     return found, states
 
 
+def _state(data_dir: Path, states: dict[str, JobState], name: str) -> JobState | None:
+    """State of job ``name``: from the listed jobs, else from the status index (older jobs)."""
+    if name in states:
+        return states[name]
+    entry = read_job_status(data_dir, name) if DataDir(data_dir).out_dir.is_dir() else None
+    return entry.state if entry is not None else None
+
+
 def group_and_check(plan: Plan, data_dir: Path, force: bool, single_job: bool) -> list[JobPlan]:
     """Group items into jobs and report every collision at once."""
     jobs: dict[str, JobPlan] = {}
@@ -108,7 +116,7 @@ def group_and_check(plan: Plan, data_dir: Path, force: bool, single_job: bool) -
     busy: list[str] = []
     for name, job in jobs.items():
         what = list(found.get(name, []))
-        state = states.get(name)
+        state = _state(data_dir, states, name)
         if state is not None:
             what.append(f"status.json ({state.value})")
             if state is JobState.PROCESSING:

@@ -49,7 +49,8 @@ from collections.abc import Iterator
 from neuropose.config import Settings
 from neuropose.datadir.layout import DataDir
 from neuropose.datadir.lock import ExclusiveLock
-from neuropose.errors import Interrupted, InvalidDocumentError, ResourceError
+from neuropose.datadir.status import read_job_status
+from neuropose.errors import Interrupted, InvalidDocumentError, NeuroPoseError, ResourceError
 from neuropose.interfacer.discovery import StabilityTracker
 from neuropose.interfacer.doctor import run_start_checks
 from neuropose.interfacer.errors import (
@@ -223,7 +224,15 @@ class Interfacer:
             known = self.jobs.get(cand.job_id)
             if known is None:
                 if self.layout.job(cand.job_id).results.is_file():
-                    continue  # completed earlier; its status entry was pruned
+                    continue  # completed earlier (not in memory, or pruned)
+                try:
+                    known = read_job_status(self.layout.root, cand.job_id)  # older than memory
+                except NeuroPoseError as exc:
+                    logger.error("not processed: %s", exc.message)
+                    continue
+                if known is not None:
+                    self.jobs[cand.job_id] = known
+            if known is None:
                 self.book.queue(cand.job_id)
                 changed = True
             elif known.state is JobState.FAILED and cand.job_id not in self.book.stuck_in_in:
