@@ -111,7 +111,7 @@ def test_a_broken_calibration_names_camera_and_field(tmp_path: Path) -> None:
 
 def test_one_video_next_to_a_calibration_is_refused(tmp_path: Path) -> None:
     job = _job(tmp_path, ["cam1.mp4"])
-    with pytest.raises(MultiviewJobError, match="at least two videos.*found 1 \\(cam1.mp4\\)"):
+    with pytest.raises(MultiviewJobError, match=r"at least two videos.*found 1 \(cam1.mp4\)"):
         find_spec(job, ["cam1.mp4"])
 
 

@@ -33,12 +33,12 @@ from typing import Literal
 from pydantic import ValidationError
 
 from neuropose.errors import InputError
+from neuropose.media import VIDEO_SUFFIXES
 from neuropose.multiview.calibration import (
     CalibrationError,
     fit_camera_to_image,
     load_calibration,
 )
-from neuropose.media import VIDEO_SUFFIXES
 from neuropose.multiview.trial import (
     FPS_TOLERANCE,
     TrialOptions,
