@@ -84,15 +84,22 @@ def group_and_check(plan: Plan, data_dir: Path, force: bool, single_job: bool) -
         job = jobs.setdefault(item.job, JobPlan(name=item.job, items=[]))
         first = job.items[0] if job.items else None
         # Several files share a job only with --job, or as one multi-view folder.
-        if first is not None and not single_job and (first.group, first.multiview) != (
-            item.group,
-            True,
+        if (
+            first is not None
+            and not single_job
+            and (first.group, first.multiview)
+            != (
+                item.group,
+                True,
+            )
         ):
             internal.append(f"{first.source!r} and {item.source!r} both map to job {item.job!r}")
             continue
         other = files.get((item.job, item.file))
         if other is not None:
-            internal.append(f"{other!r} and {item.source!r} both map to file {item.job}/{item.file}")
+            internal.append(
+                f"{other!r} and {item.source!r} both map to file {item.job}/{item.file}"
+            )
             continue
         files[(item.job, item.file)] = item.source
         job.items.append(item)

@@ -176,7 +176,7 @@ def _plan_job(
             labels=labels,
         )
     except NeuroPoseError as exc:
-        planner.problems.append(exc.message)
+        planner.problems.append(exc.message + (f" (fix: {exc.hint})" if exc.hint else ""))
         return
     if probe:
         paths = {it.file: it.path for it in videos if it.path is not None}
