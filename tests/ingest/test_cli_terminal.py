@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import REPO_PYTHONPATH
 from tests.ingest.zipcraft import Member, build_zip
 
-from neuropose.ingest import SkipReason, ingest_archive, ingest_paths
+from neuropose.ingest import ingest_archive, ingest_paths
 
 MiB = 1024 * 1024
 

@@ -34,10 +34,10 @@ from neuropose.ingest.report import SkipReason
 from neuropose.multiview.job import (
     CAMERA_MAP_NAME,
     MAX_SIDE_FILE_BYTES,
+    MultiviewSpec,
     check_videos,
     find_spec,
     is_calibration,
-    MultiviewSpec,
     resolve_spec,
     side_file_kind,
 )

@@ -25,9 +25,9 @@ from typing import Literal
 
 from neuropose.ingest.container import TRUNCATED_HINT, scan_file
 from neuropose.ingest.errors import ArchiveLimitError, IngestError
+from neuropose.ingest.multiview import plan_multiview
 from neuropose.ingest.naming import check_name, classify, job_and_file, listing
 from neuropose.ingest.report import IngestLimits, Mode, SkippedMember, SkipReason
-from neuropose.ingest.multiview import plan_multiview
 from neuropose.logs import printable
 from neuropose.multiview.job import side_file_kind
 
