@@ -99,6 +99,7 @@ from neuropose.io import (
     write_json_atomic,
     write_model_atomic,
 )
+from neuropose.multiview.job import camera_summaries, find_spec, triangulate_job
 from neuropose.quality import write_job_quality_reports
 from neuropose.schemas.predictions import JobResults, VideoPredictions
 from neuropose.schemas.status import AttemptRecord, JobState, JobStatusEntry, VideoProgress
@@ -531,17 +532,30 @@ class Interfacer:
                     f"job {job_id!r} has no video files in in/{job_id}",
                     hint="put .mp4/.mov/.avi/... files directly in the job directory",
                 )
+            find_spec(job_in, [v.name for v in videos])  # multi-view: a bad rig fails first
             partial.mkdir(parents=True, exist_ok=True)
             self._check_inputs(partial, videos)
             self._set_videos(run, videos)
             predictions = [self._process_video(run, job_id, v, partial) for v in videos]
             if not job_in.is_dir():
                 raise JobVanishedError(f"in/{job_id} was removed while it was processing")
+            # --- multi-view step (neuropose.multiview.job); None for a single-view job
+            triangulation = triangulate_job(predictions, job_in)
+            if triangulation is not None:
+                with run.lock:
+                    run.entry = run.entry.model_copy(
+                        update={
+                            "cameras": camera_summaries(triangulation),
+                            "warnings": triangulation.warnings,
+                        }
+                    )
+            # --- end of the multi-view step
             results = JobResults(
                 job_id=job_id,
                 created_at=utc_now(),
                 neuropose_version=__version__,
                 videos=tuple(predictions),
+                triangulation=triangulation,
             )
             write_model_atomic(results_path, results, indent=None)
             self._write_quality_reports(job_out, results)
