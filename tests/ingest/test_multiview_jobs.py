@@ -245,3 +245,30 @@ def test_real_lab_folder_with_a_foreign_video_is_refused(
         r"(?s)job lab: cam03.avi: .*cam03.*768.*frame rates differ: cam01.mp4 runs at 60 fps "
         r"but cam03.avi 10 fps",
     )
+
+
+def test_other_config_files_do_not_make_a_multiview_job(data_dir: Path, src_dir: Path) -> None:
+    folder = src_dir / "batch"
+    folder.mkdir()
+    write_video(folder / "walk.mp4", size=SIZE)
+    (folder / "pyproject.toml").write_text("[tool.x]\na = 1\n")
+    (folder / "notes.json").write_text("[1, 2]")
+    (folder / "meta.yml").write_text("subject: s01\n")
+    report = ingest_paths([folder], data_dir)
+    assert [(j.name, j.calibration) for j in report.jobs] == [("walk", None)]
+    assert sorted(Path(s.member).name for s in report.skipped) == [
+        "meta.yml",
+        "notes.json",
+        "pyproject.toml",
+    ]
+
+
+def test_a_broken_file_named_calib_is_reported_not_ignored(data_dir: Path, src_dir: Path) -> None:
+    trial = _trial(src_dir / "trial")
+    (trial / "rig.json").unlink()
+    (trial / "Calib.toml").write_text("[cam_1]\nname = 'cam1'\nsize = [64, 48]\n")
+    _refused(
+        data_dir.parent,
+        lambda: ingest_paths([trial], data_dir),
+        r"Calib.toml.*matrix",
+    )

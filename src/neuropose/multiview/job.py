@@ -3,10 +3,12 @@
 One set of rules, used by ingest (to validate a job before it is queued)
 and by the daemon (to triangulate once every view's predictions exist):
 
-* a **calibration file** is ``*.qca.txt`` (Qualisys), ``*.toml`` other than
-  ``cameras.toml`` (Pose2Sim/Anipose), or ``*.json`` / ``*.yml`` / ``*.yaml``
-  whose top level has a ``cameras`` mapping (other JSON/YAML files are not
-  calibrations);
+* a **calibration file** is ``*.qca.txt`` (Qualisys), or a ``*.toml``
+  (Pose2Sim/Anipose), ``*.json`` or ``*.yml``/``*.yaml`` (OpenCV layout)
+  that either has ``calib`` in its name (so a broken one is reported, not
+  ignored) or looks like one: a TOML table with a ``matrix``, a top-level
+  ``cameras`` mapping in JSON/YAML. Other TOML/JSON/YAML files are not
+  calibrations;
 * ``cameras.toml`` (:class:`~neuropose.schemas.camera_map.CameraMapFile`)
   optionally maps videos to cameras and gives offsets;
 * every video must map to a distinct camera
@@ -16,6 +18,8 @@ and by the daemon (to triangulate once every view's predictions exist):
 >>> side_file_kind("Calib.qca.txt"), side_file_kind("cameras.toml"), side_file_kind("a.json")
 ('calibration', 'camera_map', 'maybe')
 >>> is_calibration("rig.json", '{"cameras": {}}'), is_calibration("notes.json", '{"a": 1}')
+(True, False)
+>>> is_calibration("Calib.toml", "not toml"), is_calibration("pyproject.toml", "[tool]")
 (True, False)
 """
 
@@ -89,9 +93,9 @@ def side_file_kind(name: str) -> Literal["calibration", "camera_map", "maybe"] |
     low = name.lower()
     if low == CAMERA_MAP_NAME:
         return "camera_map"
-    if low.endswith((".qca.txt", ".toml")):
+    if low.endswith(".qca.txt"):
         return "calibration"
-    if low.endswith((".json", ".yml", ".yaml")):
+    if low.endswith((".toml", ".json", ".yml", ".yaml")):
         return "maybe"
     return None
 
@@ -101,12 +105,18 @@ def is_calibration(name: str, text: str) -> bool:
     kind = side_file_kind(name)
     if kind != "maybe":
         return kind == "calibration"
-    if name.lower().endswith(".json"):
-        try:
+    low = name.lower()
+    if "calib" in low:
+        return True
+    try:
+        if low.endswith(".toml"):
+            tables = tomllib.loads(text).values()
+            return any(isinstance(t, dict) and "matrix" in t for t in tables)
+        if low.endswith(".json"):
             data = json.loads(text)
-        except ValueError:
-            return False
-        return isinstance(data, dict) and isinstance(data.get("cameras"), dict)
+            return isinstance(data, dict) and isinstance(data.get("cameras"), dict)
+    except ValueError:  # TOMLDecodeError and JSONDecodeError are ValueErrors
+        return False
     return _YAML_CAMERAS.search(text) is not None
 
 
