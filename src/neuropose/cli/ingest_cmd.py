@@ -29,6 +29,7 @@ from neuropose.cli.app import app, err_console, out_console, state
 from neuropose.cli.options import DataDirOption
 from neuropose.errors import Interrupted, UsageError
 from neuropose.logs import printable
+from neuropose.signals import handle_signals
 
 if TYPE_CHECKING:  # the ingest package is imported when the command runs
     from neuropose.ingest import IngestReport, ProgressCallback
@@ -213,15 +214,8 @@ def _stop_on_sigterm() -> Iterator[None]:
     def handler(signum: int, frame: FrameType | None) -> None:
         raise Interrupted("ingest stopped by SIGTERM; nothing was queued")
 
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: keep the default behaviour
+    with handle_signals(handler, (signal.SIGTERM,)):
         yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _size_of(path: Path) -> int:

@@ -185,7 +185,7 @@ def _plan_job(
 
 def _probe_problems(spec: MultiviewSpec, paths: dict[str, Path]) -> list[str]:
     """Frame-rate and size problems of the job's videos (OpenCV probe, no decoding)."""
-    from neuropose.estimator.video import probe_video  # OpenCV: only when a job is multi-view
+    from neuropose.video.reader import probe_video  # OpenCV: only when a job is multi-view
 
     probes: dict[str, tuple[int, int, float | None]] = {}
     problems: list[str] = []

@@ -37,7 +37,6 @@ from typing import Literal
 from pydantic import ValidationError
 
 from neuropose.errors import InputError
-from neuropose.media import VIDEO_SUFFIXES
 from neuropose.multiview.calibration import (
     CalibrationError,
     fit_camera_to_image,
@@ -54,6 +53,7 @@ from neuropose.schemas.predictions import VideoPredictions
 from neuropose.schemas.rig import CameraRig
 from neuropose.schemas.status import CameraSummary
 from neuropose.schemas.triangulation import Triangulation
+from neuropose.video.suffixes import VIDEO_SUFFIXES
 
 __all__ = [
     "CAMERA_MAP_NAME",
