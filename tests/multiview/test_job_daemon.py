@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from neuropose.config import load_settings
-from neuropose.datadir.status import read_status
+from neuropose.datadir.status import read_status, write_aggregate_status
 from neuropose.interfacer.interfacer import Interfacer
 from neuropose.io import load_model
 from neuropose.multiview.synthetic import project_views, ring_rig, walking_motion
@@ -97,3 +97,20 @@ def test_an_unpaired_view_fails_the_trial_before_any_view_runs(tmp_path: Path) -
     assert "video side.mp4: cannot tell which camera filmed it" in (entry.error or "")
     assert processor.processed == []
     assert not list(data.rglob("results.json"))
+
+
+def test_a_restart_that_finds_results_json_restores_the_camera_figures(tmp_path: Path) -> None:
+    data, first = _run(tmp_path, _ViewProcessor())
+    assert first.state is JobState.COMPLETED and first.cameras
+    # a crash after results.json was written, before "completed" was recorded
+    (data / "out" / "trial" / "status.json").unlink(missing_ok=True)
+    crashed = first.model_copy(update={"state": JobState.PROCESSING, "cameras": ()})
+    write_aggregate_status(data, {"trial": crashed})
+    processor = _ViewProcessor()
+    settings = load_settings(
+        None, {"data_dir": data, "settle_seconds": 0.0, "poll_interval_s": 0.05}, environ={}
+    ).settings
+    Interfacer(settings, lambda: processor, once=True).run()
+    again = read_status(data).jobs["trial"]
+    assert again.state is JobState.COMPLETED and processor.processed == []
+    assert again.cameras == first.cameras
