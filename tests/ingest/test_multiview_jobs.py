@@ -272,3 +272,12 @@ def test_a_broken_file_named_calib_is_reported_not_ignored(data_dir: Path, src_d
         lambda: ingest_paths([trial], data_dir),
         r"Calib.toml.*matrix",
     )
+
+
+def test_a_folder_name_with_spaces_gives_a_sanitised_job_name(
+    data_dir: Path, src_dir: Path
+) -> None:
+    trial = _trial(src_dir / "Walk (fast) 2")
+    [job] = ingest_paths([trial], data_dir).jobs
+    assert job.name == "Walk__fast__2"
+    assert (data_dir / "in" / "Walk__fast__2" / "rig.json").is_file()

@@ -125,7 +125,9 @@ def _plan_job(
     cal_item, cal_path = cal
     items = planner.plan.items
     videos = [it for it in items if it.group == group]
-    below = [it.source for it in items if it.group[: len(group)] == group and it not in videos]
+    below = [
+        it.source for it in items if len(it.group) > len(group) and it.group[: len(group)] == group
+    ]
     if below:
         planner.problems.append(
             f"{cal_item.source}: videos in sub-folders below the calibration would not be "

@@ -26,7 +26,7 @@ from typing import Literal
 from neuropose.ingest.container import TRUNCATED_HINT, scan_file
 from neuropose.ingest.errors import ArchiveLimitError, IngestError
 from neuropose.ingest.multiview import plan_multiview
-from neuropose.ingest.naming import check_name, classify, job_and_file, listing
+from neuropose.ingest.naming import check_name, classify, job_and_file, listing, sanitize_name
 from neuropose.ingest.report import IngestLimits, Mode, SkippedMember, SkipReason
 from neuropose.logs import printable
 from neuropose.multiview.job import side_file_kind
@@ -177,7 +177,7 @@ def plan_paths(
             _add_file(planner, given.path, [src.name], str(src))
             continue
         planner.source_key = f"<folder {index}>"
-        planner.root_names[planner.source_key] = given.path.resolve().name
+        planner.root_names[planner.source_key] = sanitize_name(given.path.resolve().name)
         for dirpath, dirnames, filenames in os.walk(given.path, onerror=_raise_walk_error):
             dirnames.sort()
             base = Path(dirpath)
@@ -253,8 +253,13 @@ def open_argument(src: Path, follow_symlinks: bool) -> Argument:
 
 
 def _add_file(planner: Planner, path: Path, parts: Sequence[str], display: str) -> None:
-    if planner.take_side_file(parts, display, path.stat().st_size, path=path):
-        return
+    if side_file_kind(parts[-1]) is not None:
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise _read_error(exc) from exc
+        if planner.take_side_file(parts, display, size, path=path):
+            return
     if not planner.is_video(parts, display):
         return
     try:
