@@ -66,6 +66,7 @@ from neuropose.interfacer.recovery import Recovery
 from neuropose.interfacer.reports import QualityReports
 from neuropose.interfacer.transitions import JobBook, RunSummary
 from neuropose.io import load_model
+from neuropose.multiview.job import camera_summaries
 from neuropose.schemas.predictions import JobResults
 from neuropose.schemas.status import JobState, JobStatusEntry
 from neuropose.signals import GracefulStop
@@ -295,11 +296,17 @@ class Interfacer:
         if not results.is_file():
             return False
         try:
-            load_model(results, JobResults)
+            done = load_model(results, JobResults)
         except InvalidDocumentError:
             results.unlink()
             return False
-        self.book.complete(self.jobs[job_id], recovered=True)
+        entry = self.jobs[job_id]
+        if done.triangulation is not None:  # multi-view: the per-camera figures, again
+            tri = done.triangulation
+            entry = entry.model_copy(
+                update={"cameras": camera_summaries(tri), "warnings": tri.warnings}
+            )
+        self.book.complete(entry, recovered=True)
         self._remove_checkpoints(job_id)
         self.reports.find_missing([self.jobs[job_id]])  # written when idle
         return True

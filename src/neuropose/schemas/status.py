@@ -21,7 +21,14 @@ from pydantic import Field
 
 from neuropose.schemas.base import Document, FrozenModel
 
-__all__ = ["AttemptRecord", "JobState", "JobStatusEntry", "StatusFile", "VideoProgress"]
+__all__ = [
+    "AttemptRecord",
+    "CameraSummary",
+    "JobState",
+    "JobStatusEntry",
+    "StatusFile",
+    "VideoProgress",
+]
 
 
 class JobState(StrEnum):
@@ -41,6 +48,22 @@ class VideoProgress(FrozenModel):
     state: JobState = JobState.QUEUED
     frames_done: int = Field(default=0, ge=0)
     frames_expected: int | None = Field(default=None, ge=0)
+
+
+class CameraSummary(FrozenModel):
+    """One camera of a triangulated (multi-view) job, as shown in its status entry.
+
+    ``median_reprojection_px``: median distance (px, in that video) between
+    the model's 2D keypoints and the triangulated 3D reprojected; ``swaps``:
+    frames whose left/right labels were exchanged; ``offset_frames``: that
+    view's frame ``f + offset`` is the reference's frame ``f``.
+    """
+
+    camera: str
+    video: str
+    median_reprojection_px: float | None = None
+    swaps: int = Field(default=0, ge=0)
+    offset_frames: int = 0
 
 
 class AttemptRecord(FrozenModel):
@@ -90,6 +113,12 @@ class JobStatusEntry(Document):
         ``"<ErrorType>: message"`` of the last failure.
     results_path : str or None
         Path of ``results.json`` relative to the data directory.
+    cameras : list of CameraSummary
+        Multi-view jobs: per camera the median reprojection error, swaps and
+        offset of the triangulation (empty for single-view jobs).
+    warnings : list of str
+        Multi-view jobs: the triangulation's warnings (a suspect camera, an
+        offset that could not be identified).
     """
 
     SCHEMA_VERSION: ClassVar[int] = 1
@@ -109,6 +138,8 @@ class JobStatusEntry(Document):
     eta_s: float | None = Field(default=None, ge=0)
     error: str | None = None
     results_path: str | None = None
+    cameras: tuple[CameraSummary, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 class StatusFile(Document):
