@@ -50,6 +50,14 @@ def test_help_imports_neither_numpy_nor_pydantic(tmp_path: Path) -> None:
     assert modules == set()
 
 
+def test_status_reads_status_file_without_numpy(tmp_path: Path) -> None:
+    """``status`` needs only the status schemas: no NumPy, no array models."""
+    code, modules = _probe(tmp_path, "status")
+    assert code == 0
+    assert "numpy" not in modules
+    assert "pydantic" in modules  # the status file is still validated
+
+
 @pytest.mark.parametrize(
     "argv",
     [
