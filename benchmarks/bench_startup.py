@@ -14,8 +14,8 @@ machine hits every configuration alike, and the median wall time is reported
 with its ratio to ``python -c pass`` measured in the same rounds. Peak RSS is
 the child's own ``ru_maxrss`` (``os.wait4``), not the benchmark's. Bytecode
 caches are enabled (``PYTHONDONTWRITEBYTECODE`` is dropped from the children's
-environment, and an uncounted warm-up run writes them), as for an installed
-package.
+environment; an uncounted warm-up run writes them under the run's temporary
+``PYTHONPYCACHEPREFIX``), as for an installed package.
 
 Sections:
 
@@ -114,11 +114,13 @@ class Config:
 def _env(src: Path, data_home: Path, cache: Path | None) -> dict[str, str]:
     # Bytecode caches on, as in an installed package (pip compiles at install):
     # with PYTHONDONTWRITEBYTECODE set, every run would recompile the source tree.
+    # They go under the run's temp dir, never into the trees measured.
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("NEUROPOSE_") and k != "PYTHONDONTWRITEBYTECODE"
     }
+    env["PYTHONPYCACHEPREFIX"] = str(data_home.parent / "pycache")
     env["PYTHONPATH"] = str(src)
     env["XDG_DATA_HOME"] = str(data_home)
     if cache is not None:
