@@ -106,3 +106,17 @@ def test_import_analyzer_defers_scipy(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []
+
+
+def test_lazy_schema_exports_resolve_to_their_classes() -> None:
+    """Every name in ``neuropose.schemas.__all__`` resolves, to the submodule's object."""
+    import importlib
+
+    import neuropose.schemas as schemas
+
+    for name in schemas.__all__:
+        value = getattr(schemas, name)
+        module = importlib.import_module(f"neuropose.schemas.{schemas._EXPORTS[name]}")
+        assert value is getattr(module, name)
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        _ = schemas.Nope

@@ -59,7 +59,31 @@ _EXPORTS = {
     "array_field": "base",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AttemptRecord",
+    "CameraIntrinsics",
+    "Document",
+    "FrozenModel",
+    "JobResults",
+    "JobState",
+    "JobStatusEntry",
+    "PerformanceMetrics",
+    "Provenance",
+    "Segment",
+    "Segmentation",
+    "SegmentationFile",
+    "Skeleton",
+    "StageTiming",
+    "StatusFile",
+    "SwapCorrection",
+    "TrackState",
+    "TrackerState",
+    "VideoCheckpoint",
+    "VideoMetadata",
+    "VideoPredictions",
+    "VideoProgress",
+    "array_field",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidat
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["Document", "FrozenModel", "NDArray", "array_field"]
+__all__ = ["Document", "FrozenModel", "array_field"]  # and NDArray, built on first use
 
 _DTYPES = {"float32", "float64", "int32", "int64", "uint8", "bool"}
 
