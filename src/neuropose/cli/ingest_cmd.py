@@ -15,13 +15,6 @@ from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
@@ -30,7 +23,9 @@ from neuropose.cli.options import DataDirOption
 from neuropose.errors import Interrupted, UsageError
 from neuropose.logs import printable
 
-if TYPE_CHECKING:  # the ingest package is imported when the command runs
+if TYPE_CHECKING:  # the ingest package and rich's progress bars load when the command runs
+    from rich.progress import Progress
+
     from neuropose.ingest import IngestReport, ProgressCallback
 
 #: Inputs at least this large get a progress bar on a terminal (bytes).
@@ -235,6 +230,14 @@ class _progress:
     def __init__(self, total: int) -> None:
         self.bar: Progress | None = None
         if total >= PROGRESS_MIN_BYTES:
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
             self.bar = Progress(
                 "[progress.description]{task.description}",
                 BarColumn(),

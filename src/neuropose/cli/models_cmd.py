@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
 from neuropose.cli.app import app, err_console, out_console, state
@@ -116,6 +115,8 @@ def fetch(
     ] = False,
 ) -> None:
     """Download (or install from a local file), verify and cache a model's weights."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
     from neuropose.models import FetchOptions, fetch_model, get_entry
 
     if from_wheel is not None and from_file is not None:
