@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from neuropose.cli.helpfmt import PlainHelpGroup
 from neuropose.errors import (
     ConfigError,
     InputError,
@@ -31,6 +32,7 @@ __all__ = ["CliState", "app", "err_console", "format_bytes", "main", "out_consol
 
 app = typer.Typer(
     name="neuropose",
+    cls=PlainHelpGroup,
     help="Trustworthy 3D poses and kinematics from clinical movement videos.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

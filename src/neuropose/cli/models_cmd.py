@@ -10,10 +10,13 @@ import typer
 from rich.table import Table
 
 from neuropose.cli.app import app, err_console, out_console, state
+from neuropose.cli.helpfmt import PlainHelpGroup
 from neuropose.errors import UsageError
 
 models_app = typer.Typer(
-    help="Manage pose-model weights (list, fetch, verify, path, remove).", no_args_is_help=True
+    cls=PlainHelpGroup,
+    help="Manage pose-model weights (list, fetch, verify, path, remove).",
+    no_args_is_help=True,
 )
 app.add_typer(models_app, name="models")
 
