@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 if TYPE_CHECKING:
-    from typer._click import Command, Context
+    from typer._click import Context
 
 __all__ = ["PlainHelpGroup", "plain_label"]
 
