@@ -28,7 +28,7 @@ from neuropose.logs import configure_logging, native_stderr, printable
 if TYPE_CHECKING:
     from neuropose.config import LoadedSettings
 
-__all__ = ["CliState", "app", "err_console", "format_bytes", "main", "out_console", "state"]
+__all__ = ["CliState", "app", "err_console", "main", "out_console", "state"]
 
 app = typer.Typer(
     name="neuropose",
@@ -77,24 +77,6 @@ def state(ctx: typer.Context) -> CliState:
         obj = CliState()
         ctx.find_root().obj = obj
     return obj
-
-
-def format_bytes(n: int) -> str:
-    """A byte count in binary units, whole when exact.
-
-    Examples
-    --------
-    >>> format_bytes(200 * 1024**3), format_bytes(1536), format_bytes(512)
-    ('200 GiB', '1.5 KiB', '512 B')
-    """
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            break
-        value /= 1024
-    if unit == "B" or value == int(value):
-        return f"{value:.0f} {unit}"
-    return f"{value:.1f} {unit}"
 
 
 def _version(value: bool) -> None:

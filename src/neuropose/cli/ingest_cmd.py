@@ -22,6 +22,7 @@ from neuropose.cli.app import app, err_console, out_console, state
 from neuropose.cli.options import DataDirOption
 from neuropose.errors import Interrupted, UsageError
 from neuropose.logs import printable
+from neuropose.timefmt import format_bytes
 
 if TYPE_CHECKING:  # the ingest package and rich's progress bars load when the command runs
     from rich.progress import Progress
@@ -44,8 +45,6 @@ def parse_size(text: str) -> int:
 
 
 def _print_report(report: IngestReport) -> None:
-    from neuropose.ingest.naming import human
-
     """The report as tables; every name escaped (:func:`neuropose.logs.printable`) and
     shown as plain text (never as rich markup)."""
     verb = "that would be queued" if report.dry_run else "queued"
@@ -54,7 +53,7 @@ def _print_report(report: IngestReport) -> None:
     for job in report.jobs:
         for i, video in enumerate(job.videos):
             name = printable(job.name) if i == 0 else ""
-            table.add_row(Text(name), Text(printable(video.file)), human(video.size_bytes))
+            table.add_row(Text(name), Text(printable(video.file)), format_bytes(video.size_bytes))
     out_console.print(table)
     for job in report.jobs:
         if job.replaced or job.previous_state is not None:
@@ -74,13 +73,14 @@ def _print_report(report: IngestReport) -> None:
     if report.dry_run:
         size = sum(j.size_bytes for j in report.jobs)
         out_console.print(
-            f"dry run: {len(report.jobs)} job(s), {videos} video(s), {human(size)} would be "
+            f"dry run: {len(report.jobs)} job(s), {videos} video(s), {format_bytes(size)} would be "
             f"written ({report.mode}); {len(report.skipped)} skipped; nothing was written",
             markup=False,
         )
         return
+    written = format_bytes(report.bytes_written)
     out_console.print(
-        f"{len(report.jobs)} job(s), {videos} video(s), {human(report.bytes_written)} written"
+        f"{len(report.jobs)} job(s), {videos} video(s), {written} written"
         f" ({report.mode}); {len(report.skipped)} skipped",
         markup=False,
     )

@@ -12,6 +12,7 @@ from rich.table import Table
 from neuropose.cli.app import app, err_console, out_console, state
 from neuropose.cli.helpfmt import PlainHelpGroup
 from neuropose.errors import UsageError
+from neuropose.timefmt import format_bytes
 
 models_app = typer.Typer(
     cls=PlainHelpGroup,
@@ -26,13 +27,7 @@ def _cache_dir(ctx: typer.Context) -> Path:
 
 
 def _size(n: int | None) -> str:
-    if n is None:
-        return "?"
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n = n / 1000  # type: ignore[assignment]
-    return str(n)  # pragma: no cover
+    return "?" if n is None else format_bytes(n)
 
 
 @models_app.command("list")
