@@ -50,10 +50,11 @@ sys.path.insert(0, str(REPO))
 
 from tests.fakes import FakeModel  # noqa: E402
 
-from neuropose.estimator import Estimator, FrameReader  # noqa: E402
+from neuropose.estimator import Estimator  # noqa: E402
 from neuropose.estimator.bench import measure_model_only, run_benchmark  # noqa: E402
 from neuropose.models.base import FrameDetections  # noqa: E402
 from neuropose.schemas import CameraIntrinsics, Skeleton  # noqa: E402
+from neuropose.video.reader import FrameReader  # noqa: E402
 
 MEDIA = REPO.parent / "shared" / "media"
 CAM01 = MEDIA / "lab_single_person" / "cam01.mp4"
@@ -105,7 +106,7 @@ def bench_blazepose(
     splits: list[tuple[int, int | None, int | None]], repeats: int
 ) -> list[dict[str, Any]]:
     from neuropose.config import load_settings
-    from neuropose.models import load_model
+    from neuropose.models import load_pose_model
 
     if not CAM01.exists():
         return [{"skipped": f"{CAM01} absent"}]
@@ -122,7 +123,7 @@ def bench_blazepose(
             environ={},
         ).settings
         t0 = time.perf_counter()
-        model = load_model("blazepose-full", settings)
+        model = load_pose_model("blazepose-full", settings)
         load_s = time.perf_counter() - t0
         est = Estimator(model, settings, decode_threads=dec_threads)
         est.process_video(CAM01)  # warm-up

@@ -38,8 +38,8 @@ import numpy as np
 
 from neuropose.schemas import CameraIntrinsics, Provenance, VideoMetadata, VideoPredictions
 from neuropose.skeletons import BLAZEPOSE_33
-from neuropose.visualize.overlay import draw_frame, render_overlay
-from neuropose.visualize.video import iter_upright_frames, probe_video
+from neuropose.video.reader import count_frames, probe_video
+from neuropose.visualize.overlay import draw_frame, iter_upright_frames, render_overlay
 
 REPO = Path(__file__).resolve().parents[1]
 CLIP = REPO.parent / "shared" / "media" / "lab_single_person" / "cam01.mp4"
@@ -113,7 +113,7 @@ def main() -> None:
     ap.add_argument("--video", type=Path, default=CLIP)
     args = ap.parse_args()
     video: Path = args.video
-    fps, n = probe_video(video)
+    fps, n = probe_video(video).fps_reported or 0.0, count_frames(video)
     first = next(iter_upright_frames(video))[1]
     h, w = first.shape[:2]
     vp = synthetic_predictions(video, n, w, h, fps)

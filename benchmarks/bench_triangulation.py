@@ -58,7 +58,7 @@ def bench_estimator() -> float | None:
     """Seconds per frame of blazepose-full on cam01.mp4 (None when absent)."""
     from neuropose.config import load_settings
     from neuropose.estimator import Estimator
-    from neuropose.models import load_model
+    from neuropose.models import load_pose_model
 
     if not CAM01.exists():
         return None
@@ -66,7 +66,7 @@ def bench_estimator() -> float | None:
         flags={"model_cache_dir": str(REPO / ".cache" / "models"), "max_persons": 1},
         environ={},
     ).settings
-    est = Estimator(load_model("blazepose-full", settings), settings)
+    est = Estimator(load_pose_model("blazepose-full", settings), settings)
     est.process_video(CAM01)  # warm-up
     t0 = time.perf_counter()
     vp = est.process_video(CAM01)

@@ -89,13 +89,13 @@ def dump_mediapipe(media: Path, out: Path) -> None:
 def run_neuropose(media: Path, key: str) -> tuple[np.ndarray, np.ndarray]:
     """NeuroPose's blazepose-full landmarks (F, 33, 2) px and (F, 33, 3) mm, NaN where none."""
     from neuropose.config import load_settings
-    from neuropose.models import load_model
+    from neuropose.models import load_pose_model
     from neuropose.schemas import CameraIntrinsics
 
     model = _model_cache.get("m")
     if model is None:
         settings = load_settings().settings
-        model = _model_cache.setdefault("m", load_model("blazepose-full", settings))
+        model = _model_cache.setdefault("m", load_pose_model("blazepose-full", settings))
     model.reset()
     frames = read_frames(media / INPUTS[key])
     k = CameraIntrinsics.from_fov(frames[0].shape[1], frames[0].shape[0], 55.0)

@@ -65,7 +65,7 @@ def blazepose_model(model_cache_dir: Path):  # type: ignore[no-untyped-def]
     import os
 
     from neuropose.config import load_settings
-    from neuropose.models import FetchOptions, ModelFetchError, fetch_model, load_model
+    from neuropose.models import FetchOptions, ModelFetchError, fetch_model, load_pose_model
 
     wheel = os.environ.get("MEDIAPIPE_WHEEL")
     opts = FetchOptions(from_path=Path(wheel)) if wheel else FetchOptions()
@@ -79,7 +79,7 @@ def blazepose_model(model_cache_dir: Path):  # type: ignore[no-untyped-def]
         flags={"model_cache_dir": str(model_cache_dir), "num_threads": 2, "max_persons": 1},
         environ={},
     ).settings
-    model = load_model("blazepose-full", settings)
+    model = load_pose_model("blazepose-full", settings)
     model.reset()
     return model
 

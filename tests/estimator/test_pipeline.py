@@ -147,7 +147,7 @@ def test_model_failure_in_sequential_mode(clip: Path) -> None:
 
 
 def test_decode_failure_stops_pipeline_and_chains(clip: Path, monkeypatch) -> None:
-    import neuropose.estimator.video as video_mod
+    import neuropose.video.reader as video_mod
 
     real = video_mod.cv2.cvtColor
     calls = {"n": 0}

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neuropose.estimator import Estimator, probe_video, without_run_details
+from neuropose.estimator import Estimator, without_run_details
 
 pytestmark = [pytest.mark.slow, pytest.mark.media]
 
@@ -22,14 +22,6 @@ def cam01(shared_media: Path) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent")
     return path
-
-
-def test_probe_real_clip(cam01: Path) -> None:
-    info = probe_video(cam01)
-    assert (info.width, info.height, info.rotation_degrees) == (1080, 1920, 0)
-    assert info.declared_frame_count == 100
-    assert info.fps_reported == pytest.approx(60.0)
-    assert info.codec in {"avc1", "h264", "H264"}
 
 
 def test_blazepose_on_cam01_threaded_equals_sequential(cam01: Path, blazepose_model) -> None:

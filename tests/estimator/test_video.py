@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from tests.estimator.conftest import decoded_means, run_ffmpeg
+from tests.estimator.conftest import run_ffmpeg
 from tests.fakes import FakeModel
 
 from neuropose.estimator import (
@@ -19,9 +19,9 @@ from neuropose.estimator import (
     VideoNotFoundError,
     VideoUnreadableError,
     load_camera_file,
-    probe_video,
 )
 from neuropose.schemas import CameraIntrinsics
+from neuropose.video.reader import probe_video
 
 
 @pytest.fixture
@@ -194,36 +194,3 @@ def test_camera_file_errors_name_the_problem(tmp_path: Path) -> None:
     bad.write_text("{fx: 1")
     with pytest.raises(CameraFileError, match=r"bad\.json does not parse"):
         load_camera_file(bad)
-
-
-def test_frame_reader_reuses_pooled_buffers(tmp_path: Path, make_video) -> None:
-    from neuropose.estimator import FrameReader
-    from neuropose.estimator.video import FramePool
-
-    clip = make_video(tmp_path / "p.mp4", [10 * i for i in range(20)])
-    pool = FramePool()
-    means = []
-    with FrameReader(clip, pool=pool) as reader:
-        held: list[tuple[float, np.ndarray]] = []
-        for index, _ts, rgb in reader:
-            held.append((float(rgb.mean()), rgb))
-            if len(held) == 3:  # at most 3 frames in flight, like prefetch_frames=3
-                mean_at_yield, oldest = held.pop(0)
-                # Still intact two frames later: in-flight buffers are never overwritten.
-                assert float(oldest.mean()) == mean_at_yield
-                means.append(mean_at_yield)
-                pool.release(oldest)
-            assert index == len(means) + len(held) - 1
-        means.extend(m for m, _ in held)
-    assert pool.allocated == 3
-    # Reused buffers hold each frame's own pixels, as an independent decode sees them.
-    np.testing.assert_allclose(means, decoded_means(clip), atol=1e-9)
-
-
-def test_resume_start_skips_exact_frames(tmp_path: Path, make_video) -> None:
-    from neuropose.estimator import FrameReader
-
-    clip = make_video(tmp_path / "s.mp4", [10 * i for i in range(20)], fps=20.0)
-    with FrameReader(clip, start=15) as reader:
-        got = [(i, round(ts or 0.0, 3)) for i, ts, _ in reader]
-    assert got == [(i, i * 50.0) for i in range(15, 20)]

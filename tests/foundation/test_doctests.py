@@ -49,6 +49,12 @@ MUST_HAVE_EXAMPLES = [
     "neuropose.ingest.container",
     "neuropose.ingest.zipcheck",
     "neuropose.ingest.fsops",
+    "neuropose.signals",
+    "neuropose.interfacer.errors",
+    "neuropose.interfacer.heartbeat",
+    "neuropose.interfacer.processor",
+    "neuropose.interfacer.transitions",
+    "neuropose.interfacer.reports",
 ]
 
 

@@ -6,7 +6,7 @@ Layers, top to bottom (ARCHITECTURE.md)::
     interfacer  ingest  monitor  visualize  export
     estimator  analyzer  quality  multiview
     models  video  datadir
-    foundations: errors config io logs skeletons schemas timefmt media wheels samples signals
+    foundations: errors config io logs skeletons schemas timefmt wheels samples signals
                  smoothing segments
 
 Every module under ``src/neuropose`` is parsed with :mod:`ast`; every import
@@ -42,7 +42,6 @@ FOUNDATIONS = frozenset(
         "errors",
         "io",
         "logs",
-        "media",
         "samples",
         "schemas",
         "signals",

@@ -31,6 +31,7 @@ print(json.dumps({"code": code, "modules": [m for m in names if m in sys.modules
 def _probe(tmp_path: Path, *argv: str) -> tuple[int, set[str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEUROPOSE_")}
     env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
+    (tmp_path / "xdg" / "neuropose" / "jobs").mkdir(parents=True)  # the default data_dir
     proc = subprocess.run(
         [sys.executable, "-c", _PROBE, *argv],
         capture_output=True,
@@ -82,6 +83,7 @@ def test_commands_that_do_not_infer_import_nothing_heavy(
 def test_doctor_reports_the_runtime_without_importing_it(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEUROPOSE_")}
     env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
+    (tmp_path / "xdg" / "neuropose" / "jobs").mkdir(parents=True)  # the default data_dir
     code = "import sys; from neuropose.cli import main; sys.exit(main())"
     proc = subprocess.run(
         [sys.executable, "-c", code, "doctor"],

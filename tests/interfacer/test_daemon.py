@@ -225,7 +225,7 @@ def test_results_write_enospc_fails_job_consistently(
     add_job("full", frames=(6,))
     add_job("next", frames=(2,))
     os.utime(data_dir / "in" / "next")
-    import neuropose.interfacer.interfacer as mod
+    import neuropose.interfacer.jobrun as mod
 
     real = mod.write_model_atomic
 
@@ -407,7 +407,7 @@ def test_failed_job_that_cannot_be_quarantined_is_not_retried_in_a_loop(
     add_job: Callable[..., Path],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import neuropose.interfacer.interfacer as mod
+    import neuropose.interfacer.jobrun as mod
 
     bad = add_job("stuck", frames=(3,))
     (bad / "v0.mp4").write_bytes(b"BAD" + bytes(100))

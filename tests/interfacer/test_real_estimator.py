@@ -105,7 +105,7 @@ def test_undecodable_video_fails_job_with_estimator_error(
 def test_enospc_on_checkpoint_fails_job_then_retry_completes(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import neuropose.interfacer.interfacer as mod
+    import neuropose.interfacer.jobrun as mod
     from neuropose.config import load_settings
     from neuropose.interfacer import Interfacer, build_processor, retry_job
 
@@ -166,3 +166,59 @@ def test_completed_job_gets_quality_reports_shown_by_status(
     )  # fmt: skip
     assert shown.returncode == 0, shown.stderr
     assert "subject detected" in shown.stdout and "100.0%" in shown.stdout
+
+
+def test_a_checkpoint_of_another_input_is_rejected_and_the_video_starts_over(
+    tmp_path: Path, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The estimator's CheckpointMismatchError reaches the daemon typed (no name check)."""
+    import threading
+
+    from neuropose.config import load_settings
+    from neuropose.interfacer import CheckpointRejectedError, Interfacer, build_processor
+    from neuropose.io import write_model_atomic
+
+    settings = load_settings(
+        None,
+        {"data_dir": data_dir, "settle_seconds": 0.0, "checkpoint_every_frames": 10},
+        environ={},
+    ).settings
+    processor = build_processor(settings, MODEL)
+    checkpoints: list[object] = []
+    other = grey_video(tmp_path / "other" / "cam.mp4", 30, 90)
+    processor.process_video(
+        other,
+        progress=lambda done, total: None,
+        stop_event=threading.Event(),
+        checkpoint_every_frames=10,
+        on_checkpoint=checkpoints.append,
+        resume=None,
+    )
+    video = grey_video(data_dir / "in" / "visit" / "cam.mp4", 30, 20)
+    with pytest.raises(CheckpointRejectedError, match="changed"):
+        processor.process_video(
+            video,
+            progress=lambda done, total: None,
+            stop_event=threading.Event(),
+            checkpoint_every_frames=10,
+            on_checkpoint=lambda c: None,
+            resume=checkpoints[0],
+        )
+    partial = data_dir / "out" / "visit" / "partial"
+    partial.mkdir(parents=True)
+    write_model_atomic(partial / "cam.mp4.ckpt.json", checkpoints[0])  # type: ignore[arg-type]
+    Interfacer(settings, lambda: processor, once=True).run()
+    assert "does not match" in caplog.text and "starting over" in caplog.text
+    entry = read_status(data_dir).jobs["visit"]
+    assert entry.state is JobState.COMPLETED
+    resumed = load_model(data_dir / "out" / "visit" / "results.json", JobResults)
+    assert resumed.videos[0].num_frames == 30
+    straight = processor.process_video(
+        video,
+        progress=lambda done, total: None,
+        stop_event=threading.Event(),
+        checkpoint_every_frames=10,
+        on_checkpoint=lambda c: None,
+        resume=None,
+    )
+    assert without_run_details(resumed.videos[0]) == without_run_details(straight)

@@ -250,23 +250,23 @@ def test_blazepose_location_spec_loads_a_directory(
 ) -> None:
     from tests.models.conftest import make_settings
 
-    from neuropose.models import UnknownModelError, load_model
+    from neuropose.models import UnknownModelError, load_pose_model
 
     settings = make_settings(tmp_path / "cache", num_threads=1)
-    model = load_model(f"blazepose:{model_cache_dir / 'blazepose-full'}", settings)
+    model = load_pose_model(f"blazepose:{model_cache_dir / 'blazepose-full'}", settings)
     assert model.name == "blazepose:blazepose-full"
     assert model.skeleton.name == "blazepose_33"
     with pytest.raises(UnknownModelError, match=r"expected pose_detection\.tflite"):
-        load_model(f"blazepose:{tmp_path}", settings)
+        load_pose_model(f"blazepose:{tmp_path}", settings)
 
 
 def test_blazepose_spec_options(blazepose_model, model_cache_dir: Path) -> None:
     from tests.models.conftest import make_settings
 
-    from neuropose.models import load_model
+    from neuropose.models import load_pose_model
 
     settings = make_settings(model_cache_dir, num_threads=1)
-    model = load_model("blazepose-full?tracking=false&detector_threshold=0.6", settings)
+    model = load_pose_model("blazepose-full?tracking=false&detector_threshold=0.6", settings)
     assert model.options["tracking"] is False
     assert model.options["detector_threshold"] == 0.6
     assert model.options["heatmap_refinement"] is True

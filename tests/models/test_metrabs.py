@@ -32,7 +32,7 @@ from neuropose.models import (
     RuntimeMissingError,
     UnpinnedModelError,
     fetch_model,
-    load_model,
+    load_pose_model,
     registry,
     verify_model,
 )
@@ -174,7 +174,7 @@ def test_fetch_verify_load_and_batched_inference(entry: Server, tmp_path: Path) 
     assert progress[-1] == (len(entry.payload), len(entry.payload))
     assert not list((tmp_path / ".downloads").iterdir()), "the tarball is not kept"
     verify_model(ENTRY, tmp_path)
-    model = load_model(ENTRY, make_settings(tmp_path, max_persons=2, batch_size=4))
+    model = load_pose_model(ENTRY, make_settings(tmp_path, max_persons=2, batch_size=4))
     assert isinstance(model, MetrabsModel)
     assert model.skeleton.name == "h36m_17" and model.skeleton.joints[:2] == ("pelv", "rhip")
     assert model.skeleton.edges, "edges come from per_skeleton_joint_edges"
@@ -182,9 +182,9 @@ def test_fetch_verify_load_and_batched_inference(entry: Server, tmp_path: Path) 
     assert model.options["confidence"].startswith("absent")
     assert len(model.weights_sha256) == 64
     _check_inference(model, max_persons=2)
-    one = load_model(ENTRY, make_settings(tmp_path, max_persons=1))
+    one = load_pose_model(ENTRY, make_settings(tmp_path, max_persons=1))
     _check_inference(one, max_persons=1)  # type: ignore[arg-type]
-    smpl = load_model(f"{ENTRY}?skeleton=smpl+head_30&num_aug=2", make_settings(tmp_path))
+    smpl = load_pose_model(f"{ENTRY}?skeleton=smpl+head_30&num_aug=2", make_settings(tmp_path))
     assert smpl.skeleton.name == "smpl+head_30" and len(smpl.skeleton.joints) == 30
     assert smpl.options["num_aug"] == 2
     dets = smpl.predict(_frames(), CameraIntrinsics(fx=500.0, fy=400.0, cx=32.0, cy=24.0))
@@ -337,21 +337,21 @@ def test_concurrent_fetchers_download_once(server: Server, tarball: bytes, tmp_p
 
 def test_load_local_directory_and_tarball(fake_saved_model: Path, tarball: bytes, tmp_path):
     settings = make_settings(tmp_path / "cache")
-    model = load_model(f"metrabs:{fake_saved_model}", settings)
+    model = load_pose_model(f"metrabs:{fake_saved_model}", settings)
     assert model.skeleton.name == "smpl+head_30" and len(model.skeleton.joints) == 30
     tar = tmp_path / "m.tar.gz"
     tar.write_bytes(tarball)
-    from_tar = load_model(f"metrabs:{tar}", settings)
+    from_tar = load_pose_model(f"metrabs:{tar}", settings)
     assert from_tar.weights_sha256 == model.weights_sha256
     assert (tmp_path / "cache" / ".local" / hashlib.sha256(tarball).hexdigest()).is_dir()
     with pytest.raises(ModelLoadError, match="no such file or directory, and not a TF Hub"):
-        load_model(f"metrabs:{tmp_path / 'missing'}", settings)
+        load_pose_model(f"metrabs:{tmp_path / 'missing'}", settings)
 
 
 def test_missing_tensorflow_names_the_extra(fake_saved_model: Path, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorflow", None)  # as if the extra were not installed
     with pytest.raises(RuntimeMissingError, match=r"pip install 'neuropose\[metrabs\]'") as info:
-        load_model(f"metrabs:{fake_saved_model}", make_settings(tmp_path / "cache"))
+        load_pose_model(f"metrabs:{fake_saved_model}", make_settings(tmp_path / "cache"))
     assert info.value.exit_code == 4
 
 
@@ -417,7 +417,7 @@ def test_daemon_path_estimator_runs_the_metrabs_model(
         writer.write(np.full((48, 64, 3), 100, np.uint8))
     writer.release()
     fetch_model(ENTRY, tmp_path / "cache")
-    model = load_model(ENTRY, make_settings(tmp_path / "cache", batch_size=4))
+    model = load_pose_model(ENTRY, make_settings(tmp_path / "cache", batch_size=4))
     vp = Estimator(model).process_video(video)
     assert vp.num_frames == 8
     assert sorted(set(vp.det_frame.tolist())) == list(range(8))

@@ -20,7 +20,7 @@ from neuropose.models import (
     UnpinnedModelError,
     fetch_model,
     known_models,
-    load_model,
+    load_pose_model,
     model_path,
     model_status,
     remove_model,
@@ -39,13 +39,13 @@ def test_builtin_entries_are_listed_with_source_size_and_licence() -> None:
 def test_unknown_name_lists_known_names(tmp_path: Path) -> None:
     pattern = r"unknown model 'nope'; known models: .*blazepose-full"
     with pytest.raises(UnknownModelError, match=pattern):
-        load_model("nope", make_settings(tmp_path))
+        load_pose_model("nope", make_settings(tmp_path))
     assert UnknownModelError("x").exit_code == 2
 
 
 def test_not_cached_hint_names_fetch_command_and_offline_fallback(tmp_path: Path) -> None:
     with pytest.raises(ModelNotCachedError) as info:
-        load_model("blazepose-full", make_settings(tmp_path))
+        load_pose_model("blazepose-full", make_settings(tmp_path))
     text = str(info.value)
     assert "neuropose models fetch blazepose-full" in text
     assert "--from-wheel" in text
@@ -53,7 +53,7 @@ def test_not_cached_hint_names_fetch_command_and_offline_fallback(tmp_path: Path
 
 
 def test_python_spec_builds_the_fake_model(tmp_path: Path) -> None:
-    model = load_model("python:tests.fakes:make_model", make_settings(tmp_path))
+    model = load_pose_model("python:tests.fakes:make_model", make_settings(tmp_path))
     assert isinstance(model, PoseModel)
     assert model.skeleton.name == "fake_3"
 
@@ -70,7 +70,18 @@ def test_python_spec_builds_the_fake_model(tmp_path: Path) -> None:
 )
 def test_bad_python_specs(tmp_path: Path, spec: str, error: type, pattern: str) -> None:
     with pytest.raises(error, match=pattern):
-        load_model(spec, make_settings(tmp_path))
+        load_pose_model(spec, make_settings(tmp_path))
+
+
+def test_python_factory_may_return_an_accepted_non_model(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    obj = load_pose_model("python:builtins:dict", settings, also_accept=dict)
+    assert isinstance(obj, dict) and obj["batch_size"] == settings.batch_size
+    with pytest.raises(ModelLoadError, match="the factory returned dict, which is not a PoseModel"):
+        load_pose_model("python:builtins:dict", settings, also_accept=list)
+    # A real model still loads when another type is accepted too.
+    model = load_pose_model("python:tests.fakes:make_model", settings, also_accept=dict)
+    assert isinstance(model, PoseModel)
 
 
 def test_fetch_installs_manifest_and_loads(tmp_path: Path, toy_backend) -> None:
@@ -81,7 +92,7 @@ def test_fetch_installs_manifest_and_loads(tmp_path: Path, toy_backend) -> None:
     assert model_path("toy-pinned", tmp_path) == tmp_path / "toy-pinned"
     st = model_status("toy-pinned", tmp_path)
     assert st.cached and st.verified
-    model = load_model("toy-pinned", make_settings(tmp_path))
+    model = load_pose_model("toy-pinned", make_settings(tmp_path))
     assert model.weights_sha256 == TOY_SHA
     # second fetch is a no-op; --force re-materialises
     fetch_model("toy-pinned", tmp_path)
@@ -92,7 +103,7 @@ def test_fetch_installs_manifest_and_loads(tmp_path: Path, toy_backend) -> None:
 
 
 def test_kind_location_spec_goes_to_backend(tmp_path: Path, toy_backend) -> None:
-    model = load_model("toy:/some/where", make_settings(tmp_path))
+    model = load_pose_model("toy:/some/where", make_settings(tmp_path))
     assert model.weights_sha256 == "location:/some/where"
 
 
@@ -131,7 +142,7 @@ def test_corrupt_file_is_detected_and_named(tmp_path: Path, toy_backend) -> None
     assert "fetch toy-pinned --force" in str(info.value)
     weights.write_bytes(b"short")
     with pytest.raises(CorruptModelError, match=r"weights.bin has 5 bytes, expected 11"):
-        load_model("toy-pinned", make_settings(tmp_path))
+        load_pose_model("toy-pinned", make_settings(tmp_path))
 
 
 def test_missing_or_corrupt_manifest_is_corrupt_not_absent(tmp_path: Path, toy_backend) -> None:
@@ -139,7 +150,7 @@ def test_missing_or_corrupt_manifest_is_corrupt_not_absent(tmp_path: Path, toy_b
     manifest = tmp_path / "toy-pinned" / "manifest.json"
     manifest.write_text("{not json")
     with pytest.raises(CorruptModelError, match=r"manifest.json.*not valid JSON"):
-        load_model("toy-pinned", make_settings(tmp_path))
+        load_pose_model("toy-pinned", make_settings(tmp_path))
     os.unlink(manifest)
     with pytest.raises(CorruptModelError, match=r"has no manifest.json"):
         model_path("toy-pinned", tmp_path)
@@ -175,15 +186,15 @@ def test_spec_options_are_parsed_typed_and_validated(tmp_path: Path, toy_backend
 
     fetch_model("toy-pinned?level=3", tmp_path)  # load options do not matter for fetching
     settings = make_settings(tmp_path)
-    model = load_model("toy-pinned?level=3&fast=off", settings)
+    model = load_pose_model("toy-pinned?level=3&fast=off", settings)
     assert model.options == {"level": 3, "fast": False}
     unknown = r"unknown option 'speed'; allowed: fast, level"
     with pytest.raises(InvalidModelOptionError, match=unknown):
-        load_model("toy-pinned?speed=1", settings)
+        load_pose_model("toy-pinned?speed=1", settings)
     with pytest.raises(InvalidModelOptionError, match=r"option level='high' is not a valid int"):
-        load_model("toy-pinned?level=high", settings)
+        load_pose_model("toy-pinned?level=high", settings)
     with pytest.raises(InvalidModelOptionError, match=r"option 'fast' is not key=value"):
-        load_model("toy-pinned?fast", settings)
+        load_pose_model("toy-pinned?fast", settings)
     assert InvalidModelOptionError("x").exit_code == 2
 
 

@@ -14,7 +14,7 @@ import pytest
 from tests.visualize.synth import FPS, UNIQUE_BGR, H, N, W
 
 from neuropose.schemas import JobResults, VideoPredictions
-from neuropose.visualize.video import VideoWriter
+from neuropose.video.writer import VideoWriter
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ Helpers (fixtures live in ``conftest.py``):
 
 * ``UNIQUE_BGR``: a colour no drawing element uses (the ``unique_video``
   fixture is a 640x480, 30 fps, 30-frame H.264 MP4 of only that colour).
+* ``fps_and_count``: nominal frame rate and decodable frame count of a video
+  (to compare an output with its input).
 * ``build_predictions``: predictions for that video on a 4-joint skeleton
   ``a-b-c-d`` (edges a-b, b-c, c-d). Track 1 (the subject) has joint ``a`` at
   exactly (400, 300) px with confidence 1.0, joint ``b`` at (400, 380) with
@@ -28,6 +30,7 @@ from neuropose.schemas import (
     VideoMetadata,
     VideoPredictions,
 )
+from neuropose.video.reader import count_frames, probe_video
 
 UNIQUE_BGR = (200, 30, 180)
 W, H, N, FPS = 640, 480, 30, 30.0
@@ -220,3 +223,8 @@ def build_limb_predictions(n: int = 30) -> VideoPredictions:
         }
     )
     return VideoPredictions.model_validate(vp.model_dump())
+
+
+def fps_and_count(path: Path) -> tuple[float | None, int]:
+    """Nominal frame rate (container) and number of frames that decode."""
+    return probe_video(path).fps_reported, count_frames(path)

@@ -9,12 +9,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.visualize.synth import N, build_knee_predictions, build_predictions, sha256
+from tests.visualize.synth import (
+    N,
+    build_knee_predictions,
+    build_predictions,
+    fps_and_count,
+    sha256,
+)
 
 from neuropose.cli import main
 from neuropose.io import load_model
 from neuropose.schemas.quality import QualityReport
-from neuropose.visualize.video import probe_video
 
 
 def _hidden(d: Path) -> list[str]:
@@ -35,7 +40,7 @@ def test_default_run_writes_every_output(
         "clip.confidence.svg", "clip.quality.json", "clip.quality.html",
     } <= names  # fmt: skip
     assert "clip.skeleton.mp4" not in names  # the overlay was possible
-    assert probe_video(vis / "clip.overlay.mp4") == (30.0, N)
+    assert fps_and_count(vis / "clip.overlay.mp4") == (30.0, N)
     assert "subject missing: 3 of 30 frames" in out.out
     # toy skeleton has no legs: the angle plot is skipped with a note, not an error
     assert "angle plot skipped" in out.err
@@ -56,7 +61,7 @@ def test_video_is_found_in_the_data_dir_and_skeleton_only_needs_none(
     }  # fmt: skip
     assert main(["visualize", str(results), "--skeleton-only", "--frames", "5:10", "-o",
                  str(tmp_path / "s")]) == 0  # fmt: skip
-    assert probe_video(tmp_path / "s" / "clip.skeleton.mp4")[1] == 5
+    assert fps_and_count(tmp_path / "s" / "clip.skeleton.mp4")[1] == 5
 
 
 def test_without_the_video_the_default_run_falls_back_to_skeleton_only(

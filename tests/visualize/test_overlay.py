@@ -14,6 +14,7 @@ from tests.visualize.synth import (
     N,
     W,
     build_predictions,
+    fps_and_count,
     read_frames,
     sha256,
 )
@@ -26,7 +27,6 @@ from neuropose.visualize.overlay import (
     draw_frame,
     render_overlay,
 )
-from neuropose.visualize.video import probe_video
 
 
 def _close(pixel: np.ndarray, bgr: tuple[int, int, int], tol: int) -> bool:
@@ -63,7 +63,7 @@ def test_overlay_video_keeps_frame_count_fps_and_draws_joints(
     out = tmp_path / "clip.overlay.mp4"
     preview = tmp_path / "clip.preview.png"
     assert render_overlay(vp, out, video=unique_video, preview_path=preview) == N
-    fps, count = probe_video(out)
+    fps, count = fps_and_count(out)
     assert (count, fps) == (N, FPS)
     frames = read_frames(out)
     ax, ay = SUBJECT_2D[0].astype(int)
@@ -98,7 +98,7 @@ def test_frame_range_renders_only_those_frames(tmp_path: Path, unique_video: Pat
     vp = build_predictions(input_sha256=sha256(unique_video))
     out = tmp_path / "part.mp4"
     assert render_overlay(vp, out, video=unique_video, frames=(5, 15)) == 10
-    assert probe_video(out)[1] == 10
+    assert fps_and_count(out)[1] == 10
     with pytest.raises(InputError, match=r"no frame of clip.mp4 falls in the requested range 40:"):
         render_overlay(vp, tmp_path / "none.mp4", video=unique_video, frames=(40, None))
     assert not (tmp_path / "none.mp4").exists()
@@ -106,7 +106,7 @@ def test_frame_range_renders_only_those_frames(tmp_path: Path, unique_video: Pat
 
 
 def test_wrong_frame_size_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
-    from neuropose.visualize.video import VideoWriter
+    from neuropose.video.writer import VideoWriter
 
     small = tmp_path / "small.mp4"
     with VideoWriter(small, (320, 240), FPS) as w:
@@ -124,20 +124,3 @@ def test_overlay_without_video_explains_the_fix(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="needs the original video") as info:
         render_overlay(build_predictions(), tmp_path / "x.mp4")
     assert "--skeleton-only" in str(info.value)
-
-
-def test_writer_pads_odd_sizes_and_cleans_up_on_error(tmp_path: Path) -> None:
-    from neuropose.visualize.video import VideoWriter
-
-    with VideoWriter(tmp_path / "odd.mp4", (63, 47), 25.0) as w:
-        for _ in range(4):
-            w.write(np.full((47, 63, 3), (0, 0, 255), np.uint8))
-    frames = read_frames(tmp_path / "odd.mp4")
-    assert len(frames) == 4 and frames[0].shape == (48, 64, 3)
-    assert _close(frames[0][46, 62], (0, 0, 255), 30)
-    with (
-        pytest.raises(ValueError, match=r"expected \(47, 63, 3\)"),
-        VideoWriter(tmp_path / "bad.mp4", (63, 47), 25.0) as w,
-    ):
-        w.write(np.zeros((10, 10, 3), np.uint8))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["odd.mp4"]

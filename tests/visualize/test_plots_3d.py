@@ -7,12 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.visualize.synth import build_knee_predictions, build_predictions, read_frames
+from tests.visualize.synth import (
+    build_knee_predictions,
+    build_predictions,
+    fps_and_count,
+    read_frames,
+)
 
 from neuropose.errors import InputError
 from neuropose.schemas import Skeleton, VideoPredictions
 from neuropose.visualize.plots import plot_angles, plot_confidence, subject_angles
-from neuropose.visualize.video import probe_video
 from neuropose.visualize.view3d import cube_limits, render_3d, to_display
 
 
@@ -74,7 +78,7 @@ def test_3d_clip_is_subsampled_to_15_fps_with_the_same_duration(tmp_path: Path) 
     vp, _ = build_knee_predictions(n=60)  # 2 s at 30 fps
     out = tmp_path / "clip.3d.mp4"
     assert render_3d(vp, out, size_px=320) == 30
-    fps, count = probe_video(out)
+    fps, count = fps_and_count(out)
     assert (count, fps) == (30, 15.0)
     frame = read_frames(out)[0]
     assert frame.shape == (320, 320, 3)

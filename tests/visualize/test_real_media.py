@@ -16,13 +16,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from tests.visualize.synth import read_frames
+from tests.visualize.synth import fps_and_count, read_frames
 
 from neuropose.cli import main
 from neuropose.io import load_model, write_model_atomic
 from neuropose.schemas import JobResults, VideoPredictions
 from neuropose.schemas.quality import QualityReport
-from neuropose.visualize.video import probe_video
 
 pytestmark = pytest.mark.media
 
@@ -55,8 +54,8 @@ def test_overlay_of_lab_clip_keeps_count_and_fps_fake_model(cam01: Path, tmp_pat
     out = tmp_path / "vis"
     args = ["visualize", str(results), "--overlay", "--video", str(cam01), "-o", str(out)]
     assert main(args) == 0
-    src_fps, src_count = probe_video(cam01)
-    assert probe_video(out / "cam01.overlay.mp4") == (src_fps, src_count) == (60.0, 100)
+    src_fps, src_count = fps_and_count(cam01)
+    assert fps_and_count(out / "cam01.overlay.mp4") == (src_fps, src_count) == (60.0, 100)
     frame = read_frames(out / "cam01.overlay.mp4")[50]
     assert frame.shape == (1920, 1080, 3)  # upright portrait, like the predictions
     # FakeModel's root joint of the subject (confidence 0.9) is drawn green-yellow.
@@ -78,7 +77,7 @@ def test_blazepose_overlay_plots_and_quality_of_lab_clip(
     out = tmp_path / "vis"
     args = ["visualize", str(results), "--video", str(cam01), "-o", str(out), "--gait"]
     assert main(args) == 0
-    assert probe_video(out / "cam01.overlay.mp4") == (60.0, 100)
+    assert fps_and_count(out / "cam01.overlay.mp4") == (60.0, 100)
     # Treadmill walking: the analyzer finds heel strikes and they are marked.
     assert 'id="event-left heel strike"' in (out / "cam01.angles.svg").read_text()
     for name in ("angles", "confidence"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import signal
@@ -24,6 +25,7 @@ from neuropose.errors import (
     ResourceError,
 )
 from neuropose.logs import configure_logging, native_stderr, printable
+from neuropose.signals import handle_signals
 
 if TYPE_CHECKING:
     from neuropose.config import LoadedSettings
@@ -135,12 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     back); a stop on request is never reported as ``error:``.
     """
     routed = argv is None and native_stderr.start()
-    previous = signal.signal(signal.SIGTERM, _sigterm) if argv is None else None
+    on_sigterm = (
+        handle_signals(_sigterm, (signal.SIGTERM,)) if argv is None else contextlib.nullcontext()
+    )
     try:
-        return _run(list(sys.argv[1:] if argv is None else argv))
+        with on_sigterm:
+            return _run(list(sys.argv[1:] if argv is None else argv))
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
         if routed:
             native_stderr.stop()
 

@@ -51,9 +51,10 @@ def benchmark(
 ) -> None:
     """End-to-end latency/throughput vs model-only throughput measured in the same run."""
     settings = state(ctx).load(batch_size=batch_size, prefetch_frames=prefetch).settings
-    from neuropose.estimator import Estimator, probe_video
+    from neuropose.estimator import Estimator
     from neuropose.estimator.bench import run_benchmark
     from neuropose.io import write_json_atomic
+    from neuropose.video.reader import probe_video
 
     probe_video(input)  # clear error for a bad input before loading the model
     pose_model, load_s = load_timed_model(model or settings.default_model, settings)

@@ -34,7 +34,7 @@ def demo(
     """Fetch the default model and a real lab clip, process it and render the results."""
     from neuropose.datadir import DataDir, read_status
     from neuropose.ingest import ingest_paths
-    from neuropose.interfacer.interfacer import Interfacer, build_processor
+    from neuropose.interfacer import Interfacer, build_processor
     from neuropose.io import load_model
     from neuropose.models import fetch_model
     from neuropose.samples import DEMO_CLIP, fetch_sample

@@ -22,6 +22,7 @@ from neuropose.cli.app import app, err_console, out_console, state
 from neuropose.cli.options import DataDirOption
 from neuropose.errors import Interrupted, UsageError
 from neuropose.logs import printable
+from neuropose.signals import handle_signals
 from neuropose.timefmt import format_bytes
 
 if TYPE_CHECKING:  # the ingest package and rich's progress bars load when the command runs
@@ -202,15 +203,8 @@ def _stop_on_sigterm() -> Iterator[None]:
     def handler(signum: int, frame: FrameType | None) -> None:
         raise Interrupted("ingest stopped by SIGTERM; nothing was queued")
 
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: keep the default behaviour
+    with handle_signals(handler, (signal.SIGTERM,)):
         yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _size_of(path: Path) -> int:

@@ -5,25 +5,27 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from neuropose.cli.app import app, out_console, state
-from neuropose.cli.options import DataDirOption
+from neuropose.cli.options import DataDirOption, existing_data_dir
 from neuropose.errors import NeuroPoseError
 from neuropose.logs import printable
 
+if TYPE_CHECKING:
+    from neuropose.schemas.status import JobStatusEntry
 
-def _age(stamp: str, now: datetime) -> str:
-    """Age of an ISO time, worded exactly as on the dashboard."""
-    from neuropose.timefmt import format_age, parse_time
 
-    try:
-        return format_age(max(0.0, (now - parse_time(stamp)).total_seconds()))
-    except ValueError:
-        return stamp
+def _age(entry: JobStatusEntry, now: datetime) -> str:
+    """Age of the entry's last update, worded exactly as on the dashboard."""
+    from neuropose.datadir.status import heartbeat_age
+    from neuropose.timefmt import format_age
+
+    age = heartbeat_age(entry, now)
+    return entry.last_update if age is None else format_age(age)
 
 
 @app.command("status")
@@ -36,7 +38,9 @@ def status(
     """Show the state of every job (or one job)."""
     from neuropose.datadir import UnknownJobError, read_status
 
-    settings = state(ctx).load(data_dir=data_dir).settings
+    loaded = state(ctx).load(data_dir=data_dir)
+    existing_data_dir(loaded)
+    settings = loaded.settings
     doc = read_status(settings.data_dir)
     jobs = doc.jobs
     if job is not None:
@@ -55,7 +59,8 @@ def status(
         out_console.print(f"no jobs in {settings.data_dir}")
         return
     from neuropose.datadir import DataDir, probe_lock
-    from neuropose.timefmt import format_duration, parse_time
+    from neuropose.datadir.status import is_stale
+    from neuropose.timefmt import format_duration
 
     daemon = probe_lock(DataDir(settings.data_dir).lock)
     table = Table("job", "state", "attempts", "frames", "fps", "eta", "updated")
@@ -71,7 +76,7 @@ def status(
                     f"* {job_id}: no daemon is running; it resumes from its last "
                     "checkpoint when `neuropose watch` starts"
                 )
-            elif (now - parse_time(e.last_update)).total_seconds() > settings.stale_after_seconds:
+            elif is_stale(e, now, settings.stale_after_seconds):
                 shown += " *"
                 notes.append(
                     f"* {job_id}: no heartbeat for over {settings.stale_after_seconds:g} s; "
@@ -86,7 +91,7 @@ def status(
             else f"{e.frames_done}/{expected}",
             f"{e.fps:.1f}" if e.fps else "-",
             format_duration(e.eta_s) if e.state.value == "processing" else "-",
-            _age(e.last_update, now),
+            _age(e, now),
         )
     out_console.print(table)
     for job_id, e in jobs.items():
@@ -120,7 +125,9 @@ def retry(
     """Move a failed job back to in/ (its attempt history is kept)."""
     from neuropose.datadir.operations import retry_job
 
-    settings = state(ctx).load(data_dir=data_dir).settings
+    loaded = state(ctx).load(data_dir=data_dir)
+    existing_data_dir(loaded)
+    settings = loaded.settings
     entry = retry_job(Path(settings.data_dir), job)
     if entry is None:
         out_console.print(f"moved failed/{job} to in/{job}; the running daemon will queue it")
@@ -142,7 +149,9 @@ def prune(
     """Forget old completed/failed jobs in status files (inputs and results are kept)."""
     from neuropose.datadir.operations import plan_prune
 
-    settings = state(ctx).load(data_dir=data_dir).settings
+    loaded = state(ctx).load(data_dir=data_dir)
+    existing_data_dir(loaded)
+    settings = loaded.settings
     plan = plan_prune(Path(settings.data_dir), older_than, dry_run=dry_run)
     verb = "would forget" if dry_run else "forgot"
     out_console.print(f"{verb} {len(plan.jobs)} job(s)" + (":" if plan.jobs else ""))
@@ -163,7 +172,9 @@ def reset(
     """
     from neuropose.datadir.operations import plan_reset
 
-    settings = state(ctx).load(data_dir=data_dir).settings
+    loaded = state(ctx).load(data_dir=data_dir)
+    existing_data_dir(loaded)
+    settings = loaded.settings
     root = Path(settings.data_dir)
     plan = plan_reset(root, yes=yes)
     verb = "deleted" if plan.executed else "would delete"
@@ -183,7 +194,9 @@ def doctor(
     """Check the data directory, disk, lock, model cache and the model's runtime (exit 0/1)."""
     from neuropose.interfacer.doctor import run_all_checks
 
-    settings = state(ctx).load(data_dir=data_dir).settings
+    loaded = state(ctx).load(data_dir=data_dir)
+    existing_data_dir(loaded)
+    settings = loaded.settings
     checks = run_all_checks(settings, model)
     for c in checks:
         mark = "[green]ok  [/green]" if c.ok else "[red]FAIL[/red]"

@@ -59,10 +59,10 @@ class ProcessFailures(NeuroPoseError):
 
 def load_timed_model(name: str, settings: Settings) -> tuple[PoseModel, float]:
     """Load a pose model with the registry; return it and the load time in seconds."""
-    from neuropose.models import load_model  # heavy (TensorFlow) only when a model loads
+    from neuropose.models import load_pose_model  # heavy (TensorFlow) only when a model loads
 
     t0 = time.perf_counter()
-    model = load_model(name, settings)
+    model = load_pose_model(name, settings)
     return model, time.perf_counter() - t0
 
 
@@ -340,7 +340,7 @@ def _checked_inputs(
 
 
 def _probe(path: Path) -> None:
-    from neuropose.estimator import probe_video  # OpenCV: only once every name checked out
+    from neuropose.video.reader import probe_video  # OpenCV: only once every name checked out
 
     probe_video(path)
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from neuropose.cli.app import app, out_console, state
-from neuropose.cli.options import DataDirOption
+from neuropose.cli.options import DataDirOption, existing_data_dir
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +44,11 @@ def serve(
     """Serve the live dashboard, /status.json, /health and /metrics until Ctrl-C or SIGTERM."""
     from neuropose.monitor import MonitorServer, run_until_signal
 
-    settings = (
-        state(ctx)
-        .load(monitor_host=host, monitor_port=port, monitor_token=token, data_dir=data_dir)
-        .settings
+    loaded = state(ctx).load(
+        monitor_host=host, monitor_port=port, monitor_token=token, data_dir=data_dir
     )
+    existing_data_dir(loaded)
+    settings = loaded.settings
     secret = settings.monitor_token.get_secret_value() if settings.monitor_token else None
     server = MonitorServer(
         settings.data_dir,
@@ -58,12 +58,6 @@ def serve(
         stale_after_s=settings.stale_after_seconds,
     )
     server.snapshots.get()  # read and render once, before announcing the URL
-    if not settings.data_dir.is_dir():
-        logger.warning(
-            "data directory %s does not exist (yet); pages will report the status "
-            "as unavailable until `neuropose watch` creates it; check --data-dir",
-            settings.data_dir,
-        )
     out_console.print(f"NeuroPose monitor for {settings.data_dir}", markup=False)
     out_console.print(f"Serving on {server.url}", markup=False)
     if secret:

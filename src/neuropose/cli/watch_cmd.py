@@ -27,7 +27,7 @@ def watch(
     missing (model, disk, permissions), 130 stopped by SIGINT/SIGTERM after
     checkpointing.
     """
-    from neuropose.interfacer.interfacer import Interfacer, build_processor
+    from neuropose.interfacer import Interfacer, build_processor
 
     settings = state(ctx).load(data_dir=data_dir).settings
     daemon = Interfacer(settings, lambda: build_processor(settings, model), once=once)

@@ -3,12 +3,27 @@
 A pure library: :class:`Estimator` streams frames from a video through an
 injected :class:`~neuropose.models.base.PoseModel` and returns
 :class:`~neuropose.schemas.VideoPredictions`; it writes nothing itself
-(checkpoints go to the caller's ``on_checkpoint``). See
-:mod:`neuropose.estimator.pipeline` for threading, failure and resume
-semantics, :mod:`neuropose.estimator.video` for timestamps and rotation and
-:mod:`neuropose.estimator.tracking` for track ids and subject selection.
+(checkpoints go to the caller's ``on_checkpoint``).
+
+==========================================  =========================================
+module                                      what
+==========================================  =========================================
+:mod:`neuropose.estimator.pipeline`         :class:`Estimator`: options, resume
+                                            checks, threading/failure/resume semantics
+:mod:`neuropose.estimator.runner`           decode / infer / collect steps, the
+                                            threaded and sequential runners
+:mod:`neuropose.estimator.collect`          persons per frame, track ids, the table
+:mod:`neuropose.estimator.tracking`         track ids and subject selection
+:mod:`neuropose.estimator.provenance`       provenance, time axis and metadata
+:mod:`neuropose.estimator.camera`           intrinsics from a camera file
+:mod:`neuropose.estimator.metrics`          stage timings, RSS, CPU
+==========================================  =========================================
+
+Frames, timestamps and rotation come from :mod:`neuropose.video.reader`.
 """
 
+from neuropose.estimator.camera import load_camera_file
+from neuropose.estimator.collect import CheckpointCallback, ProgressCallback
 from neuropose.estimator.errors import (
     CameraFileError,
     CheckpointMismatchError,
@@ -22,29 +37,16 @@ from neuropose.estimator.errors import (
     VideoNotFoundError,
     VideoUnreadableError,
 )
-from neuropose.estimator.pipeline import (
-    CheckpointCallback,
-    Estimator,
-    ProgressCallback,
-    without_run_details,
-)
+from neuropose.estimator.pipeline import Estimator
+from neuropose.estimator.provenance import without_run_details
 from neuropose.estimator.tracking import Tracker, box_iou, select_subject
-from neuropose.estimator.video import (
-    IMAGE_SUFFIXES,
-    FrameReader,
-    VideoInfo,
-    load_camera_file,
-    probe_video,
-)
 
 __all__ = [
-    "IMAGE_SUFFIXES",
     "CameraFileError",
     "CheckpointCallback",
     "CheckpointMismatchError",
     "EstimationInterrupted",
     "Estimator",
-    "FrameReader",
     "ModelFailedError",
     "NoFramesError",
     "ProgressCallback",
@@ -53,13 +55,10 @@ __all__ = [
     "StallError",
     "Tracker",
     "VideoError",
-    "VideoInfo",
     "VideoNotFoundError",
     "VideoUnreadableError",
     "box_iou",
     "load_camera_file",
-    "probe_video",
     "select_subject",
-    "sha256_file",
     "without_run_details",
 ]

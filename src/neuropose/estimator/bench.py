@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 
 from neuropose.estimator.pipeline import Estimator
-from neuropose.estimator.video import FrameReader
 from neuropose.models.base import PoseModel
 from neuropose.schemas import CameraIntrinsics
+from neuropose.video.reader import FrameReader
 
 __all__ = ["measure_model_only", "run_benchmark"]
 

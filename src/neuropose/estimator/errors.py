@@ -1,5 +1,9 @@
 """Errors raised by the estimator, each a subclass of an :mod:`neuropose.errors` category.
 
+The input-media errors (:class:`VideoError` and its subclasses) are defined in
+:mod:`neuropose.video.errors` and re-exported here, because the estimator
+raises them for the video it was given.
+
 ================================  ==================  ====
 class                             category            exit
 ================================  ==================  ====
@@ -21,6 +25,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from neuropose.errors import InputError, Interrupted, ProcessingError
+from neuropose.video.errors import (
+    NoFramesError,
+    ShortReadError,
+    VideoError,
+    VideoNotFoundError,
+    VideoUnreadableError,
+)
 
 if TYPE_CHECKING:
     from neuropose.schemas.checkpoint import VideoCheckpoint
@@ -38,37 +49,6 @@ __all__ = [
     "VideoNotFoundError",
     "VideoUnreadableError",
 ]
-
-
-class VideoError(InputError):
-    """Base class of problems with an input video or image."""
-
-
-class VideoNotFoundError(VideoError):
-    """The input file does not exist."""
-
-
-class VideoUnreadableError(VideoError):
-    """The input exists but cannot be read or is not a decodable video/image."""
-
-
-class NoFramesError(VideoError):
-    """The container opened but not a single frame decoded."""
-
-
-class ShortReadError(VideoError):
-    """Fewer frames decoded than the container declares (truncated or corrupt file).
-
-    Attributes
-    ----------
-    declared, decoded : int
-        Frame counts declared by the container and actually decoded.
-    """
-
-    def __init__(self, message: str, *, declared: int, decoded: int, hint: str | None = None):
-        super().__init__(message, hint=hint)
-        self.declared = declared
-        self.decoded = decoded
 
 
 class CameraFileError(InputError):

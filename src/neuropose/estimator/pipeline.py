@@ -1,13 +1,13 @@
-"""The streaming estimator: decode ‖ infer ‖ collect with bounded frames in flight.
+"""The estimator's public API: :class:`Estimator` turns a video into validated predictions.
 
 Pipeline
 --------
-Three stages connected by bounded queues::
+Three stages connected by bounded queues (:mod:`neuropose.estimator.runner`)::
 
     decode thread ──frames──▶ infer thread ──detections──▶ collect (caller's thread)
 
-* **decode** (thread ``neuropose-decode``) reads frames with OpenCV, converts
-  BGR→RGB, rotates them upright and records the container timestamp.
+* **decode** (thread ``neuropose-decode``) reads upright RGB frames with
+  their container timestamps (:class:`~neuropose.video.reader.FrameReader`).
   Before decoding a frame it takes one of ``prefetch_frames`` slots; the
   collect stage returns the slot once that frame is collected. So at most
   ``prefetch_frames`` frames are ever decoded but not collected, and peak
@@ -16,9 +16,9 @@ Three stages connected by bounded queues::
   ``min(batch_size, model.max_batch_size, prefetch_frames)`` (a shorter last
   batch at the end) and calls the model; decoded pixels are released right
   after.
-* **collect** runs on the calling thread: caps persons per frame at
-  ``max_persons`` (highest score first), assigns track ids
-  (:mod:`neuropose.estimator.tracking`), appends the rows of the prediction
+* **collect** runs on the calling thread
+  (:class:`~neuropose.estimator.collect.Collector`): caps persons per frame
+  at ``max_persons``, assigns track ids, appends the rows of the prediction
   table, calls ``progress`` and ``on_checkpoint``, and watches for stalls.
   Callbacks therefore run on the caller's thread.
 
@@ -27,11 +27,10 @@ steps in one thread (no watchdog) and gives identical predictions.
 
 Failure semantics
 -----------------
-Any stage failure stops the others (a shared abort flag; every blocking
-queue operation polls it), joins both threads and raises one typed error
-chaining the original: the model's exception → :class:`ModelFailedError`,
-an unexpected decode/collect exception → :class:`StageFailedError`, a video
-problem → its :class:`~neuropose.estimator.errors.VideoError`. No partial
+Any stage failure stops the others, joins both threads and raises one typed
+error chaining the original: the model's exception → :class:`ModelFailedError`,
+an unexpected decode/infer/collect exception → :class:`StageFailedError`, a
+video problem → its :class:`~neuropose.video.errors.VideoError`. No partial
 predictions are returned. When no frame moves through any stage for
 ``stall_timeout_s`` seconds, :class:`StallError` is raised. A model call that
 never returns cannot be interrupted from Python: the estimator waits up to
@@ -51,18 +50,15 @@ equal those of an uninterrupted run in every field except
 ``provenance.created_at``. The model's frame-to-frame state (e.g. a ROI
 tracker inside a landmark model) is reset at resume, so a model that uses
 previous frames may differ on the frames right after the resume point.
+Per-video state is reset or restored in :meth:`Estimator._start_video` and
+captured in :meth:`Estimator._checkpoint`, and nowhere else.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
-import logging
-import platform
-import queue
-import sys
+import functools
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,207 +66,34 @@ from typing import Any
 import numpy as np
 
 from neuropose.config import Settings
-from neuropose.errors import NeuroPoseError
-from neuropose.estimator.errors import (
-    CheckpointMismatchError,
-    EstimationInterrupted,
-    ModelFailedError,
-    NoFramesError,
-    ShortReadError,
-    StageFailedError,
-    StallError,
-    VideoUnreadableError,
-)
+from neuropose.estimator.camera import load_camera_file
+from neuropose.estimator.collect import CheckpointCallback, Collector, ProgressCallback
+from neuropose.estimator.errors import CheckpointMismatchError, EstimationInterrupted
 from neuropose.estimator.metrics import ResourceMeter, StageClock, build_metrics
+from neuropose.estimator.provenance import build_provenance, video_metadata
 from neuropose.estimator.refine import RefineOptions, refine
+from neuropose.estimator.runner import BatchInfer, Stages, ThreadedRunner, run_sequential
 from neuropose.estimator.tracking import Tracker, select_subject
-from neuropose.estimator.video import (
-    FramePool,
-    FrameReader,
-    VideoInfo,
-    load_camera_file,
-)
 from neuropose.io import sha256_file
-from neuropose.models.base import FrameDetections, PoseModel
-from neuropose.schemas import (
-    CameraIntrinsics,
-    Provenance,
-    VideoCheckpoint,
-    VideoMetadata,
-    VideoPredictions,
-)
+from neuropose.models.base import PoseModel
+from neuropose.schemas import CameraIntrinsics, VideoCheckpoint, VideoPredictions
 from neuropose.timefmt import utc_now
+from neuropose.video.reader import FramePool, FrameReader, VideoInfo
 
-__all__ = ["CheckpointCallback", "Estimator", "ProgressCallback", "without_run_details"]
+__all__ = ["Estimator"]
 
-logger = logging.getLogger(__name__)
-
-#: ``progress(frames_done, frames_expected)``; called after every collected frame.
-ProgressCallback = Callable[[int, int | None], None]
-#: ``on_checkpoint(checkpoint)``; the caller persists it.
-CheckpointCallback = Callable[[VideoCheckpoint], None]
-
-_END = object()
-_POLL_S = 0.05
+#: Smallest box IoU that continues a track (recorded in the result options).
 _MIN_IOU = 0.1
 
 
-@dataclass
-class _Decoded:
-    index: int
-    ts_ms: float | None
-    rgb: np.ndarray | None
-    t_start: float
+@dataclass(frozen=True)
+class _Video:
+    """What is fixed about the video being processed."""
 
-
-@dataclass
-class _Inferred:
-    frames: list[_Decoded]
-    dets: list[FrameDetections]
-
-
-class _Stop(Exception):
-    """Internal: the stop event was seen at a frame boundary."""
-
-
-def without_run_details(vp: VideoPredictions) -> VideoPredictions:
-    """``vp`` without the fields that legitimately differ between equal runs.
-
-    Drops ``metrics`` (timings, RSS, CPU) and blanks ``provenance.created_at``;
-    everything else — frames, timestamps, detections, track ids, metadata,
-    model, options, intrinsics, input hash — is kept, so two runs of a
-    deterministic model compare equal with ``==`` exactly when their
-    predictions agree (threaded vs sequential, resumed vs uninterrupted).
-    """
-    prov = vp.provenance.model_copy(update={"created_at": ""})
-    return vp.model_copy(update={"metrics": None, "provenance": prov})
-
-
-def _now_iso() -> str:
-    return utc_now()
-
-
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for dist in ("neuropose", "numpy", "opencv-python-headless", "scipy", "ai-edge-litert",
-                 "tensorflow"):  # fmt: skip
-        if dist == "tensorflow" and "tensorflow" not in sys.modules:
-            continue  # installed (the metrabs extra) but not what ran this model
-        try:
-            out[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return out
-
-
-class _Collector:
-    """The collect stage's state: tracker, growing tables, callbacks."""
-
-    def __init__(
-        self,
-        est: Estimator,
-        *,
-        tracker: Tracker,
-        resume: VideoCheckpoint | None,
-        frames_expected: int | None,
-        progress: ProgressCallback | None,
-        stop_event: threading.Event | None,
-        checkpoint_every: int | None,
-        on_checkpoint: CheckpointCallback | None,
-        make_checkpoint: Callable[[_Collector], VideoCheckpoint],
-        num_joints: int,
-    ) -> None:
-        self.est = est
-        self.tracker = tracker
-        self.frames_expected = frames_expected
-        self.progress = progress
-        self.stop_event = stop_event
-        self.every = checkpoint_every
-        self.on_checkpoint = on_checkpoint
-        self.make_checkpoint = make_checkpoint
-        self.j = num_joints
-        self.ts: list[float] = []
-        self.det_frame: list[np.ndarray] = []
-        self.track_id: list[np.ndarray] = []
-        self.boxes: list[np.ndarray] = []
-        self.poses3d: list[np.ndarray] = []
-        self.poses2d: list[np.ndarray] = []
-        self.conf: list[np.ndarray | None] = []
-        self.any_conf = False
-        self.count = 0
-        self.latencies: list[float] = []
-        if resume is not None:
-            self.count = resume.next_frame
-            self.ts = [float(v) for v in resume.timestamps_ms]
-            self.det_frame = [resume.det_frame]
-            self.track_id = [resume.track_id]
-            self.boxes = [resume.boxes]
-            self.poses3d = [resume.poses3d]
-            self.poses2d = [resume.poses2d]
-            self.conf = [resume.confidence]
-            self.any_conf = resume.confidence is not None
-
-    def check_stop(self) -> None:
-        if self.stop_event is not None and self.stop_event.is_set():
-            raise _Stop
-
-    def add(self, frame: _Decoded, det: FrameDetections) -> None:
-        self.check_stop()
-        if frame.index != self.count:
-            raise RuntimeError(f"frame {frame.index} arrived when {self.count} was expected")
-        if det.poses3d.shape[1] != self.j:
-            raise RuntimeError(
-                f"model returned {det.poses3d.shape[1]} joints, its skeleton has {self.j}"
-            )
-        p = det.num_persons
-        order = np.arange(p)
-        if p:
-            order = np.lexsort((np.arange(p), -det.boxes[:, 4].astype(np.float64)))
-            order = order[: self.est.max_persons]
-        boxes = det.boxes[order].astype(np.float32)
-        ids = self.tracker.update(frame.index, boxes)
-        srt = np.argsort(ids, kind="stable")
-        sel = order[srt]
-        self.det_frame.append(np.full(len(sel), frame.index, np.int32))
-        self.track_id.append(ids[srt].astype(np.int32))
-        self.boxes.append(boxes[srt])
-        self.poses3d.append(det.poses3d[sel].astype(np.float32))
-        self.poses2d.append(det.poses2d[sel].astype(np.float32))
-        if det.confidence is not None:
-            self.any_conf = True
-            self.conf.append(det.confidence[sel].astype(np.float32))
-        else:
-            self.conf.append(None)
-        self.ts.append(np.nan if frame.ts_ms is None else frame.ts_ms)
-        self.count += 1
-        self.latencies.append(time.perf_counter() - frame.t_start)
-        if self.progress is not None:
-            self.progress(self.count, self.frames_expected)
-        if self.every and self.on_checkpoint is not None and self.count % self.every == 0:
-            self.on_checkpoint(self.make_checkpoint(self))
-
-    def tables(self) -> dict[str, Any]:
-        def cat(parts: list[np.ndarray], shape: tuple[int, ...], dtype: str) -> np.ndarray:
-            return np.concatenate(parts).astype(dtype) if parts else np.zeros(shape, dtype)
-
-        det_frame = cat(self.det_frame, (0,), "int32")
-        conf: np.ndarray | None = None
-        if self.any_conf:
-            conf = np.concatenate(
-                [
-                    c if c is not None else np.full((len(f), self.j), np.nan, np.float32)
-                    for c, f in zip(self.conf, self.det_frame, strict=True)
-                ]
-            ).astype(np.float32)
-            conf = conf.reshape(-1, self.j)
-        return {
-            "det_frame": det_frame,
-            "track_id": cat(self.track_id, (0,), "int32"),
-            "boxes": cat(self.boxes, (0, 5), "float32").reshape(-1, 5),
-            "poses3d": cat(self.poses3d, (0, self.j, 3), "float32").reshape(-1, self.j, 3),
-            "poses2d": cat(self.poses2d, (0, self.j, 2), "float32").reshape(-1, self.j, 2),
-            "confidence": conf,
-        }
+    path: Path
+    info: VideoInfo
+    input_sha256: str
+    intrinsics: CameraIntrinsics
 
 
 class Estimator:
@@ -320,13 +143,27 @@ class Estimator:
 
     Examples
     --------
+    A minimal :class:`~neuropose.models.base.PoseModel`: one person whose
+    single joint sits at the frame centre, 2 m in front of the camera.
+
     >>> import tempfile, pathlib, numpy as np, cv2
-    >>> from tests.fakes import FakeModel
+    >>> from neuropose.models.base import FrameDetections
+    >>> from neuropose.schemas import Skeleton
+    >>> class Centre:
+    ...     name, weights_sha256, root_relative = "centre", "0" * 64, False
+    ...     max_batch_size, options = 4, {}
+    ...     skeleton = Skeleton(name="one", joints=("root",), edges=())
+    ...     def reset(self): pass
+    ...     def predict(self, frames, intrinsics):
+    ...         n, h, w, _ = frames.shape
+    ...         box = np.array([[0, 0, w, h, 1.0]], np.float32)
+    ...         return [FrameDetections(box, np.array([[[0, 0, 2000.0]]], np.float32),
+    ...                                 np.array([[[w / 2, h / 2]]], np.float32), None)] * n
     >>> img = pathlib.Path(tempfile.mkdtemp()) / "still.png"
     >>> _ = cv2.imwrite(str(img), np.full((60, 80, 3), 128, np.uint8))
-    >>> vp = Estimator(FakeModel()).process_video(img)
-    >>> vp.num_frames, vp.metadata.timestamp_source, vp.poses3d[0, 0].tolist()
-    (1, 'image', [0.0, 0.0, 3280.0])
+    >>> vp = Estimator(Centre()).process_video(img)
+    >>> vp.num_frames, vp.metadata.timestamp_source, vp.poses2d[0, 0].tolist()
+    (1, 'image', [40.0, 30.0])
     """
 
     def __init__(
@@ -380,10 +217,7 @@ class Estimator:
             raise ValueError("stall_timeout_s must be > 0")
         self.peak_frames_in_flight = 0
         self.last_frame_latencies_s = np.zeros(0)
-        self._inflight = 0
-        self._inflight_lock = threading.Lock()
-        self._pool: FramePool | None = None
-        self._batch_buf: np.ndarray | None = None
+        self._infer = BatchInfer(model)
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -421,11 +255,6 @@ class Estimator:
         if self.camera_file is not None:
             return load_camera_file(self.camera_file)
         return CameraIntrinsics.from_fov(info.width, info.height, self.fov_degrees)
-
-    def _inflight_add(self, n: int) -> None:
-        with self._inflight_lock:
-            self._inflight += n
-            self.peak_frames_in_flight = max(self.peak_frames_in_flight, self._inflight)
 
     # --------------------------------------------------------------- public API
     def process_video(
@@ -490,7 +319,6 @@ class Estimator:
             decode_threads=self.decode_threads,
             pool=FramePool(),
         )
-        self._pool = reader.pool
         try:
             info = reader.info
             input_sha = sha256_file(path)
@@ -499,62 +327,79 @@ class Estimator:
                 intr = resume.intrinsics
             else:
                 intr = self._intrinsics(info, intrinsics)
-            self.model.reset()
-            j = len(self.model.skeleton.joints)
-            tracker = Tracker(
-                self.max_unseen_frames, _MIN_IOU, resume.tracker if resume is not None else None
-            )
-
-            def make_checkpoint(col: _Collector) -> VideoCheckpoint:
-                t = col.tables()
-                return VideoCheckpoint(
-                    input_name=path.name,
-                    input_sha256=input_sha,
-                    input_size_bytes=info.size_bytes,
-                    model_name=self.model.name,
-                    model_sha256=self.model.weights_sha256,
-                    options=self.result_options(),
-                    intrinsics=intr,
-                    created_at=_now_iso(),
-                    next_frame=col.count,
-                    timestamps_ms=np.asarray(col.ts, np.float64),
-                    tracker=col.tracker.state(),
-                    **t,
-                )
-
-            collector = _Collector(
-                self,
-                tracker=tracker,
+            video = _Video(path, info, input_sha, intr)
+            collector = Collector(
+                tracker=self._start_video(resume),
+                max_persons=self.max_persons,
+                num_joints=len(self.model.skeleton.joints),
                 resume=resume,
                 frames_expected=info.declared_frame_count,
                 progress=progress,
                 stop_event=stop_event,
                 checkpoint_every=checkpoint_every_frames,
                 on_checkpoint=on_checkpoint,
-                make_checkpoint=make_checkpoint,
-                num_joints=j,
+                make_checkpoint=functools.partial(self._checkpoint, video),
             )
-            clocks = {"decode": StageClock(), "infer": StageClock(), "collect": StageClock()}
-            self.peak_frames_in_flight = 0
-            self._inflight = 0
+            stages = Stages(reader, self._infer, intr, collector, meter)
             try:
-                if self.sequential:
-                    self._run_sequential(reader, intr, collector, clocks, meter)
-                else:
-                    self._run_threaded(reader, intr, collector, clocks, meter)
-            except _Stop:
-                cp = make_checkpoint(collector)
+                finished = self._run(stages)
+            finally:
+                self.peak_frames_in_flight = stages.inflight.peak
+            if not finished:
+                cp = self._checkpoint(video, collector)
                 if on_checkpoint is not None:
                     on_checkpoint(cp)
                 raise EstimationInterrupted(
                     f"{path.name}: stopped after {collector.count} frames", checkpoint=cp
-                ) from None
+                )
+            short = reader.check_frame_count(allow_short_read=self.allow_short_read)
         finally:
             reader.close()
         self.last_frame_latencies_s = np.asarray(collector.latencies, np.float64)
-        return self._finish(path, info, input_sha, intr, collector, clocks, meter, t_start)
+        return self._finalise(video, collector, short, stages.clocks, meter, t_start)
 
     # ----------------------------------------------------------------- running
+    def _run(self, stages: Stages) -> bool:
+        """Run the stages; False when ``stop_event`` stopped them, True at the end."""
+        if self.sequential:
+            return run_sequential(stages, self.effective_batch_size)
+        runner = ThreadedRunner(
+            stages,
+            batch_size=self.effective_batch_size,
+            prefetch_frames=self.prefetch_frames,
+            stall_timeout_s=self.stall_timeout_s,
+        )
+        return runner.run()
+
+    def _start_video(self, resume: VideoCheckpoint | None) -> Tracker:
+        """Reset the per-video state, or restore it from ``resume``; the fresh tracker.
+
+        The one place where frame-to-frame state is set up before the first
+        frame: the model's (reset) and the tracker's (restored from the
+        checkpoint when resuming).
+        """
+        self.model.reset()
+        return Tracker(
+            self.max_unseen_frames, _MIN_IOU, resume.tracker if resume is not None else None
+        )
+
+    def _checkpoint(self, video: _Video, col: Collector) -> VideoCheckpoint:
+        """The state from which :meth:`process_video` resumes after ``col.count`` frames."""
+        return VideoCheckpoint(
+            input_name=video.path.name,
+            input_sha256=video.input_sha256,
+            input_size_bytes=video.info.size_bytes,
+            model_name=self.model.name,
+            model_sha256=self.model.weights_sha256,
+            options=self.result_options(),
+            intrinsics=video.intrinsics,
+            created_at=utc_now(),
+            next_frame=col.count,
+            timestamps_ms=np.asarray(col.ts, np.float64),
+            tracker=col.tracker.state(),
+            **col.tables(),
+        )
+
     def _check_resume(
         self,
         cp: VideoCheckpoint,
@@ -592,382 +437,60 @@ class Estimator:
                 f"checkpoint of {path.name} was made with other camera intrinsics", hint=hint
             )
 
-    def _infer(
-        self, batch: list[_Decoded], intr: CameraIntrinsics, clock: StageClock
-    ) -> list[FrameDetections]:
-        frames = [b.rgb for b in batch if b.rgb is not None]
-        if len(frames) != len(batch):
-            raise RuntimeError("a frame was released before inference")
-        if len(frames) == 1:
-            arr = frames[0][None]
-        else:
-            shape = (self.effective_batch_size, *frames[0].shape)
-            if self._batch_buf is None or self._batch_buf.shape != shape:
-                self._batch_buf = np.empty(shape, np.uint8)
-            arr = self._batch_buf[: len(frames)]
-            np.stack(frames, out=arr)
-        t0 = time.perf_counter()
-        try:
-            dets = self.model.predict(arr, intr)
-        except Exception as exc:
-            raise ModelFailedError(
-                f"model {self.model.name} failed on frames {batch[0].index}..{batch[-1].index}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
-        clock.add(time.perf_counter() - t0)
-        if len(dets) != len(batch):
-            raise ModelFailedError(
-                f"model {self.model.name} returned {len(dets)} results for {len(batch)} frames"
-            )
-        pool = self._pool
-        for b in batch:
-            if pool is not None and b.rgb is not None:
-                pool.release(b.rgb)
-            b.rgb = None
-        del arr, frames
-        return list(dets)
-
-    def _collect(
-        self,
-        item: _Inferred,
-        col: _Collector,
-        clock: StageClock,
-        meter: ResourceMeter,
-        release: Callable[[], None] | None,
-    ) -> None:
-        t0 = time.perf_counter()
-        for frame, det in zip(item.frames, item.dets, strict=True):
-            try:
-                col.add(frame, det)
-            except (_Stop, NeuroPoseError):
-                raise
-            except Exception as exc:
-                raise StageFailedError(
-                    f"collect stage failed on frame {frame.index}: {type(exc).__name__}: {exc}"
-                ) from exc
-            self._inflight_add(-1)
-            if release is not None:
-                release()
-        meter.sample()
-        clock.add(time.perf_counter() - t0)
-
-    def _run_sequential(
-        self,
-        reader: FrameReader,
-        intr: CameraIntrinsics,
-        col: _Collector,
-        clocks: dict[str, StageClock],
-        meter: ResourceMeter,
-    ) -> None:
-        bs = self.effective_batch_size
-        it = iter(reader)
-        batch: list[_Decoded] = []
-        while True:
-            col.check_stop()
-            t0 = time.perf_counter()
-            try:
-                idx, ts, rgb = next(it)
-            except StopIteration:
-                break
-            except NeuroPoseError:
-                raise
-            except Exception as exc:
-                raise StageFailedError(
-                    f"decode stage failed after {reader.decoded} frames of {reader.path.name}: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from exc
-            clocks["decode"].add(time.perf_counter() - t0)
-            self._inflight_add(1)
-            batch.append(_Decoded(idx, ts, rgb, t0))
-            if len(batch) == bs:
-                dets = self._infer(batch, intr, clocks["infer"])
-                self._collect(_Inferred(batch, dets), col, clocks["collect"], meter, None)
-                batch = []
-        if batch:
-            dets = self._infer(batch, intr, clocks["infer"])
-            self._collect(_Inferred(batch, dets), col, clocks["collect"], meter, None)
-
-    def _run_threaded(
-        self,
-        reader: FrameReader,
-        intr: CameraIntrinsics,
-        col: _Collector,
-        clocks: dict[str, StageClock],
-        meter: ResourceMeter,
-    ) -> None:
-        abort = threading.Event()
-        slots = threading.Semaphore(self.prefetch_frames)
-        q_frames: queue.Queue[Any] = queue.Queue(maxsize=self.prefetch_frames)
-        q_dets: queue.Queue[Any] = queue.Queue(maxsize=self.prefetch_frames)
-        errors: list[BaseException] = []
-        last_move = [time.monotonic()]
-        infer_busy: list[Any] = [None]  # (first frame, last frame, since) while in predict
-        bs = self.effective_batch_size
-
-        def moved() -> None:
-            last_move[0] = time.monotonic()
-
-        def put(q: queue.Queue[Any], item: Any) -> bool:
-            while not abort.is_set():
-                try:
-                    q.put(item, timeout=_POLL_S)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def get(q: queue.Queue[Any]) -> Any:
-            while not abort.is_set():
-                try:
-                    return q.get(timeout=_POLL_S)
-                except queue.Empty:
-                    continue
-            return None
-
-        def fail(exc: BaseException) -> None:
-            errors.append(exc)
-            abort.set()
-
-        def decode() -> None:
-            it = iter(reader)
-            try:
-                while True:
-                    while not slots.acquire(timeout=_POLL_S):
-                        if abort.is_set():
-                            return
-                    if abort.is_set():
-                        return
-                    t0 = time.perf_counter()
-                    try:
-                        idx, ts, rgb = next(it)
-                    except StopIteration:
-                        put(q_frames, _END)
-                        return
-                    clocks["decode"].add(time.perf_counter() - t0)
-                    self._inflight_add(1)
-                    moved()
-                    if not put(q_frames, _Decoded(idx, ts, rgb, t0)):
-                        return
-            except NeuroPoseError as exc:
-                fail(exc)
-            except Exception as exc:
-                try:
-                    raise StageFailedError(
-                        f"decode stage failed after {reader.decoded} frames of "
-                        f"{reader.path.name}: {type(exc).__name__}: {exc}"
-                    ) from exc
-                except StageFailedError as wrapped:
-                    fail(wrapped)
-
-        def infer() -> None:
-            try:
-                while True:
-                    batch: list[_Decoded] = []
-                    end = False
-                    while len(batch) < bs:
-                        item = get(q_frames)
-                        if item is None:
-                            return
-                        if item is _END:
-                            end = True
-                            break
-                        batch.append(item)
-                    if batch:
-                        infer_busy[0] = (batch[0].index, batch[-1].index, time.monotonic())
-                        dets = self._infer(batch, intr, clocks["infer"])
-                        infer_busy[0] = None
-                        moved()
-                        if not put(q_dets, _Inferred(batch, dets)):
-                            return
-                    if end:
-                        put(q_dets, _END)
-                        return
-            except NeuroPoseError as exc:
-                fail(exc)
-            except Exception as exc:
-                try:
-                    raise StageFailedError(
-                        f"infer stage failed: {type(exc).__name__}: {exc}"
-                    ) from exc
-                except StageFailedError as wrapped:
-                    fail(wrapped)
-
-        threads = [
-            threading.Thread(target=decode, name="neuropose-decode", daemon=True),
-            threading.Thread(target=infer, name="neuropose-infer", daemon=True),
-        ]
-        for t in threads:
-            t.start()
-        stalled = False
-        try:
-            while True:
-                if errors:
-                    raise errors[0]
-                col.check_stop()
-                try:
-                    item = q_dets.get(timeout=_POLL_S)
-                except queue.Empty:
-                    idle = time.monotonic() - last_move[0]
-                    if idle > self.stall_timeout_s and not errors:
-                        stalled = True
-                        raise StallError(
-                            self._stall_message(reader, col, infer_busy[0], idle),
-                            hint="raise stall_timeout_s if the model is just slow, "
-                            "or check the model/device",
-                        ) from None
-                    continue
-                if item is _END:
-                    if errors:
-                        raise errors[0]
-                    return
-                self._collect(item, col, clocks["collect"], meter, slots.release)
-                moved()
-        finally:
-            abort.set()
-            grace = self.stall_timeout_s if stalled else max(5.0, self.stall_timeout_s)
-            deadline = time.monotonic() + grace
-            for t in threads:
-                t.join(timeout=max(0.0, deadline - time.monotonic()))
-                if t.is_alive():
-                    logger.error(
-                        "%s: thread %s did not stop within %.1f s (a model call that never "
-                        "returns cannot be interrupted); it is left as a daemon thread",
-                        reader.path.name,
-                        t.name,
-                        grace,
-                    )
-
-    def _stall_message(self, reader: FrameReader, col: _Collector, busy: Any, idle: float) -> str:
-        where = (
-            f"the model call on frames {busy[0]}..{busy[1]} has not returned for "
-            f"{time.monotonic() - busy[2]:.1f} s"
-            if busy is not None
-            else f"decoding frame {reader.decoded} has not finished"
-        )
-        return (
-            f"{reader.path.name}: no frame moved for {idle:.1f} s "
-            f"(stall_timeout_s={self.stall_timeout_s:g}) after {col.count} frames; {where}"
-        )
-
     # ----------------------------------------------------------------- results
-    def _finish(
+    def _finalise(
         self,
-        path: Path,
-        info: VideoInfo,
-        input_sha: str,
-        intr: CameraIntrinsics,
-        col: _Collector,
+        video: _Video,
+        col: Collector,
+        short_read: bool,
         clocks: dict[str, StageClock],
         meter: ResourceMeter,
         t_start: float,
     ) -> VideoPredictions:
-        n = col.count
-        if n == 0:
-            raise NoFramesError(
-                f"{path.name}: no frame could be decoded"
-                + (
-                    f" (the container declares {info.declared_frame_count})"
-                    if info.declared_frame_count
-                    else ""
-                ),
-                hint="the file may hold no video stream or be corrupt",
-            )
-        declared = info.declared_frame_count
-        short = declared is not None and n < declared
-        if short and not self.allow_short_read:
-            assert declared is not None
-            raise ShortReadError(
-                f"{path.name}: only {n} of the {declared} frames the container declares "
-                "could be decoded (truncated or corrupt file; `neuropose process "
-                "--allow-short-read` accepts the frames that decode)",
-                declared=declared,
-                decoded=n,
-                hint="re-export or re-copy the video, or accept the frames that decode with "
-                "--allow-short-read",
-            )
-        if short:
-            logger.warning("%s: short read, %d of %s declared frames", path.name, n, declared)
-        ts_ms = np.asarray(col.ts, np.float64)
-        fps = info.fps_reported
-        if info.is_image:
-            ts = np.zeros(1)
-            source = "image"
-        elif np.all(np.isfinite(ts_ms)) and (n == 1 or np.all(np.diff(ts_ms) > 0)):
-            ts = ts_ms / 1000.0
-            source = "container"
-        else:
-            if not fps:
-                raise VideoUnreadableError(
-                    f"{path.name}: the container gives neither usable frame timestamps nor a "
-                    "frame rate",
-                    hint="remux the file (e.g. ffmpeg -i in -c copy out.mp4)",
-                )
-            logger.warning(
-                "%s: container timestamps are missing or not increasing; using index / fps",
-                path.name,
-            )
-            ts = np.arange(n) / fps
-            source = "fps_fallback"
-        diffs = np.diff(ts)
-        vfr = False
-        if diffs.size >= 2:
-            med = float(np.median(diffs))
-            vfr = bool(np.any(np.abs(diffs - med) > 0.1 * med))
-        interval = 1.0 / fps if fps else (float(np.median(diffs)) if diffs.size else 0.0)
-        duration = float(ts[-1] - ts[0]) + (interval if not info.is_image else 0.0)
-        metadata = VideoMetadata(
-            width=info.width,
-            height=info.height,
-            rotation_degrees=info.rotation_degrees,
-            codec=info.codec,
-            declared_frame_count=declared,
-            decoded_frame_count=n,
-            fps_reported=fps,
-            timestamp_source=source,
-            duration_s=max(0.0, duration),
-            variable_frame_rate=vfr,
-            short_read=short,
+        """Assemble the video's :class:`VideoPredictions` from everything collected.
+
+        The single place where a whole video's predictions are finalised:
+        time axis and metadata, subject selection, metrics and provenance,
+        then the whole-video post-processing (:func:`~neuropose.estimator.refine.refine`:
+        left/right swap correction and landmark smoothing).
+        """
+        ts, metadata = video_metadata(
+            video.info, np.asarray(col.ts, np.float64), short_read=short_read
         )
         tables = col.tables()
         primary = select_subject(
             self.subject_rule,
             tables["track_id"],
             tables["boxes"],
-            info.width,
-            info.height,
-            video=path.name,
+            video.info.width,
+            video.info.height,
+            video=video.path.name,
         )
-        wall = time.perf_counter() - t_start
         metrics = build_metrics(
             clocks,
-            frames=n,
-            wall_s=wall,
+            frames=col.count,
+            wall_s=time.perf_counter() - t_start,
             meter=meter,
             mode="sequential" if self.sequential else "threaded",
             model_load_s=self.model_load_s,
             device=self.device,
         )
-        provenance = Provenance(
-            model_name=self.model.name,
-            model_sha256=self.model.weights_sha256,
-            root_relative=bool(self.model.root_relative),
-            options=self._provenance_options(),
-            intrinsics=intr,
-            versions=_versions(),
-            platform=platform.platform(),
-            input_sha256=input_sha,
-            input_name=path.name,
-            created_at=_now_iso(),
+        provenance = build_provenance(
+            self.model,
+            self._provenance_options(),
+            video.intrinsics,
+            video.input_sha256,
+            video.path.name,
         )
         predictions = VideoPredictions(
-            video=path.name,
+            video=video.path.name,
             skeleton=self.model.skeleton,
             metadata=metadata,
             provenance=provenance,
             metrics=metrics,
             subject_rule=self.subject_rule,
             primary_track_id=primary,
-            frame_index=np.arange(n, dtype=np.int32),
+            frame_index=np.arange(col.count, dtype=np.int32),
             timestamp_s=ts,
             **tables,
         )

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from neuropose.errors import BusyError, InputError, ResourceError
+from neuropose.video.errors import NoVideosError
 
 __all__ = [
     "ArchiveLimitError",
@@ -49,10 +50,6 @@ class UnsafeArchiveError(IngestError):
 
 class ArchiveLimitError(IngestError):
     """A member-count, size or compression-ratio limit was exceeded (exit code 2)."""
-
-
-class NoVideosError(IngestError):
-    """The input holds no video to ingest (exit code 2)."""
 
 
 class JobCollisionError(IngestError):

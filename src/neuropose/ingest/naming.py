@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from neuropose.datadir.layout import MAX_JOB_NAME_BYTES, InvalidJobNameError, check_job_name
 from neuropose.ingest.report import SkipReason
 from neuropose.logs import printable
-from neuropose.media import VIDEO_SUFFIXES
+from neuropose.video.suffixes import VIDEO_SUFFIXES
 
 __all__ = [
     "ARCHIVE_EXTENSIONS",

@@ -1,10 +1,10 @@
 """The job daemon ``neuropose watch``.
 
-See :mod:`neuropose.interfacer.interfacer` for job state transitions and
-crash invariants, and :mod:`neuropose.datadir` for the data-directory layout,
-the status files and the operator actions (re-exported here for existing
-callers). Importing this package is cheap: the model and estimator load only
-when a job is processed.
+See :mod:`neuropose.interfacer.interfacer` for the daemon's rooms and crash
+invariants, :mod:`neuropose.interfacer.transitions` for the job states, and
+:mod:`neuropose.datadir` for the data-directory layout, the status files and
+the operator actions (re-exported here for existing callers). Importing this
+package is cheap: the model and estimator load only when a job is processed.
 """
 
 from neuropose.datadir.operations import UnknownJobError, plan_prune, plan_reset, retry_job
@@ -16,25 +16,36 @@ from neuropose.datadir.status import (
     write_aggregate_status,
     write_job_status,
 )
-from neuropose.interfacer.interfacer import (
+from neuropose.interfacer.errors import (
+    CheckpointRejectedError,
     DaemonStopped,
-    Interfacer,
     JobVanishedError,
     NoVideosError,
     PoisonJobError,
-    RunSummary,
-    VideoProcessor,
-    build_processor,
+    StatusWriteError,
     describe_error,
 )
+from neuropose.interfacer.interfacer import Interfacer
+from neuropose.interfacer.processor import (
+    LazyProcessor,
+    ProcessorFactory,
+    VideoProcessor,
+    build_processor,
+)
+from neuropose.interfacer.transitions import JobBook, RunSummary
 
 __all__ = [
+    "CheckpointRejectedError",
     "DaemonStopped",
     "Interfacer",
+    "JobBook",
     "JobVanishedError",
+    "LazyProcessor",
     "NoVideosError",
     "PoisonJobError",
+    "ProcessorFactory",
     "RunSummary",
+    "StatusWriteError",
     "UnknownJobError",
     "VideoProcessor",
     "aggregate_status_path",

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neuropose.datadir.layout import READY_MARKER, InvalidJobNameError, check_job_name
-from neuropose.media import INPUT_SUFFIXES
+from neuropose.video.suffixes import INPUT_SUFFIXES
 
 __all__ = [
     "PARTIAL_PATTERNS",

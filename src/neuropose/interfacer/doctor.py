@@ -11,6 +11,7 @@ so ``doctor`` stays fast and quiet).
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.metadata
 import importlib.util
@@ -26,6 +27,7 @@ from neuropose.datadir.lock import probe_lock
 from neuropose.errors import NeuroPoseError, ResourceError
 
 __all__ = [
+    "FREE_DISK_FIX",
     "MIN_FREE_BYTES",
     "Check",
     "check_directories",
@@ -56,9 +58,18 @@ def _subdirs(data_dir: Path) -> list[Path]:
     return list(DataDir(data_dir).job_folders)
 
 
+#: The fix of a full disk (one wording, whichever check found it).
+FREE_DISK_FIX = "free disk space or point data_dir at a larger filesystem"
+
+
 def check_directories(data_dir: Path) -> Check:
-    """``in/``, ``out/`` and ``failed/`` exist (or can be made) and are writable."""
+    """``in/``, ``out/`` and ``failed/`` exist (or can be made) and are writable.
+
+    The fix names the cause: a full disk (``ENOSPC``/``EDQUOT``) is not a
+    permission problem.
+    """
     problems = []
+    disk_full = True
     for d in [data_dir, *_subdirs(data_dir)]:
         try:
             d.mkdir(parents=True, exist_ok=True)
@@ -66,12 +77,15 @@ def check_directories(data_dir: Path) -> Check:
                 pass
         except OSError as exc:
             problems.append(f"{d}: {exc.strerror or exc}")
+            disk_full = disk_full and exc.errno in (errno.ENOSPC, errno.EDQUOT)
     if problems:
         return Check(
             "directories writable",
             False,
             "; ".join(problems),
-            "fix ownership/permissions (the daemon's user must be able to write them)",
+            FREE_DISK_FIX
+            if disk_full
+            else "fix ownership/permissions (the daemon's user must be able to write them)",
         )
     return Check("directories writable", True, f"{data_dir}/{{in,out,failed}}")
 
@@ -105,7 +119,7 @@ def check_free_disk(data_dir: Path, min_free: int = MIN_FREE_BYTES) -> Check:
             "free disk",
             False,
             f"{gib:.2f} GiB free on {target} (need {min_free / 1024**3:.2f} GiB)",
-            "free disk space or point data_dir at a larger filesystem",
+            FREE_DISK_FIX,
         )
     return Check("free disk", True, f"{gib:.1f} GiB free")
 
@@ -194,7 +208,7 @@ def run_start_checks(settings: Settings) -> list[Check]:
     if failed:
         raise ResourceError(
             "data directory checks failed: " + "; ".join(f"{c.name}: {c.detail}" for c in failed),
-            hint=" / ".join(c.fix for c in failed if c.fix) or None,
+            hint=" / ".join(dict.fromkeys(c.fix for c in failed if c.fix)) or None,
         )
     return checks
 

@@ -2,14 +2,14 @@
 
 Importing this package is cheap (no TensorFlow); backends import TensorFlow
 only when a model is loaded. See :mod:`neuropose.models.registry` for the
-model specifications :func:`load_model` accepts and
+model specifications :func:`load_pose_model` accepts and
 :mod:`neuropose.models.cache` for the cache layout.
 
 Examples
 --------
 >>> from neuropose.config import load_settings
->>> from neuropose.models import load_model
->>> model = load_model("blazepose-full", load_settings().settings)  # doctest: +SKIP
+>>> from neuropose.models import load_pose_model
+>>> model = load_pose_model("blazepose-full", load_settings().settings)  # doctest: +SKIP
 >>> model.skeleton.name  # doctest: +SKIP
 'blazepose_33'
 """
@@ -39,7 +39,7 @@ from neuropose.models.registry import (
     fetch_model,
     get_entry,
     known_models,
-    load_model,
+    load_pose_model,
     model_path,
     model_status,
     parse_options,
@@ -71,7 +71,7 @@ __all__ = [
     "fetch_model",
     "get_entry",
     "known_models",
-    "load_model",
+    "load_pose_model",
     "model_path",
     "model_status",
     "parse_options",

@@ -9,8 +9,8 @@ from an installed directory. Backends register themselves with
 built-in ones (BlazePose, MeTRAbs) are imported on first use. TensorFlow is
 only imported inside a backend's ``load``.
 
-Model specifications accepted by :func:`load_model`
---------------------------------------------------
+Model specifications accepted by :func:`load_pose_model`
+-------------------------------------------------------
 ``NAME``
     A registry entry, e.g. ``blazepose-full``; its weights must be in the
     cache (``neuropose models fetch NAME``).
@@ -46,7 +46,7 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, overload
 
 from neuropose.models import cache
 from neuropose.models.base import PoseModel
@@ -73,7 +73,7 @@ __all__ = [
     "fetch_model",
     "get_entry",
     "known_models",
-    "load_model",
+    "load_pose_model",
     "model_path",
     "model_status",
     "parse_options",
@@ -531,11 +531,8 @@ def remove_model(name: str, cache_dir: Path) -> bool:
     return True
 
 
-def call_python_factory(spec: str, settings: Settings) -> object:
+def _call_python_factory(spec: str, settings: Settings) -> object:
     """Import ``<module>:<factory>`` of a ``python:`` spec and return ``factory(settings)``.
-
-    Shared by :func:`load_model` (which requires a :class:`PoseModel`) and
-    the daemon (which also accepts a whole video processor).
 
     Raises
     ------
@@ -572,23 +569,15 @@ def call_python_factory(spec: str, settings: Settings) -> object:
         ) from exc
 
 
-def ensure_pose_model(obj: object, spec: str) -> PoseModel:
-    """``obj`` if it implements :class:`PoseModel`; else ModelLoadError naming ``spec``."""
-    if not isinstance(obj, PoseModel):
-        raise ModelLoadError(
-            f"model spec {spec!r}: the factory returned {type(obj).__name__}, "
-            "which is not a PoseModel",
-            hint="return an object with name, skeleton, weights_sha256, root_relative, "
-            "max_batch_size, options, predict() and reset()",
-        )
-    return obj
+@overload
+def load_pose_model(name: str, settings: Settings) -> PoseModel: ...
 
 
-def _load_python(spec: str, settings: Settings) -> PoseModel:
-    return ensure_pose_model(call_python_factory(spec, settings), spec)
+@overload
+def load_pose_model(name: str, settings: Settings, *, also_accept: type) -> object: ...
 
 
-def load_model(name: str, settings: Settings) -> PoseModel:
+def load_pose_model(name: str, settings: Settings, *, also_accept: type | None = None) -> object:
     """Build the pose model named ``name`` (see the module docstring for the forms).
 
     Parameters
@@ -598,6 +587,11 @@ def load_model(name: str, settings: Settings) -> PoseModel:
         optionally followed by ``?key=value&...`` backend options.
     settings : Settings
         Supplies ``model_cache_dir``, ``num_threads`` and ``max_persons``.
+    also_accept : type, optional
+        A ``python:`` factory may also return an instance of this type (a
+        runtime-checkable protocol works), which is returned as is; the daemon
+        passes its ``VideoProcessor`` so a factory can replace the estimator.
+        Anything else a factory returns must be a :class:`PoseModel`.
 
     Raises
     ------
@@ -616,7 +610,17 @@ def load_model(name: str, settings: Settings) -> PoseModel:
     """
     _ensure_builtins()
     if name.startswith("python:"):
-        return _load_python(name, settings)
+        obj = _call_python_factory(name, settings)
+        if also_accept is not None and isinstance(obj, also_accept):
+            return obj
+        if not isinstance(obj, PoseModel):
+            raise ModelLoadError(
+                f"model spec {name!r}: the factory returned {type(obj).__name__}, "
+                "which is not a PoseModel",
+                hint="return an object with name, skeleton, weights_sha256, root_relative, "
+                "max_batch_size, options, predict() and reset()",
+            )
+        return obj
     base, options = _split_options(name)
     kind, sep, location = base.partition(":")
     if sep and kind in _BACKENDS and base not in _ENTRIES:

@@ -36,10 +36,9 @@ import hmac
 import ipaddress
 import json
 import logging
-import signal
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -53,6 +52,7 @@ from neuropose.monitor import render
 from neuropose.monitor.cache import MonitorCache
 from neuropose.monitor.snapshot import Snapshot, job_files
 from neuropose.schemas import StatusFile
+from neuropose.signals import handle_signals
 
 __all__ = [
     "MonitorBindError",
@@ -488,19 +488,6 @@ class MonitorServer(ThreadingHTTPServer):
         super().server_bind()
 
 
-@contextlib.contextmanager
-def _signals(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-
-
 def run_until_signal(server: MonitorServer, stop: threading.Event | None = None) -> int:
     """Serve until SIGINT/SIGTERM (or ``stop`` is set), then shut down cleanly.
 
@@ -522,7 +509,7 @@ def run_until_signal(server: MonitorServer, stop: threading.Event | None = None)
         name="neuropose-monitor",
         daemon=True,
     )
-    with _signals(on_signal):
+    with handle_signals(on_signal):
         thread.start()
         try:
             while not stop.wait(0.5):

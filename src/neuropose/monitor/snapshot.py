@@ -36,7 +36,7 @@ from typing import Any
 
 from neuropose.datadir.layout import DataDir
 from neuropose.datadir.lock import LockInfo, probe_lock
-from neuropose.datadir.status import current_status_path, read_status
+from neuropose.datadir.status import current_status_path, heartbeat_age, is_stale, read_status
 from neuropose.errors import NeuroPoseError
 from neuropose.io import load_json, load_model
 from neuropose.schemas import JobResults, JobState, JobStatusEntry, StatusFile
@@ -45,7 +45,6 @@ from neuropose.timefmt import (
     format_age,
     format_duration,
     format_time,
-    parse_time_or_none,
     utc_iso,
 )
 
@@ -312,15 +311,11 @@ class Snapshot:
 
     def heartbeat_age(self, entry: JobStatusEntry) -> float | None:
         """Seconds since the entry's ``last_update`` (``None`` when unparseable)."""
-        t = parse_time_or_none(entry.last_update)
-        return None if t is None else max(0.0, (self.taken_at - t).total_seconds())
+        return heartbeat_age(entry, self.taken_at)
 
     def is_stale(self, entry: JobStatusEntry) -> bool:
         """A processing job whose heartbeat is older than the threshold (or unreadable)."""
-        if entry.state is not JobState.PROCESSING:
-            return False
-        age = self.heartbeat_age(entry)
-        return age is None or age > self.stale_after_s
+        return is_stale(entry, self.taken_at, self.stale_after_s)
 
     def live_fields(self, entry: JobStatusEntry) -> tuple[bool, float | None, str]:
         """``(stale, heartbeat_age_s, "5 s ago")``: the parts of a job that depend on now."""

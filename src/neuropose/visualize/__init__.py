@@ -2,15 +2,21 @@
 
 See :mod:`neuropose.visualize.pipeline` for the on-disk layout written by
 ``neuropose visualize`` and the submodules for drawing conventions:
-:mod:`~neuropose.visualize.overlay` (2D drawing, colours by confidence),
-:mod:`~neuropose.visualize.view3d` (fixed viewpoint, equal axes),
-:mod:`~neuropose.visualize.plots` (PNG/SVG with segments marked) and
-:mod:`~neuropose.visualize.video` (H.264 writer, upright frames).
+:mod:`~neuropose.visualize.overlay` (2D drawing, colours by confidence,
+upright frames of the source video),
+:mod:`~neuropose.visualize.view3d` (fixed viewpoint, equal axes) and
+:mod:`~neuropose.visualize.plots` (PNG/SVG with segments marked); videos are
+written with :mod:`neuropose.video.writer` (H.264).
 The quality report it writes comes from :mod:`neuropose.quality`.
 Importing this package does not import TensorFlow or matplotlib.
 """
 
-from neuropose.visualize.overlay import confidence_colour, draw_frame, render_overlay
+from neuropose.visualize.overlay import (
+    confidence_colour,
+    draw_frame,
+    iter_upright_frames,
+    render_overlay,
+)
 from neuropose.visualize.pipeline import (
     VisualizeOptions,
     VisualizeResult,
@@ -19,16 +25,13 @@ from neuropose.visualize.pipeline import (
     visualize_results,
 )
 from neuropose.visualize.plots import plot_angles, plot_confidence
-from neuropose.visualize.video import VideoWriter, find_ffmpeg, iter_upright_frames
 from neuropose.visualize.view3d import render_3d
 
 __all__ = [
-    "VideoWriter",
     "VisualizeOptions",
     "VisualizeResult",
     "confidence_colour",
     "draw_frame",
-    "find_ffmpeg",
     "find_video",
     "iter_upright_frames",
     "parse_frame_range",

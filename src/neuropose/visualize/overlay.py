@@ -34,7 +34,8 @@ import numpy as np
 
 from neuropose.errors import InputError
 from neuropose.schemas.predictions import VideoPredictions
-from neuropose.visualize.video import VideoWriter, iter_upright_frames
+from neuropose.video.reader import FrameReader
+from neuropose.video.writer import VideoWriter
 
 __all__ = [
     "BACKGROUND_BGR",
@@ -43,6 +44,7 @@ __all__ = [
     "FrameRange",
     "confidence_colour",
     "draw_frame",
+    "iter_upright_frames",
     "nominal_fps",
     "render_overlay",
 ]
@@ -176,6 +178,40 @@ def _in_range(index: int, frames: FrameRange | None) -> bool:
         return True
     start, stop = frames
     return index >= start and (stop is None or index < stop)
+
+
+def iter_upright_frames(path: Path, rotation_degrees: int = 0) -> Iterator[tuple[int, np.ndarray]]:
+    """Decode ``path`` and yield ``(decode_index, upright BGR frame)``.
+
+    Uses :class:`~neuropose.video.reader.FrameReader` (the same decoding and
+    rotation that produced the predictions) and converts its RGB frames to
+    BGR for drawing.
+
+    Parameters
+    ----------
+    path : Path
+        Video file.
+    rotation_degrees : {0, 90, 180, 270}
+        Clockwise rotation the predictions were made with
+        (``VideoMetadata.rotation_degrees``).
+
+    Raises
+    ------
+    InputError
+        The file is missing or unreadable, or its rotation tag differs from
+        the one recorded with the predictions.
+    """
+    if not Path(path).is_file():
+        raise InputError(f"{path}: video not found", hint="pass the original video with --video")
+    with FrameReader(path) as reader:
+        if reader.info.rotation_degrees != rotation_degrees:
+            raise InputError(
+                f"{path}: rotation tag is {reader.info.rotation_degrees} degrees but the "
+                f"predictions were made with {rotation_degrees}",
+                hint="pass the video these results were computed from with --video",
+            )
+        for index, _ts, rgb in reader:
+            yield index, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
 
 
 def _canvas_frames(vp: VideoPredictions) -> Iterator[tuple[int, np.ndarray]]:

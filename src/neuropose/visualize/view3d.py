@@ -27,8 +27,8 @@ import numpy as np
 
 from neuropose.errors import InputError
 from neuropose.schemas.predictions import VideoPredictions
+from neuropose.video.writer import VideoWriter
 from neuropose.visualize.overlay import FrameRange, nominal_fps
-from neuropose.visualize.video import VideoWriter
 
 __all__ = [
     "AZIMUTH_DEG",

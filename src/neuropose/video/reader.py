@@ -1,5 +1,9 @@
 """Opening videos and images: probing, upright RGB frames, container timestamps.
 
+:func:`probe_video` reads the header only (:class:`VideoInfo`),
+:func:`count_frames` decodes to count, :class:`FrameReader` yields frames and,
+once exhausted, :meth:`FrameReader.check_frame_count` detects short reads.
+
 Frames
 ------
 :class:`FrameReader` yields ``(index, timestamp_ms, frame)`` where ``index``
@@ -22,10 +26,8 @@ Still images are read with ``cv2.imread``, which applies EXIF orientation.
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import math
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,23 +36,15 @@ from typing import Any
 import cv2
 import numpy as np
 
-from neuropose.estimator.errors import (
-    CameraFileError,
+from neuropose.video.errors import (
     NoFramesError,
+    ShortReadError,
     VideoNotFoundError,
     VideoUnreadableError,
 )
-from neuropose.media import IMAGE_SUFFIXES  # shared with ingest and the daemon
-from neuropose.schemas import CameraIntrinsics
+from neuropose.video.suffixes import IMAGE_SUFFIXES
 
-__all__ = [
-    "IMAGE_SUFFIXES",
-    "FramePool",
-    "FrameReader",
-    "VideoInfo",
-    "load_camera_file",
-    "probe_video",
-]
+__all__ = ["FramePool", "FrameReader", "VideoInfo", "count_frames", "probe_video"]
 
 logger = logging.getLogger(__name__)
 
@@ -235,6 +229,44 @@ def probe_video(path: str | Path) -> VideoInfo:
         cap.release()
 
 
+def count_frames(path: str | Path) -> int:
+    """Number of frames that actually decode (every packet is decoded, nothing converted).
+
+    Slower than :func:`probe_video` (it decodes the whole stream) and exact
+    where the container's declared count is not: used to check a written
+    video against its source.
+
+    Raises
+    ------
+    VideoNotFoundError, VideoUnreadableError
+        Missing, unreadable, empty or undecodable input.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np, cv2
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "three.avi"
+    >>> w = cv2.VideoWriter(str(p), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, (32, 24))
+    >>> for _ in range(3):
+    ...     _ = w.write(np.zeros((24, 32, 3), np.uint8))
+    >>> w.release()
+    >>> count_frames(p), probe_video(p).fps_reported
+    (3, 10.0)
+    """
+    path = Path(path)
+    _check_file(path)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        _read_image(path)
+        return 1
+    cap = _open_capture(path)
+    try:
+        n = 0
+        while cap.grab():
+            n += 1
+        return n
+    finally:
+        cap.release()
+
+
 class FrameReader:
     """Iterate the upright RGB frames of a video or image (see the module docstring).
 
@@ -259,6 +291,20 @@ class FrameReader:
         Probe result of the open input.
     decoded : int
         Frames decoded so far (including skipped ones).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np, cv2
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "grey.avi"
+    >>> w = cv2.VideoWriter(str(p), cv2.VideoWriter.fourcc(*"MJPG"), 20.0, (32, 24))
+    >>> for v in (0, 100, 200):
+    ...     _ = w.write(np.full((24, 32, 3), v, np.uint8))
+    >>> w.release()
+    >>> with FrameReader(p, start=1) as reader:
+    ...     got = [(i, ts, int(rgb.mean().round(-1))) for i, ts, rgb in reader]
+    ...     short = reader.check_frame_count(allow_short_read=False)
+    >>> got, short
+    ([(1, 50.0, 100), (2, 100.0, 200)], False)
     """
 
     def __init__(
@@ -298,8 +344,8 @@ class FrameReader:
 
     def __iter__(self) -> Iterator[tuple[int, float | None, np.ndarray]]:
         if self._image is not None:
+            self.decoded = 1  # an image is its one frame, yielded or skipped
             if self.start == 0:
-                self.decoded = 1
                 yield 0, None, cv2.cvtColor(self._image, cv2.COLOR_BGR2RGB)
             return
         cap = self._cap
@@ -339,68 +385,48 @@ class FrameReader:
             self.decoded += 1
             yield index, ts, rgb
 
+    def check_frame_count(self, *, allow_short_read: bool) -> bool:
+        """After iterating: compare the frames decoded with the count the container declares.
 
-def load_camera_file(path: str | Path) -> CameraIntrinsics:
-    """Read intrinsics from a JSON or TOML file with ``fx, fy, cx, cy[, distortion]``.
+        Parameters
+        ----------
+        allow_short_read : bool
+            Accept fewer frames than declared (a truncated file) instead of
+            raising; a warning is logged.
 
-    Values are pixels of the **upright** frame fed to the model. The file
-    name (without directories) is recorded as the intrinsics' ``source``.
+        Returns
+        -------
+        bool
+            True when fewer frames decoded than declared (a short read that
+            was allowed).
 
-    Raises
-    ------
-    CameraFileError
-        Missing file, parse error, or a missing/invalid key (named).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "camera.toml"
-    >>> _ = p.write_text("fx = 1000\\nfy = 1000\\ncx = 540\\ncy = 960\\n")
-    >>> k = load_camera_file(p)
-    >>> k.fx, k.cy, k.source
-    (1000.0, 960.0, 'camera.toml')
-    """
-    path = Path(path).expanduser()
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise CameraFileError(
-            f"camera file {path} does not exist", hint="check --camera / camera_file"
-        ) from None
-    except OSError as exc:
-        raise CameraFileError(f"camera file {path} cannot be read: {exc.strerror}") from exc
-    try:
-        if path.suffix.lower() == ".toml":
-            data: Any = tomllib.loads(raw.decode("utf-8"))
-        else:
-            data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CameraFileError(f"camera file {path} does not parse: {exc}") from exc
-    if not isinstance(data, dict):
-        raise CameraFileError(f"camera file {path} must hold a table/object of fx, fy, cx, cy")
-    for key in ("fx", "fy", "cx", "cy"):
-        if key not in data:
-            raise CameraFileError(
-                f"camera file {path} lacks '{key}'",
-                hint="give fx, fy, cx, cy in pixels of the upright frame (distortion optional)",
+        Raises
+        ------
+        NoFramesError
+            Not a single frame decoded.
+        ShortReadError
+            Fewer frames than declared and ``allow_short_read`` is False.
+        """
+        n = self.decoded
+        declared = self.info.declared_frame_count
+        name = self.path.name
+        if n == 0:
+            raise NoFramesError(
+                f"{name}: no frame could be decoded"
+                + (f" (the container declares {declared})" if declared else ""),
+                hint="the file may hold no video stream or be corrupt",
             )
-        if not isinstance(data[key], int | float) or isinstance(data[key], bool):
-            raise CameraFileError(f"camera file {path}: '{key}' = {data[key]!r} is not a number")
-    unknown = set(data) - {"fx", "fy", "cx", "cy", "distortion"}
-    if unknown:
-        raise CameraFileError(f"camera file {path}: unknown key(s) {', '.join(sorted(unknown))}")
-    dist = data.get("distortion", [])
-    if not isinstance(dist, list) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in dist
-    ):
-        raise CameraFileError(f"camera file {path}: 'distortion' must be a list of numbers")
-    if data["fx"] <= 0 or data["fy"] <= 0:
-        raise CameraFileError(f"camera file {path}: fx and fy must be > 0")
-    return CameraIntrinsics(
-        fx=float(data["fx"]),
-        fy=float(data["fy"]),
-        cx=float(data["cx"]),
-        cy=float(data["cy"]),
-        distortion=tuple(float(v) for v in dist),
-        source=path.name,
-    )
+        if declared is None or n >= declared:
+            return False
+        if not allow_short_read:
+            raise ShortReadError(
+                f"{name}: only {n} of the {declared} frames the container declares "
+                "could be decoded (truncated or corrupt file; `neuropose process "
+                "--allow-short-read` accepts the frames that decode)",
+                declared=declared,
+                decoded=n,
+                hint="re-export or re-copy the video, or accept the frames that decode with "
+                "--allow-short-read",
+            )
+        logger.warning("%s: short read, %d of %s declared frames", name, n, declared)
+        return True

@@ -1,9 +1,14 @@
 """Which files NeuroPose treats as inputs, by extension (lower case, with the dot).
 
 One definition shared by ingest (which stages videos), the daemon (which
-processes videos and still images found in a job) and the estimator (which
-decodes images as one-frame inputs). Whether a file really decodes is
-decided by the estimator, which raises a typed error naming it.
+processes videos and still images found in a job) and the frame reader
+(which decodes images as one-frame inputs). Whether a file really decodes
+is decided by :class:`~neuropose.video.reader.FrameReader`, which raises a
+typed error naming it.
+
+>>> from neuropose.video.suffixes import INPUT_SUFFIXES
+>>> ".mp4" in INPUT_SUFFIXES, ".png" in INPUT_SUFFIXES, ".txt" in INPUT_SUFFIXES
+(True, True, False)
 """
 
 from __future__ import annotations

@@ -1,0 +1,141 @@
+"""What the daemon runs on a video (:class:`VideoProcessor`), and its lazy loading.
+
+The pose model is heavy: :class:`LazyProcessor` builds it on the first job
+(an idle daemon never loads it) through an explicit :meth:`LazyProcessor.load`,
+which the daemon calls before touching a job so that a missing model is
+reported as the environment's fault, not the job's.
+
+Examples
+--------
+>>> calls = []
+>>> lazy = LazyProcessor(lambda: calls.append("built") or "processor")
+>>> lazy.loaded, calls
+(False, [])
+>>> lazy.load(), lazy.load(), calls
+('processor', 'processor', ['built'])
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+from neuropose.config import Settings
+from neuropose.interfacer.errors import CheckpointRejectedError
+from neuropose.schemas.predictions import VideoPredictions
+
+__all__ = ["LazyProcessor", "ProcessorFactory", "VideoProcessor", "build_processor"]
+
+
+@runtime_checkable
+class VideoProcessor(Protocol):
+    """What the daemon needs to turn one video into predictions.
+
+    The default implementation wraps :class:`neuropose.estimator.Estimator`.
+
+    Attributes
+    ----------
+    checkpoint_model : type of pydantic BaseModel
+        Type of the checkpoints passed to ``on_checkpoint`` and ``resume``.
+    """
+
+    checkpoint_model: type[BaseModel]
+
+    def expected_frames(self, path: Path) -> int | None:
+        """Frames the container declares, or ``None`` when unknown."""
+        ...
+
+    def process_video(
+        self,
+        path: Path,
+        *,
+        progress: Callable[[int, int | None], None],
+        stop_event: threading.Event,
+        checkpoint_every_frames: int,
+        on_checkpoint: Callable[[Any], None],
+        resume: Any | None,
+    ) -> VideoPredictions:
+        """Process ``path``; raise an :class:`~neuropose.errors.Interrupted` when stopped.
+
+        Raises :class:`~neuropose.interfacer.errors.CheckpointRejectedError`
+        when ``resume`` does not belong to ``path`` (the daemon then starts
+        the video over).
+        """
+        ...
+
+
+ProcessorFactory = Callable[[], VideoProcessor]
+
+
+class LazyProcessor:
+    """Builds the :class:`VideoProcessor` once, when :meth:`load` is first called.
+
+    Parameters
+    ----------
+    factory : callable
+        Returns the processor (e.g. ``lambda: build_processor(settings, spec)``).
+    """
+
+    def __init__(self, factory: ProcessorFactory) -> None:
+        self._factory = factory
+        self._processor: VideoProcessor | None = None
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the processor was built."""
+        return self._processor is not None
+
+    def load(self) -> VideoProcessor:
+        """The processor, built on the first call (exceptions of the factory propagate)."""
+        if self._processor is None:
+            self._processor = self._factory()
+        return self._processor
+
+
+class _EstimatorProcessor:
+    """Adapter from :class:`neuropose.estimator.Estimator` to :class:`VideoProcessor`."""
+
+    def __init__(self, model: Any, settings: Settings) -> None:
+        # Heavy imports (OpenCV), only when a job is processed.
+        from neuropose.estimator import Estimator
+        from neuropose.schemas.checkpoint import VideoCheckpoint
+
+        self._estimator = Estimator(model, settings)
+        self.checkpoint_model: type[BaseModel] = VideoCheckpoint
+
+    def expected_frames(self, path: Path) -> int | None:
+        from neuropose.video.errors import VideoError
+        from neuropose.video.reader import probe_video
+
+        try:
+            return probe_video(path).declared_frame_count
+        except VideoError:  # the same error surfaces, typed, from process_video
+            return None
+
+    def process_video(self, path: Path, **kwargs: Any) -> VideoPredictions:
+        from neuropose.estimator import CheckpointMismatchError
+
+        try:
+            result: VideoPredictions = self._estimator.process_video(path, **kwargs)
+        except CheckpointMismatchError as exc:
+            raise CheckpointRejectedError(exc.message, hint=exc.hint) from exc
+        return result
+
+
+def build_processor(settings: Settings, model_spec: str | None) -> VideoProcessor:
+    """Load the pose model named by ``model_spec`` and wrap it for the daemon.
+
+    Any spec :func:`neuropose.models.load_pose_model` accepts; a
+    ``python:<module>:<factory>`` factory may also return a whole
+    :class:`VideoProcessor`, which is used as is.
+    """
+    from neuropose.models.registry import load_pose_model
+
+    obj = load_pose_model(
+        model_spec or settings.default_model, settings, also_accept=VideoProcessor
+    )
+    return obj if isinstance(obj, VideoProcessor) else _EstimatorProcessor(obj, settings)
