@@ -151,6 +151,7 @@ STARTUP = [
 
 def startup(srcs: dict[str, Path], work: Path, cache: Path, repeats: int) -> list[Config]:
     py = sys.executable
+    (work / "xdg" / "neuropose" / "jobs").mkdir(parents=True, exist_ok=True)  # default data_dir
     cfgs = [Config("python -c pass", [py, "-c", "pass"], dict(os.environ), work)]
     for name, argv, code in STARTUP:
         for label, src in srcs.items():
