@@ -115,3 +115,25 @@ def test_getting_started_process_one_video_runs_as_written(
     assert (tmp_path / "results" / "walk.results.json").is_file()  # as the comment says
     rendered = {p.name for p in (tmp_path / "results" / "visualize").iterdir()}
     assert any(name.endswith(".quality.json") for name in rendered), rendered
+
+
+def test_api_reference_builds_without_warnings(tmp_path: Path) -> None:
+    """pdoc renders neuropose.analyzer and neuropose.export, every public name included."""
+    pdoc = pytest.importorskip("pdoc", reason="pdoc is in the dev extra")
+    import importlib
+    import warnings
+
+    import pdoc.render
+
+    pdoc.render.configure(docformat="numpy")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pdoc.pdoc("neuropose.analyzer", "neuropose.export", output_directory=tmp_path)
+    assert [str(w.message) for w in caught] == []
+    for name in ("analyzer", "export"):
+        module = importlib.import_module(f"neuropose.{name}")
+        html = (tmp_path / "neuropose" / f"{name}.html").read_text()
+        anchors = set(re.findall(r'id="([A-Za-z_][\w.]*)"', html))
+        assert module.__all__, name
+        missing = [n for n in module.__all__ if n not in anchors]
+        assert missing == [], f"neuropose.{name}: not in the API reference: {missing}"
