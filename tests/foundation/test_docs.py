@@ -162,6 +162,7 @@ class _DocSession:
         (self.work / "session-03").mkdir(parents=True)
         clip = media / "lab_single_person" / "cam01.mp4"
         (self.work / "clip.mp4").symlink_to(clip)
+        (self.work / "walk.mp4").symlink_to(clip)
         shutil.copy(clip, self.work / "session-03" / "trial-1.mp4")
         with zipfile.ZipFile(self.work / "batch.zip", "w") as zf:
             zf.write(clip, "trial01.mp4")
@@ -314,3 +315,21 @@ def test_getting_started_lab_pipeline_runs_as_written(
     assert session.daemon is not None
     assert session.wait_jobs_done() == {"trial-1": "completed"}
     session.stop(session.daemon, 130, "neuropose watch &")
+
+
+@pytest.mark.slow
+@pytest.mark.media
+def test_getting_started_analyse_block_runs_after_process(
+    tmp_path: Path, blazepose_model, model_cache_dir: Path, shared_media: Path
+) -> None:
+    session = _DocSession(tmp_path, model_cache_dir, shared_media)
+    guide = REPO_ROOT / "docs" / "getting-started.md"
+    session.block(guide, "## Process one video")
+    done = session.block(guide, "## Analyse")
+    assert [shlex.split(d)[1] for d in done] == ["segment", "analyze"]
+    results = session.work / "results"
+    assert (results / "walk.results.json").is_file()
+    assert len([p for p in results.iterdir() if "segment" in p.name]) == 1, sorted(
+        results.iterdir()
+    )
+    assert (session.work / "examples" / "gait.report.json").is_file()
