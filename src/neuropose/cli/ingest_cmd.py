@@ -57,6 +57,12 @@ def _print_report(report: IngestReport) -> None:
             table.add_row(Text(name), Text(printable(video.file)), format_bytes(video.size_bytes))
     out_console.print(table)
     for job in report.jobs:
+        if job.calibration is not None:
+            out_console.print(
+                f"multi-view job {printable(job.name)}: {len(job.videos)} views, calibration "
+                f"{printable(job.calibration)} (triangulated by the daemon)",
+                markup=False,
+            )
         if job.replaced or job.previous_state is not None:
             what = printable(", ".join(job.replaced)) or "nothing on disk"
             prev = f" (status was {job.previous_state.value})" if job.previous_state else ""

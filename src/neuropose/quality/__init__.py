@@ -18,8 +18,10 @@ Examples
 """
 
 from neuropose.quality.files import (
+    load_opensim_record,
     load_quality_reports,
     quality_report_path,
+    refresh_opensim_summaries,
     write_job_quality_reports,
     write_quality_report,
 )
@@ -32,16 +34,21 @@ from neuropose.quality.metrics import (
     compute_quality,
 )
 from neuropose.quality.report import (
+    MAX_AT_LIMIT_FRACTION,
+    MAX_IK_MARKER_RMS_MM,
     MAX_SEGMENT_CV,
     MIN_MEAN_CONFIDENCE,
     MIN_SUBJECT_DETECTION,
     build_quality_report,
+    opensim_quality,
     summarize_quality,
 )
 
 __all__ = [
     "CLINICAL_SEGMENTS",
     "DEFAULT_JITTER_CUTOFF_HZ",
+    "MAX_AT_LIMIT_FRACTION",
+    "MAX_IK_MARKER_RMS_MM",
     "MAX_SEGMENT_CV",
     "MIN_MEAN_CONFIDENCE",
     "MIN_SUBJECT_DETECTION",
@@ -49,8 +56,11 @@ __all__ = [
     "build_quality_report",
     "clinical_segments",
     "compute_quality",
+    "load_opensim_record",
     "load_quality_reports",
+    "opensim_quality",
     "quality_report_path",
+    "refresh_opensim_summaries",
     "render_quality_fragment",
     "render_quality_html",
     "summarize_quality",
