@@ -417,9 +417,12 @@ def test_invalid_schema_version_is_named(tmp_path: Path, bad: Any) -> None:
 
 
 def test_documents_without_version_are_version_1(tmp_path: Path) -> None:
+    # Read as version 1, then migrated: a v1 status.json lists every job (counts None).
     path = tmp_path / "status.json"
     path.write_text(json.dumps({"updated_at": "2026-01-01T00:00:00Z"}))
-    assert load_model(path, StatusFile).schema_version == 1
+    doc = load_model(path, StatusFile)
+    assert doc.schema_version == StatusFile.SCHEMA_VERSION == 2
+    assert doc.counts is None and doc.seq is None
 
 
 class _Report(Document):

@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import REPO_PYTHONPATH
 from tests.ingest.zipcraft import Member, build_zip
 
-from neuropose.ingest import SkipReason, ingest_archive, ingest_paths
+from neuropose.ingest import ingest_archive, ingest_paths
 
 MiB = 1024 * 1024
 
@@ -29,30 +29,25 @@ def test_real_lab_videos_arrive_bit_exact_from_folder_and_zip(
     shared_media: Path, tmp_path: Path
 ) -> None:
     lab = shared_media / "lab_single_person"
+    # videos + one calibration: one multi-view job, named after the folder (docs/ingest.md)
     report = ingest_paths([lab], tmp_path / "data")
-    assert [(j.name, [v.file for v in j.videos]) for j in report.jobs] == [
-        ("cam01", ["cam01.mp4"]),
-        ("cam02", ["cam02.mp4"]),
+    assert [(j.name, [v.file for v in j.videos], j.calibration) for j in report.jobs] == [
+        ("lab_single_person", ["cam01.mp4", "cam02.mp4"], "Calib.qca.txt"),
     ]
-    assert [(Path(s.member).name, s.reason) for s in report.skipped] == [
-        ("Calib.qca.txt", SkipReason.NOT_VIDEO)
-    ]
-    for cam in ("cam01", "cam02"):
-        placed = tmp_path / "data" / "in" / cam / f"{cam}.mp4"
-        assert _sha(placed) == _sha(lab / f"{cam}.mp4")
+    assert report.skipped == ()
+    for name in ("cam01.mp4", "cam02.mp4", "Calib.qca.txt"):
+        placed = tmp_path / "data" / "in" / "lab_single_person" / name
+        assert _sha(placed) == _sha(lab / name)
 
     archive = tmp_path / "lab.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for f in sorted(lab.iterdir()):
             zf.write(f, f"lab_single_person/{f.name}")
     report = ingest_archive(archive, tmp_path / "data2")
-    assert [j.name for j in report.jobs] == [
-        "lab_single_person_cam01",
-        "lab_single_person_cam02",
-    ]
-    for cam in ("cam01", "cam02"):
-        placed = tmp_path / "data2" / "in" / f"lab_single_person_{cam}" / f"{cam}.mp4"
-        assert _sha(placed) == _sha(lab / f"{cam}.mp4")
+    assert [j.name for j in report.jobs] == ["lab_single_person"]
+    for name in ("cam01.mp4", "cam02.mp4", "Calib.qca.txt"):
+        placed = tmp_path / "data2" / "in" / "lab_single_person" / name
+        assert _sha(placed) == _sha(lab / name)
 
 
 def _run_on_pty(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:

@@ -195,7 +195,8 @@ def test_reset_is_a_dry_run_unless_yes(
     before = snapshot(data_dir)
     assert main(["reset", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
-    assert "would delete 2 path(s)" in out and "\n  status.json\n" in out
+    assert "would delete 3 path(s)" in out and "\n  status.json\n" in out
+    assert "\n  status.db\n" in out
     assert "dry run: nothing changed" in out
     assert snapshot(data_dir) == before
     assert main(["reset", "--yes", "--data-dir", str(data_dir)]) == 0

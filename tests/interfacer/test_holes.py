@@ -72,7 +72,8 @@ def test_watch_creates_a_new_data_dir(
     monkeypatch.setenv("NEUROPOSE_SETTLE_SECONDS", "0")
     new = tmp_path / "new"
     assert main(["watch", "--once", "--data-dir", str(new), "--model", FAKE_SPEC]) == 0
-    assert sorted(p.name for p in new.iterdir()) == ["failed", "in", "neuropose.lock", "out"]
+    made = {p.name for p in new.iterdir()} - {"status.db-wal", "status.db-shm"}  # SQLite's
+    assert sorted(made) == ["failed", "in", "neuropose.lock", "out", "status.db"]
     assert main(["status", "--data-dir", str(new)]) == 0
     assert f"no jobs in {new}" in capsys.readouterr().out
 

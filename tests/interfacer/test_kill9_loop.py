@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.datadir.status_checks import assert_status_consistent
 from tests.interfacer.fake_processor import expected
 from tests.interfacer.test_signals_subprocess import start_watch
 
@@ -54,8 +55,11 @@ def test_sigkill_loop_completes_every_job_exactly_once(
         _, err = proc.communicate(timeout=30)
         logs.append(err)
         assert alive or proc.returncode == 0, err
-        # After every kill the merged status parses (raises otherwise).
+        # After every kill the status parses (raises otherwise), and the status index,
+        # the per-job files and status.json agree (one write may be in flight).
         read_status(data_dir)
+        if (data_dir / "status.db").exists():
+            assert_status_consistent(data_dir, settled=False)
         if runs > 3 * KILLS:
             pytest.fail("daemon kept exiting on its own instead of being killed")
     final = start_watch(data_dir, env, "--once")
@@ -64,6 +68,7 @@ def test_sigkill_loop_completes_every_job_exactly_once(
     assert final.returncode == 0, err
 
     status = read_status(data_dir)
+    assert_status_consistent(data_dir, settled=True)
     completions: Counter[str] = Counter()
     for log in logs:
         for line in log.splitlines():

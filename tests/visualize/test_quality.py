@@ -78,7 +78,7 @@ def test_report_roundtrips_and_warns(tmp_path: Path) -> None:
     report = build_quality_report(
         build_predictions(), job_id="job1", created_at="2026-01-01T00:00:00Z"
     )
-    assert report.schema_version == 2
+    assert report.schema_version == QualityReport.SCHEMA_VERSION
     assert any("subject track is split into 2 pieces" in w for w in report.warnings)
     assert any("mean confidence below 0.5: b" in w for w in report.warnings)
     json_path, html_path = write_quality_report(report, tmp_path, "clip")
@@ -189,7 +189,7 @@ def test_a_version_1_report_is_migrated_and_shows_no_segment_figures(tmp_path: P
     v1["schema_version"] = 1
     (tmp_path / "old.quality.json").write_text(json.dumps(v1))
     old = load_model(tmp_path / "old.quality.json", QualityReport)
-    assert old.schema_version == 2 and old.segment_length_cv == {}
+    assert old.schema_version == QualityReport.SCHEMA_VERSION and old.segment_length_cv == {}
     assert dict(summarize_quality(old))["limb segment length CV (worst)"] == "n/a"
     assert old.bone_length_cv == report.bone_length_cv
 

@@ -28,6 +28,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from neuropose.analyzer.angles import ANGLE_NAMES
+from neuropose.analyzer.ik_source import IK_ANGLE_NAMES
 from neuropose.errors import ConfigError
 from neuropose.io import format_validation_error
 from neuropose.schemas.analysis import AnalysisConfig
@@ -79,6 +80,13 @@ def load_config(path: Path | str, overrides: Sequence[str] = ()) -> AnalysisConf
                 f"{p}: field '{key}': unknown angle {name!r}",
                 hint=f"known angles: {', '.join(ANGLE_NAMES)}",
             )
+    if isinstance(cfg.angle_source, dict):
+        for name, source in cfg.angle_source.items():
+            if source == "opensim" and name not in IK_ANGLE_NAMES:
+                raise ConfigError(
+                    f"{p}: field 'angle_source.{name}': no OpenSim coordinate for {name!r}",
+                    hint=f"angles with one: {', '.join(IK_ANGLE_NAMES)}",
+                )
     return cfg
 
 

@@ -10,6 +10,13 @@ angle), ``speed_summary``, ``segments``, ``segment_stats``, ``gait_events``, ``g
 :mod:`neuropose.io` (a crash leaves the previous version or nothing). Inputs
 appear in the order given (globs sorted), whatever ``jobs`` is.
 
+Monocular inputs carry a reliability verdict per named angle
+(:mod:`neuropose.analyzer.reliability`): ``inputs[i].reliability``, the
+``verdict`` / ``expected_error_deg`` / ``flagged_frames`` columns of
+``angle_summary`` and the ``reliability_score`` / ``flags`` columns of
+``angles``. Poses the estimator marked implausible are excluded before any
+processing and counted (``implausible_frames``, ``excluded_implausible``).
+
 Reproducibility
 ---------------
 The report's provenance holds the config as loaded and the SHA-256 of its
@@ -47,8 +54,15 @@ from neuropose.analyzer.filtering import (
     savitzky_golay,
 )
 from neuropose.analyzer.gait import detect_gait_events, gait_cycles, gait_parameters
+from neuropose.analyzer.ik_source import IK_ANGLE_NAMES, ik_angles, load_ik_motion
 from neuropose.analyzer.kinematics import segment_stats, speed, summary_stats
-from neuropose.analyzer.load import Trial, load_trial
+from neuropose.analyzer.load import TRIANGULATED, Trial, load_results, load_trial
+from neuropose.analyzer.reliability import (
+    Evidence,
+    angle_reliability,
+    evidence_from_predictions,
+    supported,
+)
 from neuropose.analyzer.segment import compute_signal, segment_repetitions
 from neuropose.errors import NeuroPoseError, ProcessingError
 from neuropose.io import sha256_file, write_bytes_atomic, write_model_atomic
@@ -118,14 +132,41 @@ def _num(v: Any) -> Any:
     return v
 
 
+def _exclude(trial: Trial, evidence: Evidence | None) -> tuple[Trial, np.ndarray]:
+    """``trial`` with implausible poses set to NaN (never averaged), and their mask (F,)."""
+    bad = np.zeros(trial.num_frames, bool)
+    if evidence is not None and evidence.plausible is not None:
+        bad = ~evidence.plausible & trial.detected
+    if not bad.any():
+        return trial, bad
+    poses = trial.poses.copy()
+    poses[bad] = np.nan
+    return replace(trial, poses=poses), bad
+
+
 def analyze_trial(
-    trial: Trial, cfg: AnalysisConfig, label: str
+    trial: Trial,
+    cfg: AnalysisConfig,
+    label: str,
+    evidence: Evidence | None = None,
+    results: Path | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
     """Every per-trial analysis of ``cfg`` on one (raw) trial.
 
-    Returns the report entry and table rows (each row starts with ``input``).
+    With ``evidence`` (the monocular data of the same subject,
+    :func:`~neuropose.analyzer.reliability.evidence_from_predictions`), poses
+    flagged implausible are removed before any processing (counted, never
+    interpolated into a statistic) and every named angle gets a reliability
+    verdict, expected error band and per-frame flags
+    (:mod:`neuropose.analyzer.reliability`), computed on the unfiltered angle.
+
+    ``results`` (default ``trial.source``) locates the OpenSim folder of
+    angles whose source is ``"opensim"``. Returns the report entry and table
+    rows (each row starts with ``input``).
     """
     tables: dict[str, list[dict[str, Any]]] = {k: [] for k in TABLES}
+    raw_trial = trial
+    trial, implausible = _exclude(trial, evidence)
     tr, transforms = preprocess(trial, cfg.max_gap, cfg.filter)
     up: UpAxis | None = None
     needs_up = (
@@ -143,8 +184,15 @@ def analyze_trial(
     t = tr.timestamps
     angles: dict[str, np.ndarray] = {}
     entry_angles: dict[str, Any] = {}
+    sources = {n: cfg.source_of(n, IK_ANGLE_NAMES) for n in cfg.angles}
+    from_ik = [n for n in cfg.angles if sources[n] == "opensim"]
+    ik: dict[str, np.ndarray] = {}
+    if from_ik:
+        motion = load_ik_motion(results or Path(trial.source), trial.video)
+        ik, ik_record = ik_angles(trial, motion, from_ik)
+        transforms.append(ik_record)
     for name in cfg.angles:
-        angles[name] = compute_angle(tr, name, up=up)
+        angles[name] = ik[name] if sources[name] == "opensim" else compute_angle(tr, name, up=up)
     for c in cfg.custom_angles:
         if c.kind == "three_point":
             angles[c.name] = angle_3pt(*(tr.joint(j) for j in c.joints))
@@ -155,10 +203,36 @@ def analyze_trial(
                 else np.eye(3)["xyz".index(c.reference)]
             )
             angles[c.name] = segment_angle(tr.joint(c.joints[0]), tr.joint(c.joints[1]), ref)
+    reliability: dict[str, Any] = {}
     for name, a in angles.items():
+        a[implausible] = np.nan  # gap filling must not bring an implausible frame back
         stats = summary_stats(a)
-        entry_angles[name] = stats
-        tables["angle_summary"].append({"input": label, "angle": name, "unit": "deg", **stats})
+        source = sources.get(name, "keypoints")
+        entry_angles[name] = {**stats, "source": source}
+        rel = None
+        if evidence is not None and supported(evidence.skeleton, name):
+            rel = angle_reliability(evidence, name, compute_angle(raw_trial, name, up=up))
+            reliability[name] = rel.summary()
+        verdict = (
+            {
+                "verdict": rel.verdict,
+                "expected_error_deg": rel.expected_error_deg,
+                "flagged_frames": rel.flagged,
+            }
+            if rel is not None
+            else {}
+        )
+        tables["angle_summary"].append(
+            {
+                "input": label,
+                "angle": name,
+                "source": source,
+                "unit": "deg",
+                **stats,
+                "excluded_implausible": int(implausible.sum()),
+                **verdict,
+            }
+        )
         tables["angles"] += [
             {
                 "input": label,
@@ -166,6 +240,14 @@ def analyze_trial(
                 "time_s": round(float(t[f]), 6),
                 "angle": name,
                 "value_deg": _num(a[f]),
+                **(
+                    {
+                        "reliability_score": _num(float(rel.score[f])),
+                        "flags": ";".join(rel.flags[f]),
+                    }
+                    if rel is not None
+                    else {}
+                ),
             }
             for f in range(tr.num_frames)
         ]
@@ -244,6 +326,8 @@ def analyze_trial(
         "trial": trial.describe(),
         "transforms": transforms,
         "angles": entry_angles,
+        "implausible_frames": int(implausible.sum()),
+        "reliability": reliability if evidence is not None else None,
         "speeds": entry_speeds,
         "segmentations": segs_out,
         "gait": gait_out,
@@ -391,8 +475,14 @@ def run_analysis(
         entry: dict[str, Any] = {"file": path.name, "input": label}
         try:
             entry["sha256"] = sha256_file(path)
-            trial = load_trial(path, video=cfg.video, track_id=cfg.track_id)
-            body, tables = analyze_trial(trial, cfg, label)
+            results = load_results(path)
+            trial = load_trial(results, video=cfg.video, track_id=cfg.track_id)
+            trial = replace(trial, source=path.name)
+            evidence = None
+            if trial.video != TRIANGULATED:
+                vp = results.video(trial.video)
+                evidence = evidence_from_predictions(vp, trial.track_id)
+            body, tables = analyze_trial(trial, cfg, label, evidence, path)
         except NeuroPoseError as exc:
             if not keep_going:
                 raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -33,31 +33,72 @@ def status(
     ctx: typer.Context,
     job: Annotated[str | None, typer.Argument(help="Show only this job.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    limit: Annotated[
+        int, typer.Option("--limit", min=0, help="Show the N most recently changed jobs (0: all).")
+    ] = 50,
+    state_filter: Annotated[
+        str | None,
+        typer.Option(
+            "--state", help="Only jobs in this state (queued, processing, completed, ...)."
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Show the state of every job (or one job)."""
-    from neuropose.datadir import UnknownJobError, read_status
+    """Show job counts and the most recently changed jobs (or one job)."""
+    from neuropose.datadir import UnknownJobError, query_jobs, read_job_status, read_status
+    from neuropose.errors import UsageError
+    from neuropose.schemas.status import JobState
 
     loaded = state(ctx).load(data_dir=data_dir)
     existing_data_dir(loaded)
     settings = loaded.settings
     doc = read_status(settings.data_dir)
-    jobs = doc.jobs
+    counts = doc.state_counts()
     if job is not None:
-        if job not in jobs:
+        entry = read_job_status(settings.data_dir, job)
+        if entry is None:
             raise UnknownJobError(
                 f"no job {job!r} in {settings.data_dir}",
                 hint="run `neuropose status` to list jobs",
             )
-        jobs = {job: jobs[job]}
+        jobs = {job: entry}
+        matching = 1
+    else:
+        try:
+            states = None if state_filter is None else [JobState(state_filter)]
+        except ValueError:
+            raise UsageError(
+                f"--state {state_filter!r} is not a job state",
+                hint="one of " + ", ".join(s.value for s in JobState),
+            ) from None
+        matching, page = query_jobs(settings.data_dir, states=states, limit=limit or None)
+        jobs = {e.job_id: e for e in page}
     if as_json:
         payload = doc.model_dump(mode="json")
+        payload["counts"] = {s.value: n for s, n in counts.items()}
         payload["jobs"] = {k: v.model_dump(mode="json") for k, v in jobs.items()}
         out_console.print_json(json.dumps(payload))
         return
     if not jobs:
         out_console.print(f"no jobs in {settings.data_dir}")
         return
+    _print_table(settings, jobs)
+    if job is None:
+        shown = ", ".join(f"{n:,} {s.value}" for s, n in counts.items() if n)
+        what = f" {state_filter}" if state_filter else ""
+        out_console.print(
+            f"{sum(counts.values()):,} job(s): {shown}; showing the {len(jobs):,} most recently "
+            f"changed of {matching:,}{what} (--limit N, --state STATE)",
+            markup=False,
+        )
+    if job is not None:
+        from neuropose.datadir import DataDir
+
+        _print_quality(DataDir(settings.data_dir).job(job).output)
+
+
+def _print_table(settings: Any, jobs: dict[str, Any]) -> None:
+    """The jobs table, their errors and notes about stale or orphaned jobs."""
     from neuropose.datadir import DataDir, probe_lock
     from neuropose.datadir.status import is_stale
     from neuropose.timefmt import format_duration
@@ -99,10 +140,6 @@ def status(
             out_console.print(printable(f"{job_id}: {e.error}"), markup=False)
     for note in notes:
         out_console.print(note, markup=False)
-    if job is not None:
-        from neuropose.datadir import DataDir
-
-        _print_quality(DataDir(settings.data_dir).job(job).output)
 
 
 def _print_quality(job_out: Path) -> None:

@@ -52,6 +52,7 @@ def opensim(
         run_opensim,
     )
     from neuropose.export.opensim_setup import fetch_setup_files
+    from neuropose.quality import refresh_opensim_summaries
 
     require("opensim", "opensim", "OpenSim scaling and inverse kinematics")
     options = OpenSimOptions(
@@ -76,3 +77,5 @@ def opensim(
             f"IK vs 3-point knee: {knees or 'n/a'} deg"
         )
         out_console.print(f"folder  {run.directory}")
+    for path in refresh_opensim_summaries(results, out_root):
+        out_console.print(f"quality {path}")

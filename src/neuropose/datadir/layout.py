@@ -4,7 +4,8 @@
 
     data_dir/
       neuropose.lock            daemon lock (flock; JSON naming the holder)
-      status.json               aggregated StatusFile (daemon state)
+      status.json               aggregated StatusFile (counts, unfinished and recent jobs)
+      status.db                 status index: SQLite (WAL), one row per job
       .staging/                 ingest's work area (ingest.lock, staged jobs)
       in/<job>/                 inputs of a queued or running job (+ READY)
       out/<job>/                one folder per job and nothing else:
@@ -58,6 +59,7 @@ __all__ = [
     "RESULTS_FILE",
     "STAGING_DIR",
     "STATUS_FILE",
+    "STATUS_INDEX_FILE",
     "VISUALIZE_DIR",
     "DataDir",
     "InvalidJobNameError",
@@ -81,6 +83,8 @@ INGEST_LOCK_FILE = "ingest.lock"
 LOCK_FILE = "neuropose.lock"
 #: Name of both the aggregated (top level) and the per-job status file.
 STATUS_FILE = "status.json"
+#: The status index (SQLite; ``-wal``/``-shm`` files beside it while open).
+STATUS_INDEX_FILE = "status.db"
 #: Per-job results file.
 RESULTS_FILE = "results.json"
 #: Per-job checkpoint folder.
@@ -310,6 +314,17 @@ class DataDir:
     def status(self) -> Path:
         """``status.json``: the aggregated status of every job."""
         return self.root / STATUS_FILE
+
+    @property
+    def status_index(self) -> Path:
+        """``status.db``: the status index (one row per job)."""
+        return self.root / STATUS_INDEX_FILE
+
+    @property
+    def status_index_files(self) -> tuple[Path, Path, Path]:
+        """``status.db`` and SQLite's ``status.db-wal`` and ``status.db-shm`` beside it."""
+        db = self.status_index
+        return (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"))
 
     @property
     def legacy_status(self) -> Path:

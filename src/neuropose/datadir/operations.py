@@ -20,8 +20,12 @@ from pathlib import Path
 from neuropose.datadir.layout import PARTIAL_DIR, STATUS_FILE, DataDir, check_job_name
 from neuropose.datadir.lock import ExclusiveLock, LockHeldError
 from neuropose.datadir.status import (
+    finish_times,
+    forget_jobs,
     job_status_path,
+    read_job_status,
     read_status,
+    sync_index,
     write_aggregate_status,
     write_job_status,
 )
@@ -69,7 +73,7 @@ def retry_job(data_dir: Path, job_id: str) -> JobStatusEntry | None:
             f"cannot retry {job_id!r}: {dst} already exists",
             hint="rename or remove the job in in/ first",
         )
-    status = read_status(data_dir)  # refuse on a corrupt status before moving anything
+    read_status(data_dir)  # refuse on a corrupt status before moving anything
     dst.parent.mkdir(parents=True, exist_ok=True)
     try:
         lock = ExclusiveLock(layout.lock, purpose="neuropose retry", wait_s=0.2).acquire()
@@ -77,8 +81,9 @@ def retry_job(data_dir: Path, job_id: str) -> JobStatusEntry | None:
         os.rename(src, dst)
         return None
     try:
+        sync_index(data_dir)
         os.rename(src, dst)
-        entry = status.jobs.get(job_id)
+        entry = read_job_status(data_dir, job_id)
         now = utc_now()
         if entry is None:
             entry = JobStatusEntry(
@@ -96,9 +101,7 @@ def retry_job(data_dir: Path, job_id: str) -> JobStatusEntry | None:
                 }
             )
         write_job_status(data_dir, entry)
-        jobs = dict(status.jobs)
-        jobs[job_id] = entry
-        write_aggregate_status(data_dir, jobs, daemon_pid=None)
+        write_aggregate_status(data_dir, daemon_pid=None)
         return entry
     finally:
         lock.release()
@@ -115,7 +118,7 @@ class PrunePlan:
 def plan_prune(data_dir: Path, older_than_days: float, *, dry_run: bool) -> PrunePlan:
     """Forget completed and failed jobs that finished more than ``older_than_days`` ago.
 
-    Removes their entries from ``status.json`` and their
+    Removes their entries from the status index, ``status.json`` and their
     ``out/<job>/status.json``. Inputs, ``results.json`` and ``failed/``
     directories are kept (a completed job whose ``results.json`` exists is
     not processed again). With ``dry_run`` nothing is changed.
@@ -128,24 +131,25 @@ def plan_prune(data_dir: Path, older_than_days: float, *, dry_run: bool) -> Prun
     if older_than_days < 0:
         raise UsageError(f"--older-than must be >= 0 days, got {older_than_days}")
     cutoff = datetime.now(UTC) - timedelta(days=older_than_days)
-    status = read_status(data_dir)
-    chosen = []
-    for job_id, entry in sorted(status.jobs.items()):
-        if entry.state not in (JobState.COMPLETED, JobState.FAILED):
-            continue
-        when = entry.finished_at or entry.last_update
-        try:
-            if parse_time(when) <= cutoff:
-                chosen.append(job_id)
-        except ValueError:
-            continue
-    plan = PrunePlan(jobs=chosen)
-    if dry_run or not chosen:
+    finished = (JobState.COMPLETED, JobState.FAILED)
+
+    def choose() -> list[str]:
+        chosen = []
+        for job_id, when in sorted(finish_times(data_dir, finished)):
+            try:
+                if parse_time(when) <= cutoff:
+                    chosen.append(job_id)
+            except ValueError:
+                continue
+        return chosen
+
+    plan = PrunePlan(jobs=choose())
+    if dry_run or not plan.jobs:
         return plan
     with ExclusiveLock(DataDir(data_dir).lock, purpose="neuropose prune", wait_s=0.2):
-        status = read_status(data_dir)
-        jobs = {k: v for k, v in status.jobs.items() if k not in chosen}
-        write_aggregate_status(data_dir, jobs, daemon_pid=None)
+        sync_index(data_dir)
+        chosen = plan.jobs = choose()
+        forget_jobs(data_dir, chosen)
         for job_id in chosen:
             path = job_status_path(data_dir, job_id)
             if path.exists():
@@ -165,7 +169,8 @@ class ResetPlan:
 def plan_reset(data_dir: Path, *, yes: bool) -> ResetPlan:
     """Return the daemon state of ``data_dir`` to a fresh start.
 
-    Deletes ``status.json`` (and an old-layout ``out/status.json``), every
+    Deletes ``status.json`` (and an old-layout ``out/status.json``), the
+    status index ``status.db`` (with its ``-wal``/``-shm`` files), every
     ``out/<job>/status.json``, every
     ``out/<job>/partial/`` (checkpoints) and leftover temporary files. Keeps
     inputs (``in/``, ``failed/``) and every ``results.json``. The next
@@ -183,6 +188,8 @@ def plan_reset(data_dir: Path, *, yes: bool) -> ResetPlan:
     paths: list[Path] = []
     if os.path.lexists(layout.status):
         paths.append(layout.status)
+    if os.path.lexists(layout.status_index):
+        paths.append(layout.status_index)  # with its -wal/-shm files
     if layout.has_legacy_status():
         paths.append(layout.legacy_status)
     if layout.root.is_dir():
@@ -201,10 +208,10 @@ def plan_reset(data_dir: Path, *, yes: bool) -> ResetPlan:
     if not yes:
         return plan
     with ExclusiveLock(layout.lock, purpose="neuropose reset", wait_s=0.2):
-        for p in paths:
+        for p in paths + [p for p in layout.status_index_files if p not in paths]:
             if p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)
-            elif p.exists():
+            elif os.path.lexists(p):
                 p.unlink()
     plan.executed = True
     return plan

@@ -1,4 +1,8 @@
-"""The export record written beside the exports (``<stem>.export.json``)."""
+"""The export record written beside the exports (``<stem>.export.json``).
+
+:class:`OpenSimRecord` lives in :mod:`neuropose.schemas.opensim` (the analyzer and
+the quality report read it too) and is re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 from pydantic import Field
 
 from neuropose.schemas.base import Document, FrozenModel
+from neuropose.schemas.opensim import OpenSimRecord
 
 __all__ = ["ExportRecord", "ExportedFile", "OpenSimRecord"]
 
@@ -54,44 +59,3 @@ class ExportRecord(Document):
     source: dict[str, Any]
     options: dict[str, Any]
     files: tuple[ExportedFile, ...]
-
-
-class OpenSimRecord(Document):
-    """``opensim.json``: provenance and summary of one scaling + IK run.
-
-    Attributes
-    ----------
-    created_at, neuropose_version, opensim_version : str
-        When and with what.
-    source : dict
-        Job, video, track, model and input hashes.
-    options : dict
-        Height, mass, locked coordinates, scaling time range, gap policy.
-    setup_files : dict
-        Where Pose2Sim's setup files came from and the SHA-256 of each.
-    markers : dict
-        The marker frame transform and gap-policy record.
-    frames : list of int
-        Half-open frame range of the results that IK ran on.
-    summary : dict
-        Marker RMS (median and max over frames, mm), mean error per marker,
-        given vs estimated height, RMS difference between IK knee angles and
-        NeuroPose's 3-point knee flexion (degrees).
-    coordinates : dict
-        Per IK coordinate: min, max, unit, locked, fraction of frames at a
-        range limit.
-    files : dict
-        SHA-256 of every output file (except this record).
-    """
-
-    created_at: str
-    neuropose_version: str
-    opensim_version: str
-    source: dict[str, Any]
-    options: dict[str, Any]
-    setup_files: dict[str, Any]
-    markers: dict[str, Any]
-    frames: list[int]
-    summary: dict[str, Any]
-    coordinates: dict[str, dict[str, Any]]
-    files: dict[str, str]

@@ -36,6 +36,7 @@ from neuropose.ingest.errors import (
     JobCollisionError,
 )
 from neuropose.ingest.fsops import Budget, Meter
+from neuropose.ingest.multiview import check_staged_jobs
 from neuropose.ingest.naming import MAX_NAME_LENGTH, check_name, sanitize_name
 from neuropose.ingest.placement import Placement, stage_item
 from neuropose.ingest.plan import Plan, open_argument, plan_paths
@@ -310,6 +311,8 @@ class _Run:
                 Budget(self.limits.max_total_bytes),
                 Meter(self.plan.total_bytes, self.progress),
             )
+            if self.zf is not None:  # folder inputs were probed while planning
+                check_staged_jobs(placement.staged, jobs)
             placement.place(drop_status)
         except BaseException:
             placement.rollback()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from neuropose.datadir.layout import IN_DIR, DataDir
 from neuropose.datadir.lock import probe_lock
-from neuropose.datadir.status import read_status
+from neuropose.datadir.status import read_job_status, read_status
 from neuropose.ingest.errors import (
     ArchiveLimitError,
     InsufficientSpaceError,
@@ -25,11 +25,12 @@ from neuropose.ingest.errors import (
     JobCollisionError,
     NoVideosError,
 )
-from neuropose.ingest.naming import VIDEO_EXTENSIONS, human, listing
+from neuropose.ingest.naming import VIDEO_EXTENSIONS, listing
 from neuropose.ingest.plan import Item, Plan
 from neuropose.ingest.report import IngestedJob, IngestedVideo, IngestLimits
 from neuropose.logs import printable
 from neuropose.schemas.status import JobState
+from neuropose.timefmt import format_bytes
 
 __all__ = [
     "FREE_SPACE_RESERVE_BYTES",
@@ -75,6 +76,14 @@ def _existing(data_dir: Path) -> tuple[dict[str, list[str]], dict[str, JobState]
     return found, states
 
 
+def _state(data_dir: Path, states: dict[str, JobState], name: str) -> JobState | None:
+    """State of job ``name``: from the listed jobs, else from the status index (older jobs)."""
+    if name in states:
+        return states[name]
+    entry = read_job_status(data_dir, name) if DataDir(data_dir).out_dir.is_dir() else None
+    return entry.state if entry is not None else None
+
+
 def group_and_check(plan: Plan, data_dir: Path, force: bool, single_job: bool) -> list[JobPlan]:
     """Group items into jobs and report every collision at once."""
     jobs: dict[str, JobPlan] = {}
@@ -82,16 +91,23 @@ def group_and_check(plan: Plan, data_dir: Path, force: bool, single_job: bool) -
     files: dict[tuple[str, str], str] = {}
     for item in plan.items:
         job = jobs.setdefault(item.job, JobPlan(name=item.job, items=[]))
-        if single_job:
-            other = files.get((item.job, item.file))
-            if other is not None:
-                internal.append(
-                    f"{other!r} and {item.source!r} both map to file {item.job}/{item.file}"
-                )
-                continue
-        elif job.items:
+        first = job.items[0] if job.items else None
+        # Several files share a job only with --job, or as one multi-view folder.
+        if (
+            first is not None
+            and not single_job
+            and (first.group, first.multiview)
+            != (
+                item.group,
+                True,
+            )
+        ):
+            internal.append(f"{first.source!r} and {item.source!r} both map to job {item.job!r}")
+            continue
+        other = files.get((item.job, item.file))
+        if other is not None:
             internal.append(
-                f"{job.items[0].source!r} and {item.source!r} both map to job {item.job!r}"
+                f"{other!r} and {item.source!r} both map to file {item.job}/{item.file}"
             )
             continue
         files[(item.job, item.file)] = item.source
@@ -108,7 +124,7 @@ def group_and_check(plan: Plan, data_dir: Path, force: bool, single_job: bool) -
     busy: list[str] = []
     for name, job in jobs.items():
         what = list(found.get(name, []))
-        state = states.get(name)
+        state = _state(data_dir, states, name)
         if state is not None:
             what.append(f"status.json ({state.value})")
             if state is JobState.PROCESSING:
@@ -153,12 +169,18 @@ def completed_jobs_blocked(jobs: list[JobPlan], data_dir: Path) -> None:
 
 
 def job_report(job: JobPlan) -> IngestedJob:
-    videos = [IngestedVideo(source=i.source, file=i.file, size_bytes=i.size) for i in job.items]
+    videos = [
+        IngestedVideo(source=i.source, file=i.file, size_bytes=i.size)
+        for i in job.items
+        if i.kind == "video"
+    ]
+    calibration = next((i.file for i in job.items if i.kind == "calibration"), None)
     return IngestedJob(
         name=job.name,
         path=f"{IN_DIR}/{job.name}",
         videos=tuple(sorted(videos, key=lambda v: v.file)),
         size_bytes=sum(v.size_bytes for v in videos),
+        calibration=calibration,
         replaced=tuple(job.replace),
         previous_state=job.previous_state,
     )
@@ -171,8 +193,8 @@ def check_space(data_dir: Path, needed: int) -> None:
     free = shutil.disk_usage(probe).free
     if free < needed + FREE_SPACE_RESERVE_BYTES:
         raise InsufficientSpaceError(
-            f"{printable(data_dir)}: {human(free)} free, but the input needs {human(needed)} "
-            f"plus a reserve of {human(FREE_SPACE_RESERVE_BYTES)}",
+            f"{printable(data_dir)}: {format_bytes(free)} free, but the input needs "
+            f"{format_bytes(needed)} plus a reserve of {format_bytes(FREE_SPACE_RESERVE_BYTES)}",
             hint="free disk space or ingest a smaller batch",
         )
 
@@ -182,7 +204,7 @@ def check_total(plan: Plan, limits: IngestLimits) -> None:
     if total > limits.max_total_bytes:
         raise ArchiveLimitError(
             f"{printable(', '.join(plan.sources))}: the videos total {total} bytes "
-            f"({human(total)}), above the limit of {limits.max_total_bytes} bytes",
+            f"({format_bytes(total)}), above the limit of {limits.max_total_bytes} bytes",
             hint="nothing was written; raise --max-total-bytes (setting "
             "ingest_max_total_bytes) or ingest a smaller batch",
         )

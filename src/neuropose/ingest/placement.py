@@ -31,19 +31,15 @@ from pathlib import Path
 
 from neuropose.datadir.layout import READY_MARKER, DataDir
 from neuropose.datadir.staging import remove_tree
-from neuropose.datadir.status import (
-    aggregate_status_path,
-    current_status_path,
-    read_status,
-    write_aggregate_status,
-)
+from neuropose.datadir.status import forget_jobs, restore_jobs
+from neuropose.errors import NeuroPoseError
 from neuropose.ingest.collisions import JobPlan
 from neuropose.ingest.errors import IngestError, UnsafeArchiveError
 from neuropose.ingest.fsops import Budget, Meter, copy_file, rename_noreplace, write_stream
 from neuropose.ingest.plan import Item
-from neuropose.io import fsync_directory, load_model, write_model_atomic
+from neuropose.io import fsync_directory
 from neuropose.logs import printable
-from neuropose.schemas.status import StatusFile
+from neuropose.schemas.status import JobStatusEntry
 
 __all__ = ["Placement", "stage_item"]
 
@@ -87,31 +83,22 @@ def stage_item(
 
 
 class _StatusEdit:
-    """Drops replaced jobs from the aggregate status (daemon lock held); can undo it."""
+    """Drops replaced jobs from the status (daemon lock held); can undo it."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.original: StatusFile | None = None
+        self.forgotten: list[JobStatusEntry] = []
         self.done = False
 
     def forget(self, names: list[str]) -> None:
-        agg_path = current_status_path(self.data_dir)
-        if agg_path.is_file():
-            self.original = load_model(agg_path, StatusFile)
-        current = read_status(self.data_dir)
-        kept = {k: v for k, v in current.jobs.items() if k not in names}
-        write_aggregate_status(self.data_dir, kept, daemon_pid=current.daemon_pid)
+        self.forgotten = forget_jobs(self.data_dir, names)
         self.done = True
 
     def undo(self) -> None:
         if not self.done:
             return
-        with contextlib.suppress(OSError):
-            agg = aggregate_status_path(self.data_dir)
-            if self.original is not None:
-                write_model_atomic(agg, self.original)
-            else:
-                agg.unlink()
+        with contextlib.suppress(OSError, NeuroPoseError):
+            restore_jobs(self.data_dir, self.forgotten)
 
 
 class Placement:

@@ -25,16 +25,27 @@ from typing import Literal
 
 from neuropose.ingest.container import TRUNCATED_HINT, scan_file
 from neuropose.ingest.errors import ArchiveLimitError, IngestError
-from neuropose.ingest.naming import check_name, classify, job_and_file, listing
+from neuropose.ingest.multiview import plan_multiview
+from neuropose.ingest.naming import check_name, classify, job_and_file, listing, sanitize_name
 from neuropose.ingest.report import IngestLimits, Mode, SkippedMember, SkipReason
 from neuropose.logs import printable
+from neuropose.multiview.job import side_file_kind
 
-__all__ = ["Argument", "Item", "Plan", "Planner", "open_argument", "plan_paths"]
+__all__ = ["FILES_KEY", "Argument", "Item", "Plan", "Planner", "open_argument", "plan_paths"]
+
+#: Source key of the files named one by one on the command line (one folder group).
+FILES_KEY = "<files>"
 
 
 @dataclass
 class Item:
-    """One video to place: where it comes from and where it goes."""
+    """One file to place: where it comes from and where it goes.
+
+    ``kind`` is ``"video"``, or for a multi-view job its ``"calibration"`` or
+    ``"camera_map"`` (:mod:`neuropose.ingest.multiview`); ``group`` is the
+    folder it was found in (source key, then path parts); ``multiview`` marks
+    the files of a multi-view job (several videos in one job without ``--job``).
+    """
 
     source: str
     job: str
@@ -42,6 +53,9 @@ class Item:
     size: int
     zip_info: zipfile.ZipInfo | None = None
     path: Path | None = None
+    kind: Literal["video", "calibration", "camera_map"] = "video"
+    group: tuple[str, ...] = ()
+    multiview: bool = False
 
 
 @dataclass
@@ -72,6 +86,27 @@ class Planner:
         self.job = job
         self.problems: list[str] = []
         self.truncated = False  # a problem is a truncated or unfinalised video
+        self.source_key = ""  # folder group of the files being added (see Item.group)
+        self.root_names: dict[str, str | None] = {}  # source key -> job name of its root
+        self.side_files: list[Item] = []  # calibration / camera-map candidates
+
+    def take_side_file(
+        self,
+        parts: Sequence[str],
+        source: str,
+        size: int,
+        *,
+        zip_info: zipfile.ZipInfo | None = None,
+        path: Path | None = None,
+    ) -> bool:
+        """Keep a possible calibration or ``cameras.toml`` for the multi-view check."""
+        if side_file_kind(parts[-1]) is None or classify(parts) is not SkipReason.NOT_VIDEO:
+            return False
+        group = (self.source_key, *parts[:-1])
+        self.side_files.append(
+            Item(source, "", parts[-1], size, zip_info=zip_info, path=path, group=group)
+        )
+        return True
 
     def is_video(self, parts: Sequence[str], member: str) -> bool:
         """Whether ``parts`` names a video; if not, record it as skipped with its reason."""
@@ -101,7 +136,15 @@ class Planner:
             if bad:
                 self.problems.append(bad + "; use --job NAME")
         self.plan.items.append(
-            Item(source, job_name, file_name, size, zip_info=zip_info, path=path)
+            Item(
+                source,
+                job_name,
+                file_name,
+                size,
+                zip_info=zip_info,
+                path=path,
+                group=(self.source_key, *parts[:-1]),
+            )
         )
 
     def skip(self, member: str, reason: SkipReason) -> None:
@@ -124,13 +167,17 @@ def plan_paths(
 ) -> Plan:
     """Plan folders (walked, names relative to the folder) and video files."""
     planner = Planner([str(p) for p in paths], mode, job)
+    planner.root_names[FILES_KEY] = None
     count = 0
-    for src in paths:
+    for index, src in enumerate(paths):
         given = open_argument(src, follow_symlinks)
         if not given.is_dir:
             count += 1
+            planner.source_key = FILES_KEY
             _add_file(planner, given.path, [src.name], str(src))
             continue
+        planner.source_key = f"<folder {index}>"
+        planner.root_names[planner.source_key] = sanitize_name(given.path.resolve().name)
         for dirpath, dirnames, filenames in os.walk(given.path, onerror=_raise_walk_error):
             dirnames.sort()
             base = Path(dirpath)
@@ -159,6 +206,7 @@ def plan_paths(
             f"{count} input files exceed the limit of {limits.max_members}",
             hint="raise --max-members (setting ingest_max_members)",
         )
+    plan_multiview(planner, probe=True)
     if planner.problems:
         n = len(planner.problems)
         raise IngestError(
@@ -205,6 +253,13 @@ def open_argument(src: Path, follow_symlinks: bool) -> Argument:
 
 
 def _add_file(planner: Planner, path: Path, parts: Sequence[str], display: str) -> None:
+    if side_file_kind(parts[-1]) is not None:
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise _read_error(exc) from exc
+        if planner.take_side_file(parts, display, size, path=path):
+            return
     if not planner.is_video(parts, display):
         return
     try:

@@ -118,6 +118,10 @@ class IngestedJob(FrozenModel):
         Exactly the videos in the job, sorted by file name.
     size_bytes : int
         Total size of the videos, bytes.
+    calibration : str or None
+        A multi-view job's calibration file in the job directory (staged
+        with its videos, and ``cameras.toml`` when given); ``None`` for a
+        single-view job.
     replaced : tuple of str
         Directories (relative to the data directory) removed because
         ``force`` replaced this job; empty when nothing was replaced.
@@ -130,6 +134,7 @@ class IngestedJob(FrozenModel):
     path: str
     videos: tuple[IngestedVideo, ...]
     size_bytes: int = Field(ge=0)
+    calibration: str | None = None
     replaced: tuple[str, ...] = ()
     previous_state: JobState | None = None
 

@@ -24,11 +24,13 @@ import re
 import stat
 import unicodedata
 import zipfile
+import zlib
 from pathlib import Path
 
 from neuropose.ingest.errors import ArchiveLimitError, IngestError, UnsafeArchiveError
-from neuropose.ingest.naming import listing
-from neuropose.ingest.plan import Plan, Planner
+from neuropose.ingest.multiview import plan_multiview
+from neuropose.ingest.naming import listing, sanitize_name
+from neuropose.ingest.plan import Item, Plan, Planner
 from neuropose.ingest.report import RATIO_EXEMPT_BYTES, IngestLimits
 from neuropose.logs import printable
 
@@ -81,6 +83,8 @@ def plan_archive(zf: zipfile.ZipFile, archive: Path, job: str | None, limits: In
             hint=_MEMBERS_HINT,
         )
     planner = Planner([str(archive)], "extract", job)
+    planner.source_key = "<archive>"
+    planner.root_names[planner.source_key] = sanitize_name(archive.name.rsplit(".", 1)[0])
     over: list[str] = []
     seen: dict[str, str] = {}
     for info in infos:
@@ -99,7 +103,11 @@ def plan_archive(zf: zipfile.ZipFile, archive: Path, job: str | None, limits: In
         if problem is not None:
             planner.problems.append(problem)
             continue
-        if info.is_dir() or not planner.is_video(parts, name):
+        if info.is_dir():
+            continue
+        if planner.take_side_file(parts, name, info.file_size, zip_info=info):
+            continue
+        if not planner.is_video(parts, name):
             continue
         label = f"member {name!r}"
         if info.compress_type not in _SUPPORTED_COMPRESSION:
@@ -130,7 +138,27 @@ def plan_archive(zf: zipfile.ZipFile, archive: Path, job: str | None, limits: In
             hint="nothing was written; raise --max-ratio (setting ingest_max_ratio) only if "
             "the archive is trusted",
         )
+    plan_multiview(planner, probe=False, read=lambda item: _read_member(zf, item))
+    if planner.problems:
+        n = len(planner.problems)
+        raise IngestError(
+            f"{printable(archive)}: refusing the archive ({n} problem"
+            f"{'s' if n != 1 else ''}):\n{listing(planner.problems)}",
+            hint="nothing was written; fix the multi-view job(s) listed",
+        )
     return planner.plan
+
+
+def _read_member(zf: zipfile.ZipFile, item: Item) -> bytes:
+    """A small member (calibration, camera map) read in full; its declared size is bounded."""
+    assert item.zip_info is not None
+    try:
+        return zf.read(item.zip_info)
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as exc:
+        raise UnsafeArchiveError(
+            f"member {item.source!r} is corrupt or its header lies: {exc}",
+            hint="nothing was written; ask the sender for a new archive",
+        ) from exc
 
 
 def path_problem(name: str) -> str | None:

@@ -50,7 +50,8 @@ from collections.abc import Iterator
 from neuropose.config import Settings
 from neuropose.datadir.layout import DataDir
 from neuropose.datadir.lock import ExclusiveLock
-from neuropose.errors import Interrupted, InvalidDocumentError, ResourceError
+from neuropose.datadir.status import read_job_status
+from neuropose.errors import Interrupted, InvalidDocumentError, NeuroPoseError, ResourceError
 from neuropose.interfacer.discovery import StabilityTracker
 from neuropose.interfacer.doctor import run_start_checks
 from neuropose.interfacer.errors import (
@@ -67,6 +68,7 @@ from neuropose.interfacer.renders import JobRenders
 from neuropose.interfacer.reports import QualityReports
 from neuropose.interfacer.transitions import JobBook, RunSummary
 from neuropose.io import load_model
+from neuropose.multiview.job import camera_summaries
 from neuropose.schemas.predictions import JobResults
 from neuropose.schemas.status import JobState, JobStatusEntry
 from neuropose.signals import GracefulStop
@@ -228,7 +230,15 @@ class Interfacer:
             known = self.jobs.get(cand.job_id)
             if known is None:
                 if self.layout.job(cand.job_id).results.is_file():
-                    continue  # completed earlier; its status entry was pruned
+                    continue  # completed earlier (not in memory, or pruned)
+                try:
+                    known = read_job_status(self.layout.root, cand.job_id)  # older than memory
+                except NeuroPoseError as exc:
+                    logger.error("not processed: %s", exc.message)
+                    continue
+                if known is not None:
+                    self.jobs[cand.job_id] = known
+            if known is None:
                 self.book.queue(cand.job_id)
                 changed = True
             elif known.state is JobState.FAILED and cand.job_id not in self.book.stuck_in_in:
@@ -291,11 +301,17 @@ class Interfacer:
         if not results.is_file():
             return False
         try:
-            load_model(results, JobResults)
+            done = load_model(results, JobResults)
         except InvalidDocumentError:
             results.unlink()
             return False
-        self.book.complete(self.jobs[job_id], recovered=True)
+        entry = self.jobs[job_id]
+        if done.triangulation is not None:  # multi-view: the per-camera figures, again
+            tri = done.triangulation
+            entry = entry.model_copy(
+                update={"cameras": camera_summaries(tri), "warnings": tri.warnings}
+            )
+        self.book.complete(entry, recovered=True)
         self._remove_checkpoints(job_id)
         self.reports.find_missing([self.jobs[job_id]])  # written when idle
         return True

@@ -46,6 +46,7 @@ from neuropose.io import (
     write_json_atomic,
     write_model_atomic,
 )
+from neuropose.multiview.job import camera_summaries, find_spec, triangulate_job
 from neuropose.schemas.predictions import JobResults, VideoPredictions
 from neuropose.schemas.status import JobState, JobStatusEntry, VideoProgress
 from neuropose.timefmt import utc_now
@@ -167,6 +168,10 @@ class JobRun:
         ------
         JobVanishedError, NoVideosError
             ``in/<job>`` disappeared, or holds no video.
+        MultiviewJobError, CalibrationError
+            A multi-view job's calibration or camera pairing is invalid
+            (raised before any video runs), or its views cannot be
+            triangulated together (:mod:`neuropose.multiview.job`).
         Interrupted
             Stopped on a signal; the current video's checkpoint was written.
         OSError, NeuroPoseError
@@ -181,6 +186,7 @@ class JobRun:
                 f"job {job_id!r} has no video files in in/{job_id}",
                 hint="put .mp4/.mov/.avi/... files directly in the job directory",
             )
+        find_spec(self.paths.input, [v.name for v in videos])  # multi-view: a bad rig fails first
         self.paths.partial.mkdir(parents=True, exist_ok=True)
         self.partial.drop_changed_inputs(videos)
         self.live.set_videos(
@@ -191,11 +197,18 @@ class JobRun:
         predictions = [self._video(v) for v in videos]
         if not self.paths.input.is_dir():
             raise JobVanishedError(f"in/{job_id} was removed while it was processing")
+        # multi-view step (neuropose.multiview.job): None for a single-view job
+        triangulation = triangulate_job(predictions, self.paths.input)
+        if triangulation is not None:
+            self.live.update(
+                cameras=camera_summaries(triangulation), warnings=triangulation.warnings
+            )
         results = JobResults(
             job_id=job_id,
             created_at=utc_now(),
             neuropose_version=__version__,
             videos=tuple(predictions),
+            triangulation=triangulation,
         )
         write_model_atomic(self.paths.results, results, indent=None)
         return results

@@ -21,11 +21,12 @@ recovered by the next start like any other.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 
 from neuropose.datadir.layout import DataDir
 from neuropose.datadir.staging import clean_staging
-from neuropose.datadir.status import migrate_layout, read_status
+from neuropose.datadir.status import migrate_layout, sync_index
 from neuropose.errors import InvalidDocumentError, NeuroPoseError
 from neuropose.interfacer.errors import PoisonJobError
 from neuropose.interfacer.reports import QualityReports
@@ -54,7 +55,9 @@ class Recovery:
         self.max_attempts = max_attempts
 
     def load_jobs(self) -> dict[str, JobStatusEntry]:
-        """Read every job's entry, then bring the layout and temporary files up to date.
+        """Bring the status index up to date and read the unfinished and recent jobs'
+        entries (:func:`~neuropose.datadir.status.sync_index`; older ones are
+        looked up when their inputs reappear), then the layout and temporary files.
 
         Raises
         ------
@@ -63,7 +66,7 @@ class Recovery:
             was changed (exit code 2).
         """
         try:
-            status = read_status(self.layout.root)
+            status = sync_index(self.layout.root, daemon_pid=os.getpid())
         except InvalidDocumentError as exc:
             raise InvalidDocumentError(
                 f"refusing to start: {exc.message}",

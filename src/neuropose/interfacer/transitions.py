@@ -87,9 +87,9 @@ class JobBook:
         return entry
 
     def write_aggregate(self) -> None:
-        """Write ``status.json`` from every entry."""
+        """Write ``status.json`` from the status index (counts, unfinished and recent jobs)."""
         try:
-            write_aggregate_status(self.layout.root, self.jobs, daemon_pid=os.getpid())
+            write_aggregate_status(self.layout.root, daemon_pid=os.getpid())
         except OSError as exc:
             raise status_write_error(exc, self.layout.root) from exc
 

@@ -30,13 +30,13 @@ from neuropose.models.errors import (
     UnknownModelError,
     UnpinnedModelError,
 )
+from neuropose.models.install import fetch_model, remove_model, verify_model
 from neuropose.models.registry import (
     Backend,
     FetchOptions,
     ModelEntry,
     ModelStatus,
     Staged,
-    fetch_model,
     get_entry,
     known_models,
     load_pose_model,
@@ -45,8 +45,6 @@ from neuropose.models.registry import (
     parse_options,
     register_backend,
     register_model,
-    remove_model,
-    verify_model,
 )
 
 __all__ = [

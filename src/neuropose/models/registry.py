@@ -7,7 +7,8 @@ staging directory and how to build a :class:`~neuropose.models.base.PoseModel`
 from an installed directory. Backends register themselves with
 :func:`register_backend` and their entries with :func:`register_model`; the
 built-in ones (BlazePose, MeTRAbs) are imported on first use. TensorFlow is
-only imported inside a backend's ``load``.
+only imported inside a backend's ``load``. Fetching, verifying and removing
+installed weights live in :mod:`neuropose.models.install`.
 
 Model specifications accepted by :func:`load_pose_model`
 -------------------------------------------------------
@@ -42,7 +43,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,12 +53,9 @@ from neuropose.models.base import PoseModel
 from neuropose.models.errors import (
     CorruptModelError,
     InvalidModelOptionError,
-    ModelFetchError,
-    ModelIntegrityError,
     ModelLoadError,
     ModelNotCachedError,
     UnknownModelError,
-    UnpinnedModelError,
 )
 
 if TYPE_CHECKING:
@@ -70,7 +67,7 @@ __all__ = [
     "ModelEntry",
     "ModelStatus",
     "Staged",
-    "fetch_model",
+    "backend_for",
     "get_entry",
     "known_models",
     "load_pose_model",
@@ -79,8 +76,6 @@ __all__ = [
     "parse_options",
     "register_backend",
     "register_model",
-    "remove_model",
-    "verify_model",
 ]
 
 logger = logging.getLogger(__name__)
@@ -314,7 +309,7 @@ def get_entry(name: str) -> ModelEntry:
         ) from None
 
 
-def _backend(kind: str) -> Backend:
+def backend_for(kind: str) -> Backend:
     _ensure_builtins()
     try:
         return _BACKENDS[kind]
@@ -388,147 +383,6 @@ def model_path(name: str, cache_dir: Path) -> Path:
             f"model {name!r} is not in the cache {Path(cache_dir)}", hint=_fetch_hint(st.entry)
         )
     return st.path
-
-
-def verify_model(name: str, cache_dir: Path) -> cache.ModelManifest:
-    """Re-hash every installed file of ``name`` against its manifest and pins.
-
-    Raises
-    ------
-    CorruptModelError
-        Naming the first file whose bytes or size differ, with a
-        ``fetch --force`` hint.
-    ModelNotCachedError
-        The model is not installed.
-    """
-    path = model_path(name, cache_dir)
-    manifest = cache.read_manifest(path)
-    cache.verify_hashes(path, manifest)
-    entry = get_entry(name)
-    for rel, sha in entry.files.items():
-        if manifest.files.get(rel) != sha:
-            raise CorruptModelError(
-                f"cached model file {path / rel} does not have the pinned sha256 {sha}",
-                hint=f"re-fetch it with `neuropose models fetch {name} --force`",
-            )
-    return manifest
-
-
-def fetch_model(
-    name: str, cache_dir: Path, opts: FetchOptions | None = None
-) -> cache.ModelManifest:
-    """Download (or copy from ``opts.from_path``), verify and install ``name``.
-
-    ``name`` may carry ``?key=value`` load options (ignored here), so the
-    configured ``default_model`` can be passed as is. Concurrent fetches of
-    the same model serialise on a file lock; the
-    second finds the first's verified copy and returns it. Nothing is
-    installed unless every hash matched.
-
-    Raises
-    ------
-    UnknownModelError
-        ``name`` is not registered.
-    UnpinnedModelError
-        No published hash and neither ``sha256`` nor ``trust_unpinned``.
-    ModelFetchError
-        Offline, HTTP failure, truncated or malformed archive.
-    ModelIntegrityError
-        A sha256 or size differs from what was expected.
-    ModelBusyError
-        Another process held the model's lock for too long.
-    """
-    opts = opts or FetchOptions()
-    name = name.partition("?")[0]  # a spec's load options do not affect the weights
-    entry = get_entry(name)
-    backend = _backend(entry.kind)
-    expected = entry.archive_sha256
-    if opts.sha256 is not None:
-        given = opts.sha256.strip().lower()
-        if len(given) != 64 or any(c not in "0123456789abcdef" for c in given):
-            raise UnpinnedModelError(f"--sha256 {opts.sha256!r} is not a 64-digit hex sha256")
-        if expected is not None and given != expected:
-            raise UnpinnedModelError(
-                f"--sha256 {given} differs from the hash pinned for {name!r} ({expected})",
-                hint="omit --sha256 for pinned models",
-            )
-        expected = given
-    if expected is None and not opts.trust_unpinned:
-        raise UnpinnedModelError(
-            f"model {name!r} has no published sha256, so its download cannot be verified",
-            hint=f"pass --sha256 HASH (preferred) or --trust-unpinned to fetch {entry.source}",
-        )
-    if expected is None:
-        logger.warning(
-            "fetching %s without a pinned sha256 (--trust-unpinned): its bytes are not verified",
-            name,
-        )
-    cache_dir = Path(cache_dir)
-    try:
-        return _fetch_locked(name, entry, backend, cache_dir, opts, expected)
-    except OSError as exc:
-        raise ModelFetchError(
-            f"cannot install {name} in {cache_dir}: {exc.strerror or exc}"
-            + (f" ({exc.filename})" if exc.filename else ""),
-            hint="check that model_cache_dir is writable and has free space",
-        ) from exc
-
-
-def _fetch_locked(
-    name: str,
-    entry: ModelEntry,
-    backend: Backend,
-    cache_dir: Path,
-    opts: FetchOptions,
-    expected: str | None,
-) -> cache.ModelManifest:
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with cache.fetch_lock(cache_dir, name):
-        if not opts.force:
-            st = model_status(name, cache_dir)
-            if st.cached and st.verified is not False and st.manifest is not None:
-                logger.info("%s is already installed in %s", name, st.path)
-                return st.manifest
-        with cache.staging_dir(cache_dir, name) as staged:
-            result = backend.materialize(entry, staged, opts, expected, cache_dir)
-            files, _sizes = cache.hash_tree(staged)
-            for rel, sha in entry.files.items():
-                got = files.get(rel)
-                if got != sha:
-                    raise ModelIntegrityError(
-                        f"{name}: extracted file {rel} has sha256 {got}, expected {sha}; "
-                        "nothing was installed",
-                        hint="the source may be tampered with or a different release; "
-                        "check the mirror or file you fetched from",
-                    )
-            manifest = cache.install_staged(
-                cache_dir,
-                staged,
-                name=name,
-                kind=entry.kind,
-                source=result.source,
-                archive_sha256=result.archive_sha256,
-                pinned=expected is not None,
-            )
-    logger.info("installed %s in %s", name, cache.model_dir(cache_dir, name))
-    return manifest
-
-
-def remove_model(name: str, cache_dir: Path) -> bool:
-    """Delete the installed copy of ``name``; ``False`` when it was not installed."""
-    get_entry(name)
-    path = cache.model_dir(cache_dir, name)
-    if not path.exists():
-        return False
-    try:
-        with cache.fetch_lock(cache_dir, name, wait_s=10.0):
-            shutil.rmtree(path)
-    except OSError as exc:
-        raise ModelFetchError(
-            f"cannot remove {path}: {exc.strerror or exc}",
-            hint="check the permissions of model_cache_dir",
-        ) from exc
-    return True
 
 
 def _call_python_factory(spec: str, settings: Settings) -> object:
@@ -626,7 +480,7 @@ def load_pose_model(name: str, settings: Settings, *, also_accept: type | None =
     if sep and kind in _BACKENDS and base not in _ENTRIES:
         return _BACKENDS[kind].load_location(location, settings, options)
     entry = get_entry(base)
-    backend = _backend(entry.kind)
+    backend = backend_for(entry.kind)
     path = model_path(base, settings.model_cache_dir)
     manifest = cache.read_manifest(path)
     cache.check_sizes(path, manifest)

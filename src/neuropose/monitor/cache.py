@@ -13,10 +13,11 @@ one run, figures in ``docs/benchmarks.md``):
    snapshot. Bodies (``/``, ``/status.json``, ``/metrics``, their gzip
    forms) are rendered once per snapshot. Why: building the dashboard costs
    tens of milliseconds, and 200 open dashboards poll 100 times a second.
-2. **The parsed status, keyed by a fingerprint** (inode, size, mtime of the
-   aggregate and of every per-job status file; the daemon replaces them
-   atomically, so a changed file always has a new fingerprint). Why:
-   checking the fingerprint costs about a tenth of parsing the files again.
+2. **The parsed status, keyed by a fingerprint**
+   (:func:`~neuropose.datadir.status.status_version`: the status index's
+   sequence number, bumped by every write; without an index the inode, size
+   and mtime of every status file). Why: checking the fingerprint costs
+   about a tenth of reading the status again.
 3. **Each job's static view** (:func:`~neuropose.monitor.snapshot.static_view`),
    keyed by :func:`~neuropose.monitor.snapshot.entry_key`, in display order,
    holding only the jobs of the current status (bounded by the number of
@@ -50,8 +51,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from neuropose.datadir.layout import STATUS_FILE, DataDir
-from neuropose.datadir.status import current_status_path
+from neuropose.datadir.layout import DataDir
+from neuropose.datadir.status import status_version
 from neuropose.io import load_model
 from neuropose.monitor.snapshot import (
     JobView,
@@ -220,17 +221,11 @@ class MonitorCache:
 
     # -- 2. parsed status ----------------------------------------------------------
     def status_fingerprint(self) -> tuple[Any, ...]:
-        """Changes whenever the aggregate or any per-job status file changes.
-
-        The per-job path is ``JobPaths.status`` (``out/<job>/status.json``)
-        joined as a string: with 1,000 jobs, building ``Path`` objects cost
-        several times more than the ``stat`` calls themselves.
-        """
-        out = os.fspath(self._layout.out_dir)
-        per_job = tuple(
-            (n, _stat(os.path.join(out, n, STATUS_FILE))) for n in self._layout.output_jobs()
-        )
-        return (_stat(current_status_path(self.data_dir)), per_job)
+        """Changes whenever the status could read differently
+        (:func:`~neuropose.datadir.status.status_version`: the status index's
+        sequence number, a few microseconds however many jobs exist; one
+        ``stat`` per job in a data directory without an index)."""
+        return status_version(self.data_dir)
 
     def _read_status(self, data_dir: Path) -> StatusFile:
         key = self.status_fingerprint()

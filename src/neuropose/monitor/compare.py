@@ -28,6 +28,7 @@ from neuropose.analyzer.angles import ANGLE_NAMES, compute_angle
 from neuropose.analyzer.load import load_trial
 from neuropose.errors import NeuroPoseError
 from neuropose.monitor.jobfiles import job_files
+from neuropose.monitor.paging import lookup
 from neuropose.monitor.render import esc, header_html, notices_html, page_html
 from neuropose.monitor.snapshot import Snapshot
 from neuropose.schemas import JobResults, JobState
@@ -98,9 +99,12 @@ def compare_data(
     if angle not in ANGLE_NAMES:
         raise KeyError(angle)
     out = Comparison(angle, list(dict.fromkeys(jobs))[:MAX_JOBS])
-    known = snap.status.jobs if snap.status is not None else {}
     for job in out.jobs:
-        entry = known.get(job)
+        try:
+            entry = lookup(snap, job) if snap.status is not None else None
+        except NeuroPoseError as exc:
+            out.errors.append(f"{job}: {exc.message}")
+            continue
         if entry is None:
             out.errors.append(f"{job}: no such job in the status file")
             continue

@@ -195,6 +195,16 @@ def _counts(view: dict[str, Any]) -> str:
     return f'<section class="counts">{cards}</section>'
 
 
+def _listed(view: dict[str, Any]) -> str:
+    """ " · 150 of 100,000 jobs listed ..." when the table does not hold every job."""
+    if view["listed_jobs"] >= view["total_jobs"]:
+        return ""
+    return (
+        f" · {view['listed_jobs']:,} of {view['total_jobs']:,} jobs listed (unfinished and most "
+        "recently changed); every job: <code>/status.json?limit=100&amp;offset=0</code>"
+    )
+
+
 def render_dashboard(snapshot: Snapshot, token_query: str = "") -> str:
     """The dashboard page (``GET /``).
 
@@ -214,6 +224,7 @@ def render_dashboard(snapshot: Snapshot, token_query: str = "") -> str:
         f"{header_html(view, '/' + token_query)}<main>{notices_html(view)}{_counts(view)}"
         f'<p class="sub">Status written <span id="status-updated">{esc(updated)}</span>'
         f" · stale after {esc(format_duration(view['stale_after_s']))} without heartbeat"
+        f"{_listed(view)}"
         f' · <a href="{esc("/compare" + token_query)}">compare an angle across jobs</a></p>'
         f'<div class="table-wrap"><table id="jobs"><thead><tr>{heads}</tr></thead>'
         f"<tbody>{rows}</tbody></table></div></main>"
@@ -267,13 +278,17 @@ def render_status_json(snapshot: Snapshot, job: str | None = None) -> dict[str, 
     prepared = snapshot.job(job)
     if prepared is None:
         raise KeyError(job)
+    return {**job_status_json(snapshot), "job": prepared.view()}
+
+
+def job_status_json(snapshot: Snapshot) -> dict[str, Any]:
+    """The fields of ``/status.json?job=NAME`` besides ``job``."""
     view = snapshot.summary()
     return {
         "generated_at": view["generated_at"],
         "daemon": view["daemon"],
         "status_available": True,
         "notices": view["notices"],
-        "job": prepared.view(),
     }
 
 
@@ -332,13 +347,13 @@ def render_metrics(snapshot: Snapshot) -> str:
         metric(
             "neuropose_frames_done",
             "gauge",
-            "Frames processed, summed over listed jobs.",
+            "Frames processed, summed over the jobs listed in status.json (unfinished and recent).",
             [("", sum(e.frames_done for _, e in jobs))],
         )
         metric(
             "neuropose_frames_expected",
             "gauge",
-            "Frames expected, summed over listed jobs with a known total.",
+            "Frames expected, summed over the listed jobs with a known total.",
             [("", sum(e.frames_expected or 0 for _, e in jobs))],
         )
         active = [(n, e) for n, e in jobs if e.state.value == "processing"]

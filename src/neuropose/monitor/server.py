@@ -2,14 +2,18 @@
 
 Routes (GET and HEAD only; anything else is 405, unknown paths 404)::
 
-    /                              dashboard (HTML, live via /status.json)
-    /jobs/<job>                    job page (HTML); <job> is looked up among status-file keys
+    /                              dashboard (HTML, live via /status.json): counts of every
+                                   job, the unfinished and the 100 most recently changed ones
+    /jobs/<job>                    job page (HTML); <job> is looked up in the status (any job)
     /jobs/<job>/preview/<index>    the visualize stage's preview PNG of video <index>
     /jobs/<job>/results.json       the job's results (download)
     /jobs/<job>/<name>.report.json an analyze report (and its .csv tables) in out/<job>/
     /jobs/<job>/visualize/<file>   a file of out/<job>/visualize/ (videos with byte ranges)
     /jobs/<job>/export/<file>      a file of out/<job>/export/
     /status.json[?job=NAME]        dashboard data / one job (404 JSON for an unknown job)
+    /status.json?limit=N[&offset=M][&state=S]
+                                   a page of every job, most recently changed first
+                                   (N <= 1000; 400 JSON for a bad parameter)
     /compare[.json]?angle=A&jobs=J one joint angle across jobs (inline SVG / JSON)
     /health                        server liveness + daemon lock state (JSON, always 200)
     /metrics                       Prometheus text exposition
@@ -59,7 +63,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from neuropose import __version__
 from neuropose.datadir.layout import EXPORT_DIR, RESULTS_FILE, VISUALIZE_DIR
-from neuropose.errors import BusyError, ConfigError, ResourceError
+from neuropose.errors import BusyError, ConfigError, NeuroPoseError, ResourceError
 from neuropose.monitor import compare, jobpage, render
 from neuropose.monitor.cache import MonitorCache
 from neuropose.monitor.files import (
@@ -70,6 +74,7 @@ from neuropose.monitor.files import (
     parse_range,
 )
 from neuropose.monitor.jobfiles import is_analyze_output, job_files, job_output_dir
+from neuropose.monitor.paging import lookup, page_params, prepared, status_page
 from neuropose.monitor.snapshot import Snapshot
 from neuropose.schemas import StatusFile
 from neuropose.signals import handle_signals
@@ -157,8 +162,12 @@ class _Response:
         self.span = (0, 0)
 
 
+def _dumps(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
 def _json(status: int, data: Any) -> _Response:
-    return _Response(status, _JSON, json.dumps(data, ensure_ascii=False).encode("utf-8"))
+    return _Response(status, _JSON, _dumps(data))
 
 
 def _html(status: int, text: str) -> _Response:
@@ -258,6 +267,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = f"NeuroPose-monitor/{__version__}"
     sys_version = ""
     timeout = 30  # idle keep-alive connections are closed after this many seconds
+    # Headers and body are two writes: with Nagle's algorithm a small body waits for
+    # the client's delayed ACK (~40 ms per response, measured on /metrics).
+    disable_nagle_algorithm = True
 
     # -- plumbing ---------------------------------------------------------------
     def log_message(self, format: str, *args: Any) -> None:
@@ -374,7 +386,15 @@ class _Handler(BaseHTTPRequestHandler):
         if snap.status is None:
             return self._unavailable_html(snap, token_query)
         name = unquote(rest[0], errors="replace") if rest[0] else ""
-        entry = snap.status.jobs.get(name)
+        try:
+            entry = lookup(snap, name)
+        except NeuroPoseError as exc:
+            return _html(
+                503,
+                render.render_error_page(
+                    snap, 503, "Job status unavailable", exc.message, token_query
+                ),
+            )
         if entry is None:
             return self._not_found(snap, token_query, f"No job named {name!r} in the status file.")
         if len(rest) == 1:
@@ -486,13 +506,31 @@ class _Handler(BaseHTTPRequestHandler):
     ) -> _Response:
         if snap.status is None:
             return _json(503, {**snap.view(), "error": snap.error})
-        if "job" in query:
-            name = query["job"][0]
-            try:
-                return _json(200, render.render_status_json(snap, name))
-            except KeyError:
-                return _json(404, {"error": "unknown job", "job": name})
-        return _status_json_response(cache, snap)
+        try:
+            if "job" in query:
+                name = query["job"][0]
+                entry = lookup(snap, name)
+                if entry is None:
+                    return _json(404, {"error": "unknown job", "job": name})
+                return _json(
+                    200, {**render.job_status_json(snap), "job": prepared(snap, entry).view()}
+                )
+            if not {"limit", "offset", "state"} & query.keys():
+                return _status_json_response(cache, snap)
+            params = page_params(query)
+            if isinstance(params, str):
+                return _json(400, {"error": params})
+            limit, offset, states = params
+
+            def make() -> bytes:
+                return _dumps(status_page(snap, limit, offset, states))
+
+            if offset == 0 and len(states or ()) <= 1:  # first pages are polled: one per snapshot
+                key = ("page", limit, tuple(states or ()))
+                return _cached(cache, snap, key, _JSON, make)
+            return _Response(200, _JSON, make())
+        except NeuroPoseError as exc:
+            return _json(503, {**snap.summary(), "status_available": False, "error": exc.message})
 
     def _unavailable_html(self, snap: Snapshot, token_query: str) -> _Response:
         return _html(

@@ -318,11 +318,11 @@ class Snapshot:
         }
 
     def counts(self) -> dict[str, int]:
-        """Number of jobs per state (every state present, zeros included)."""
+        """Number of jobs per state over every job, not only the listed ones (zeros included)."""
         out = {s.value: 0 for s in STATE_ORDER}
         if self.status is not None:
-            for entry in self.status.jobs.values():
-                out[entry.state.value] = out.get(entry.state.value, 0) + 1
+            for state, n in self.status.state_counts().items():
+                out[state.value] = n
         return out
 
     def notices(self) -> list[dict[str, str]]:
@@ -338,7 +338,7 @@ class Snapshot:
                     "this data directory): the status below will not change until it is started.",
                 }
             )
-        if self.status is not None and not self.status.jobs:
+        if self.status is not None and self.status.total == 0:
             out.append(
                 {
                     "level": "info",
@@ -387,6 +387,8 @@ class Snapshot:
             "status_updated_at": self.status.updated_at if self.status else None,
             "stale_after_s": self.stale_after_s,
             "counts": self.counts(),
+            "total_jobs": self.status.total if self.status else 0,
+            "listed_jobs": len(self.jobs),
             "notices": self.notices(),
         }
 

@@ -19,8 +19,10 @@ Examples
 """
 
 from neuropose.quality.files import (
+    load_opensim_record,
     load_quality_reports,
     quality_report_path,
+    refresh_opensim_summaries,
     write_job_quality_reports,
     write_quality_report,
 )
@@ -33,10 +35,13 @@ from neuropose.quality.metrics import (
     compute_quality,
 )
 from neuropose.quality.report import (
+    MAX_AT_LIMIT_FRACTION,
+    MAX_IK_MARKER_RMS_MM,
     MAX_SEGMENT_CV,
     MIN_MEAN_CONFIDENCE,
     MIN_SUBJECT_DETECTION,
     build_quality_report,
+    opensim_quality,
     summarize_quality,
 )
 from neuropose.quality.verdict import Verdict, combine_verdicts, quality_verdict
@@ -44,6 +49,8 @@ from neuropose.quality.verdict import Verdict, combine_verdicts, quality_verdict
 __all__ = [
     "CLINICAL_SEGMENTS",
     "DEFAULT_JITTER_CUTOFF_HZ",
+    "MAX_AT_LIMIT_FRACTION",
+    "MAX_IK_MARKER_RMS_MM",
     "MAX_SEGMENT_CV",
     "MIN_MEAN_CONFIDENCE",
     "MIN_SUBJECT_DETECTION",
@@ -53,9 +60,12 @@ __all__ = [
     "clinical_segments",
     "combine_verdicts",
     "compute_quality",
+    "load_opensim_record",
     "load_quality_reports",
+    "opensim_quality",
     "quality_report_path",
     "quality_verdict",
+    "refresh_opensim_summaries",
     "render_quality_fragment",
     "render_quality_html",
     "summarize_quality",

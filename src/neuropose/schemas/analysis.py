@@ -26,6 +26,10 @@ __all__ = [
 ]
 
 
+#: Where a named angle comes from (``AnalysisConfig.angle_source``).
+AngleSource = Literal["keypoints", "opensim"]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -198,6 +202,12 @@ class AnalysisConfig(_Strict):
         Joints whose speed (mm/s, from timestamps) is summarised.
     up_axis : str
         Up-axis estimation method (auto, ground_plane, body_axis, camera).
+    angle_source : str or dict
+        Where named angles come from: ``"keypoints"`` (computed from three
+        keypoints, the default) or ``"opensim"`` (the results' OpenSim
+        inverse kinematics, ``neuropose opensim``; angles without an OpenSim
+        coordinate, e.g. ``trunk_inclination``, stay keypoint angles), or a
+        table angle -> source for some angles only (the others: keypoints).
     segmentations : list of SegmentationSpec
     gait : GaitSpec, optional
     comparisons : list of ComparisonSpec
@@ -213,6 +223,7 @@ class AnalysisConfig(_Strict):
     custom_angles: tuple[CustomAngleSpec, ...] = ()
     speeds: tuple[str, ...] = ()
     up_axis: Literal["auto", "ground_plane", "body_axis", "camera"] = "auto"
+    angle_source: AngleSource | dict[str, AngleSource] = "keypoints"
     segmentations: tuple[SegmentationSpec, ...] = ()
     gait: GaitSpec | None = None
     comparisons: tuple[ComparisonSpec, ...] = ()
@@ -225,7 +236,25 @@ class AnalysisConfig(_Strict):
         angle_names = [*self.angles, *(c.name for c in self.custom_angles)]
         if len(set(angle_names)) != len(angle_names):
             raise ValueError("angle names (angles and custom_angles) must be unique")
+        if isinstance(self.angle_source, dict):
+            stray = sorted(set(self.angle_source) - set(self.angles))
+            if stray:
+                raise ValueError(
+                    f"angle_source names {', '.join(stray)}, not in 'angles' "
+                    "(custom angles are always computed from keypoints)"
+                )
         return self
+
+    def source_of(self, angle: str, opensim_angles: tuple[str, ...]) -> AngleSource:
+        """Source of a named angle: ``"opensim"`` only for angles in ``opensim_angles``
+        when the config asks for it globally, as asked when per angle."""
+        if isinstance(self.angle_source, dict):
+            return self.angle_source.get(angle, "keypoints")
+        return (
+            "opensim"
+            if self.angle_source == "opensim" and angle in opensim_angles
+            else ("keypoints")
+        )
 
 
 class AnalysisReport(Document):

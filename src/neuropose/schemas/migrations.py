@@ -138,6 +138,15 @@ def _job_results_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+@registry.register("StatusFile", 1)
+def _status_file_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 may list only some jobs and adds ``counts`` and ``seq``; a v1 file
+    lists every job, which ``counts = None`` says."""
+    data.setdefault("counts", None)
+    data.setdefault("seq", None)
+    return data
+
+
 def migrate(model: type[BaseModel], data: Any, *, source: Path | str = "<document>") -> Any:
     """Migrate ``data`` with the global :data:`registry`."""
     return registry.migrate(model, data, source=source)

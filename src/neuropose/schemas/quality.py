@@ -6,7 +6,10 @@ and ``neuropose visualize`` beside its other outputs. Metrics are defined in
 
 Schema versions: 1 had no ``segment_length_*`` fields; version 2 added them
 (a version-1 file loads with both empty, so its headline segment figures
-read "n/a" until the report is made again).
+read "n/a" until the report is made again). Version 3 added the left/right
+swap counts (``swap_corrected_frames``, ``swap_runs``); an older file loads
+with both ``null`` (unknown, shown as "n/a"), never 0. Version 3 also added ``opensim``
+(the OpenSim IK summary, null when no ``neuropose opensim`` run exists).
 """
 
 from __future__ import annotations
@@ -15,10 +18,39 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from neuropose.schemas.base import Document
+from neuropose.schemas.base import Document, FrozenModel
 from neuropose.schemas.migrations import registry
 
-__all__ = ["QualityReport"]
+__all__ = ["OpenSimQuality", "QualityReport"]
+
+
+class OpenSimQuality(FrozenModel):
+    """Summary of the video's OpenSim scaling + IK run (``opensim/<stem>/opensim.json``).
+
+    Attributes
+    ----------
+    marker_rms_mm_median, marker_rms_mm_max : float
+        Per-frame RMS distance between the model's markers and the data
+        (mm): median and maximum over the frames IK ran on.
+    frames : (int, int)
+        Half-open range of result frames IK ran on.
+    locked_coordinates : list of str
+        Coordinates locked at 0 (not measured).
+    coordinates_at_limit : dict
+        Unlocked coordinate -> fraction (0..1) of IK frames at a range limit
+        (within 0.5 deg); only coordinates that reach a limit. Such values
+        are the model's bound, not a measurement.
+    knee_rms_deg : dict
+        ``left``/``right`` -> RMS difference (deg) between IK knee angle and
+        NeuroPose's 3-point knee flexion.
+    """
+
+    marker_rms_mm_median: float
+    marker_rms_mm_max: float
+    frames: tuple[int, int]
+    locked_coordinates: tuple[str, ...] = ()
+    coordinates_at_limit: dict[str, float] = Field(default_factory=dict)
+    knee_rms_deg: dict[str, float] = Field(default_factory=dict)
 
 
 class QualityReport(Document):
@@ -74,6 +106,15 @@ class QualityReport(Document):
         at the same place within 5 frames).
     subject_fragments : int
         Separate contiguous runs of the subject's track (1 is ideal).
+    swap_corrected_frames : int or None
+        Frames of the subject whose left/right labels the estimator exchanged
+        (:mod:`neuropose.estimator.refine`, any body part); None when unknown
+        (a report older than schema version 3).
+    swap_runs : int or None
+        Runs of consecutive relabelled detections of the subject (one per body
+        part and run, ``VideoPredictions.swap_corrections``); None when unknown.
+    opensim : OpenSimQuality or None
+        The OpenSim IK summary when ``neuropose opensim`` ran on the video.
     warnings : list of str
         Plain-language findings that need a human look.
     created_at : str
@@ -82,8 +123,8 @@ class QualityReport(Document):
         Version that wrote the report.
     """
 
-    SCHEMA_VERSION: ClassVar[int] = 2
-    schema_version: int = Field(default=2, description="Version of this document's schema.")
+    SCHEMA_VERSION: ClassVar[int] = 3
+    schema_version: int = Field(default=3, description="Version of this document's schema.")
     job_id: str
     video: str = Field(min_length=1)
     skeleton: str
@@ -106,6 +147,9 @@ class QualityReport(Document):
     jitter_px: dict[str, float | None] = Field(default_factory=dict)
     id_switches: int = Field(default=0, ge=0)
     subject_fragments: int = Field(default=0, ge=0)
+    swap_corrected_frames: int | None = Field(default=None, ge=0)
+    swap_runs: int | None = Field(default=None, ge=0)
+    opensim: OpenSimQuality | None = None
     warnings: tuple[str, ...] = ()
     created_at: str
     neuropose_version: str
@@ -116,4 +160,13 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     """Version 1 had no clinical segment figures: they are unknown (empty), not zero."""
     data.setdefault("segment_length_cv", {})
     data.setdefault("segment_length_mm", {})
+    return data
+
+
+@registry.register("QualityReport", 2)
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 had neither swap counts (unknown: null, not zero) nor an OpenSim summary."""
+    data.setdefault("swap_corrected_frames", None)
+    data.setdefault("swap_runs", None)
+    data.setdefault("opensim", None)
     return data

@@ -21,7 +21,14 @@ from pydantic import Field
 
 from neuropose.schemas.base import Document, FrozenModel
 
-__all__ = ["AttemptRecord", "JobState", "JobStatusEntry", "StatusFile", "VideoProgress"]
+__all__ = [
+    "AttemptRecord",
+    "CameraSummary",
+    "JobState",
+    "JobStatusEntry",
+    "StatusFile",
+    "VideoProgress",
+]
 
 
 class JobState(StrEnum):
@@ -41,6 +48,22 @@ class VideoProgress(FrozenModel):
     state: JobState = JobState.QUEUED
     frames_done: int = Field(default=0, ge=0)
     frames_expected: int | None = Field(default=None, ge=0)
+
+
+class CameraSummary(FrozenModel):
+    """One camera of a triangulated (multi-view) job, as shown in its status entry.
+
+    ``median_reprojection_px``: median distance (px, in that video) between
+    the model's 2D keypoints and the triangulated 3D reprojected; ``swaps``:
+    frames whose left/right labels were exchanged; ``offset_frames``: that
+    view's frame ``f + offset`` is the reference's frame ``f``.
+    """
+
+    camera: str
+    video: str
+    median_reprojection_px: float | None = None
+    swaps: int = Field(default=0, ge=0)
+    offset_frames: int = 0
 
 
 class AttemptRecord(FrozenModel):
@@ -90,6 +113,12 @@ class JobStatusEntry(Document):
         ``"<ErrorType>: message"`` of the last failure.
     results_path : str or None
         Path of ``results.json`` relative to the data directory.
+    cameras : list of CameraSummary
+        Multi-view jobs: per camera the median reprojection error, swaps and
+        offset of the triangulation (empty for single-view jobs).
+    warnings : list of str
+        Multi-view jobs: the triangulation's warnings (a suspect camera, an
+        offset that could not be identified).
     """
 
     SCHEMA_VERSION: ClassVar[int] = 1
@@ -109,16 +138,54 @@ class JobStatusEntry(Document):
     eta_s: float | None = Field(default=None, ge=0)
     error: str | None = None
     results_path: str | None = None
+    cameras: tuple[CameraSummary, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 class StatusFile(Document):
-    """The aggregated ``status.json`` (top of the data directory): every job the daemon knows.
+    """The aggregated ``status.json`` (top of the data directory).
 
-    ``jobs`` maps job id to its entry; ``updated_at`` is the time of the last
-    write and ``daemon_pid`` the writer.
+    Attributes
+    ----------
+    updated_at : str
+        Time of the write.
+    daemon_pid : int or None
+        The writer.
+    counts : dict of JobState to int, or None
+        Number of jobs per state over *every* job the daemon knows (every
+        state present). ``None`` (schema version 1, and documents built in
+        memory) means ``jobs`` lists every job.
+    seq : int or None
+        Sequence number of the status index (``status.db``) this document
+        reflects; ``None`` when no index existed.
+    jobs : dict of str to JobStatusEntry
+        Every unfinished job (queued, processing, interrupted) and the most
+        recently changed finished ones (see
+        :data:`neuropose.datadir.status.RECENT_JOBS`).
     """
 
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2
+    schema_version: int = Field(default=2, description="Version of this document's schema.")
     updated_at: str
     daemon_pid: int | None = None
+    counts: dict[JobState, int] | None = None
+    seq: int | None = Field(default=None, ge=0)
     jobs: dict[str, JobStatusEntry] = Field(default_factory=dict)
+
+    def state_counts(self) -> dict[JobState, int]:
+        """Jobs per state over every job (from ``counts``, else from ``jobs``).
+
+        >>> StatusFile(updated_at="2026-01-01T00:00:00Z").state_counts()[JobState.QUEUED]
+        0
+        """
+        if self.counts is not None:
+            return {s: self.counts.get(s, 0) for s in JobState}
+        out = dict.fromkeys(JobState, 0)
+        for entry in self.jobs.values():
+            out[entry.state] += 1
+        return out
+
+    @property
+    def total(self) -> int:
+        """Number of jobs the daemon knows (``jobs`` may list fewer)."""
+        return sum(self.state_counts().values())
