@@ -1,24 +1,29 @@
 """Reviewing a real trial in headless Chromium: verdict, seekable overlay video, plots, downloads.
 
 The job is ``cam01.mp4`` (the lab clip: 1080x1920, 60 fps, 100 frames)
-through the real BlazePose model, rendered with ``neuropose visualize``.
+processed by the daemon (``neuropose watch --once``) with the real BlazePose
+model, which then renders its visuals (setting ``render_after_job``).
 Screenshots go to ``test-artifacts/monitor_review_*.png``.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from tests.monitor.statusdata import make_entry, write_status
+from tests.conftest import REPO_PYTHONPATH
 
-from neuropose.io import load_model, write_model_atomic
+from neuropose.io import load_model
 from neuropose.quality import quality_verdict
-from neuropose.schemas import JobResults, JobState
 from neuropose.schemas.quality import QualityReport
+from neuropose.schemas.render import RenderRecord
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.media]
 
@@ -36,24 +41,29 @@ EXPECTED_TYPES = {
 
 @pytest.fixture(scope="module")
 def review_dir(
-    tmp_path_factory: pytest.TempPathFactory, shared_media: Path, blazepose_model: Any
+    tmp_path_factory: pytest.TempPathFactory, shared_media: Path, blazepose_weights: Path
 ) -> Path:
-    """A data directory with one completed job whose visuals exist (real model)."""
-    from neuropose.cli import main
-    from neuropose.estimator import Estimator
-
+    """A data directory where the daemon processed ``cam01.mp4`` with the real model and
+    rendered its visuals (``neuropose watch --once``, render_after_job on by default)."""
     cam01 = shared_media / "lab_single_person" / "cam01.mp4"
-    data_dir = tmp_path_factory.mktemp("review") / "data"
-    job_dir = data_dir / "out" / JOB
-    job_dir.mkdir(parents=True)
-    (data_dir / "in").mkdir()
-    blazepose_model.reset()
-    vp = Estimator(blazepose_model).process_video(cam01)
-    results = JobResults(
-        job_id=JOB, created_at="2026-11-29T18:00:00Z", neuropose_version="0", videos=(vp,)
+    tmp = tmp_path_factory.mktemp("review")
+    data_dir = tmp / "data"
+    (data_dir / "in" / JOB).mkdir(parents=True)
+    shutil.copyfile(cam01, data_dir / "in" / JOB / "cam01.mp4")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEUROPOSE_")}
+    env.update(
+        PYTHONPATH=REPO_PYTHONPATH,
+        XDG_DATA_HOME=str(tmp / "xdg"),
+        NEUROPOSE_MODEL_CACHE_DIR=str(blazepose_weights),
+        NEUROPOSE_SETTLE_SECONDS="0",
+        NEUROPOSE_NUM_THREADS="2",
     )
-    write_model_atomic(job_dir / "results.json", results)
-    assert main(["visualize", str(job_dir / "results.json"), "--video", str(cam01)]) == 0
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from neuropose.cli import main; sys.exit(main())",
+         "watch", "--once", "--data-dir", str(data_dir), "--model", "blazepose-full"],
+        env=env, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
     return data_dir
 
 
@@ -63,19 +73,8 @@ def test_clinician_reviews_a_real_trial(
     server: Callable[..., Any],
     artifacts_dir: Path,
 ) -> None:
-    write_status(
-        review_dir,
-        {
-            JOB: make_entry(
-                JOB,
-                JobState.COMPLETED,
-                frames_done=100,
-                frames_expected=100,
-                attempts=1,
-                results_path=f"out/{JOB}/results.json",
-            )
-        },
-    )
+    record = load_model(review_dir / "out" / JOB / "visualize" / "render.json", RenderRecord)
+    assert record.state == "done", record.error
     srv = server(review_dir)
     media: list[tuple[str, int, str | None]] = []  # (path, status, request Range)
     page.on(
