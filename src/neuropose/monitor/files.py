@@ -20,6 +20,7 @@ True
 
 from __future__ import annotations
 
+import email.utils
 import os
 import re
 import stat
@@ -34,6 +35,7 @@ __all__ = [
     "ByteRange",
     "OpenFile",
     "RangeNotSatisfiable",
+    "answer_range",
     "content_disposition",
     "content_type_for",
     "etag",
@@ -269,3 +271,30 @@ def open_job_file(job_dir: Path, folder: str | None, name: str) -> OpenFile | No
         os.close(fd)
         return None
     return OpenFile(fh, name, st.st_size, etag(st), st.st_mtime, ctype)
+
+
+def answer_range(
+    handle: OpenFile, range_header: str | None, if_range: str | None
+) -> tuple[int, dict[str, str], tuple[int, int]] | RangeNotSatisfiable:
+    """Status (200/206), headers and byte span of the answer for ``handle``, or why it is 416.
+
+    Headers: ``Accept-Ranges``, ``ETag``, ``Last-Modified``, ``Content-Range``
+    (206) and ``Content-Disposition`` (downloads). An ``If-Range`` naming
+    another version of the file (neither its ETag nor its Last-Modified)
+    gets the whole file.
+    """
+    modified = email.utils.formatdate(handle.mtime, usegmt=True)
+    headers = {"Accept-Ranges": "bytes", "ETag": handle.etag, "Last-Modified": modified}
+    disposition = content_disposition(handle.name)
+    if disposition is not None:
+        headers["Content-Disposition"] = disposition
+    if if_range is not None and if_range.strip() not in (handle.etag, modified):
+        range_header = None  # the client's copy is of another version: send it all
+    try:
+        span = parse_range(range_header, handle.size)
+    except RangeNotSatisfiable as exc:
+        return exc
+    if span is None:
+        return 200, headers, (0, handle.size)
+    headers["Content-Range"] = span.content_range(handle.size)
+    return 206, headers, (span.start, span.stop)

@@ -39,12 +39,14 @@ from neuropose.schemas.render import RenderRecord
 
 __all__ = [
     "MAX_QUALITY_BYTES",
+    "SERVED_FOLDERS",
     "Download",
     "JobFiles",
     "VideoVisuals",
     "is_analyze_output",
     "job_files",
     "job_output_dir",
+    "served_at_job_root",
 ]
 
 #: Largest quality.json the job page reads, bytes.
@@ -78,6 +80,21 @@ def is_analyze_output(name: str) -> bool:
     (False, False)
     """
     return ".report." in name and name.endswith((".report.json", ".csv"))
+
+
+#: Sub-folders of ``out/<job>/`` whose files are served (``/jobs/<job>/<folder>/<file>``).
+SERVED_FOLDERS = (VISUALIZE_DIR, EXPORT_DIR)
+
+
+def served_at_job_root(name: str) -> bool:
+    """Whether ``out/<job>/<name>`` may be served: ``results.json`` and analyze reports.
+
+    >>> served_at_job_root("results.json"), served_at_job_root("gait.report.steps.csv")
+    (True, True)
+    >>> served_at_job_root("status.json")
+    False
+    """
+    return name == RESULTS_FILE or is_analyze_output(name)
 
 
 def job_output_dir(data_dir: Path, name: str) -> Path | None:

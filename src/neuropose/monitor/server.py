@@ -45,7 +45,6 @@ Request logs go to the ``neuropose.monitor.server`` logger at DEBUG level.
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import gzip
 import hmac
 import ipaddress
@@ -62,18 +61,16 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from neuropose import __version__
-from neuropose.datadir.layout import EXPORT_DIR, RESULTS_FILE, VISUALIZE_DIR
 from neuropose.errors import BusyError, ConfigError, NeuroPoseError, ResourceError
 from neuropose.monitor import compare, jobpage, render
 from neuropose.monitor.cache import MonitorCache
-from neuropose.monitor.files import (
-    OpenFile,
-    RangeNotSatisfiable,
-    content_disposition,
-    open_job_file,
-    parse_range,
+from neuropose.monitor.files import OpenFile, RangeNotSatisfiable, answer_range, open_job_file
+from neuropose.monitor.jobfiles import (
+    SERVED_FOLDERS,
+    job_files,
+    job_output_dir,
+    served_at_job_root,
 )
-from neuropose.monitor.jobfiles import is_analyze_output, job_files, job_output_dir
 from neuropose.monitor.paging import lookup, page_params, prepared, status_page
 from neuropose.monitor.snapshot import Snapshot
 from neuropose.schemas import StatusFile
@@ -219,44 +216,18 @@ def _warm(cache: MonitorCache, snap: Snapshot) -> None:
 #: A video index in a preview URL: plain ASCII digits, at most this many.
 _MAX_INDEX_DIGITS = 6
 
-#: Sub-folders of ``out/<job>/`` whose files are served (as ``/jobs/<job>/<folder>/<file>``).
-SERVED_FOLDERS = (VISUALIZE_DIR, EXPORT_DIR)
-
-
-def served_at_job_root(name: str) -> bool:
-    """Whether ``out/<job>/<name>`` may be served: ``results.json`` and analyze reports.
-
-    See :func:`~neuropose.monitor.jobfiles.is_analyze_output`.
-
-    >>> served_at_job_root("results.json"), served_at_job_root("gait.report.steps.csv")
-    (True, True)
-    >>> served_at_job_root("status.json")
-    False
-    """
-    return name == RESULTS_FILE or is_analyze_output(name)
-
 
 def _file_response(handle: OpenFile, range_header: str | None, if_range: str | None) -> _Response:
     """200 (whole file), 206 (one range) or 416 for an open file (closed on 416)."""
-    modified = email.utils.formatdate(handle.mtime, usegmt=True)
-    extra = {"Accept-Ranges": "bytes", "ETag": handle.etag, "Last-Modified": modified}
-    disposition = content_disposition(handle.name)
-    if disposition is not None:
-        extra["Content-Disposition"] = disposition
-    if if_range is not None and if_range.strip() not in (handle.etag, modified):
-        range_header = None  # the client's copy is of another version: send it all
-    try:
-        span = parse_range(range_header, handle.size)
-    except RangeNotSatisfiable as exc:
+    answer = answer_range(handle, range_header, if_range)
+    if isinstance(answer, RangeNotSatisfiable):
         handle.close()
-        resp = _json(416, {"error": f"range not satisfiable: {exc.reason}", "size": handle.size})
+        resp = _json(416, {"error": f"range not satisfiable: {answer.reason}", "size": handle.size})
         resp.extra.update({"Content-Range": f"bytes */{handle.size}", "Accept-Ranges": "bytes"})
         return resp
-    resp = _Response(200 if span is None else 206, handle.content_type, b"", extra)
-    resp.file = handle
-    resp.span = (0, handle.size) if span is None else (span.start, span.stop)
-    if span is not None:
-        extra["Content-Range"] = span.content_range(handle.size)
+    status, headers, span = answer
+    resp = _Response(status, handle.content_type, b"", headers)
+    resp.file, resp.span = handle, span
     return resp
 
 
