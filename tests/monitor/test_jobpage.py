@@ -24,11 +24,12 @@ from tests.monitor.statusdata import (
 
 from neuropose.io import write_json_atomic
 from neuropose.monitor.jobfiles import job_files
-from neuropose.monitor.jobpage import format_size, render_job_page
+from neuropose.monitor.jobpage import render_job_page
 from neuropose.monitor.snapshot import take_snapshot
 from neuropose.quality import Verdict, combine_verdicts, quality_verdict
 from neuropose.schemas import JobState
 from neuropose.schemas.quality import QualityReport
+from neuropose.timefmt import format_bytes
 
 
 class _Tags(HTMLParser):
@@ -167,13 +168,13 @@ def test_hostile_names_stay_text(data_dir: Path) -> None:
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
-def test_format_size() -> None:
-    assert [format_size(n) for n in (0, 1023, 1024, 3000, 2**30 * 3)] == [
+def test_download_sizes_use_the_one_byte_formatter() -> None:
+    assert [format_bytes(n) for n in (0, 1023, 1024, 3000, 2**30 * 3)] == [
         "0 B",
         "1023 B",
-        "1.0 KiB",
+        "1 KiB",
         "2.9 KiB",
-        "3.0 GiB",
+        "3 GiB",
     ]
 
 

@@ -16,6 +16,11 @@ Top to bottom:
 
 Media and downloads are same-origin URLs under ``/jobs/<job>/`` (the CSP
 allows nothing else); the viewer's ``?token=`` is appended to each.
+
+Examples
+--------
+>>> [VERDICT_TITLES[v] for v in ("usable", "caution", "not usable")]
+['Usable', 'Use with caution', 'Not usable']
 """
 
 from __future__ import annotations
@@ -38,9 +43,9 @@ from neuropose.monitor.render import (
 from neuropose.monitor.snapshot import PreparedJob, Snapshot, static_view
 from neuropose.quality import Verdict, combine_verdicts, quality_verdict
 from neuropose.schemas import JobState, JobStatusEntry
-from neuropose.timefmt import format_time
+from neuropose.timefmt import format_bytes, format_time
 
-__all__ = ["VERDICT_TITLES", "format_size", "job_verdict", "render_job_page"]
+__all__ = ["VERDICT_TITLES", "job_verdict", "render_job_page"]
 
 #: Heading of each verdict level.
 VERDICT_TITLES = {
@@ -56,20 +61,6 @@ _GROUP_TITLES = {
     "exports": "Exports",
     "visuals": "Visual outputs",
 }
-
-
-def format_size(n: int) -> str:
-    """A file size for people (binary units).
-
-    >>> format_size(512), format_size(1536), format_size(5 * 2**20)
-    ('512 B', '1.5 KiB', '5.0 MiB')
-    """
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
 
 
 def job_verdict(files: JobFiles, state: JobState) -> Verdict | None:
@@ -208,7 +199,7 @@ def _downloads(files: JobFiles, name: str, tq: str) -> str:
         f'<div class="col"><h3>{esc(_GROUP_TITLES.get(g, g))}</h3><ul class="files">'
         + "".join(
             f'<li><a href="{esc(_file_url(name, d.path, tq))}" download>'
-            f'{esc(d.path.rsplit("/", 1)[-1])}</a> <span class="size">{esc(format_size(d.size))}'
+            f'{esc(d.path.rsplit("/", 1)[-1])}</a> <span class="size">{esc(format_bytes(d.size))}'
             "</span></li>"
             for d in items
         )
