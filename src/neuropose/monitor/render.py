@@ -21,6 +21,7 @@ import functools
 import hashlib
 import json
 import math
+from collections.abc import Sequence
 from html import escape
 from importlib import resources
 from typing import Any
@@ -97,7 +98,7 @@ def content_security_policy() -> str:
         f"script-src 'sha256-{_sha256(_asset('monitor.js'))}'; "
         f"style-src 'sha256-{_sha256(_asset('monitor.css'))}'; "
         "img-src 'self' data:; media-src 'self'; connect-src 'self'; base-uri 'none'; "
-        "form-action 'none'; "
+        "form-action 'self'; "
         "frame-ancestors 'none'"
     )
 
@@ -167,7 +168,9 @@ def _row(job: PreparedJob, token_query: str) -> str:
     err = d["error"]
     return (
         f'<tr class="job" data-job="{esc(name)}" data-state="{esc(job.static["state"])}">'
-        f'<td class="c-name"><a href="{esc(job_url(name, token_query))}">'
+        f'<td class="c-name"><input type="checkbox" name="jobs" form="compare" '
+        f'value="{esc(name)}" aria-label="select {esc(name)} for comparison"> '
+        f'<a href="{esc(job_url(name, token_query))}">'
         f'{esc(name)}</a><div class="err" data-f="error"'
         f"{'' if err else ' hidden'}>{esc(err)}</div></td>"
         f'<td class="c-state">{badge_html(job.static["state"])}'
@@ -205,7 +208,13 @@ def _listed(view: dict[str, Any]) -> str:
     )
 
 
-def render_dashboard(snapshot: Snapshot, token_query: str = "") -> str:
+def render_dashboard(
+    snapshot: Snapshot,
+    token_query: str = "",
+    *,
+    controls: str = "",
+    jobs: Sequence[PreparedJob] | None = None,
+) -> str:
     """The dashboard page (``GET /``).
 
     Parameters
@@ -215,17 +224,22 @@ def render_dashboard(snapshot: Snapshot, token_query: str = "") -> str:
     token_query : str
         ``"?token=..."`` when the viewer authenticated with a query token,
         so that links keep working; ``""`` otherwise.
+    controls : str
+        HTML of the filter and compare forms (:func:`neuropose.monitor.study.study_forms`).
+    jobs : sequence of PreparedJob, optional
+        The rows (a filtered study view); the snapshot's listed jobs by default.
     """
     view = snapshot.summary()
     heads = "".join(f'<th class="{esc(c)}">{esc(h)}</th>' for _, h, c in COLUMNS)
-    rows = "".join(_row(job, token_query) for job in snapshot.jobs)
+    rows = "".join(_row(job, token_query) for job in (snapshot.jobs if jobs is None else jobs))
     updated = view["status_updated_at"] or "–"
     body = (
         f"{header_html(view, '/' + token_query)}<main>{notices_html(view)}{_counts(view)}"
         f'<p class="sub">Status written <span id="status-updated">{esc(updated)}</span>'
         f" · stale after {esc(format_duration(view['stale_after_s']))} without heartbeat"
-        f"{_listed(view)}"
+        f"{_listed(view) if jobs is None else ''}"
         f' · <a href="{esc("/compare" + token_query)}">compare an angle across jobs</a></p>'
+        f"{controls}"
         f'<div class="table-wrap"><table id="jobs"><thead><tr>{heads}</tr></thead>'
         f"<tbody>{rows}</tbody></table></div></main>"
     )

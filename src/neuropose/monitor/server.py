@@ -62,7 +62,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from neuropose import __version__
 from neuropose.errors import BusyError, ConfigError, NeuroPoseError, ResourceError
-from neuropose.monitor import compare, jobpage, render
+from neuropose.monitor import compare, jobpage, render, study
 from neuropose.monitor.cache import MonitorCache
 from neuropose.monitor.files import OpenFile, RangeNotSatisfiable, answer_range, open_job_file
 from neuropose.monitor.jobfiles import (
@@ -190,13 +190,16 @@ def _status_json_response(cache: MonitorCache, snap: Snapshot) -> _Response:
     return _cached(cache, snap, "status.json", _JSON, lambda: render.render_status_json_bytes(snap))
 
 
-def _dashboard_response(cache: MonitorCache, snap: Snapshot, token_query: str) -> _Response:
+def _dashboard_response(
+    cache: MonitorCache, snap: Snapshot, token_query: str, token: str | None = None
+) -> _Response:
+    forms = study.study_forms(None, token)
     return _cached(
         cache,
         snap,
         ("dashboard", token_query),
         _HTML,
-        lambda: render.render_dashboard(snap, token_query).encode("utf-8"),
+        lambda: render.render_dashboard(snap, token_query, controls=forms).encode("utf-8"),
     )
 
 
@@ -337,7 +340,10 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/":
             if snap.status is None:
                 return self._unavailable_html(snap, token_query)
-            return _dashboard_response(cache, snap, token_query)
+            token = query["token"][0] if token_query else None
+            if study.is_study(query):
+                return _html(*study.dashboard_page(snap, query, token_query, token))
+            return _dashboard_response(cache, snap, token_query, token)
         if path == "/status.json":
             return self._status_json(cache, snap, query)
         if path in ("/compare", "/compare.json"):
@@ -486,6 +492,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return _json(
                     200, {**render.job_status_json(snap), "job": prepared(snap, entry).view()}
                 )
+            if {"q", "sort", "order"} & query.keys():
+                return _json(*study.status_json(snap, query))
             if not {"limit", "offset", "state"} & query.keys():
                 return _status_json_response(cache, snap)
             params = page_params(query)

@@ -12,6 +12,13 @@
   function statusUrl() {
     var params = new URLSearchParams();
     if (page === "job") { params.set("job", body.getAttribute("data-job")); }
+    if (page === "dashboard") {
+      // A filtered study view polls the same filters, so its rows stay the filtered ones.
+      var here = new URLSearchParams(window.location.search);
+      ["q", "state", "sort", "order", "limit", "offset"].forEach(function (k) {
+        here.getAll(k).forEach(function (v) { if (v) { params.append(k, v); } });
+      });
+    }
     if (token) { params.set("token", token); }
     var q = params.toString();
     return "/status.json" + (q ? "?" + q : "");
@@ -64,6 +71,10 @@
     var tr = el("tr", "job");
     tr.setAttribute("data-job", job.name);
     var name = el("td", "c-name");
+    var pick = el("input"); pick.type = "checkbox"; pick.name = "jobs"; pick.value = job.name;
+    pick.setAttribute("form", "compare");
+    pick.setAttribute("aria-label", "select " + job.name + " for comparison");
+    name.appendChild(pick); name.appendChild(document.createTextNode(" "));
     var a = el("a", "", job.name);
     a.href = "/jobs/" + encodeURIComponent(job.name) + tokenQuery;
     var err = el("div", "err");
