@@ -114,8 +114,7 @@ def select_jobs(snap: Snapshot, sq: StudyQuery) -> tuple[int, list[PreparedJob]]
     if sq.sort == "name":
         entries.sort(key=lambda e: (e.job_id.casefold(), e.job_id), reverse=sq.descending)
     elif sq.sort == "state":
-        entries.sort(key=lambda e: e.job_id.casefold())
-        entries.sort(key=lambda e: rank[e.state], reverse=sq.descending)
+        entries.sort(key=lambda e: (rank[e.state], e.job_id.casefold()), reverse=sq.descending)
     else:
         entries.sort(key=_updated, reverse=sq.descending)
     page = entries[sq.offset : sq.offset + sq.limit]
