@@ -89,16 +89,14 @@ def _rows(page: bytes) -> list[str]:
     return re.findall(r'<tr class="job" data-job="([^"]+)"', page.decode())
 
 
-def test_dashboard_filters_and_sorts_with_the_counts_of_every_job(
-    base: str, http_get: Get
-) -> None:
+def test_dashboard_filters_and_sorts_with_the_counts_of_every_job(base: str, http_get: Get) -> None:
     status, _, page = http_get(base + "?q=PRE&state=&sort=name&order=desc")
     assert status == 200
     assert _rows(page) == [f"P{p:02d}-pre" for p in range(10, 0, -1)]
     text = page.decode()
     assert "10 of 10 matching jobs shown" in text
     assert '<div class="n" data-count="completed">12</div>' in text
-    assert 'name="q" value="pre"' in text and '<option value="name" selected>' in text
+    assert 'id="f-q" name="q" value="pre"' in text and '<option value="name" selected>' in text
     assert 'type="checkbox" name="jobs" form="compare" value="P10-pre"' in text
     assert '<form id="compare" class="study" method="get" action="/compare">' in text
     # The plain dashboard has the forms too and every listed job.

@@ -144,6 +144,13 @@ def _options(values: list[tuple[str, str]], chosen: str) -> str:
     )
 
 
+def _select(name: str, label: str, values: list[tuple[str, str]], chosen: str) -> str:
+    return (
+        f'<label for="f-{name}">{esc(label)}</label> '
+        f'<select id="f-{name}" name="{name}">{_options(values, chosen)}</select> '
+    )
+
+
 def study_forms(sq: StudyQuery | None, token: str | None, matched: str = "") -> str:
     """The filter form (GET ``/``) and the compare form (GET ``/compare``, fed by the rows'
     ``form="compare"`` checkboxes); ``matched`` is a sentence on what the table shows."""
@@ -157,17 +164,15 @@ def study_forms(sq: StudyQuery | None, token: str | None, matched: str = "") -> 
     return (
         '<form id="filter" class="study" method="get" action="/" role="search">'
         f"{hidden}"
-        f'<label>Name contains <input type="search" name="q" value="{esc(sq.q)}" '
-        f'maxlength="{MAX_Q}"></label> '
-        f'<label>State <select name="state">{_options(states, state)}</select></label> '
-        f'<label>Sort by <select name="sort">{_options(sorts, sq.sort)}</select></label> '
-        f'<label>Order <select name="order">'
-        f"{_options(orders, 'desc' if sq.descending else 'asc')}</select></label> "
+        '<label for="f-q">Name contains</label> '
+        f'<input type="search" id="f-q" name="q" value="{esc(sq.q)}" maxlength="{MAX_Q}"> '
+        f"{_select('state', 'State', states, state)}{_select('sort', 'Sort by', sorts, sq.sort)}"
+        f"{_select('order', 'Order', orders, 'desc' if sq.descending else 'asc')}"
         '<button type="submit">Show jobs</button> <a href="/'
         f'{esc("?token=" + token if token else "")}">clear</a></form>'
         f'<form id="compare" class="study" method="get" action="/compare">{hidden}'
-        f'<label>Angle <select name="angle">{_options(angles, DEFAULT_ANGLE)}</select></label> '
-        f'<button type="submit">Compare selected jobs</button> '
+        f"{_select('angle', 'Angle', angles, DEFAULT_ANGLE)}"
+        '<button type="submit">Compare selected jobs</button> '
         f'<span class="sub">tick up to {MAX_JOBS} jobs in the table</span>'
         f"{' · ' + esc(matched) if matched else ''}</form>"
     )
