@@ -96,9 +96,12 @@ def test_dashboard_filters_and_sorts_with_the_counts_of_every_job(base: str, htt
     text = page.decode()
     assert "10 of 10 matching jobs shown" in text
     assert '<div class="n" data-count="completed">12</div>' in text
-    assert 'id="f-q" name="q" value="pre"' in text and '<option value="name" selected>' in text
+    assert 'id="f-q" name="q" value="PRE"' in text and '<option value="name" selected>' in text
     assert 'type="checkbox" name="jobs" form="compare" value="P10-pre"' in text
     assert '<form id="compare" class="study" method="get" action="/compare">' in text
+    # The page script polls exactly these filters (and the page's 200-row limit).
+    polled = "q=PRE&amp;sort=name&amp;order=desc&amp;limit=200&amp;offset=0"
+    assert f'data-status-query="{polled}"' in text
     # The plain dashboard has the forms too and every listed job.
     status, _, page = http_get(base)
     assert status == 200 and len(_rows(page)) == N_STUDY and 'id="filter"' in page.decode()

@@ -214,6 +214,7 @@ def render_dashboard(
     *,
     controls: str = "",
     jobs: Sequence[PreparedJob] | None = None,
+    status_query: str = "",
 ) -> str:
     """The dashboard page (``GET /``).
 
@@ -228,6 +229,8 @@ def render_dashboard(
         HTML of the filter and compare forms (:func:`neuropose.monitor.study.study_forms`).
     jobs : sequence of PreparedJob, optional
         The rows (a filtered study view); the snapshot's listed jobs by default.
+    status_query : str
+        Query string of ``/status.json`` that the page script polls for those rows.
     """
     view = snapshot.summary()
     heads = "".join(f'<th class="{esc(c)}">{esc(h)}</th>' for _, h, c in COLUMNS)
@@ -244,7 +247,8 @@ def render_dashboard(
         f"<tbody>{rows}</tbody></table></div></main>"
     )
     title = "NeuroPose monitor"
-    return page_html(title, body, page="dashboard")
+    extra = f' data-status-query="{esc(status_query)}"' if status_query else ""
+    return page_html(title, body, page="dashboard", extra_attrs=extra)
 
 
 def render_error_page(

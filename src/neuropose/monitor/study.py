@@ -12,7 +12,7 @@ Examples
 --------
 >>> p = study_params({"q": ["Walk"], "sort": ["name"], "order": ["asc"]})
 >>> (p.q, p.sort, p.descending, p.states)
-('walk', 'name', False, None)
+('Walk', 'name', False, None)
 >>> study_params({"sort": ["size"]})
 "sort must be one of name, state, updated, got 'size'"
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from neuropose.analyzer.angles import ANGLE_NAMES
 from neuropose.datadir.status import query_jobs
@@ -55,7 +56,7 @@ DASHBOARD_LIMIT = 200
 
 @dataclass(frozen=True)
 class StudyQuery:
-    """A validated study query (``q`` already case-folded)."""
+    """A validated study query (``q`` as typed; matched case-insensitively)."""
 
     states: list[JobState] | None = None
     q: str = ""
@@ -63,6 +64,23 @@ class StudyQuery:
     descending: bool = True
     limit: int = 50
     offset: int = 0
+
+    def query_string(self) -> str:
+        """The ``/status.json`` query string of this study query (every parameter spelled).
+
+        Examples
+        --------
+        >>> StudyQuery([JobState.FAILED], "p01", "name", False, 10, 0).query_string()
+        'state=failed&q=p01&sort=name&order=asc&limit=10&offset=0'
+        """
+        pairs = [("state", s.value) for s in self.states or ()] + [
+            ("q", self.q),
+            ("sort", self.sort),
+            ("order", "desc" if self.descending else "asc"),
+            ("limit", str(self.limit)),
+            ("offset", str(self.offset)),
+        ]
+        return urlencode(pairs)
 
 
 def is_study(query: dict[str, list[str]]) -> bool:
@@ -88,7 +106,7 @@ def study_params(query: dict[str, list[str]], default_limit: int = 50) -> StudyQ
     order = q.get("order", ["desc" if sort == "updated" else "asc"])[0]
     if order not in ("asc", "desc"):
         return f"order must be asc or desc, got {order[:40]!r}"
-    return StudyQuery(states, text.casefold(), sort, order == "desc", limit, offset)
+    return StudyQuery(states, text, sort, order == "desc", limit, offset)
 
 
 def _updated(entry: JobStatusEntry) -> float:
@@ -109,7 +127,8 @@ def select_jobs(snap: Snapshot, sq: StudyQuery) -> tuple[int, list[PreparedJob]]
     """
     _, entries = query_jobs(snap.data_dir, states=sq.states, limit=None)
     if sq.q:
-        entries = [e for e in entries if sq.q in e.job_id.casefold()]
+        needle = sq.q.casefold()
+        entries = [e for e in entries if needle in e.job_id.casefold()]
     rank = {s: i for i, s in enumerate(STATE_ORDER)}
     if sq.sort == "name":
         entries.sort(key=lambda e: (e.job_id.casefold(), e.job_id), reverse=sq.descending)
@@ -206,4 +225,7 @@ def dashboard_page(
     except NeuroPoseError as exc:
         return 503, render_error_page(snap, 503, "Status unavailable", exc.message, token_query)
     forms = study_forms(sq, token, f"{len(jobs):,} of {total:,} matching jobs shown")
-    return 200, render_dashboard(snap, token_query, controls=forms, jobs=jobs)
+    page = render_dashboard(
+        snap, token_query, controls=forms, jobs=jobs, status_query=sq.query_string()
+    )
+    return 200, page

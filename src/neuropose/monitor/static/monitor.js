@@ -12,13 +12,10 @@
   function statusUrl() {
     var params = new URLSearchParams();
     if (page === "job") { params.set("job", body.getAttribute("data-job")); }
-    if (page === "dashboard") {
-      // A filtered study view polls the same filters, so its rows stay the filtered ones.
-      var here = new URLSearchParams(window.location.search);
-      ["q", "state", "sort", "order", "limit", "offset"].forEach(function (k) {
-        here.getAll(k).forEach(function (v) { if (v) { params.append(k, v); } });
-      });
-    }
+    // A filtered study view polls the same filters (the server spells them), so its rows
+    // stay the filtered ones.
+    var study = body.getAttribute("data-status-query");
+    if (page === "dashboard" && study) { params = new URLSearchParams(study); }
     if (token) { params.set("token", token); }
     var q = params.toString();
     return "/status.json" + (q ? "?" + q : "");
