@@ -22,7 +22,7 @@ import pytest
 
 from neuropose.estimator import Estimator
 from neuropose.estimator.errors import CheckpointMismatchError, EstimationInterrupted
-from neuropose.io import load_model, load_json, write_json_atomic, write_model_atomic
+from neuropose.io import load_json, load_model, write_json_atomic, write_model_atomic
 from neuropose.schemas import VideoCheckpoint, VideoPredictions
 
 pytestmark = [pytest.mark.slow, pytest.mark.media]
