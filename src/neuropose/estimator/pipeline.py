@@ -55,7 +55,8 @@ its last frame, and resume restores it, so the resumed predictions are
 bit-identical (float32 outputs equal, not merely close). A version 1
 checkpoint (no model state) still resumes, with the model reset and a logged
 warning that the frames after the resume point may differ. Per-video state
-is reset or restored in :meth:`Estimator._start_video` and captured in :meth:`Estimator._checkpoint`, and nowhere else.
+is reset or restored in :meth:`Estimator._start_video` and captured in
+:meth:`Estimator._checkpoint`, and nowhere else.
 """
 
 from __future__ import annotations
