@@ -12,7 +12,10 @@ pointing at the source tree under test; configurations are interleaved
 (round-robin, ``--repeats`` rounds) so the load other jobs put on the shared
 machine hits every configuration alike, and the median wall time is reported
 with its ratio to ``python -c pass`` measured in the same rounds. Peak RSS is
-the child's own ``ru_maxrss`` (``os.wait4``), not the benchmark's.
+the child's own ``ru_maxrss`` (``os.wait4``), not the benchmark's. Bytecode
+caches are enabled (``PYTHONDONTWRITEBYTECODE`` is dropped from the children's
+environment; an uncounted warm-up run writes them under the run's temporary
+``PYTHONPYCACHEPREFIX``), as for an installed package.
 
 Sections:
 
@@ -109,7 +112,15 @@ class Config:
 
 
 def _env(src: Path, data_home: Path, cache: Path | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEUROPOSE_")}
+    # Bytecode caches on, as in an installed package (pip compiles at install):
+    # with PYTHONDONTWRITEBYTECODE set, every run would recompile the source tree.
+    # They go under the run's temp dir, never into the trees measured.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("NEUROPOSE_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
+    env["PYTHONPYCACHEPREFIX"] = str(data_home.parent / "pycache")
     env["PYTHONPATH"] = str(src)
     env["XDG_DATA_HOME"] = str(data_home)
     if cache is not None:
@@ -140,6 +151,7 @@ STARTUP = [
 
 def startup(srcs: dict[str, Path], work: Path, cache: Path, repeats: int) -> list[Config]:
     py = sys.executable
+    (work / "xdg" / "neuropose" / "jobs").mkdir(parents=True, exist_ok=True)  # default data_dir
     cfgs = [Config("python -c pass", [py, "-c", "pass"], dict(os.environ), work)]
     for name, argv, code in STARTUP:
         for label, src in srcs.items():

@@ -52,20 +52,20 @@ def artifacts_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def blazepose_model(model_cache_dir: Path):  # type: ignore[no-untyped-def]
-    """``blazepose-full`` (BlazePose GHUM 3D, 33 joints, root-relative mm) ready to use.
+def blazepose_weights(model_cache_dir: Path) -> Path:
+    """``model_cache_dir`` holding verified ``blazepose-full`` weights.
 
-    Fetched once into ``model_cache_dir`` with ``pip download`` from the
-    package index (or from the wheel named by the ``MEDIAPIPE_WHEEL``
-    environment variable, for offline machines), verified, then loaded with
-    2 threads and ``max_persons=1``. Skips with the reason when the weights
-    cannot be obtained. The instance is shared by the session: call
-    ``model.reset()`` before each video or image sequence.
+    Fetched once with ``pip download`` from the package index (or from the
+    wheel named by the ``MEDIAPIPE_WHEEL`` environment variable, for offline
+    machines). Every test that runs the real model, in process or through a
+    ``neuropose`` subprocess given ``NEUROPOSE_MODEL_CACHE_DIR``, depends on
+    this fixture, so no real-model test skips because another one had not yet
+    fetched the weights. Skips with the reason only when the index cannot be
+    reached.
     """
     import os
 
-    from neuropose.config import load_settings
-    from neuropose.models import FetchOptions, ModelFetchError, fetch_model, load_pose_model
+    from neuropose.models import FetchOptions, ModelFetchError, fetch_model
 
     wheel = os.environ.get("MEDIAPIPE_WHEEL")
     opts = FetchOptions(from_path=Path(wheel)) if wheel else FetchOptions()
@@ -75,8 +75,22 @@ def blazepose_model(model_cache_dir: Path):  # type: ignore[no-untyped-def]
         if "pip could not download" not in str(exc):
             raise  # a hash mismatch or a broken wheel is a failure, not an offline machine
         pytest.skip(f"blazepose-full weights unavailable: {exc}")
+    return model_cache_dir
+
+
+@pytest.fixture(scope="session")
+def blazepose_model(blazepose_weights: Path):  # type: ignore[no-untyped-def]
+    """``blazepose-full`` (BlazePose GHUM 3D, 33 joints, root-relative mm) ready to use.
+
+    Weights from :func:`blazepose_weights`, loaded with 2 threads and
+    ``max_persons=1``. The instance is shared by the session: call
+    ``model.reset()`` before each video or image sequence.
+    """
+    from neuropose.config import load_settings
+    from neuropose.models import load_pose_model
+
     settings = load_settings(
-        flags={"model_cache_dir": str(model_cache_dir), "num_threads": 2, "max_persons": 1},
+        flags={"model_cache_dir": str(blazepose_weights), "num_threads": 2, "max_persons": 1},
         environ={},
     ).settings
     model = load_pose_model("blazepose-full", settings)

@@ -1,4 +1,4 @@
-"""Times as NeuroPose writes and shows them: UTC ISO-8601 with a ``Z`` suffix.
+"""Times (and sizes) as NeuroPose writes and shows them: UTC ISO-8601 with a ``Z`` suffix.
 
 Every timestamp in a file NeuroPose writes comes from :func:`utc_now` or
 :func:`utc_iso`; every reader parses with :func:`parse_time`, which accepts
@@ -10,6 +10,9 @@ Examples
 '2026-01-02T03:04:05+00:00'
 >>> format_duration(65), format_age(42)
 ('1 min 05 s', '42 s ago')
+
+Byte counts are shown by :func:`format_bytes` (binary units), the one
+formatter behind ``config show``, ``ingest`` and the ingest errors.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from datetime import UTC, datetime
 
 __all__ = [
     "format_age",
+    "format_bytes",
     "format_duration",
     "format_time",
     "parse_time",
@@ -144,3 +148,35 @@ def format_time(text: str | None) -> str:
     if t is None:
         return text or "–"
     return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def format_bytes(n: float) -> str:
+    """A byte count in binary units (1 KiB = 1024 B), whole when exact.
+
+    Parameters
+    ----------
+    n : float
+        Number of bytes (non-negative).
+
+    Returns
+    -------
+    str
+        ``"512 B"``, ``"1.5 KiB"``, ``"200 GiB"``: one decimal unless the
+        value is a whole number of the unit; TiB is the largest unit.
+
+    Examples
+    --------
+    >>> format_bytes(200 * 1024**3), format_bytes(1536), format_bytes(512)
+    ('200 GiB', '1.5 KiB', '512 B')
+    >>> format_bytes(3 * 1024**2 + 1)
+    '3.0 MiB'
+    """
+    value = float(n)
+    unit = "B"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            break
+        value /= 1024
+    if unit == "B" or value == int(value):
+        return f"{value:.0f} {unit}"
+    return f"{value:.1f} {unit}"

@@ -31,7 +31,7 @@ CROSS_VIEW_ANGLES = ANGLE_NAMES
 @pytest.fixture(scope="module")
 def lab_results(
     shared_media: Path,
-    model_cache_dir: Path,
+    blazepose_weights: Path,
     repo_root: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Path:
@@ -42,7 +42,7 @@ def lab_results(
     work = tmp_path_factory.mktemp("lab")
     shutil.copytree(repo_root / "examples", work / "examples")
     out = work / "examples" / "results"
-    env = {**os.environ, "NEUROPOSE_MODEL_CACHE_DIR": str(model_cache_dir)}
+    env = {**os.environ, "NEUROPOSE_MODEL_CACHE_DIR": str(blazepose_weights)}
     proc = subprocess.run(
         [
             sys.executable,
@@ -61,8 +61,6 @@ def lab_results(
         timeout=1200,
         cwd=repo_root,
     )
-    if proc.returncode == 4:
-        pytest.skip(f"blazepose-full unavailable: {proc.stderr.strip()[-300:]}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     return work / "examples"
 

@@ -32,7 +32,7 @@ LARGE_DEG = 15.0
 
 @pytest.fixture(scope="module")
 def trial_file(
-    shared_media: Path, model_cache_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    shared_media: Path, blazepose_weights: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     lab = shared_media / "lab_single_person"
     for name in ("cam01.mp4", "cam02.mp4", "Calib.qca.txt"):
@@ -40,15 +40,13 @@ def trial_file(
             pytest.skip(f"real media not available: {name} is absent")
     out = tmp_path_factory.mktemp("rel") / "trial.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEUROPOSE_")}
-    env.update(PYTHONPATH=REPO_PYTHONPATH, NEUROPOSE_MODEL_CACHE_DIR=str(model_cache_dir))
+    env.update(PYTHONPATH=REPO_PYTHONPATH, NEUROPOSE_MODEL_CACHE_DIR=str(blazepose_weights))
     proc = subprocess.run(
         [sys.executable, "-c", "import sys; from neuropose.cli import main; sys.exit(main())",
          "process", "--calibration", str(lab / "Calib.qca.txt"), "--max-persons", "1",
          "-m", "blazepose-full", str(lab / "cam01.mp4"), str(lab / "cam02.mp4"), "-o", str(out)],
         capture_output=True, text=True, env=env, timeout=1200, check=False,
     )  # fmt: skip
-    if proc.returncode == 4:
-        pytest.skip(f"blazepose-full unavailable: {proc.stderr.strip()[-300:]}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     return out
 

@@ -100,3 +100,19 @@ def test_tracker_crossing_paths_keep_ids() -> None:
         order = [b[i], a[i]] if i % 2 else [a[i], b[i]]
         ids = t.update(i, np.array(order)).tolist()
         assert ids == ([1, 0] if i % 2 else [0, 1]), f"frame {i}"
+
+
+def test_small_assignments_match_scipy_hungarian() -> None:
+    """The argmin shortcut for one track or one detection equals SciPy's answer."""
+    from scipy.optimize import linear_sum_assignment
+
+    from neuropose.estimator.tracking import _assign
+
+    rng = np.random.default_rng(7)
+    for shape in [(1, 1), (1, 4), (4, 1), (2, 3), (3, 3)]:
+        for _ in range(50):
+            cost = rng.random(shape)
+            rows, cols = _assign(cost)
+            want_rows, want_cols = linear_sum_assignment(cost)
+            assert rows.tolist() == want_rows.tolist()
+            assert cols.tolist() == want_cols.tolist()

@@ -54,7 +54,7 @@ def test_models_list_fits_80_columns(tmp_path: Path) -> None:
     table = [ln for ln in lines if ln[:1] in "┏┃┡│└"]
     assert table and all(len(ln) <= 80 for ln in table), "\n".join(table)
     row = next(ln for ln in table if "blazepose-full" in ln)
-    assert "35.6 MB" in row and "not cached" in row  # download size; nothing installed
+    assert "34.0 MiB" in row and "not cached" in row  # download size; nothing installed
     assert "blazepose-full: pip:mediapipe==0.10.21; licence Apache-2.0" in lines
 
 

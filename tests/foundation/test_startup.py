@@ -29,9 +29,10 @@ print(json.dumps({"code": code, "modules": [m for m in names if m in sys.modules
 
 
 def _probe(tmp_path: Path, *argv: str) -> tuple[int, set[str]]:
+    """(exit code, heavy modules imported) of one command; its output in ``_LAST``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEUROPOSE_")}
     env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
-    (tmp_path / "xdg" / "neuropose" / "jobs").mkdir(parents=True)  # the default data_dir
+    (tmp_path / "xdg" / "neuropose" / "jobs").mkdir(parents=True, exist_ok=True)  # default data_dir
     proc = subprocess.run(
         [sys.executable, "-c", _PROBE, *argv],
         capture_output=True,
@@ -41,14 +42,36 @@ def _probe(tmp_path: Path, *argv: str) -> tuple[int, set[str]]:
         timeout=120,
         check=False,
     )
-    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    *output, last = proc.stdout.strip().splitlines()
+    _LAST[:] = output
+    report = json.loads(last)
     return report["code"], set(report["modules"])
+
+
+_LAST: list[str] = []
 
 
 def test_help_imports_neither_numpy_nor_pydantic(tmp_path: Path) -> None:
     code, modules = _probe(tmp_path, "--help")
     assert code == 0
     assert modules == set()
+
+
+def test_status_reads_status_file_without_numpy(tmp_path: Path) -> None:
+    """``status`` needs only the status schemas: no NumPy, no array models."""
+    from neuropose.datadir import write_job_status
+    from neuropose.schemas.status import JobState, JobStatusEntry
+    from neuropose.timefmt import utc_iso
+
+    data_dir = tmp_path / "xdg" / "neuropose" / "jobs"
+    data_dir.mkdir(parents=True)
+    entry = JobStatusEntry(job_id="trial01", state=JobState.QUEUED, last_update=utc_iso())
+    write_job_status(data_dir, entry)
+    code, modules = _probe(tmp_path, "status")
+    assert code == 0
+    assert any("trial01" in line and "waiting" in line for line in _LAST), _LAST
+    assert "numpy" not in modules
+    assert "pydantic" in modules  # the status file is still validated
 
 
 @pytest.mark.parametrize(
@@ -100,3 +123,17 @@ def test_import_analyzer_defers_scipy(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []
+
+
+def test_lazy_schema_exports_resolve_to_their_classes() -> None:
+    """Every name in ``neuropose.schemas.__all__`` resolves, to the submodule's object."""
+    import importlib
+
+    import neuropose.schemas as schemas
+
+    for name in schemas.__all__:
+        value = getattr(schemas, name)
+        module = importlib.import_module(f"neuropose.schemas.{schemas._EXPORTS[name]}")
+        assert value is getattr(module, name)
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        _ = schemas.Nope

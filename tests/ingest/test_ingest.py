@@ -230,9 +230,9 @@ def test_cli_table_output(
     )
     assert main(["ingest", str(archive), "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
-    assert "p_trial_01" in out and "trial_01.mp4" in out and "2.0 KiB" in out
+    assert "p_trial_01" in out and "trial_01.mp4" in out and "2 KiB" in out
     assert "p/notes.txt" in out and "not a video" in out
-    assert "1 job(s), 1 video(s), 2.0 KiB written (extract); 1 skipped" in out
+    assert "1 job(s), 1 video(s), 2 KiB written (extract); 1 skipped" in out
 
 
 def test_cli_json_output_is_a_valid_report(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from neuropose.cli.helpfmt import PlainHelpGroup
 from neuropose.errors import (
     ConfigError,
     InputError,
@@ -29,10 +30,11 @@ from neuropose.signals import handle_signals
 if TYPE_CHECKING:
     from neuropose.config import LoadedSettings
 
-__all__ = ["CliState", "app", "err_console", "format_bytes", "main", "out_console", "state"]
+__all__ = ["CliState", "app", "err_console", "main", "out_console", "state"]
 
 app = typer.Typer(
     name="neuropose",
+    cls=PlainHelpGroup,
     help="Trustworthy 3D poses and kinematics from clinical movement videos.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -77,24 +79,6 @@ def state(ctx: typer.Context) -> CliState:
         obj = CliState()
         ctx.find_root().obj = obj
     return obj
-
-
-def format_bytes(n: int) -> str:
-    """A byte count in binary units, whole when exact.
-
-    Examples
-    --------
-    >>> format_bytes(200 * 1024**3), format_bytes(1536), format_bytes(512)
-    ('200 GiB', '1.5 KiB', '512 B')
-    """
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            break
-        value /= 1024
-    if unit == "B" or value == int(value):
-        return f"{value:.0f} {unit}"
-    return f"{value:.1f} {unit}"
 
 
 def _version(value: bool) -> None:

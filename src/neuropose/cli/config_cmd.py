@@ -9,9 +9,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from neuropose.cli.app import app, format_bytes, out_console, state
+from neuropose.cli.app import app, out_console, state
+from neuropose.cli.helpfmt import PlainHelpGroup
+from neuropose.timefmt import format_bytes
 
-config_app = typer.Typer(help="Inspect the effective settings.", no_args_is_help=True)
+config_app = typer.Typer(
+    cls=PlainHelpGroup, help="Inspect the effective settings.", no_args_is_help=True
+)
 app.add_typer(config_app, name="config")
 
 

@@ -15,13 +15,6 @@ from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
@@ -30,8 +23,11 @@ from neuropose.cli.options import DataDirOption
 from neuropose.errors import Interrupted, UsageError
 from neuropose.logs import printable
 from neuropose.signals import handle_signals
+from neuropose.timefmt import format_bytes
 
-if TYPE_CHECKING:  # the ingest package is imported when the command runs
+if TYPE_CHECKING:  # the ingest package and rich's progress bars load when the command runs
+    from rich.progress import Progress
+
     from neuropose.ingest import IngestReport, ProgressCallback
 
 #: Inputs at least this large get a progress bar on a terminal (bytes).
@@ -50,8 +46,6 @@ def parse_size(text: str) -> int:
 
 
 def _print_report(report: IngestReport) -> None:
-    from neuropose.ingest.naming import human
-
     """The report as tables; every name escaped (:func:`neuropose.logs.printable`) and
     shown as plain text (never as rich markup)."""
     verb = "that would be queued" if report.dry_run else "queued"
@@ -60,7 +54,7 @@ def _print_report(report: IngestReport) -> None:
     for job in report.jobs:
         for i, video in enumerate(job.videos):
             name = printable(job.name) if i == 0 else ""
-            table.add_row(Text(name), Text(printable(video.file)), human(video.size_bytes))
+            table.add_row(Text(name), Text(printable(video.file)), format_bytes(video.size_bytes))
     out_console.print(table)
     for job in report.jobs:
         if job.calibration is not None:
@@ -86,13 +80,14 @@ def _print_report(report: IngestReport) -> None:
     if report.dry_run:
         size = sum(j.size_bytes for j in report.jobs)
         out_console.print(
-            f"dry run: {len(report.jobs)} job(s), {videos} video(s), {human(size)} would be "
+            f"dry run: {len(report.jobs)} job(s), {videos} video(s), {format_bytes(size)} would be "
             f"written ({report.mode}); {len(report.skipped)} skipped; nothing was written",
             markup=False,
         )
         return
+    written = format_bytes(report.bytes_written)
     out_console.print(
-        f"{len(report.jobs)} job(s), {videos} video(s), {human(report.bytes_written)} written"
+        f"{len(report.jobs)} job(s), {videos} video(s), {written} written"
         f" ({report.mode}); {len(report.skipped)} skipped",
         markup=False,
     )
@@ -235,6 +230,14 @@ class _progress:
     def __init__(self, total: int) -> None:
         self.bar: Progress | None = None
         if total >= PROGRESS_MIN_BYTES:
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
             self.bar = Progress(
                 "[progress.description]{task.description}",
                 BarColumn(),

@@ -7,14 +7,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 from rich.table import Table
 
 from neuropose.cli.app import app, err_console, out_console, state
+from neuropose.cli.helpfmt import PlainHelpGroup
 from neuropose.errors import UsageError
+from neuropose.timefmt import format_bytes
 
 models_app = typer.Typer(
-    help="Manage pose-model weights (list, fetch, verify, path, remove).", no_args_is_help=True
+    cls=PlainHelpGroup,
+    help="Manage pose-model weights (list, fetch, verify, path, remove).",
+    no_args_is_help=True,
 )
 app.add_typer(models_app, name="models")
 
@@ -24,13 +27,7 @@ def _cache_dir(ctx: typer.Context) -> Path:
 
 
 def _size(n: int | None) -> str:
-    if n is None:
-        return "?"
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n = n / 1000  # type: ignore[assignment]
-    return str(n)  # pragma: no cover
+    return "?" if n is None else format_bytes(n)
 
 
 @models_app.command("list")
@@ -116,6 +113,8 @@ def fetch(
     ] = False,
 ) -> None:
     """Download (or install from a local file), verify and cache a model's weights."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
     from neuropose.models import FetchOptions, fetch_model, get_entry
 
     if from_wheel is not None and from_file is not None:

@@ -43,7 +43,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from neuropose.errors import InputError
 from neuropose.schemas import Skeleton, TrackerState, TrackState
@@ -52,6 +51,29 @@ from neuropose.skeletons import UnsupportedJointError, canonical_indices
 __all__ = ["Tracker", "box_iou", "limb_lengths", "link_tracks", "plausible_poses", "select_subject"]
 
 _REJECT = 1e6
+
+
+def _assign(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum-cost assignment of rows to columns (the Hungarian algorithm).
+
+    One track or one detection (every single-person frame) is an argmin;
+    larger problems use :func:`scipy.optimize.linear_sum_assignment`,
+    imported here so a process that never tracks two people never pays for
+    SciPy's import.
+
+    >>> _assign(np.array([[0.9, 0.2, 0.5]]))
+    (array([0]), array([1]))
+    >>> _assign(np.array([[0.4], [0.1]]))
+    (array([1]), array([0]))
+    """
+    if cost.shape[0] == 1:
+        return np.zeros(1, np.intp), np.array([int(np.argmin(cost[0]))], np.intp)
+    if cost.shape[1] == 1:
+        return np.array([int(np.argmin(cost[:, 0]))], np.intp), np.zeros(1, np.intp)
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = linear_sum_assignment(cost)
+    return rows, cols
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -145,7 +167,7 @@ class Tracker:
                 1.0 - iou,
                 np.where(dist < diag, 1.0 + dist / np.maximum(diag, 1e-9), _REJECT),
             )
-            rows, cols = linear_sum_assignment(cost)
+            rows, cols = _assign(cost)
             for r, c in zip(rows, cols, strict=True):
                 if cost[r, c] < _REJECT:
                     tid, old, last, _ = self._tracks[r]

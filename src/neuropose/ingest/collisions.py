@@ -25,11 +25,12 @@ from neuropose.ingest.errors import (
     JobCollisionError,
     NoVideosError,
 )
-from neuropose.ingest.naming import VIDEO_EXTENSIONS, human, listing
+from neuropose.ingest.naming import VIDEO_EXTENSIONS, listing
 from neuropose.ingest.plan import Item, Plan
 from neuropose.ingest.report import IngestedJob, IngestedVideo, IngestLimits
 from neuropose.logs import printable
 from neuropose.schemas.status import JobState
+from neuropose.timefmt import format_bytes
 
 __all__ = [
     "FREE_SPACE_RESERVE_BYTES",
@@ -192,8 +193,8 @@ def check_space(data_dir: Path, needed: int) -> None:
     free = shutil.disk_usage(probe).free
     if free < needed + FREE_SPACE_RESERVE_BYTES:
         raise InsufficientSpaceError(
-            f"{printable(data_dir)}: {human(free)} free, but the input needs {human(needed)} "
-            f"plus a reserve of {human(FREE_SPACE_RESERVE_BYTES)}",
+            f"{printable(data_dir)}: {format_bytes(free)} free, but the input needs "
+            f"{format_bytes(needed)} plus a reserve of {format_bytes(FREE_SPACE_RESERVE_BYTES)}",
             hint="free disk space or ingest a smaller batch",
         )
 
@@ -203,7 +204,7 @@ def check_total(plan: Plan, limits: IngestLimits) -> None:
     if total > limits.max_total_bytes:
         raise ArchiveLimitError(
             f"{printable(', '.join(plan.sources))}: the videos total {total} bytes "
-            f"({human(total)}), above the limit of {limits.max_total_bytes} bytes",
+            f"({format_bytes(total)}), above the limit of {limits.max_total_bytes} bytes",
             hint="nothing was written; raise --max-total-bytes (setting "
             "ingest_max_total_bytes) or ingest a smaller batch",
         )

@@ -32,7 +32,6 @@ __all__ = [
     "VIDEO_EXTENSIONS",
     "check_name",
     "classify",
-    "human",
     "job_and_file",
     "listing",
     "sanitize_name",
@@ -119,16 +118,3 @@ def listing(lines: Sequence[str]) -> str:
     if len(lines) > _MAX_LISTED:
         shown.append(f"  ... and {len(lines) - _MAX_LISTED} more")
     return "\n".join(shown)
-
-
-def human(n: float) -> str:
-    """Bytes in binary units.
-
-    >>> human(512), human(3 * 1024**2)
-    ('512 B', '3.0 MiB')
-    """
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"  # pragma: no cover

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from neuropose import wheels
 from neuropose.models import registry
-from neuropose.models.cache import ModelManifest, combined_digest, sha256_file
+from neuropose.models.cache import ModelManifest, combined_digest, file_digests, sha256_file
 from neuropose.models.errors import ModelFetchError, ModelIntegrityError, UnknownModelError
 
 if TYPE_CHECKING:
@@ -172,6 +172,7 @@ class BlazePoseBackend:
             directory / LANDMARK_FILE,
             name=entry.name,
             expected_sha256=dict(entry.files),
+            known_sha256=file_digests(directory, manifest, (DETECTOR_FILE, LANDMARK_FILE)),
             num_threads=settings.num_threads,
             max_persons=settings.max_persons,
             **registry.parse_options(options, OPTION_TYPES, entry.name),

@@ -97,13 +97,13 @@ _NUM_ALL_LANDMARKS = 39
 AUX_FILTER = OneEuroParams(min_cutoff=0.01, beta=10.0, d_cutoff=1.0)
 
 
-def _check_file(path: Path, expected: str | None) -> str:
+def _check_file(path: Path, expected: str | None, known: str | None) -> str:
     if not path.is_file():
         raise CorruptModelError(
             f"model file {path} is missing",
             hint="re-fetch it with `neuropose models fetch blazepose-full --force`",
         )
-    actual = sha256_file(path)
+    actual = known if known is not None else sha256_file(path)
     if expected is not None and actual != expected:
         raise CorruptModelError(
             f"model file {path} is corrupt: sha256 {actual}, expected {expected}",
@@ -273,12 +273,17 @@ class BlazePoseModel:
         *,
         name: str,
         expected_sha256: dict[str, str] | None = None,
+        known_sha256: dict[str, str] | None = None,
         num_threads: int = 2,
         max_persons: int = 1,
         tracking: bool = True,
         **options: Any,
     ) -> BlazePoseModel:
         """Verify the two ``.tflite`` files' sha256 and build the model.
+
+        ``known_sha256`` (keyed by file name) holds digests already known for
+        the files' current bytes (from the cache manifest, see
+        :func:`neuropose.models.cache.file_digests`); other files are hashed.
 
         Raises
         ------
@@ -291,8 +296,10 @@ class BlazePoseModel:
         from neuropose.models.tflite import TFLiteRunner
 
         expected = expected_sha256 or {}
+        known = known_sha256 or {}
         digests = {
-            p.name: _check_file(p, expected.get(p.name)) for p in (detector_path, landmark_path)
+            p.name: _check_file(p, expected.get(p.name), known.get(p.name))
+            for p in (detector_path, landmark_path)
         }
         detector = TFLiteRunner(detector_path, num_threads)
         landmarker = TFLiteRunner(landmark_path, num_threads)

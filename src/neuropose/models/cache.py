@@ -31,7 +31,7 @@ import hashlib
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pydantic import Field
@@ -49,6 +49,7 @@ __all__ = [
     "check_sizes",
     "combined_digest",
     "fetch_lock",
+    "file_digests",
     "hash_tree",
     "install_staged",
     "model_dir",
@@ -84,6 +85,11 @@ class ModelManifest(FrozenModel):
     pinned : bool
         Whether the bytes were checked against a hash published in the
         registry or given with ``--sha256`` (``False`` after ``--trust-unpinned``).
+    mtimes_ns : dict
+        Path relative to the model directory → modification time (ns since
+        the epoch) when its sha256 was last computed; with the size it lets
+        :func:`file_digests` skip re-hashing an unchanged file. Empty in
+        manifests written before it existed (filled in on the next load).
     """
 
     name: str
@@ -94,6 +100,7 @@ class ModelManifest(FrozenModel):
     sizes: dict[str, int]
     fetched_at: str
     pinned: bool = True
+    mtimes_ns: dict[str, int] = Field(default_factory=dict)
 
 
 def hash_tree(root: Path) -> tuple[dict[str, str], dict[str, int]]:
@@ -197,6 +204,59 @@ def verify_hashes(directory: Path, manifest: ModelManifest) -> None:
             )
 
 
+def file_digests(directory: Path, manifest: ModelManifest, names: Iterable[str]) -> dict[str, str]:
+    """SHA-256 of the installed files ``names``, read only when they changed.
+
+    A file whose size and modification time (nanoseconds) equal those the
+    manifest recorded when it was hashed gets the manifest's digest without
+    being read, as ``make`` and ``git`` trust a file's stat; any other file
+    is hashed. When every hashed file matched the manifest, their sizes and
+    times are recorded in it (atomic rewrite; a read-only cache is left as
+    it is), so the next load reads nothing. ``neuropose models verify``
+    always re-hashes every byte. Missing files are left out of the result
+    (the caller reports them).
+
+    Parameters
+    ----------
+    directory : Path
+        The installed model directory (holding ``manifest.json``).
+    manifest : ModelManifest
+        Its manifest, as read by :func:`read_manifest`.
+    names : iterable of str
+        Paths relative to ``directory``.
+
+    Returns
+    -------
+    dict
+        Relative path → lowercase hex sha256 of the file's current bytes.
+    """
+    digests: dict[str, str] = {}
+    fresh: dict[str, tuple[int, int]] = {}
+    for rel in names:
+        try:
+            st = (directory / rel).stat()
+        except FileNotFoundError:
+            continue
+        known = manifest.files.get(rel)
+        if (
+            known is not None
+            and manifest.sizes.get(rel) == st.st_size
+            and manifest.mtimes_ns.get(rel) == st.st_mtime_ns
+        ):
+            digests[rel] = known
+            continue
+        digests[rel] = sha256_file(directory / rel)
+        fresh[rel] = (st.st_size, st.st_mtime_ns)
+    if fresh and all(digests[rel] == manifest.files.get(rel) for rel in fresh):
+        mtimes = dict(manifest.mtimes_ns)
+        mtimes.update({rel: mtime for rel, (_size, mtime) in fresh.items()})
+        with contextlib.suppress(OSError):
+            write_model_atomic(
+                directory / MANIFEST_NAME, manifest.model_copy(update={"mtimes_ns": mtimes})
+            )
+    return digests
+
+
 @contextlib.contextmanager
 def fetch_lock(cache_dir: Path, name: str, *, wait_s: float = 3600.0) -> Iterator[None]:
     """Hold the per-model lock (fetch/remove) for the duration of the block.
@@ -277,6 +337,7 @@ def install_staged(
         sizes=sizes,
         fetched_at=utc_iso(),
         pinned=pinned,
+        mtimes_ns={rel: (staged / rel).stat().st_mtime_ns for rel in files},
     )
     _fsync_tree(staged)
     write_model_atomic(staged / MANIFEST_NAME, manifest)

@@ -17,12 +17,14 @@ was not estimated).
 from __future__ import annotations
 
 import base64
-from typing import Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
 
-__all__ = ["Document", "FrozenModel", "NDArray", "array_field"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["Document", "FrozenModel", "array_field"]  # and NDArray, built on first use
 
 _DTYPES = {"float32", "float64", "int32", "int64", "uint8", "bool"}
 
@@ -66,6 +68,8 @@ class Document(FrozenModel):
 
 
 def _decode(value: Any, dtype: str, ndim: int | None, tail: tuple[int, ...]) -> np.ndarray:
+    import numpy as np  # here, not at import: status files and settings need no NumPy
+
     if isinstance(value, np.ndarray):
         arr = value
     elif isinstance(value, dict):
@@ -120,6 +124,8 @@ def _check_lossless(arr: np.ndarray, target: np.dtype[Any]) -> None:
     intended), but ``1.5`` or NaN into an ``int32`` field, or ``2**40`` into
     ``int32``, would silently become a different number.
     """
+    import numpy as np
+
     if target.kind not in "iub" or arr.size == 0 or arr.dtype == target:
         return
     if arr.dtype.kind == "f":
@@ -138,6 +144,8 @@ def _check_lossless(arr: np.ndarray, target: np.dtype[Any]) -> None:
 
 
 def _encode(arr: np.ndarray) -> dict[str, Any]:
+    import numpy as np
+
     little = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<"))
     return {
         "dtype": arr.dtype.name,
@@ -158,6 +166,8 @@ def array_field(dtype: str, ndim: int | None = None, tail: tuple[int, ...] = ())
     tail : tuple of int
         Required trailing dimensions, e.g. ``(3,)`` for 3D points.
     """
+    import numpy as np
+
     if dtype not in _DTYPES:
         raise ValueError(dtype)
     return Annotated[
@@ -167,5 +177,8 @@ def array_field(dtype: str, ndim: int | None = None, tail: tuple[int, ...] = ())
     ]
 
 
-#: Any float32 array (no shape constraint).
-NDArray = array_field("float32")
+def __getattr__(name: str) -> Any:
+    """``NDArray`` (any float32 array) is built on first use: it needs NumPy."""
+    if name == "NDArray":
+        return array_field("float32")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
