@@ -59,15 +59,14 @@ def videos(shared_media: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
 
 
 @pytest.fixture(scope="module")
-def env(blazepose_model, model_cache_dir: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def env(blazepose_weights: Path) -> dict[str, str]:
     import os
 
-    del blazepose_model  # only makes sure the weights are in the cache
     base = {k: v for k, v in os.environ.items() if not k.startswith(("NEUROPOSE_", "FAKE_"))}
     return {
         **base,
         "PYTHONPATH": REPO_PYTHONPATH,
-        "NEUROPOSE_MODEL_CACHE_DIR": str(model_cache_dir),
+        "NEUROPOSE_MODEL_CACHE_DIR": str(blazepose_weights),
         "NEUROPOSE_NUM_THREADS": "2",
         "NEUROPOSE_SETTLE_SECONDS": "0",
         "NEUROPOSE_POLL_INTERVAL_S": "0.05",
