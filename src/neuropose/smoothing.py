@@ -70,6 +70,30 @@ class OneEuroFilter:
         self._y: np.ndarray | None = None
         self._dy: np.ndarray | None = None
 
+    def get_state(
+        self,
+    ) -> tuple[float | None, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+        """``(t, raw, y, dy)``: last time, raw value, filtered value and derivative (copies)."""
+
+        def cp(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a.copy()
+
+        return self._t, cp(self._raw), cp(self._y), cp(self._dy)
+
+    def set_state(
+        self,
+        t: float | None,
+        raw: np.ndarray | None,
+        y: np.ndarray | None,
+        dy: np.ndarray | None,
+    ) -> None:
+        """Continue from a state returned by :meth:`get_state`."""
+
+        def cp(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else np.array(a, np.float64)
+
+        self._t, self._raw, self._y, self._dy = t, cp(raw), cp(y), cp(dy)
+
     def __call__(
         self, t: float, value: np.ndarray, value_scale: float | np.ndarray = 1.0
     ) -> np.ndarray:

@@ -6,8 +6,9 @@ first, ties by detection order), assigns track ids
 (:mod:`neuropose.estimator.tracking`) and appends one row per person to the
 prediction table, sorted by track id within a frame. It runs on the caller's
 thread, so ``progress`` and ``on_checkpoint`` run there too. A checkpoint is
-the table so far plus the tracker's state; :class:`Collector` built from a
-checkpoint continues the same table.
+the table so far plus the tracker's state and the model's state after the
+last collected frame; :class:`Collector` built from a checkpoint continues
+the same table.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class Inferred:
 
     frames: list[Decoded]
     dets: list[FrameDetections]
+    #: The model's state after the batch's last frame (None for a stateless model).
+    model_state: dict[str, Any] | None = None
 
 
 class Collector:
@@ -122,7 +125,12 @@ class Collector:
         self.any_conf = False
         self.count = 0
         self.latencies: list[float] = []
+        #: The model's state after frame ``model_state_next - 1`` (checkpoints carry it).
+        self.model_state: dict[str, Any] | None = None
+        self.model_state_next = 0
         if resume is not None:
+            self.model_state = resume.model_state
+            self.model_state_next = resume.next_frame
             self.count = resume.next_frame
             self.ts = [float(v) for v in resume.timestamps_ms]
             self.det_frame = [resume.det_frame]
@@ -137,8 +145,13 @@ class Collector:
         """True once the caller's ``stop_event`` is set."""
         return self.stop_event is not None and self.stop_event.is_set()
 
-    def add(self, frame: Decoded, det: FrameDetections) -> None:
+    def add(
+        self, frame: Decoded, det: FrameDetections, model_state: dict[str, Any] | None = None
+    ) -> None:
         """Append the rows of one frame, then call ``progress`` and maybe ``on_checkpoint``.
+
+        ``model_state`` is the model's state right after this frame, when known
+        (the last frame of each model batch of a stateful model).
 
         Raises
         ------
@@ -173,6 +186,8 @@ class Collector:
             self.conf.append(None)
         self.ts.append(np.nan if frame.ts_ms is None else frame.ts_ms)
         self.count += 1
+        if model_state is not None:
+            self.model_state, self.model_state_next = model_state, self.count
         self.latencies.append(time.perf_counter() - frame.t_start)
         if self.progress is not None:
             self.progress(self.count, self.frames_expected)

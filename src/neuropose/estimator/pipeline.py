@@ -47,16 +47,22 @@ checkpoint is also attached to the exception). Passing it back as
 ``resume=`` continues exactly: with a deterministic model the predictions
 equal those of an uninterrupted run in every field except
 ``metrics`` (timings, RSS, CPU of this run only) and
-``provenance.created_at``. The model's frame-to-frame state (e.g. a ROI
-tracker inside a landmark model) is reset at resume, so a model that uses
-previous frames may differ on the frames right after the resume point.
-Per-video state is reset or restored in :meth:`Estimator._start_video` and
-captured in :meth:`Estimator._checkpoint`, and nowhere else.
+``provenance.created_at``. This holds for models with frame-to-frame state
+too: a :class:`~neuropose.models.base.StatefulPoseModel` (BlazePose's ROI
+tracker and its auxiliary-landmark filters) is asked for its state on the
+infer thread right after each batch, the checkpoint carries the state after
+its last frame, and resume restores it, so the resumed predictions are
+bit-identical (float32 outputs equal, not merely close). A version 1
+checkpoint (no model state) still resumes, with the model reset and a logged
+warning that the frames after the resume point may differ. Per-video state
+is reset or restored in :meth:`Estimator._start_video` and captured in
+:meth:`Estimator._checkpoint`, and nowhere else.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -75,12 +81,14 @@ from neuropose.estimator.refine import RefineOptions, refine
 from neuropose.estimator.runner import BatchInfer, Stages, ThreadedRunner, run_sequential
 from neuropose.estimator.tracking import Tracker, select_subject
 from neuropose.io import sha256_file
-from neuropose.models.base import PoseModel
+from neuropose.models.base import PoseModel, StatefulPoseModel
 from neuropose.schemas import CameraIntrinsics, VideoCheckpoint, VideoPredictions
 from neuropose.timefmt import utc_now
 from neuropose.video.reader import FramePool, FrameReader, VideoInfo
 
 __all__ = ["Estimator"]
+
+logger = logging.getLogger(__name__)
 
 #: Smallest box IoU that continues a track (recorded in the result options).
 _MIN_IOU = 0.1
@@ -379,12 +387,45 @@ class Estimator:
         checkpoint when resuming).
         """
         self.model.reset()
+        if resume is not None:
+            self._restore_model(resume)
         return Tracker(
             self.max_unseen_frames, _MIN_IOU, resume.tracker if resume is not None else None
         )
 
+    def _restore_model(self, resume: VideoCheckpoint) -> None:
+        """Give a stateful model the state saved in ``resume`` (see the module docstring)."""
+        if not isinstance(self.model, StatefulPoseModel) or resume.next_frame == 0:
+            return
+        if resume.model_state is None:
+            logger.warning(
+                "checkpoint of %s carries no model state (made by an older NeuroPose): "
+                "model %s restarts its tracking at frame %d, so the frames after it may "
+                "differ from an uninterrupted run",
+                resume.input_name,
+                self.model.name,
+                resume.next_frame,
+            )
+            return
+        try:
+            self.model.set_state(dict(resume.model_state))
+        except ValueError as exc:  # pydantic.ValidationError is a ValueError
+            raise CheckpointMismatchError(
+                f"checkpoint of {resume.input_name} holds a model state that model "
+                f"{self.model.name} cannot use: {exc}",
+                hint="delete the checkpoint to restart this video from the beginning",
+            ) from exc
+
     def _checkpoint(self, video: _Video, col: Collector) -> VideoCheckpoint:
         """The state from which :meth:`process_video` resumes after ``col.count`` frames."""
+        state = col.model_state if col.model_state_next == col.count else None
+        if state is None and isinstance(self.model, StatefulPoseModel) and col.count:
+            logger.warning(
+                "checkpoint of %s after %d frames has no model state (a model batch was "
+                "cut); resuming from it may differ from an uninterrupted run",
+                video.path.name,
+                col.count,
+            )
         return VideoCheckpoint(
             input_name=video.path.name,
             input_sha256=video.input_sha256,
@@ -397,6 +438,7 @@ class Estimator:
             next_frame=col.count,
             timestamps_ms=np.asarray(col.ts, np.float64),
             tracker=col.tracker.state(),
+            model_state=state,
             **col.tables(),
         )
 

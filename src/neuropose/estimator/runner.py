@@ -25,7 +25,7 @@ from neuropose.errors import NeuroPoseError
 from neuropose.estimator.collect import Collector, Decoded, Inferred
 from neuropose.estimator.errors import ModelFailedError, StageFailedError, StallError
 from neuropose.estimator.metrics import ResourceMeter, StageClock
-from neuropose.models.base import FrameDetections, PoseModel
+from neuropose.models.base import FrameDetections, PoseModel, model_state
 from neuropose.schemas import CameraIntrinsics
 from neuropose.video.reader import FramePool, FrameReader
 
@@ -183,11 +183,13 @@ class Stages:
         """The model's detections for ``batch`` (the frames' pixels are released)."""
         try:
             dets = self._infer(batch, self._intrinsics, self.clocks["infer"], self.reader.pool)
+            # Taken on the infer thread right after the batch, before the next one.
+            state = model_state(self._infer.model)
         except NeuroPoseError:
             raise
         except Exception as exc:
             raise _stage_failed("infer stage failed", exc) from exc
-        return Inferred(batch, dets)
+        return Inferred(batch, dets, state)
 
     def collect(self, item: Inferred, release: Callable[[], None] | None = None) -> bool:
         """Collect each frame of ``item``; False when a stop was requested before one.
@@ -196,11 +198,12 @@ class Stages:
         returns a decode slot).
         """
         t0 = time.perf_counter()
-        for frame, det in zip(item.frames, item.dets, strict=True):
+        last = len(item.frames) - 1
+        for k, (frame, det) in enumerate(zip(item.frames, item.dets, strict=True)):
             if self.collector.stop_requested():
                 return False
             try:
-                self.collector.add(frame, det)
+                self.collector.add(frame, det, item.model_state if k == last else None)
             except NeuroPoseError:
                 raise
             except Exception as exc:

@@ -27,7 +27,7 @@ import numpy as np
 
 from neuropose.schemas import CameraIntrinsics, Skeleton
 
-__all__ = ["FrameDetections", "PoseModel"]
+__all__ = ["FrameDetections", "PoseModel", "StatefulPoseModel", "model_state"]
 
 
 @dataclass(frozen=True)
@@ -102,3 +102,31 @@ class PoseModel(Protocol):
     def reset(self) -> None:
         """Forget frame-to-frame state (tracking ROIs) before a new video."""
         ...
+
+
+@runtime_checkable
+class StatefulPoseModel(Protocol):
+    """Optional extension of :class:`PoseModel` for models with frame-to-frame state.
+
+    A model whose result for a frame depends on earlier frames (e.g. a ROI
+    tracker with smoothing filters) implements both methods so that a video
+    resumed from a checkpoint equals an uninterrupted run. Models without
+    state (MeTRAbs, test fakes) simply do not define them.
+    """
+
+    def get_state(self) -> dict[str, Any] | None:
+        """JSON-serialisable state after the last frame predicted (a fresh copy)."""
+        ...
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Continue from a state returned by :meth:`get_state` (after :meth:`PoseModel.reset`)."""
+        ...
+
+
+def model_state(model: object) -> dict[str, Any] | None:
+    """``model.get_state()`` for a :class:`StatefulPoseModel`, None for any other model.
+
+    >>> model_state(object()) is None
+    True
+    """
+    return model.get_state() if isinstance(model, StatefulPoseModel) else None

@@ -85,6 +85,7 @@ from neuropose.models.blazepose_geometry import (
 from neuropose.models.cache import combined_digest, sha256_file
 from neuropose.models.errors import CorruptModelError, ModelLoadError
 from neuropose.schemas import CameraIntrinsics
+from neuropose.schemas.checkpoint import BlazePoseState, OneEuroState, RoiTrackState
 from neuropose.skeletons import BLAZEPOSE_33
 from neuropose.smoothing import OneEuroFilter, OneEuroParams
 
@@ -119,6 +120,27 @@ class _AuxFilter:
         self._frames = 0
         self._rate = rate_hz
 
+    def state(self, roi: Roi) -> RoiTrackState:
+        """This filter and the ROI it produced, as checkpoint state."""
+        t, raw, y, dy = self._filter.get_state()
+        return RoiTrackState(
+            cx=roi.cx,
+            cy=roi.cy,
+            size=roi.size,
+            rotation=roi.rotation,
+            filter_frames=self._frames,
+            filter=OneEuroState(t=t, raw=raw, y=y, dy=dy),
+        )
+
+    @classmethod
+    def restore(cls, st: RoiTrackState, rate_hz: float) -> tuple[Roi, _AuxFilter]:
+        """The ROI and filter saved by :meth:`state`."""
+        f = cls(rate_hz)
+        f._frames = st.filter_frames
+        fs = st.filter
+        f._filter.set_state(fs.t, fs.raw, fs.y, fs.dy)
+        return Roi(st.cx, st.cy, st.size, st.rotation), f
+
     def __call__(self, aux: np.ndarray) -> np.ndarray:
         scale = (abs(aux[1, 0] - aux[0, 0]) + abs(aux[1, 1] - aux[0, 1])) / 2
         t = self._frames / self._rate
@@ -143,7 +165,8 @@ class BlazePoseModel:
     Build it with :meth:`from_files` (or through the registry:
     ``load_model("blazepose-full", settings)``). Frames are processed one at
     a time (``max_batch_size = 1``); :meth:`reset` forgets the tracked ROIs
-    and must be called before each new video.
+    and must be called before each new video; :meth:`get_state` /
+    :meth:`set_state` save and restore them for an exact resume.
 
     Parameters
     ----------
@@ -302,6 +325,34 @@ class BlazePoseModel:
         self._tracked = []
         self._filters = {}
         self._since_detect = 0
+
+    def get_state(self) -> dict[str, Any]:
+        """Everything the next frame depends on, as JSON (:class:`BlazePoseState`).
+
+        The tracked ROIs with their auxiliary-landmark filters and the frames
+        since the last detection; :meth:`set_state` of a fresh model with this
+        state makes the following frames bit-identical to an uninterrupted run.
+        """
+        tracked = tuple(self._filters[id(r)].state(r) for r in self._tracked)
+        return BlazePoseState(since_detect=self._since_detect, tracked=tracked).model_dump(
+            mode="json"
+        )
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`get_state`'s output.
+
+        Raises
+        ------
+        pydantic.ValidationError
+            ``state`` is not a :class:`BlazePoseState`.
+        """
+        st = BlazePoseState.model_validate(state)
+        tracked, filters = [], {}
+        for rs in st.tracked:
+            roi, f = _AuxFilter.restore(rs, self.roi_filter_rate_hz)
+            tracked.append(roi)
+            filters[id(roi)] = f
+        self._tracked, self._filters, self._since_detect = tracked, filters, st.since_detect
 
     def predict(self, frames: np.ndarray, intrinsics: CameraIntrinsics) -> list[FrameDetections]:
         """Detections for each frame of ``frames`` (N, H, W, 3) uint8 RGB.

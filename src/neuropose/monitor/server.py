@@ -45,10 +45,8 @@ Request logs go to the ``neuropose.monitor.server`` logger at DEBUG level.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hmac
 import ipaddress
-import json
 import logging
 import socket
 import threading
@@ -64,7 +62,7 @@ from neuropose import __version__
 from neuropose.errors import BusyError, ConfigError, NeuroPoseError, ResourceError
 from neuropose.monitor import compare, jobpage, render, study
 from neuropose.monitor.cache import MonitorCache
-from neuropose.monitor.files import OpenFile, RangeNotSatisfiable, answer_range, open_job_file
+from neuropose.monitor.files import OpenFile, open_job_file
 from neuropose.monitor.jobfiles import (
     SERVED_FOLDERS,
     job_files,
@@ -72,6 +70,18 @@ from neuropose.monitor.jobfiles import (
     served_at_job_root,
 )
 from neuropose.monitor.paging import lookup, page_params, prepared, status_page
+from neuropose.monitor.responses import (
+    JSON,
+    Response,
+    cached_response,
+    dashboard_response,
+    dumps,
+    file_response,
+    html_response,
+    json_response,
+    status_json_response,
+    warm,
+)
 from neuropose.monitor.snapshot import Snapshot
 from neuropose.schemas import StatusFile
 from neuropose.signals import handle_signals
@@ -87,8 +97,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_JSON = "application/json; charset=utf-8"
-_HTML = "text/html; charset=utf-8"
 _PROM = "text/plain; version=0.0.4; charset=utf-8"
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
@@ -139,99 +147,8 @@ def check_bind(host: str, token: str | None) -> None:
         )
 
 
-class _Response:
-    __slots__ = ("body", "content_type", "extra", "file", "gzipped", "span", "status")
-
-    def __init__(
-        self,
-        status: int,
-        content_type: str,
-        body: bytes,
-        extra: dict[str, str] | None = None,
-        gzipped: Callable[[], bytes] | None = None,
-    ) -> None:
-        self.status = status
-        self.content_type = content_type
-        self.body = body
-        self.extra = extra or {}
-        self.gzipped = gzipped  # the body gzip-compressed (cached), for large cached bodies
-        self.file: OpenFile | None = None  # a file's bytes [span) are sent instead of body
-        self.span = (0, 0)
-
-
-def _dumps(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False).encode("utf-8")
-
-
-def _json(status: int, data: Any) -> _Response:
-    return _Response(status, _JSON, _dumps(data))
-
-
-def _html(status: int, text: str) -> _Response:
-    return _Response(status, _HTML, text.encode("utf-8"))
-
-
-def _cached(
-    cache: MonitorCache, snap: Snapshot, key: Any, content_type: str, make: Callable[[], bytes]
-) -> _Response:
-    """A 200 response whose body (and its gzip form, on demand) is computed once per snapshot."""
-    body = cache.body(snap, key, make)
-    return _Response(
-        200,
-        content_type,
-        body,
-        gzipped=lambda: cache.body(
-            snap, ("gzip", key), lambda: gzip.compress(body, compresslevel=3, mtime=0)
-        ),
-    )
-
-
-def _status_json_response(cache: MonitorCache, snap: Snapshot) -> _Response:
-    return _cached(cache, snap, "status.json", _JSON, lambda: render.render_status_json_bytes(snap))
-
-
-def _dashboard_response(
-    cache: MonitorCache, snap: Snapshot, token_query: str, token: str | None = None
-) -> _Response:
-    forms = study.study_forms(None, token)
-    return _cached(
-        cache,
-        snap,
-        ("dashboard", token_query),
-        _HTML,
-        lambda: render.render_dashboard(snap, token_query, controls=forms).encode("utf-8"),
-    )
-
-
-def _warm(cache: MonitorCache, snap: Snapshot) -> None:
-    """Pre-render ``/status.json`` and ``/`` (gzipped) before handing out ``snap``.
-
-    The refreshing request pays for them, so no other request waits for a
-    render (measured: rendering ``/`` on its first request instead raised the
-    p95 of the mixed-pages scenario about 4×).
-    """
-    if snap.status is not None:
-        for resp in (_status_json_response(cache, snap), _dashboard_response(cache, snap, "")):
-            assert resp.gzipped is not None
-            resp.gzipped()
-
-
 #: A video index in a preview URL: plain ASCII digits, at most this many.
 _MAX_INDEX_DIGITS = 6
-
-
-def _file_response(handle: OpenFile, range_header: str | None, if_range: str | None) -> _Response:
-    """200 (whole file), 206 (one range) or 416 for an open file (closed on 416)."""
-    answer = answer_range(handle, range_header, if_range)
-    if isinstance(answer, RangeNotSatisfiable):
-        handle.close()
-        resp = _json(416, {"error": f"range not satisfiable: {answer.reason}", "size": handle.size})
-        resp.extra.update({"Content-Range": f"bytes */{handle.size}", "Accept-Ranges": "bytes"})
-        return resp
-    status, headers, span = answer
-    resp = _Response(status, handle.content_type, b"", headers)
-    resp.file, resp.span = handle, span
-    return resp
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -257,7 +174,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("X-Frame-Options", "DENY")
         super().end_headers()
 
-    def _send(self, resp: _Response, head: bool) -> None:
+    def _send(self, resp: Response, head: bool) -> None:
         if resp.file is not None:
             try:
                 self._send_file(resp, resp.file, head)
@@ -281,7 +198,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(body)
 
-    def _send_file(self, resp: _Response, handle: OpenFile, head: bool) -> None:
+    def _send_file(self, resp: Response, handle: OpenFile, head: bool) -> None:
         start, stop = resp.span
         self.send_response(resp.status)
         self.send_header("Content-Type", resp.content_type)
@@ -303,7 +220,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _not_allowed(self) -> None:
         self.close_connection = True
-        self._send(_json(405, {"error": "method not allowed", "allowed": ["GET", "HEAD"]}), False)
+        self._send(
+            json_response(405, {"error": "method not allowed", "allowed": ["GET", "HEAD"]}), False
+        )
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _not_allowed
 
@@ -314,14 +233,14 @@ class _Handler(BaseHTTPRequestHandler):
             raise
         except Exception:
             logger.exception("monitor: unexpected error answering %s", self.path)
-            resp = _json(500, {"error": "internal error; see the monitor's log"})
+            resp = json_response(500, {"error": "internal error; see the monitor's log"})
         try:
             self._send(resp, head)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
     # -- routing ----------------------------------------------------------------
-    def _route(self) -> _Response:
+    def _route(self) -> Response:
         parts = urlsplit(self.path)
         query = parse_qs(parts.query, keep_blank_values=True)
         auth = self._authorize(query)
@@ -342,15 +261,15 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._unavailable_html(snap, token_query)
             token = query["token"][0] if token_query else None
             if study.is_study(query):
-                return _html(*study.dashboard_page(snap, query, token_query, token))
-            return _dashboard_response(cache, snap, token_query, token)
+                return html_response(*study.dashboard_page(snap, query, token_query, token))
+            return dashboard_response(cache, snap, token_query, token)
         if path == "/status.json":
             return self._status_json(cache, snap, query)
         if path in ("/compare", "/compare.json"):
             return self._compare(snap, query, token_query, path.endswith(".json"))
         if path == "/metrics":
             text = cache.body(snap, "metrics", lambda: render.render_metrics(snap).encode())
-            return _Response(200, _PROM, text)
+            return Response(200, _PROM, text)
         segments = path.split("/")
         if len(segments) >= 3 and segments[0] == "" and segments[1] == "jobs":
             return self._job_route(cache, snap, segments[2:], token_query)
@@ -358,7 +277,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _job_route(
         self, cache: MonitorCache, snap: Snapshot, rest: list[str], token_query: str
-    ) -> _Response:
+    ) -> Response:
         """``/jobs/<job>``, its preview and its files; anything else under it is 404."""
         if snap.status is None:
             return self._unavailable_html(snap, token_query)
@@ -366,7 +285,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             entry = lookup(snap, name)
         except NeuroPoseError as exc:
-            return _html(
+            return html_response(
                 503,
                 render.render_error_page(
                     snap, 503, "Job status unavailable", exc.message, token_query
@@ -376,7 +295,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._not_found(snap, token_query, f"No job named {name!r} in the status file.")
         if len(rest) == 1:
             files = job_files(snap.data_dir, name, entry, cache.results)
-            return _html(200, jobpage.render_job_page(snap, name, entry, files, token_query))
+            return html_response(
+                200, jobpage.render_job_page(snap, name, entry, files, token_query)
+            )
         if len(rest) == 3 and rest[1] == "preview":
             index = rest[2]
             if not (index.isascii() and index.isdigit() and len(index) <= _MAX_INDEX_DIGITS):
@@ -391,34 +312,34 @@ class _Handler(BaseHTTPRequestHandler):
                 except OSError:
                     data = b""
                 if data.startswith(b"\x89PNG\r\n\x1a\n"):
-                    return _Response(200, "image/png", data)
-            return _json(404, {"error": "no preview for this video", "job": name})
+                    return Response(200, "image/png", data)
+            return json_response(404, {"error": "no preview for this video", "job": name})
         folder = rest[1] if len(rest) == 3 and rest[1] in SERVED_FOLDERS else None
         file_name = unquote(rest[-1], errors="replace")
         if (len(rest) == 2 and served_at_job_root(file_name)) or folder is not None:
             job_dir = job_output_dir(snap.data_dir, name)
             handle = None if job_dir is None else open_job_file(job_dir, folder, file_name)
             if handle is not None:
-                return _file_response(
+                return file_response(
                     handle, self.headers.get("Range"), self.headers.get("If-Range")
                 )
-            return _json(404, {"error": "no such file of this job", "job": name})
+            return json_response(404, {"error": "no such file of this job", "job": name})
         return self._not_found(snap, token_query, f"There is no page at {self.path!r}.")
 
     def _compare(
         self, snap: Snapshot, query: dict[str, list[str]], token_query: str, as_json: bool
-    ) -> _Response:
+    ) -> Response:
         """``/compare`` (HTML) and ``/compare.json``: one angle across the ``jobs`` given."""
         if snap.status is None:
             if as_json:
-                return _json(503, {**snap.view(), "error": snap.error})
+                return json_response(503, {**snap.view(), "error": snap.error})
             return self._unavailable_html(snap, token_query)
         angle = (query.get("angle") or [compare.DEFAULT_ANGLE])[0]
         jobs = [j for value in query.get("jobs", []) for j in value.split(",") if j]
         try:
             cmp = compare.compare_data(snap, angle, jobs, self.server.snapshots.results)
         except KeyError:
-            return _json(
+            return json_response(
                 400,
                 {
                     "error": f"unknown angle {angle[:80]!r}",
@@ -426,10 +347,10 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             )
         if as_json:
-            return _json(200, cmp.as_json())
-        return _html(200, compare.render_compare_page(snap, cmp, token_query))
+            return json_response(200, cmp.as_json())
+        return html_response(200, compare.render_compare_page(snap, cmp, token_query))
 
-    def _authorize(self, query: dict[str, list[str]]) -> _Response | None:
+    def _authorize(self, query: dict[str, list[str]]) -> Response | None:
         token = self.server.token
         if token is None:
             host = (self.headers.get("Host") or "").strip()
@@ -438,7 +359,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 hostname = host.split(":", 1)[0]
             if host and hostname.lower() not in _LOOPBACK_NAMES:
-                return _json(
+                return json_response(
                     421,
                     {
                         "error": f"Host {host!r} is not served: this monitor answers only to "
@@ -454,7 +375,7 @@ class _Handler(BaseHTTPRequestHandler):
             presented = query["token"][0]
         if hmac.compare_digest(presented.encode("utf-8"), token.encode("utf-8")):
             return None
-        resp = _json(
+        resp = json_response(
             401,
             {
                 "error": "a valid token is required: send 'Authorization: Bearer "
@@ -464,9 +385,9 @@ class _Handler(BaseHTTPRequestHandler):
         resp.extra["WWW-Authenticate"] = 'Bearer realm="neuropose"'
         return resp
 
-    def _health(self) -> _Response:
+    def _health(self) -> Response:
         snap = self.server.snapshots.get()
-        return _json(
+        return json_response(
             200,
             {
                 "ok": True,
@@ -480,39 +401,41 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _status_json(
         self, cache: MonitorCache, snap: Snapshot, query: dict[str, list[str]]
-    ) -> _Response:
+    ) -> Response:
         if snap.status is None:
-            return _json(503, {**snap.view(), "error": snap.error})
+            return json_response(503, {**snap.view(), "error": snap.error})
         try:
             if "job" in query:
                 name = query["job"][0]
                 entry = lookup(snap, name)
                 if entry is None:
-                    return _json(404, {"error": "unknown job", "job": name})
-                return _json(
+                    return json_response(404, {"error": "unknown job", "job": name})
+                return json_response(
                     200, {**render.job_status_json(snap), "job": prepared(snap, entry).view()}
                 )
             if {"q", "sort", "order"} & query.keys():
-                return _json(*study.status_json(snap, query))
+                return json_response(*study.status_json(snap, query))
             if not {"limit", "offset", "state"} & query.keys():
-                return _status_json_response(cache, snap)
+                return status_json_response(cache, snap)
             params = page_params(query)
             if isinstance(params, str):
-                return _json(400, {"error": params})
+                return json_response(400, {"error": params})
             limit, offset, states = params
 
             def make() -> bytes:
-                return _dumps(status_page(snap, limit, offset, states))
+                return dumps(status_page(snap, limit, offset, states))
 
             if offset == 0 and len(states or ()) <= 1:  # first pages are polled: one per snapshot
                 key = ("page", limit, tuple(states or ()))
-                return _cached(cache, snap, key, _JSON, make)
-            return _Response(200, _JSON, make())
+                return cached_response(cache, snap, key, JSON, make)
+            return Response(200, JSON, make())
         except NeuroPoseError as exc:
-            return _json(503, {**snap.summary(), "status_available": False, "error": exc.message})
+            return json_response(
+                503, {**snap.summary(), "status_available": False, "error": exc.message}
+            )
 
-    def _unavailable_html(self, snap: Snapshot, token_query: str) -> _Response:
-        return _html(
+    def _unavailable_html(self, snap: Snapshot, token_query: str) -> Response:
+        return html_response(
             503,
             render.render_error_page(
                 snap,
@@ -524,8 +447,10 @@ class _Handler(BaseHTTPRequestHandler):
             ),
         )
 
-    def _not_found(self, snap: Snapshot, token_query: str, message: str) -> _Response:
-        return _html(404, render.render_error_page(snap, 404, "Not found", message, token_query))
+    def _not_found(self, snap: Snapshot, token_query: str, message: str) -> Response:
+        return html_response(
+            404, render.render_error_page(snap, 404, "Not found", message, token_query)
+        )
 
 
 class MonitorServer(ThreadingHTTPServer):
@@ -588,7 +513,7 @@ class MonitorServer(ThreadingHTTPServer):
         self.token = token or None
         self.stale_after_s = stale_after_s
         self.snapshots = MonitorCache(
-            self.data_dir, stale_after_s=stale_after_s, reader=reader, ttl_s=cache_ttl_s, warm=_warm
+            self.data_dir, stale_after_s=stale_after_s, reader=reader, ttl_s=cache_ttl_s, warm=warm
         )
         bind_host = host.strip("[]")
         self.address_family = socket.AF_INET6 if ":" in bind_host else socket.AF_INET

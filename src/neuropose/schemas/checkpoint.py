@@ -11,18 +11,31 @@ Arrays use the layout of :class:`~neuropose.schemas.VideoPredictions`
 (column tables sorted by frame); ``timestamps_ms`` holds the raw container
 presentation times of frames ``0 .. next_frame - 1`` in milliseconds
 (NaN for still images).
+
+``model_state`` is the pose model's frame-to-frame state after frame
+``next_frame - 1`` (:meth:`neuropose.models.base.StatefulPoseModel.get_state`;
+for BlazePose a :class:`BlazePoseState`), so that a resumed run equals an
+uninterrupted one. Version 1 checkpoints have none; they migrate with
+``model_state = None`` and resume with the model reset (logged).
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, JsonValue, model_validator
 
 from neuropose.schemas.base import Document, FrozenModel, array_field
 from neuropose.schemas.provenance import CameraIntrinsics, JsonScalar
 
-__all__ = ["TrackState", "TrackerState", "VideoCheckpoint"]
+__all__ = [
+    "BlazePoseState",
+    "OneEuroState",
+    "RoiTrackState",
+    "TrackState",
+    "TrackerState",
+    "VideoCheckpoint",
+]
 
 
 class TrackState(FrozenModel):
@@ -42,6 +55,48 @@ class TrackerState(FrozenModel):
     tracks: tuple[TrackState, ...] = ()
 
 
+class OneEuroState(FrozenModel):
+    """State of a :class:`neuropose.smoothing.OneEuroFilter` (all None before its first sample).
+
+    ``t`` is the last sample time in seconds; ``raw``, ``y`` and ``dy`` are the
+    last raw value, filtered value and filtered derivative (float64, kept
+    bit-exact; ``y`` may hold NaN where the input was not finite).
+    """
+
+    t: float | None = None
+    raw: array_field("float64") | None = None  # type: ignore[valid-type]
+    y: array_field("float64") | None = None  # type: ignore[valid-type]
+    dy: array_field("float64") | None = None  # type: ignore[valid-type]
+
+
+class RoiTrackState(FrozenModel):
+    """One tracked BlazePose ROI for the next frame and its auxiliary-landmark filter.
+
+    ``cx, cy, size`` are image pixels, ``rotation`` radians (see
+    :class:`neuropose.models.blazepose_geometry.Roi`); ``filter_frames`` is
+    the number of samples the filter has seen (its clock).
+    """
+
+    cx: float
+    cy: float
+    size: float
+    rotation: float
+    filter_frames: int = Field(ge=0)
+    filter: OneEuroState
+
+
+class BlazePoseState(FrozenModel):
+    """Frame-to-frame state of :class:`neuropose.models.blazepose_pipeline.BlazePoseModel`.
+
+    ``since_detect`` counts frames since the detector last ran; ``tracked``
+    lists the ROIs the next frame starts from, in tracking order.
+    """
+
+    kind: str = "blazepose"
+    since_detect: int = Field(ge=0)
+    tracked: tuple[RoiTrackState, ...] = ()
+
+
 class VideoCheckpoint(Document):
     """Resumable state of one video (see the module docstring).
 
@@ -59,9 +114,13 @@ class VideoCheckpoint(Document):
         Intrinsics used so far (reused on resume).
     next_frame : int
         Number of frames complete; decoding resumes at this index.
+    model_state : dict, optional
+        The model's JSON state after frame ``next_frame - 1``; None for a
+        stateless model or a migrated version 1 checkpoint.
     """
 
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2
+    schema_version: int = Field(default=2, description="Version of this document's schema.")
     input_name: str = Field(min_length=1)
     input_sha256: str = Field(min_length=64, max_length=64)
     input_size_bytes: int = Field(ge=0)
@@ -79,6 +138,7 @@ class VideoCheckpoint(Document):
     poses2d: array_field("float32", 3, (2,))  # type: ignore[valid-type]
     confidence: array_field("float32", 2) | None = None  # type: ignore[valid-type]
     tracker: TrackerState = Field(default_factory=TrackerState)
+    model_state: dict[str, JsonValue] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> VideoCheckpoint:

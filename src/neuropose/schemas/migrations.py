@@ -147,6 +147,14 @@ def _status_file_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+@registry.register("VideoCheckpoint", 1)
+def _video_checkpoint_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 adds the model's frame-to-frame ``model_state``; v1 checkpoints have none
+    (the estimator then resets the model at the resume point and logs a warning)."""
+    data.setdefault("model_state", None)
+    return data
+
+
 def migrate(model: type[BaseModel], data: Any, *, source: Path | str = "<document>") -> Any:
     """Migrate ``data`` with the global :data:`registry`."""
     return registry.migrate(model, data, source=source)
