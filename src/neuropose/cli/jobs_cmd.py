@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def _age(entry: JobStatusEntry, now: datetime) -> str:
     """Age of the entry's last update, worded exactly as on the dashboard."""
-    from neuropose.datadir.status import heartbeat_age
+    from neuropose.datadir.liveness import heartbeat_age
     from neuropose.timefmt import format_age
 
     age = heartbeat_age(entry, now)
@@ -100,7 +100,7 @@ def status(
 def _print_table(settings: Any, jobs: dict[str, Any]) -> None:
     """The jobs table, their errors and notes about stale or orphaned jobs."""
     from neuropose.datadir import DataDir, probe_lock
-    from neuropose.datadir.status import is_stale
+    from neuropose.datadir.liveness import is_stale
     from neuropose.timefmt import format_duration
 
     daemon = probe_lock(DataDir(settings.data_dir).lock)

@@ -38,7 +38,6 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -54,7 +53,7 @@ from neuropose.datadir.layout import STATUS_FILE, DataDir
 from neuropose.errors import InvalidDocumentError
 from neuropose.io import fsync_directory, load_model, write_model_atomic
 from neuropose.schemas.status import JobState, JobStatusEntry, StatusFile
-from neuropose.timefmt import parse_time, parse_time_or_none, utc_now
+from neuropose.timefmt import parse_time, utc_now
 
 __all__ = [
     "RECENT_JOBS",
@@ -63,8 +62,6 @@ __all__ = [
     "current_status_path",
     "finish_times",
     "forget_jobs",
-    "heartbeat_age",
-    "is_stale",
     "job_status_path",
     "migrate_layout",
     "query_jobs",
@@ -578,28 +575,3 @@ def _reconcile(data_dir: Path | str, index: StatusIndex, aggregate: StatusFile |
     if newer:
         index.put(newer)
         logger.info("recorded %d per-job status file(s) in the status index", len(newer))
-
-
-def heartbeat_age(entry: JobStatusEntry, now: datetime) -> float | None:
-    """Seconds from the entry's ``last_update`` to ``now`` (``None`` when unparseable)."""
-    t = parse_time_or_none(entry.last_update)
-    return None if t is None else max(0.0, (now - t).total_seconds())
-
-
-def is_stale(entry: JobStatusEntry, now: datetime, stale_after_s: float) -> bool:
-    """A ``processing`` job whose heartbeat is older than ``stale_after_s`` (or unreadable).
-
-    The one staleness rule of ``neuropose status`` and the dashboard.
-
-    >>> from datetime import UTC, datetime
-    >>> e = JobStatusEntry(
-    ...     job_id="a", state=JobState.PROCESSING, last_update="2026-01-01T00:00:00Z"
-    ... )
-    >>> now = datetime(2026, 1, 1, 0, 2, tzinfo=UTC)
-    >>> is_stale(e, now, 60.0), is_stale(e, now, 300.0)
-    (True, False)
-    """
-    if entry.state is not JobState.PROCESSING:
-        return False
-    age = heartbeat_age(entry, now)
-    return age is None or age > stale_after_s

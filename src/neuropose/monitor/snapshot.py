@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from neuropose.datadir.layout import DataDir
+from neuropose.datadir.liveness import heartbeat_age, is_stale
 from neuropose.datadir.lock import LockInfo, probe_lock
-from neuropose.datadir.status import current_status_path, heartbeat_age, is_stale, read_status
+from neuropose.datadir.status import current_status_path, read_status
 from neuropose.errors import NeuroPoseError
 from neuropose.schemas import JobState, JobStatusEntry, StatusFile
 from neuropose.timefmt import (
