@@ -18,8 +18,9 @@ from neuropose.cli import main
 from neuropose.io import load_model, write_model_atomic
 from neuropose.multiview.geometry import mirror_permutation
 from neuropose.multiview.synthetic import project_views, ring_rig, walking_motion
-from neuropose.schemas import JobResults, VideoMetadata, VideoPredictions
+from neuropose.schemas import JobResults, VideoPredictions
 from neuropose.skeletons import BLAZEPOSE_33
+from tests.multiview.mvjob_helpers import view, write_rig_json
 
 F = 90
 PERM = mirror_permutation(BLAZEPOSE_33.joints)
@@ -27,39 +28,11 @@ FAKE = "python:tests.fakes:make_model"
 
 
 def _rig_json(path: Path, n: int = 3) -> Path:
-    rig = ring_rig(n)
-    cams = {
-        c.name: {
-            "size": [c.width, c.height],
-            "K": c.K.tolist(),
-            "dist": list(c.distortion),
-            "R": c.R.tolist(),
-            "t": c.t.tolist(),
-        }
-        for c in rig.cameras
-    }
-    path.write_text(json.dumps({"up_axis": "+z", "cameras": cams}))
-    return path
+    return write_rig_json(ring_rig(n), path)
 
 
 def _view(name: str, px: np.ndarray, fps: float = 60.0) -> VideoPredictions:
-    base = VideoPredictions.empty_for_tests(BLAZEPOSE_33, F).model_dump()
-    n = px.shape[0]
-    base.update(
-        video=name,
-        metadata=VideoMetadata(
-            width=1080, height=1920, decoded_frame_count=n, fps_reported=fps, duration_s=n / fps
-        ),
-        timestamp_s=np.arange(n) / fps,
-        det_frame=np.arange(n, dtype=np.int32),
-        track_id=np.zeros(n, np.int32),
-        boxes=np.tile(np.array([[0, 0, 100, 100, 1]], np.float32), (n, 1)),
-        poses3d=np.zeros((n, 33, 3), np.float32),
-        poses2d=px.astype(np.float32),
-        confidence=np.full((n, 33), 0.9, np.float32),
-        primary_track_id=0,
-    )
-    return VideoPredictions(**base)
+    return view(name, px, (1080, 1920), fps)
 
 
 @pytest.fixture
