@@ -66,7 +66,7 @@ MUST_HAVE_EXAMPLES = [
     "neuropose.schemas.predictions",
     "neuropose.schemas.provenance",
     "neuropose.segments",
-    "neuropose.signals",
+    "neuropose.interrupts",
     "neuropose.timefmt",
     "neuropose.video",
     "neuropose.video.reader",

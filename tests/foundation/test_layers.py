@@ -6,7 +6,7 @@ Layers, top to bottom (ARCHITECTURE.md)::
     interfacer  ingest  monitor  visualize  export
     estimator  analyzer  quality  multiview
     models  video  datadir
-    foundations: errors config io logs skeletons schemas timefmt wheels samples signals
+    foundations: errors config io logs skeletons schemas timefmt wheels samples interrupts
                  smoothing segments
 
 Every module under ``src/neuropose`` is parsed with :mod:`ast`; every import
@@ -44,7 +44,7 @@ FOUNDATIONS = frozenset(
         "logs",
         "samples",
         "schemas",
-        "signals",
+        "interrupts",
         "skeletons",
         "smoothing",
         "segments",

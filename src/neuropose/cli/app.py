@@ -24,8 +24,8 @@ from neuropose.errors import (
     ProcessingError,
     ResourceError,
 )
+from neuropose.interrupts import handle_signals
 from neuropose.logs import configure_logging, native_stderr, printable
-from neuropose.signals import handle_signals
 
 if TYPE_CHECKING:
     from neuropose.config import LoadedSettings

@@ -21,8 +21,8 @@ from rich.text import Text
 from neuropose.cli.app import app, err_console, out_console, state
 from neuropose.cli.options import DataDirOption
 from neuropose.errors import Interrupted, UsageError
+from neuropose.interrupts import handle_signals
 from neuropose.logs import printable
-from neuropose.signals import handle_signals
 from neuropose.timefmt import format_bytes
 
 if TYPE_CHECKING:  # the ingest package and rich's progress bars load when the command runs

@@ -67,11 +67,11 @@ from neuropose.interfacer.recovery import Recovery
 from neuropose.interfacer.renders import JobRenders
 from neuropose.interfacer.reports import QualityReports
 from neuropose.interfacer.transitions import JobBook, RunSummary
+from neuropose.interrupts import GracefulStop
 from neuropose.io import load_model
 from neuropose.multiview.job import camera_summaries
 from neuropose.schemas.predictions import JobResults
 from neuropose.schemas.status import JobState, JobStatusEntry
-from neuropose.signals import GracefulStop
 
 __all__ = ["Interfacer"]
 

@@ -60,6 +60,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from neuropose import __version__
 from neuropose.errors import BusyError, ConfigError, NeuroPoseError, ResourceError
+from neuropose.interrupts import handle_signals
 from neuropose.monitor import compare, jobpage, render, study
 from neuropose.monitor.cache import MonitorCache
 from neuropose.monitor.files import OpenFile, open_job_file
@@ -84,7 +85,6 @@ from neuropose.monitor.responses import (
 )
 from neuropose.monitor.snapshot import Snapshot
 from neuropose.schemas import StatusFile
-from neuropose.signals import handle_signals
 
 __all__ = [
     "MonitorBindError",
