@@ -1,8 +1,8 @@
 """Classifiers: two NumPy models that need nothing optional, and scikit-learn recipes.
 
 Both NumPy models standardise every feature with the training mean and
-population standard deviation (a constant feature gets sd 1, so it adds
-nothing); they are deterministic (no random initialisation), so the seed
+population standard deviation (a feature constant in the training data gets
+scale 1); they are deterministic (no random initialisation), so the seed
 only matters to the scikit-learn recipes and to evaluation.
 
 * :class:`CentroidModel`: nearest class centroid in standardised space
@@ -57,9 +57,15 @@ class Standardiser:
 
     @classmethod
     def fit(cls, X: np.ndarray) -> Standardiser:
-        """Mean and population sd of each column (sd 0 becomes 1)."""
+        """Mean and population sd of each column.
+
+        A column that is constant up to float32 rounding (sd ≤ 1e-6·(1 + |mean|);
+        poses are stored as float32) gets scale 1: dividing by its rounding
+        noise would blow up any other recording's value of it.
+        """
+        mean = X.mean(axis=0)
         sd = X.std(axis=0)
-        return cls(mean=X.mean(axis=0), scale=np.where(sd > 0, sd, 1.0))
+        return cls(mean=mean, scale=np.where(sd > 1e-6 * (1 + np.abs(mean)), sd, 1.0))
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         return (np.asarray(X, dtype=np.float64) - self.mean) / self.scale
