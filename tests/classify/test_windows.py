@@ -105,9 +105,7 @@ def test_labels_errors_name_the_file_line_and_field(tmp_path: Path) -> None:
     with pytest.raises(LabelsError, match=r"missing \['subject'\]"):
         load_labels(_table(tmp_path, "file,start_s,end_s,label\na.json,0,1,x\n"))
     with pytest.raises(LabelsError, match=r"labels.csv: line 3: .*end_s \(1.0\) must be greater"):
-        load_labels(
-            _table(tmp_path, "file,start_s,end_s,label,subject\na,0,1,x,s\na,2,1,x,s\n")
-        )
+        load_labels(_table(tmp_path, "file,start_s,end_s,label,subject\na,0,1,x,s\na,2,1,x,s\n"))
     with pytest.raises(LabelsError, match=r"line 2: field 'start_s'"):
         load_labels(_table(tmp_path, "file,start_s,end_s,label,subject\na,zero,1,x,s\n"))
     with pytest.raises(LabelsError, match="no rows"):

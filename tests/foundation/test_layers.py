@@ -3,7 +3,7 @@
 Layers, top to bottom (ARCHITECTURE.md)::
 
     cli
-    interfacer  ingest  monitor  visualize  export
+    interfacer  ingest  monitor  visualize  export  classify
     estimator  analyzer  quality  multiview
     models  video  datadir
     foundations: errors config io logs skeletons schemas timefmt wheels samples interrupts
@@ -59,6 +59,7 @@ LAYERS: dict[str, int] = {
     "monitor": 3,
     "visualize": 3,
     "export": 3,
+    "classify": 3,
     "estimator": 2,
     "analyzer": 2,
     "quality": 2,

@@ -138,9 +138,7 @@ class WindowStats:
     def __init__(self, skeleton: Skeleton) -> None:
         self.skeleton = skeleton
         self.angles = tuple(a for a in ANGLES if _provides(skeleton, _angle_joints(a)))
-        self.speed_joints = tuple(
-            j for j in SPEED_JOINTS if _provides(skeleton, (j, "pelvis"))
-        )
+        self.speed_joints = tuple(j for j in SPEED_JOINTS if _provides(skeleton, (j, "pelvis")))
         signals = [*self.angles, *(f"{j}_speed" for j in self.speed_joints)]
         self.feature_names: tuple[str, ...] = tuple(f"{s}.{k}" for s in signals for k in STATS)
         self.definition: dict[str, Any] = {

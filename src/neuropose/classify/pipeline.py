@@ -199,9 +199,7 @@ def build_pipeline(
         sklearn_estimator(recipe, 0)  # a missing extra fails before any work
 
         @pipe.train
-        def fit_sklearn(
-            X: np.ndarray, y: np.ndarray, class_names: Sequence[str], seed: int
-        ) -> Any:
+        def fit_sklearn(X: np.ndarray, y: np.ndarray, class_names: Sequence[str], seed: int) -> Any:
             if np.unique(y).size < 2:
                 raise InputError(
                     f"{recipe}: the training windows hold one class only "

@@ -77,13 +77,13 @@ def train_model(
     on_file: FileCallback | None = None,
 ) -> tuple[ModelProvenance, Dataset]:
     """Train on every accepted window of ``labels``; write the model and its sidecar."""
-    fmt = model_format(output, recipe)
     pipe = build_pipeline(recipe, features=features)
+    fmt = model_format(output, recipe)
     data = build_dataset(labels, pipe, params, keep_going=keep_going, on_file=on_file)
     model = pipe.fit(data.X, data.y, data.class_names, seed)
     prov = ModelProvenance(
         recipe=recipe,
-        model_format=fmt,  # type: ignore[arg-type]
+        model_format=fmt,
         model_sha256="",
         skeleton=data.skeleton.name,
         joint_names=tuple(data.skeleton.joints),
@@ -117,9 +117,7 @@ def evaluate_labels(
     """Subject-grouped k-fold evaluation of ``recipe`` on ``labels``; write the report."""
     pipe: ClassifierPipeline = build_pipeline(recipe, features=features)
     data = build_dataset(labels, pipe, params, keep_going=keep_going, on_file=on_file)
-    cv = cross_validate(
-        pipe, data.X, data.y, data.groups, data.class_names, k=folds, seed=seed
-    )
+    cv = cross_validate(pipe, data.X, data.y, data.groups, data.class_names, k=folds, seed=seed)
     n_classes = len(data.class_names)
     cm = confusion_matrix(data.y, cv.y_pred, n_classes)
     overall = overall_metrics(cm)
@@ -199,7 +197,10 @@ def predict_file(
     pipe = build_pipeline(loaded.recipe, features=features)
     fset = pipe.feature_set(trial.skeleton)
     check_input(loaded, trial.skeleton.name, tuple(trial.skeleton.joints), fset.source)
-    spans, labels, status, rows = [], [], [], []
+    spans: list[tuple[float, float]] = []
+    labels: list[str] = []
+    status: list[str] = []
+    rows: list[tuple[int, np.ndarray]] = []
     rejected: Counter[str] = Counter()
     for w in cut_windows(trial.timestamps, trial.poses, loaded.window):
         spans.append((w.start_s, w.end_s))

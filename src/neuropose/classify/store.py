@@ -99,16 +99,16 @@ def save_classifier(path: Path, model: Any, provenance: ModelProvenance) -> Mode
     if provenance.model_format == "npz":
         buf = io.BytesIO()
         arrays = {f"m_{k}": np.asarray(v) for k, v in model.to_arrays().items()}
-        np.savez(
-            buf,
-            recipe=np.array(provenance.recipe),
-            class_names=np.array(provenance.class_names, dtype=str),
-            feature_names=np.array(provenance.features.feature_names, dtype=str),
-            window=np.array(
+        payload: dict[str, Any] = {
+            "recipe": np.array(provenance.recipe),
+            "class_names": np.array(provenance.class_names, dtype=str),
+            "feature_names": np.array(provenance.features.feature_names, dtype=str),
+            "window": np.array(
                 [provenance.window.win_s, provenance.window.hop_s, provenance.window.max_missing]
             ),
             **arrays,
-        )
+        }
+        np.savez(buf, **payload)
         write_bytes_atomic(path, buf.getvalue())
     else:
         import joblib  # comes with scikit-learn (the classify extra)
@@ -169,12 +169,12 @@ def load_classifier(path: Path, *, allow_unverified: bool = False) -> LoadedMode
     if path.suffix == ".npz":
         return _load_npz(path, prov)
     if path.suffix == ".joblib":
-        if prov is not None and (_writable_by_others(path) or _writable_by_others(path.parent)):
-            if not allow_unverified:
-                raise UnverifiedModelError(
-                    f"{path}: a pickled model in a location other users can write",
-                    hint="move it to a folder only you can write, or pass --allow-unverified",
-                )
+        exposed = _writable_by_others(path) or _writable_by_others(path.parent)
+        if prov is not None and exposed and not allow_unverified:
+            raise UnverifiedModelError(
+                f"{path}: a pickled model in a location other users can write",
+                hint="move it to a folder only you can write, or pass --allow-unverified",
+            )
         return _load_joblib(path, prov)
     raise InputError(f"{path}: not a classifier model (.npz or .joblib)")
 

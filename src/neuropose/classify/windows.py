@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,7 +141,7 @@ def group_labels(rows: Sequence[LabelRow], base: Path, source: str) -> list[Labe
                 hint="one results file holds one subject's recording",
             )
         ordered = sorted(items, key=lambda r: (r.start_s, r.end_s))
-        for a, b in zip(ordered, ordered[1:], strict=False):
+        for a, b in itertools.pairwise(ordered):
             if b.start_s < a.end_s - EPS_S and a.label != b.label:
                 raise LabelsError(
                     f"{source}: file {name!r}: {a.label!r} {a.start_s}-{a.end_s} s overlaps "
@@ -148,7 +149,9 @@ def group_labels(rows: Sequence[LabelRow], base: Path, source: str) -> list[Labe
                     hint="labelled intervals of different classes must not overlap",
                 )
         path = Path(name) if Path(name).is_absolute() else base / name
-        intervals = tuple(Interval(start_s=r.start_s, end_s=r.end_s, label=r.label) for r in ordered)
+        intervals = tuple(
+            Interval(start_s=r.start_s, end_s=r.end_s, label=r.label) for r in ordered
+        )
         out.append(LabelledFile(path=path, subject=subjects[0], intervals=intervals))
     return out
 

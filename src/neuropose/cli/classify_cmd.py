@@ -13,6 +13,7 @@ from neuropose.errors import NeuroPoseError, UsageError
 
 if TYPE_CHECKING:
     from neuropose.classify.records import WindowCounts, WindowParams
+    from neuropose.classify.run import FeatureFactory
 
 __all__ = ["classify_app"]
 
@@ -71,7 +72,7 @@ def _params(win: float, hop: float, max_missing: float) -> WindowParams:
         raise UsageError(f"{flag[str(first['loc'][0])]}: {first['msg']}") from None
 
 
-def _features(spec: Path | None):  # type: ignore[no-untyped-def]
+def _features(spec: Path | None) -> FeatureFactory | None:
     if spec is None:
         return None
     raise UsageError(
