@@ -47,7 +47,10 @@ SpecOption = Annotated[
     typer.Option("--spec", help="Signal spec (TOML/JSON): its outputs' statistics as features."),
 ]
 KeepGoingOption = Annotated[
-    bool, typer.Option("--keep-going", help="Record a failing file and continue (exit 1 at end).")
+    bool,
+    typer.Option(
+        "--keep-going", help="Record a failing file and continue (non-zero exit at the end)."
+    ),
 ]
 
 
