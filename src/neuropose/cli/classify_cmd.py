@@ -261,3 +261,31 @@ def predict(
         if len(results) == 1:
             raise failures[0][1]
         _fail_if(failures, len(results))
+
+
+@classify_app.command("labels")
+def labels_cmd(
+    results: Annotated[
+        list[Path], typer.Argument(help="Results files with a stored segmentation.")
+    ],
+    segmentation: Annotated[
+        str,
+        typer.Option("--segmentation", help="Name of the stored segmentation (segment --name)."),
+    ],
+    label: Annotated[str, typer.Option("--label", help="Class of every segment.")],
+    subjects: Annotated[
+        list[str], typer.Option("--subject", help="Subject id of each results file, in order.")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Labels table CSV to write.")],
+    rest: Annotated[
+        str | None, typer.Option("--rest", help="Class of the time outside the segments.")
+    ] = None,
+) -> None:
+    """Write a labels table from stored segmentations (each segment labelled LABEL)."""
+    from neuropose.classify.seglabels import labels_from_segmentations, write_labels
+
+    rows = labels_from_segmentations(
+        results, subjects, segmentation, label, rest=rest, relative_to=output.parent
+    )
+    write_labels(output, rows)
+    out_console.print(f"labels  {output} ({len(rows)} rows)", markup=False)
