@@ -184,7 +184,11 @@ class FilePredictions:
 
 
 def predict_file(
-    loaded: LoadedModel, results: Path, features: FeatureFactory | None = None
+    loaded: LoadedModel,
+    results: Path,
+    features: FeatureFactory | None = None,
+    *,
+    video: str | None = None,
 ) -> FilePredictions:
     """Windows of ``results`` classified by ``loaded`` (checked against its provenance first).
 
@@ -193,7 +197,7 @@ def predict_file(
     ModelMismatchError
         The recording's skeleton or the features differ from training.
     """
-    trial = load_trial(results)
+    trial = load_trial(results, video=video)
     pipe = build_pipeline(loaded.recipe, features=features)
     fset = pipe.feature_set(trial.skeleton)
     check_input(loaded, trial.skeleton.name, tuple(trial.skeleton.joints), fset.source)

@@ -211,6 +211,9 @@ def predict(
         typer.Option("--output", "-o", help="Output folder (default: beside each results file)."),
     ] = None,
     spec: SpecOption = None,
+    video: Annotated[
+        str | None, typer.Option("--video", help="Video of results files holding several.")
+    ] = None,
     allow_unverified: Annotated[
         bool,
         typer.Option(
@@ -243,7 +246,7 @@ def predict(
     failures: list[tuple[Path, NeuroPoseError]] = []
     for r, o in zip(results, outputs, strict=True):
         try:
-            pred = predict_file(loaded, r, features)
+            pred = predict_file(loaded, r, features, video=video)
             write_predictions(o, pred)
         except NeuroPoseError as exc:
             if not keep_going:
