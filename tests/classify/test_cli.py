@@ -223,3 +223,18 @@ def test_sklearn_recipe_without_the_extra_names_it(
     err = capsys.readouterr().err
     assert "pip install 'neuropose[classify]'" in err and "scikit-learn" in err
     assert not model.exists()
+
+
+def test_evaluate_with_too_few_subjects_stops_before_reading_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labels = synth.write_labels(
+        tmp_path / "labels.csv",
+        [("x.results.json", 0, 4, "stand", "s1"), ("y.results.json", 0, 4, "squat", "s2")],
+    )  # neither results file exists
+    out = tmp_path / "r.json"
+    assert main(["classify", "evaluate", str(labels), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "5-fold cross-validation needs at least 5 subjects, the labels name 2" in err
+    assert "hint: use --folds 2 (leave one subject out)" in err
+    assert not out.exists()

@@ -49,7 +49,7 @@ from neuropose.classify.records import FeatureSource
 from neuropose.errors import InputError, UsageError
 from neuropose.schemas import Skeleton
 
-__all__ = ["RECIPES", "ClassifierPipeline", "FeatureSet", "build_pipeline"]
+__all__ = ["RECIPES", "ClassifierPipeline", "FeatureSet", "build_pipeline", "feature_hook"]
 
 ExtractFn = Callable[[np.ndarray, np.ndarray, Skeleton], Mapping[str, float]]
 TrainFn = Callable[[np.ndarray, np.ndarray, Sequence[str], int], Any]
@@ -138,26 +138,30 @@ class ClassifierPipeline:
         return np.asarray(self._hook("predict")(model, X), dtype=np.int64)
 
 
-def _window_stats_hook() -> ExtractFn:
-    cache: dict[Skeleton, WindowStats] = {}
+def _window_stats(skeleton: Skeleton) -> FeatureSet:
+    ws = WindowStats(skeleton)
+    return FeatureSet("window_stats", ws.feature_names, ws.sha256, ws)
 
-    def stats(skeleton: Skeleton) -> WindowStats:
-        if skeleton not in cache:
-            cache[skeleton] = WindowStats(skeleton)
-        return cache[skeleton]
 
-    def window_statistics(
-        times_s: np.ndarray, poses: np.ndarray, skeleton: Skeleton
-    ) -> dict[str, float]:
-        ws = stats(skeleton)
-        return dict(zip(ws.feature_names, ws(times_s, poses).tolist(), strict=True))
+def feature_hook(factory: Callable[[Skeleton], FeatureSet] = _window_stats) -> ExtractFn:
+    """An ``@extract`` hook computing ``factory(skeleton)``'s features (cached per skeleton).
+
+    The hook carries ``feature_set`` (the factory, cached), so pipelines use
+    the factory's names and definition hash.
+    """
+    cache: dict[Skeleton, FeatureSet] = {}
 
     def feature_set(skeleton: Skeleton) -> FeatureSet:
-        ws = stats(skeleton)
-        return FeatureSet("window_stats", ws.feature_names, ws.sha256, ws)
+        if skeleton not in cache:
+            cache[skeleton] = factory(skeleton)
+        return cache[skeleton]
 
-    window_statistics.feature_set = feature_set  # type: ignore[attr-defined]
-    return window_statistics
+    def extract(times_s: np.ndarray, poses: np.ndarray, skeleton: Skeleton) -> dict[str, float]:
+        fs = feature_set(skeleton)
+        return dict(zip(fs.names, fs.vector(times_s, poses).tolist(), strict=True))
+
+    extract.feature_set = feature_set  # type: ignore[attr-defined]
+    return extract
 
 
 def build_pipeline(
@@ -183,10 +187,7 @@ def build_pipeline(
     if recipe not in RECIPES:
         raise UsageError(f"unknown model {recipe!r}", hint=f"choose one of {', '.join(RECIPES)}")
     pipe = ClassifierPipeline(recipe)
-    hook = _window_stats_hook()
-    if features is not None:
-        hook.feature_set = features  # type: ignore[attr-defined]
-    pipe.extract(hook)
+    pipe.extract(feature_hook(features or _window_stats))
 
     if recipe in NUMPY_MODELS:
         model_cls = NUMPY_MODELS[recipe]

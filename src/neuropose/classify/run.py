@@ -23,6 +23,7 @@ from neuropose.classify.evaluate import (
     class_metrics,
     confusion_matrix,
     cross_validate,
+    grouped_folds,
     overall_metrics,
 )
 from neuropose.classify.pipeline import ClassifierPipeline, FeatureSet, build_pipeline
@@ -35,7 +36,7 @@ from neuropose.classify.records import (
     WindowParams,
 )
 from neuropose.classify.store import LoadedModel, check_input, model_format, save_classifier
-from neuropose.classify.windows import cut_windows
+from neuropose.classify.windows import cut_windows, group_labels, load_labels
 from neuropose.errors import NeuroPoseError
 from neuropose.io import write_bytes_atomic, write_model_atomic
 from neuropose.schemas import Skeleton
@@ -116,6 +117,8 @@ def evaluate_labels(
 ) -> tuple[EvaluationReport, Dataset]:
     """Subject-grouped k-fold evaluation of ``recipe`` on ``labels``; write the report."""
     pipe: ClassifierPipeline = build_pipeline(recipe, features=features)
+    table = group_labels(load_labels(labels), labels.parent, str(labels))
+    grouped_folds([f.subject for f in table], folds, seed)  # too few subjects: stop before work
     data = build_dataset(labels, pipe, params, keep_going=keep_going, on_file=on_file)
     cv = cross_validate(pipe, data.X, data.y, data.groups, data.class_names, k=folds, seed=seed)
     n_classes = len(data.class_names)
