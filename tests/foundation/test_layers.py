@@ -4,9 +4,9 @@ Layers, top to bottom (ARCHITECTURE.md)::
 
     cli
     interfacer  ingest  monitor  visualize  export
-    estimator  analyzer  quality  multiview
+    estimator  analyzer  quality  multiview  signals
     models  video  datadir
-    foundations: errors config io logs skeletons schemas timefmt wheels samples interrupts
+    foundations: errors config geometry io logs skeletons schemas timefmt wheels samples interrupts
                  smoothing segments
 
 Every module under ``src/neuropose`` is parsed with :mod:`ast`; every import
@@ -40,6 +40,7 @@ FOUNDATIONS = frozenset(
         "__init__",
         "config",
         "errors",
+        "geometry",
         "io",
         "logs",
         "samples",
@@ -63,6 +64,7 @@ LAYERS: dict[str, int] = {
     "analyzer": 2,
     "quality": 2,
     "multiview": 2,
+    "signals": 2,
     "models": 1,
     "video": 1,
     "datadir": 1,
