@@ -133,6 +133,7 @@ class SignalGraph:
             if live and not cls.causal:
                 raise SpecError(
                     f"kind {ns.kind!r} is not causal (it needs future frames) and cannot run live",
+                    source=spec.source,
                     node=name,
                     field="kind",
                     hint="use its causal counterpart (butterworth, moving_average) live",
@@ -140,7 +141,9 @@ class SignalGraph:
             try:
                 self._nodes[name] = cls(name, ns.params, self.joints)
             except JointLookupError as exc:
-                raise SpecError(exc.message, node=name, field=f"params.{exc.field}") from None
+                raise SpecError(
+                    exc.message, source=spec.source, node=name, field=f"params.{exc.field}"
+                ) from None
         self.reset()
 
     @property

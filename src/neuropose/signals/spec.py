@@ -36,6 +36,7 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
+    PrivateAttr,
     create_model,
     model_validator,
 )
@@ -129,12 +130,18 @@ class SignalSpec(BaseModel):
 
     version: Literal[1] = 1
     nodes: tuple[NodeSpec, ...] = Field(min_length=1)
+    _source: str = PrivateAttr(default="<spec>")
 
     @model_validator(mode="after")
     def _graph(self, info: ValidationInfo) -> SignalSpec:
         source = str((info.context or {}).get("source", "<spec>"))
         _check_graph(self.nodes, source)
         return self
+
+    @property
+    def source(self) -> str:
+        """The file the spec was loaded from (``"<spec>"`` when parsed from data)."""
+        return self._source
 
     @property
     def order(self) -> list[str]:
@@ -286,9 +293,11 @@ def parse_spec(data: Any, *, source: str = "<spec>") -> SignalSpec:
         Naming ``source``, the node and the field of the first problem.
     """
     try:
-        return SignalSpec.model_validate(data, context={"source": source})
+        spec = SignalSpec.model_validate(data, context={"source": source})
     except ValidationError as exc:
         raise _convert(exc, data, source) from None
+    spec._source = source
+    return spec
 
 
 def load_spec(path: Path | str) -> SignalSpec:

@@ -61,7 +61,7 @@ class Node:
     window : str
         Missing-data window: which output frames a NaN input frame affects.
     unit : str
-        Unit of the output, for docs (``"in"`` = unit of the input).
+        Unit of the output, for docs.
     """
 
     kind: ClassVar[str]
@@ -69,7 +69,7 @@ class Node:
     n_inputs: ClassVar[int] = 0
     causal: ClassVar[bool] = True
     window: ClassVar[str] = "the missing frame only"
-    unit: ClassVar[str] = "in"
+    unit: ClassVar[str] = "input unit"
 
     def __init__(self, name: str, params: Params, joints: JointMap) -> None:
         self.name = name

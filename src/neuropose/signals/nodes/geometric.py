@@ -191,7 +191,7 @@ class Normalize(Node):
     kind = "normalize"
     params_model = NormalizeParams
     n_inputs = 1
-    unit = "in / pose unit"
+    unit = "input unit / pose unit"
 
     def __init__(self, name: str, params: Params, joints: JointMap) -> None:
         super().__init__(name, params, joints)
