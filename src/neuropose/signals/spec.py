@@ -34,9 +34,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
-    PrivateAttr,
     create_model,
     model_validator,
 )
