@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.signals.cases import CASES, JOINTS, recording
 
 from neuropose.signals import SignalGraph, load_spec, parse_spec
 from neuropose.signals.nodes import REGISTRY
+from tests.signals.cases import CASES, JOINTS, recording
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "signals_knee.toml"
 
