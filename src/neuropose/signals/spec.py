@@ -241,8 +241,13 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 
 
 def _convert(exc: ValidationError, data: Any, source: str) -> SpecError:
-    """The first validation error as a :class:`SpecError` naming node and field."""
-    err = exc.errors()[0]
+    """The first validation error as a :class:`SpecError` naming node and field.
+
+    An unknown field is reported before a missing one: it is usually the
+    misspelling of the missing field.
+    """
+    errors = exc.errors()
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(err["loc"])
     raw_nodes = data.get("nodes") if isinstance(data, dict) else None
     if len(loc) < 2 or loc[0] != "nodes" or not isinstance(loc[1], int):
@@ -310,24 +315,25 @@ def load_spec(path: Path | str) -> SignalSpec:
     """
     p = Path(path)
     source = str(p)
+    if p.suffix.lower() not in {".toml", ".json"}:
+        raise SpecError(
+            f"unknown spec format {p.suffix!r}", source=source, hint="use a .toml or .json file"
+        )
     try:
         text = p.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read the spec: {exc}", source=source) from None
+        why = getattr(exc, "strerror", None) or exc
+        raise SpecError(f"cannot read the spec: {why}", source=source) from None
     if p.suffix.lower() == ".toml":
         try:
             data: Any = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise SpecError(f"invalid TOML: {exc}", source=source) from None
-    elif p.suffix.lower() == ".json":
+    else:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise SpecError(
                 f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", source=source
             ) from None
-    else:
-        raise SpecError(
-            f"unknown spec format {p.suffix!r}", source=source, hint="use a .toml or .json file"
-        )
     return parse_spec(data, source=source)
