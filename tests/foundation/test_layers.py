@@ -83,6 +83,10 @@ SAME_LAYER_REASONS: dict[tuple[str, str], str] = {
     # The daemon renders each completed job's visuals when idle (render_after_job):
     # neuropose.interfacer.renders imports neuropose.visualize.pipeline when it renders.
     ("interfacer", "visualize"): "the render step after each job (render_after_job)",
+    # Segmentations and DTW comparisons of an analysis config can use nodes of a
+    # derived-signal spec (signal = "NODE", mode = "signals"): one graph implementation
+    # offline and live. signals never imports analyzer (geometry is a shared foundation).
+    ("analyzer", "signals"): "segmentation and DTW on derived signals (signals_spec)",
 }
 
 #: Same-layer or upward imports other engineers are removing now (delete on landing).
