@@ -149,3 +149,16 @@ def test_file_errors(tmp_path: Path) -> None:
     empty.write_text("")
     with pytest.raises(SpecError, match=r"empty\.toml, field 'nodes': Field required"):
         load_spec(empty)
+
+
+def test_docs_describe_every_node_kind() -> None:
+    from neuropose.signals.nodes import REGISTRY
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "signals.md").read_text()
+    rows = {
+        line.split("|")[1].strip().strip("`") for line in doc.splitlines() if line.startswith("| `")
+    }
+    assert set(REGISTRY) <= rows, sorted(set(REGISTRY) - rows)
+    for kind, cls in REGISTRY.items():
+        row = next(line for line in doc.splitlines() if line.startswith(f"| `{kind}` |"))
+        assert ("| yes |" in row) == cls.causal, kind
