@@ -70,7 +70,7 @@ def test_segment_command_on_a_derived_signal(study: Path, capsys) -> None:
     assert "10 repetitions (10 complete)" in capsys.readouterr().out
     seg = load_results(results).videos[0].segmentations["reps"]
     assert seg.signal["kind"] == "signal" and seg.signal["node"] == "elbow_f"
-    assert seg.signal["unit"] == "input unit"
+    assert seg.signal["unit"] == "deg"
     # A 3-vector node cannot be segmented: refused naming the node.
     bad = ["segment", str(results), "--signal", f"signal:wrist:{spec}", "--name", "w"]
     assert main(bad) == 2
@@ -87,7 +87,7 @@ def test_analyze_segments_and_compares_derived_signals(study: Path, capsys, monk
     comp = report.comparisons[0]
     res = comp["results"]["all"]
     assert res["len_a"] == 301 and res["len_b"] == 241
-    assert comp["unit"] == "input unit, pose unit (mm)"
+    assert comp["unit"] == "deg, mm"
     assert np.isfinite(res["distance"])
 
 

@@ -63,7 +63,9 @@ def test_validate_lists_the_nodes_in_order(capsys) -> None:
     spec = load_spec(EXAMPLE)
     assert out[0] == f"{EXAMPLE}: valid, 10 nodes, sha256 {spec.sha256}"
     assert out[1] == "  knee_l: angle_3pt  [deg]"
-    assert "  knee_l_filt: butterworth <- knee_l  [input unit]" in out
+    assert "  knee_l_filt: butterworth <- knee_l  [deg]" in out
+    assert "  knee_l_vel: velocity <- knee_l_filt  [deg/s]" in out
+    assert "  ankle_gap_norm: normalize <- ankle_gap  [mm/mm]" in out
     assert [line.split(":")[0].strip() for line in out[1:]] == spec.order
 
 
@@ -108,6 +110,12 @@ def test_compute_csv_values_match_the_graph_and_the_truth(arm, tmp_path: Path, c
     assert prov["results_sha256"] == sha256_file(results)
     assert prov["non_causal"] == ["elbow_zp"] and prov["missing"] == "propagate"
     assert prov["track_id"] == 1 and prov["neuropose_version"]
+    assert prov["units"] == {
+        "elbow": "deg",
+        "elbow_zp": "deg",
+        "wrist": "mm",
+        "wrist_speed": "mm/s",
+    }
 
 
 def test_compute_json_and_hold_policy(arm, tmp_path: Path) -> None:

@@ -48,7 +48,6 @@ from neuropose.errors import InputError
 from neuropose.schemas.analysis import SignalSpec
 from neuropose.schemas.segmentation import Segment, Segmentation
 from neuropose.signals import SignalGraph, load_spec
-from neuropose.signals.nodes import REGISTRY
 from neuropose.timefmt import utc_iso
 
 __all__ = [
@@ -74,7 +73,8 @@ def derived_signals(
     """
     spec = load_spec(spec_file)
     out = SignalGraph(spec, trial.skeleton).run(trial.timestamps, trial.poses)
-    return {n: (out[n], REGISTRY[spec.node(n).kind].unit) for n in names}
+    units = spec.units()
+    return {n: (out[n], units[n]) for n in names}
 
 
 def derived_matrix(

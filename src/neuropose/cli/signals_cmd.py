@@ -29,6 +29,7 @@ def validate(
     from neuropose.signals.nodes import REGISTRY
 
     s = load_spec(spec)
+    units = s.units()
     out_console.print(
         f"{spec}: valid, {len(s.nodes)} nodes, sha256 {s.sha256}", markup=False, highlight=False
     )
@@ -37,7 +38,7 @@ def validate(
         cls = REGISTRY[node.kind]
         inputs = f" <- {', '.join(node.inputs)}" if node.inputs else ""
         flag = "" if cls.causal else "  (non-causal: offline only)"
-        out_console.print(f"  {name}: {node.kind}{inputs}  [{cls.unit}]{flag}", markup=False)
+        out_console.print(f"  {name}: {node.kind}{inputs}  [{units[name]}]{flag}", markup=False)
 
 
 @signals_app.command("compute")
@@ -88,6 +89,7 @@ def compute(
         skeleton=trial.skeleton.name,
         missing=missing,
         non_causal=graph.non_causal,
+        units=graph.units,
         neuropose_version=__version__,
     )
     written = write_signals(output, trial.timestamps, trial.frame_index, out, prov)

@@ -163,6 +163,11 @@ class SignalGraph:
         """The kind of node ``name``."""
         return self._nodes[name].kind
 
+    @property
+    def units(self) -> dict[str, str]:
+        """Node name → unit of its output (e.g. ``"deg/s"``), see :meth:`SignalSpec.units`."""
+        return self.spec.units()
+
     def reset(self) -> None:
         """Forget every node's state and the held pose: the next push starts afresh."""
         for node in self._nodes.values():

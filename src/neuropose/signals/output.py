@@ -2,7 +2,7 @@
 
 Every file carries the provenance (:class:`SignalsProvenance`): the spec and
 its SHA-256, the results file and its SHA-256, the missing-detection
-policy, the non-causal nodes, and the NeuroPose version.
+policy, the non-causal nodes, each node's unit, and the NeuroPose version.
 
 Layouts
 -------
@@ -60,6 +60,7 @@ class SignalsProvenance(BaseModel):
     skeleton: str
     missing: str
     non_causal: list[str]
+    units: dict[str, str]
     neuropose_version: str
 
 

@@ -155,6 +155,24 @@ class SignalSpec(BaseModel):
                 return n
         raise KeyError(name)
 
+    def units(self) -> dict[str, str]:
+        """Node name → unit of its output, inputs' units substituted (``"deg/s"``), in order.
+
+        Examples
+        --------
+        >>> spec = parse_spec({"nodes": [
+        ...     {"name": "d", "kind": "distance", "params": {"a": "neck", "b": "pelvis"}},
+        ...     {"name": "v", "kind": "velocity", "inputs": ["d"]}]})
+        >>> spec.units()
+        {'d': 'mm', 'v': 'mm/s'}
+        """
+        out: dict[str, str] = {}
+        for name in self.order:
+            node = self.node(name)
+            unit = REGISTRY[node.kind].unit
+            out[name] = unit.replace("{in}", out[node.inputs[0]]) if node.inputs else unit
+        return out
+
     def canonical_json(self) -> str:
         """The spec as canonical JSON (defaults filled, keys sorted, no spaces)."""
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))

@@ -61,7 +61,9 @@ class Node:
     window : str
         Missing-data window: which output frames a NaN input frame affects.
     unit : str
-        Unit of the output, for docs.
+        Unit of the output; ``{in}`` stands for the unit of the input node
+        (``"{in}/s"`` for a velocity). Positions are in the poses' unit,
+        millimetres for NeuroPose results (``"mm"``).
     """
 
     kind: ClassVar[str]
@@ -69,7 +71,7 @@ class Node:
     n_inputs: ClassVar[int] = 0
     causal: ClassVar[bool] = True
     window: ClassVar[str] = "the missing frame only"
-    unit: ClassVar[str] = "input unit"
+    unit: ClassVar[str] = "{in}"
 
     def __init__(self, name: str, params: Params, joints: JointMap) -> None:
         self.name = name

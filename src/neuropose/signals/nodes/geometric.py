@@ -38,13 +38,13 @@ class JointNode(Node):
 
     kind = "joint"
     params_model = JointParams
-    unit = "pose unit (mm)"
+    unit = "mm"
 
     def __init__(self, name: str, params: Params, joints: JointMap) -> None:
         super().__init__(name, params, joints)
+        assert isinstance(params, JointParams)
         self.idx = self.joint_index("joint")
-        axis = getattr(params, "axis", None)
-        self.axis = None if axis is None else _AXES[axis]
+        self.axis = None if params.axis is None else _AXES[params.axis]
 
     def push(self, t: np.ndarray, poses: np.ndarray, inputs: list[np.ndarray]) -> np.ndarray:
         p = self.joints.position(poses, self.idx)
@@ -61,7 +61,7 @@ class PoseNode(Node):
 
     kind = "pose"
     params_model = NoParams
-    unit = "pose unit (mm)"
+    unit = "mm"
 
     def push(self, t: np.ndarray, poses: np.ndarray, inputs: list[np.ndarray]) -> np.ndarray:
         return np.array(poses, dtype=np.float64)
@@ -90,8 +90,9 @@ class Angle3pt(Node):
 
     def __init__(self, name: str, params: Params, joints: JointMap) -> None:
         super().__init__(name, params, joints)
+        assert isinstance(params, Angle3ptParams)
         self.ia, self.ib, self.ic = (self.joint_index(f) for f in ("a", "b", "c"))
-        self.complement = bool(getattr(params, "complement", False))
+        self.complement = params.complement
 
     def push(self, t: np.ndarray, poses: np.ndarray, inputs: list[np.ndarray]) -> np.ndarray:
         pos = self.joints.position
@@ -132,11 +133,12 @@ class SegmentAngle(Node):
 
     def __init__(self, name: str, params: Params, joints: JointMap) -> None:
         super().__init__(name, params, joints)
+        assert isinstance(params, SegmentAngleParams)
         self.ia, self.ib = self.joint_index("a"), self.joint_index("b")
         self.ref = None
-        if getattr(params, "ref_a", None) is not None:
+        if params.ref_a is not None:
             self.ref = (self.joint_index("ref_a"), self.joint_index("ref_b"))
-        self.vec = np.asarray(getattr(params, "reference", (0.0, -1.0, 0.0)), np.float64)
+        self.vec = np.asarray(params.reference, np.float64)
 
     def push(self, t: np.ndarray, poses: np.ndarray, inputs: list[np.ndarray]) -> np.ndarray:
         pos = self.joints.position
@@ -160,7 +162,7 @@ class Distance(Node):
 
     kind = "distance"
     params_model = PairParams
-    unit = "pose unit (mm)"
+    unit = "mm"
 
     def __init__(self, name: str, params: Params, joints: JointMap) -> None:
         super().__init__(name, params, joints)
@@ -191,12 +193,13 @@ class Normalize(Node):
     kind = "normalize"
     params_model = NormalizeParams
     n_inputs = 1
-    unit = "input unit / pose unit"
+    unit = "{in}/mm"
 
     def __init__(self, name: str, params: Params, joints: JointMap) -> None:
         super().__init__(name, params, joints)
+        assert isinstance(params, NormalizeParams)
         self.ia, self.ib = self.joint_index("a"), self.joint_index("b")
-        self.min_length = float(getattr(params, "min_length", 1e-9))
+        self.min_length = params.min_length
 
     def push(self, t: np.ndarray, poses: np.ndarray, inputs: list[np.ndarray]) -> np.ndarray:
         pos = self.joints.position

@@ -76,7 +76,7 @@ class Velocity(_History):
     params_model = NoParams
     n_inputs = 1
     window = "frames k and k+1"
-    unit = "input unit/s"
+    unit = "{in}/s"
 
     def push(self, t: np.ndarray, poses: np.ndarray, inputs: list[np.ndarray]) -> np.ndarray:
         return backward_velocity(*self.extend(t, inputs[0]))
@@ -92,7 +92,7 @@ class Speed(_History):
     params_model = NoParams
     n_inputs = 1
     window = "frames k and k+1"
-    unit = "input unit/s"
+    unit = "{in}/s"
 
     def push(self, t: np.ndarray, poses: np.ndarray, inputs: list[np.ndarray]) -> np.ndarray:
         v = backward_velocity(*self.extend(t, inputs[0]))
@@ -114,7 +114,7 @@ class Acceleration(_History):
     n_inputs = 1
     depth = 2
     window = "frames k to k+2"
-    unit = "input unit/s²"
+    unit = "{in}/s²"
 
     def push(self, t: np.ndarray, poses: np.ndarray, inputs: list[np.ndarray]) -> np.ndarray:
         tt, xx = self.extend(t, inputs[0])
