@@ -33,7 +33,7 @@ SPECS = _specs()
 def _chunks(n: int, rng: np.random.Generator) -> list[tuple[int, int]]:
     bounds, i = [], 0
     while i < n:
-        k = int(rng.choice([1, 1, 2, 3, 5, 8, 17, 40]))
+        k = int(rng.choice([0, 1, 1, 2, 3, 5, 8, 17, 40]))  # 0: an empty push (a stale tick)
         bounds.append((i, min(n, i + k)))
         i += k
     return bounds

@@ -65,7 +65,7 @@ def interpolate_gaps(t: np.ndarray, x: np.ndarray) -> np.ndarray:
     [0.0, 1.0, 3.0, nan]
     """
     x = np.array(x, dtype=np.float64)
-    flat = x.reshape(x.shape[0], -1)
+    flat = x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
     for k in range(flat.shape[1]):
         col = flat[:, k]
         ok = np.isfinite(col)
@@ -186,7 +186,7 @@ class SignalGraph:
         return t, p
 
     def _hold(self, poses: np.ndarray) -> np.ndarray:
-        flat = poses.reshape(poses.shape[0], -1)
+        flat = poses.reshape(poses.shape[0], poses.shape[1] * poses.shape[2])
         held = np.full(flat.shape[1], np.nan) if self._held is None else self._held
         both = np.concatenate([held[None, :], flat])
         ok = np.isfinite(both)

@@ -86,7 +86,7 @@ def flat_columns(outputs: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray]]
     cols: list[tuple[str, np.ndarray]] = []
     for name, values in outputs.items():
         v = np.asarray(values, np.float64)
-        flat = v.reshape(v.shape[0], -1)
+        flat = v.reshape(v.shape[0], int(np.prod(v.shape[1:])))
         for k, suffix in enumerate(_axis_names(v.shape[1:])):
             cols.append((name + suffix, flat[:, k]))
     return cols

@@ -128,6 +128,8 @@ class NonCausalNode(Node):
         self.reset()
 
     def push(self, t: np.ndarray, poses: np.ndarray, inputs: list[np.ndarray]) -> np.ndarray:
+        if len(t) == 0:
+            return np.asarray(inputs[0], np.float64).copy()
         self._t.append(np.asarray(t, np.float64))
         self._x.append(np.asarray(inputs[0], np.float64))
         out = self.offline(np.concatenate(self._t), np.concatenate(self._x))

@@ -69,7 +69,7 @@ class ButterParams(Params):
 
 def _flat(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, np.float64)
-    return x.reshape(x.shape[0], -1)
+    return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
 
 
 @register
@@ -181,6 +181,8 @@ class MovingAverage(Node):
 
     def push(self, t: np.ndarray, poses: np.ndarray, inputs: list[np.ndarray]) -> np.ndarray:
         x = np.asarray(inputs[0], np.float64)
+        if x.shape[0] == 0:
+            return x.copy()
         if self._buf is None:
             self._buf = np.full((self.w - 1, *x.shape[1:]), np.nan)
         xx = np.concatenate([self._buf, x])
