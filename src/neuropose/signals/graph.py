@@ -126,6 +126,7 @@ class SignalGraph:
         self.live = live
         self.joints = JointMap(joint_names)
         self._order = spec.order
+        self._inputs = {n.name: n.inputs for n in spec.nodes}
         self._nodes: dict[str, Node] = {}
         for name in self._order:
             ns = spec.node(name)
@@ -224,7 +225,7 @@ class SignalGraph:
         out: dict[str, np.ndarray] = {}
         for name in self._order:
             node = self._nodes[name]
-            inputs = [out[i] for i in self.spec.node(name).inputs]
+            inputs = [out[i] for i in self._inputs[name]]
             out[name] = node.push(t, p, inputs)
         return out
 
