@@ -78,11 +78,9 @@ def _params(win: float, hop: float, max_missing: float) -> WindowParams:
 def _features(spec: Path | None) -> FeatureFactory | None:
     if spec is None:
         return None
-    raise UsageError(
-        f"--spec {spec}: signal-graph features need neuropose.signals, "
-        "which this version does not have",
-        hint="leave out --spec to use window statistics of angles and speeds",
-    )
+    from neuropose.classify.signal_features import signal_features
+
+    return signal_features(spec)
 
 
 def _report_file(path: Path, exc: NeuroPoseError | None) -> None:
