@@ -29,6 +29,17 @@ from tests.conftest import REPO_PYTHONPATH
 pytestmark = [pytest.mark.slow, pytest.mark.media]
 
 KNEE_DEG = 35.0
+KNEES = """
+[[nodes]]
+name = "knee_l"
+kind = "angle_3pt"
+params = { a = "left_hip", b = "left_knee", c = "left_ankle", complement = true }
+
+[[nodes]]
+name = "knee_r"
+kind = "angle_3pt"
+params = { a = "right_hip", b = "right_knee", c = "right_ankle", complement = true }
+"""
 WIN = ["--win", "0.1", "--hop", "0.05"]
 
 
@@ -105,6 +116,15 @@ def test_lab_clips_classified_end_to_end_from_the_cli(
     assert report["windows"]["total"] == 2 * 32
     assert report["accuracy"] is not None and "only 2 subjects" in report["notes"][1]
 
+    # the same evaluation on knee flexion only (a two-node signal spec, 10 features)
+    (tmp_path / "knees.toml").write_text(KNEES)
+    proc = _cli("classify", "evaluate", "labels.csv", "-o", "knees.json", "--folds", "2",
+                "--spec", "knees.toml", *WIN, cwd=tmp_path, env=env)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    knees = json.loads((tmp_path / "knees.json").read_text())
+    assert knees["windows"] == report["windows"]  # same windows, other features
+    assert knees["features"]["kind"] == "signals" and len(knees["features"]["feature_names"]) == 10
+
     proc = _cli("classify", "train", "labels.csv", "-o", "lab.npz", *WIN, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     proc = _cli("classify", "predict", "lab.npz", "cam01.results.json", "cam02.results.json",
@@ -123,5 +143,6 @@ def test_lab_clips_classified_end_to_end_from_the_cli(
         "macro_f1": report["macro_f1"],
         "per_class": report["per_class"],
         "evaluate_stdout": evaluate_stdout,
+        "knees": {k: knees[k] for k in ("confusion", "accuracy", "macro_f1", "per_class")},
     }
     (artifacts_dir / "classify_lab.json").write_text(json.dumps(summary, indent=1))
