@@ -104,3 +104,29 @@ def test_spec_with_a_joint_the_skeleton_lacks_is_refused(
     err = capsys.readouterr().err
     assert "left_pinky" in err and "knee_l" in err and "Traceback" not in err
     assert not model.exists()
+
+
+def test_online_equals_offline_with_spec_features(tmp_path: Path, spec: Path) -> None:
+    from neuropose.classify.online import OnlineClassifier
+    from neuropose.classify.records import WindowParams
+    from neuropose.classify.run import predict_file, train_model
+    from neuropose.classify.store import load_classifier
+
+    labels = synth.two_files(tmp_path)
+    model = tmp_path / "k.npz"
+    features = signal_features(spec)
+    params = WindowParams(win_s=1.0, hop_s=0.5, max_missing=0.2)
+    train_model(labels, model, recipe="centroid", params=params, seed=0, features=features)
+    loaded = load_classifier(model)
+    results = tmp_path / "b.results.json"
+    offline = predict_file(loaded, results, features)
+    trial = load_trial(results)
+    online = OnlineClassifier(loaded, trial.skeleton, features=features)
+    by_end = {
+        round(float(t) + 0.1, 6): online.predict(float(t), p)
+        for t, p in zip(trial.timestamps, trial.poses, strict=True)
+    }
+    assert [by_end[round(end, 6)] for _, end in offline.spans] == [
+        lab or None for lab in offline.labels
+    ]
+    assert all(offline.labels)  # the knee spec needs no wrist: every window classified
