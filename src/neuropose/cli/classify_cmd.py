@@ -223,6 +223,7 @@ def predict(
     """Class of every window of each RESULTS file → <stem>.classes.csv, in input order."""
     from neuropose.classify.run import predict_file, write_predictions
     from neuropose.classify.store import load_classifier
+    from neuropose.cli.inputs import RESULTS_EXPECTED, RESULTS_KINDS, require
     from neuropose.io import fit_name
 
     outputs = []
@@ -244,6 +245,7 @@ def predict(
     failures: list[tuple[Path, NeuroPoseError]] = []
     for r, o in zip(results, outputs, strict=True):
         try:
+            require(r, "classify predict", RESULTS_KINDS, RESULTS_EXPECTED)
             pred = predict_file(loaded, r, features, video=video)
             write_predictions(o, pred)
         except NeuroPoseError as exc:
