@@ -16,7 +16,9 @@ reasons), :mod:`~neuropose.classify.features` (window statistics),
 (subject-grouped folds, clinical metrics), :mod:`~neuropose.classify.store`
 (model files and provenance), :mod:`~neuropose.classify.run` (what the
 ``neuropose classify`` commands do), :mod:`~neuropose.classify.records`
-(file schemas).
+(file schemas), :mod:`~neuropose.classify.signal_features` (``--spec``),
+:mod:`~neuropose.classify.seglabels` (labels from stored segmentations),
+:mod:`~neuropose.classify.online` (frame-by-frame classification).
 """
 
 from neuropose.classify.dataset import Dataset, build_dataset
