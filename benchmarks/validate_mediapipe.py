@@ -43,15 +43,15 @@ INPUTS = {
 }
 
 
-def read_frames(path: Path) -> list[np.ndarray]:
-    """RGB frames of a video or image (OpenCV decode, as both pipelines see them)."""
+def read_frames(path: Path, limit: int | None = None) -> list[np.ndarray]:
+    """RGB frames of a video or image (OpenCV decode, as both pipelines see them), at most ``limit``."""
     import cv2
 
     if path.suffix.lower() in {".jpg", ".png"}:
         return [cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)]
     cap = cv2.VideoCapture(str(path))
     frames = []
-    while True:
+    while limit is None or len(frames) < limit:
         ok, bgr = cap.read()
         if not ok:
             break
@@ -59,13 +59,22 @@ def read_frames(path: Path) -> list[np.ndarray]:
     return frames
 
 
-def dump_mediapipe(media: Path, out: Path) -> None:
-    """Run MediaPipe (in its own environment) and save landmarks per input."""
+def dump_mediapipe(media: Path, out: Path, limit: int | None, graph_options: bool) -> None:
+    """Run MediaPipe (in its own environment) and save landmarks per input.
+
+    ``graph_options``: import the heatmap-refinement options module first, so
+    the graph's own ``kernel_size: 7`` survives (see ``heatmap_kernel`` in
+    ``neuropose.models.blazepose_pipeline``); without it ``solutions.pose``
+    runs the calculator's default 9, as every user of the legacy API does.
+    """
     import mediapipe as mp
+
+    if graph_options:
+        import mediapipe.calculators.util.refine_landmarks_from_heatmap_calculator_pb2  # noqa: F401
 
     arrays = {}
     for key, rel in INPUTS.items():
-        frames = read_frames(media / rel)
+        frames = read_frames(media / rel, limit)
         still = len(frames) == 1
         lm2 = np.full((len(frames), 33, 2), np.nan, np.float32)
         lm3 = np.full((len(frames), 33, 3), np.nan, np.float32)
@@ -86,18 +95,20 @@ def dump_mediapipe(media: Path, out: Path) -> None:
     np.savez_compressed(out, **arrays)
 
 
-def run_neuropose(media: Path, key: str) -> tuple[np.ndarray, np.ndarray]:
-    """NeuroPose's blazepose-full landmarks (F, 33, 2) px and (F, 33, 3) mm, NaN where none."""
+def run_neuropose(
+    media: Path, key: str, limit: int | None, spec: str = "blazepose-full"
+) -> tuple[np.ndarray, np.ndarray]:
+    """NeuroPose's landmarks (F, 33, 2) px and (F, 33, 3) mm for model ``spec``, NaN where none."""
     from neuropose.config import load_settings
     from neuropose.models import load_pose_model
     from neuropose.schemas import CameraIntrinsics
 
-    model = _model_cache.get("m")
+    model = _model_cache.get(spec)
     if model is None:
         settings = load_settings().settings
-        model = _model_cache.setdefault("m", load_pose_model("blazepose-full", settings))
+        model = _model_cache.setdefault(spec, load_pose_model(spec, settings))
     model.reset()
-    frames = read_frames(media / INPUTS[key])
+    frames = read_frames(media / INPUTS[key], limit)
     k = CameraIntrinsics.from_fov(frames[0].shape[1], frames[0].shape[0], 55.0)
     p2 = np.full((len(frames), 33, 2), np.nan)
     p3 = np.full((len(frames), 33, 3), np.nan)
@@ -137,9 +148,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dump-mediapipe", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--write-reference", type=Path)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--frames", type=int, help="only the first N frames of each video")
+    ap.add_argument("--model", default="blazepose-full", help="NeuroPose model spec")
+    ap.add_argument(
+        "--graph-options",
+        action="store_true",
+        help="MediaPipe with its graph's own heatmap kernel (7) instead of what "
+        "solutions.pose runs (9); compare with --model 'blazepose-full?heatmap_kernel=7'",
+    )
+    ap.add_argument("--inputs", nargs="+", choices=list(INPUTS), default=list(INPUTS))
     args = ap.parse_args(argv)
     if args.dump_mediapipe:
-        dump_mediapipe(args.media, args.dump_mediapipe)
+        dump_mediapipe(args.media, args.dump_mediapipe, args.frames, args.graph_options)
         return 0
     ref_path = args.reference
     if ref_path is None:
@@ -147,12 +167,17 @@ def main(argv: list[str] | None = None) -> int:
             ap.error("give --mediapipe-python (a venv with mediapipe==0.10.21) or --reference")
         ref_path = Path(tempfile.mkdtemp()) / "mediapipe.npz"
         cmd = [str(args.mediapipe_python), __file__, "--media", str(args.media)]
+        if args.frames:
+            cmd += ["--frames", str(args.frames)]
+        if args.graph_options:
+            cmd.append("--graph-options")
         subprocess.run([*cmd, "--dump-mediapipe", str(ref_path)], check=True)
     ref = dict(np.load(ref_path))
     report = {}
-    for key in INPUTS:
-        p2, p3 = run_neuropose(args.media, key)
-        report[key] = compare(ref[f"{key}_2d"], ref[f"{key}_3d"], p2, p3)
+    for key in args.inputs:
+        p2, p3 = run_neuropose(args.media, key, args.frames, args.model)
+        n = len(p2)
+        report[key] = compare(ref[f"{key}_2d"][:n], ref[f"{key}_3d"][:n], p2, p3)
     print(json.dumps(report, indent=1))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
