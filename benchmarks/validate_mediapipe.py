@@ -10,7 +10,8 @@ separate virtual environment, called by this script as a subprocess::
 
 Inputs: ``lab_single_person/cam01.mp4`` and ``cam02.mp4`` (video mode, every
 frame) and ``messi5.jpg``, ``basketball1.png`` (image mode) from
-``../shared/media``. MediaPipe runs its legacy ``solutions.pose`` graph
+``../shared/media``, decoded once here and handed to MediaPipe as arrays (the
+two environments' OpenCV builds decode ``cam02.mp4`` differently). MediaPipe runs its legacy ``solutions.pose`` graph
 (``model_complexity=1`` = the same ``pose_landmark_full.tflite`` and
 ``pose_detection.tflite`` NeuroPose fetches from the same wheel, landmark
 smoothing off, which still smooths the auxiliary ROI landmarks; its
@@ -59,8 +60,12 @@ def read_frames(path: Path, limit: int | None = None) -> list[np.ndarray]:
     return frames
 
 
-def dump_mediapipe(media: Path, out: Path, limit: int | None, graph_options: bool) -> None:
-    """Run MediaPipe (in its own environment) and save landmarks per input.
+def dump_mediapipe(frames_dir: Path, out: Path, graph_options: bool) -> None:
+    """Run MediaPipe (in its own environment) on ``frames_dir/<input>.npy``; save landmarks.
+
+    The frames are decoded once, by NeuroPose's environment: the two
+    environments' OpenCV builds decode ``cam02.mp4`` differently (mean 1
+    level, up to 21), which alone moved MediaPipe's landmarks by pixels.
 
     ``graph_options``: import the heatmap-refinement options module first, so
     the graph's own ``kernel_size: 7`` survives (see ``heatmap_kernel`` in
@@ -73,8 +78,9 @@ def dump_mediapipe(media: Path, out: Path, limit: int | None, graph_options: boo
         import mediapipe.calculators.util.refine_landmarks_from_heatmap_calculator_pb2  # noqa: F401
 
     arrays = {}
-    for key, rel in INPUTS.items():
-        frames = read_frames(media / rel, limit)
+    for path in sorted(frames_dir.glob("*.npy")):
+        key = path.stem
+        frames = np.load(path, mmap_mode="r")
         still = len(frames) == 1
         lm2 = np.full((len(frames), 33, 2), np.nan, np.float32)
         lm3 = np.full((len(frames), 33, 3), np.nan, np.float32)
@@ -82,7 +88,7 @@ def dump_mediapipe(media: Path, out: Path, limit: int | None, graph_options: boo
             static_image_mode=still, model_complexity=1, smooth_landmarks=False
         ) as pose:
             for i, rgb in enumerate(frames):
-                res = pose.process(rgb)
+                res = pose.process(np.ascontiguousarray(rgb))
                 if res.pose_landmarks is None:
                     continue
                 h, w = rgb.shape[:2]
@@ -146,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mediapipe-python", type=Path, help="python of the MediaPipe venv")
     ap.add_argument("--reference", type=Path, help="existing MediaPipe dump (.npz) to reuse")
     ap.add_argument("--dump-mediapipe", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--frames-dir", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--write-reference", type=Path)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--frames", type=int, help="only the first N frames of each video")
@@ -159,19 +166,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--inputs", nargs="+", choices=list(INPUTS), default=list(INPUTS))
     args = ap.parse_args(argv)
     if args.dump_mediapipe:
-        dump_mediapipe(args.media, args.dump_mediapipe, args.frames, args.graph_options)
+        dump_mediapipe(args.frames_dir, args.dump_mediapipe, args.graph_options)
         return 0
     ref_path = args.reference
     if ref_path is None:
         if args.mediapipe_python is None:
             ap.error("give --mediapipe-python (a venv with mediapipe==0.10.21) or --reference")
         ref_path = Path(tempfile.mkdtemp()) / "mediapipe.npz"
-        cmd = [str(args.mediapipe_python), __file__, "--media", str(args.media)]
-        if args.frames:
-            cmd += ["--frames", str(args.frames)]
-        if args.graph_options:
-            cmd.append("--graph-options")
-        subprocess.run([*cmd, "--dump-mediapipe", str(ref_path)], check=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            for key in args.inputs:
+                np.save(Path(tmp) / f"{key}.npy", np.stack(read_frames(args.media / INPUTS[key], args.frames)))
+            cmd = [str(args.mediapipe_python), __file__, "--frames-dir", tmp]
+            if args.graph_options:
+                cmd.append("--graph-options")
+            subprocess.run([*cmd, "--dump-mediapipe", str(ref_path)], check=True)
     ref = dict(np.load(ref_path))
     report = {}
     for key in args.inputs:
