@@ -101,6 +101,77 @@ def dump_mediapipe(frames_dir: Path, out: Path, graph_options: bool) -> None:
     np.savez_compressed(out, **arrays)
 
 
+#: Crops written by ``--write-crop-reference``: (cx, cy, w, h, rotation) in pixels
+#: of the synthetic 240×320 image, or None for the detector's whole-image letterbox.
+CROP_CASES = (
+    (150.0, 120.0, 180.0, 180.0, 0.0),
+    (101.3, 140.7, 213.9, 213.9, 0.4137),  # rotated, crossing the left edge
+    (260.2, 30.9, 150.5, 150.5, -2.7),  # mostly outside: replicated borders
+    None,
+)
+
+
+def synthetic_image() -> np.ndarray:
+    """A smooth, asymmetric 240×320 RGB test image (uint8)."""
+    y, x = np.mgrid[0:240, 0:320].astype(np.float64)
+    chans = [
+        127 + 100 * np.sin(x / 9.0) * np.cos(y / 13.0),
+        (x * 0.7 + y * 0.3) % 256,
+        127 + 120 * np.sin((x + 2 * y) / 17.0),
+    ]
+    return np.clip(np.stack(chans, -1), 0, 255).astype(np.uint8)
+
+
+def dump_crops(out: Path) -> None:
+    """MediaPipe's ``ImageToTensorCalculator`` crops of :func:`synthetic_image` (uint8)."""
+    import mediapipe as mp
+    from google.protobuf import text_format
+    from mediapipe.calculators.tensor import image_to_tensor_calculator_pb2  # noqa: F401
+    from mediapipe.framework import calculator_pb2
+    from mediapipe.framework.formats import rect_pb2
+    from mediapipe.python import packet_creator, packet_getter
+    from mediapipe.python._framework_bindings import calculator_graph
+
+    node = """node {{ calculator: "ImageToTensorCalculator" input_stream: "IMAGE:image" {roi}
+      output_stream: "TENSORS:t" options {{ [mediapipe.ImageToTensorCalculatorOptions.ext] {{
+      output_tensor_width: {n} output_tensor_height: {n} keep_aspect_ratio: true
+      output_tensor_float_range {{ min: {lo} max: 1.0 }} {border} }} }} }}
+    node {{ calculator: "TensorsToFloatsCalculator" input_stream: "TENSORS:t" output_stream: "FLOATS:f" }}
+    input_stream: "image" output_stream: "f" {roi_in}"""
+    img = synthetic_image()
+    h, w = img.shape[:2]
+    crops = []
+    for case in CROP_CASES:
+        landmark = case is not None
+        cfg = node.format(
+            roi='input_stream: "NORM_RECT:roi"' if landmark else "",
+            roi_in='input_stream: "roi"' if landmark else "",
+            n=256 if landmark else 224,
+            lo=0.0 if landmark else -1.0,
+            border="" if landmark else "border_mode: BORDER_ZERO",
+        )
+        graph = calculator_graph.CalculatorGraph(
+            graph_config=text_format.Parse(cfg, calculator_pb2.CalculatorGraphConfig())
+        )
+        got: list[np.ndarray] = []
+        graph.observe_output_stream("f", lambda _s, p: got.append(np.array(packet_getter.get_float_list(p))))
+        graph.start_run()
+        frame = packet_creator.create_image_frame(img, image_format=mp.ImageFormat.SRGB)
+        graph.add_packet_to_input_stream("image", frame.at(0))
+        if landmark:
+            cx, cy, rw, rh, rot = case
+            rect = rect_pb2.NormalizedRect(
+                x_center=cx / w, y_center=cy / h, width=rw / w, height=rh / h, rotation=rot
+            )
+            graph.add_packet_to_input_stream("roi", packet_creator.create_proto(rect).at(0))
+        graph.close()
+        n = 256 if landmark else 224
+        values = got[0].reshape(n, n, 3) * 255 if landmark else (got[0].reshape(n, n, 3) + 1) * 127.5
+        crops.append(np.rint(values).astype(np.uint8))
+    rois = np.array([c if c is not None else [np.nan] * 5 for c in CROP_CASES])
+    np.savez_compressed(out, image=img, rois=rois, **{f"crop{i}": c for i, c in enumerate(crops)})
+
+
 def run_neuropose(
     media: Path, key: str, limit: int | None, spec: str = "blazepose-full"
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -153,6 +224,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reference", type=Path, help="existing MediaPipe dump (.npz) to reuse")
     ap.add_argument("--dump-mediapipe", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--frames-dir", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--dump-crops", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--write-crop-reference",
+        type=Path,
+        help="write MediaPipe's crops of a synthetic image (tests/data/mediapipe_crops.npz)",
+    )
     ap.add_argument("--write-reference", type=Path)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--frames", type=int, help="only the first N frames of each video")
@@ -165,6 +242,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--inputs", nargs="+", choices=list(INPUTS), default=list(INPUTS))
     args = ap.parse_args(argv)
+    if args.dump_crops:
+        dump_crops(args.dump_crops)
+        return 0
+    if args.write_crop_reference:
+        if args.mediapipe_python is None:
+            ap.error("--write-crop-reference needs --mediapipe-python")
+        cmd = [str(args.mediapipe_python), __file__, "--dump-crops", str(args.write_crop_reference)]
+        subprocess.run(cmd, check=True)
+        return 0
     if args.dump_mediapipe:
         dump_mediapipe(args.frames_dir, args.dump_mediapipe, args.graph_options)
         return 0

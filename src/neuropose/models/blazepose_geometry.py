@@ -257,7 +257,7 @@ def _grid(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _box_points(cx: float, cy: float, w: float, h: float, rotation: float) -> np.ndarray:
     """Corners of a rotated rect in float32, as OpenCV's ``RotatedRect::points``."""
     f = np.float32
-    angle = f(f(rotation) * f(180.0) / f(math.pi))
+    angle = f(float(f(rotation) * f(180.0)) / math.pi)  # float * 180.f / M_PI (double)
     rad = float(angle) * math.pi / 180.0
     b, a = f(math.cos(rad)) * f(0.5), f(math.sin(rad)) * f(0.5)
     cx_, cy_, w_, h_ = f(cx), f(cy), f(w), f(h)
@@ -299,16 +299,15 @@ def warp_rect(
            [12, 13, 14, 15]], dtype=uint8)
     """
     h, w = frame.shape[:2]
-    src = _box_points(centre[0], centre[1], size[0], size[1], rotation).astype(np.float64)
+    # MediaPipe holds the rect normalised to the image in float32 and scales it back.
+    f = np.float32
+    cx, cy = f(f(centre[0] / w) * f(w)), f(f(centre[1] / h) * f(h))
+    rw, rh = f(f(size[0] / w) * f(w)), f(f(size[1] / h) * f(h))
+    src = _box_points(cx, cy, rw, rh, rotation)
     n = float(out_size)
-    dst = np.array([[0.0, n], [0.0, 0.0], [n, 0.0], [n, n]])
-    a = np.zeros((8, 8))
-    a[:4, 0:2], a[:4, 2] = src, 1.0
-    a[4:, 3:5], a[4:, 5] = src, 1.0
-    a[:4, 6:8] = -src * dst[:, :1]
-    a[4:, 6:8] = -src * dst[:, 1:]
-    m = np.append(np.linalg.solve(a, np.concatenate([dst[:, 0], dst[:, 1]])), 1.0)
-    inv = np.linalg.inv(m.reshape(3, 3)).reshape(-1)
+    dst = np.array([[0.0, n], [0.0, 0.0], [n, 0.0], [n, n]], np.float32)
+    m = cv2.getPerspectiveTransform(src, dst)  # the same LU solve as MediaPipe's OpenCV
+    inv = cv2.invert(m, flags=cv2.DECOMP_LU)[1].reshape(-1)
     ys, xb, x1 = _grid(out_size)
     # Same operation order as OpenCV, so the doubles (and their rounding) are the same.
     wd = inv[6] * xb + inv[7] * ys + inv[8] + inv[6] * x1
