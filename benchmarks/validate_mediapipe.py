@@ -11,10 +11,10 @@ separate virtual environment, called by this script as a subprocess::
 Inputs: ``lab_single_person/cam01.mp4`` and ``cam02.mp4`` (video mode, every
 frame) and ``messi5.jpg``, ``basketball1.png`` (image mode) from
 ``../shared/media``, decoded once here and handed to MediaPipe as arrays (the
-two environments' OpenCV builds decode ``cam02.mp4`` differently). MediaPipe runs its legacy ``solutions.pose`` graph
-(``model_complexity=1`` = the same ``pose_landmark_full.tflite`` and
-``pose_detection.tflite`` NeuroPose fetches from the same wheel, landmark
-smoothing off, which still smooths the auxiliary ROI landmarks; its
+two environments' OpenCV builds decode ``cam02.mp4`` differently). MediaPipe
+runs its legacy ``solutions.pose`` graph (``model_complexity=1`` = the same
+``pose_landmark_full.tflite`` and ``pose_detection.tflite`` NeuroPose fetches
+from the same wheel, landmark smoothing off, which still smooths the auxiliary ROI landmarks; its
 simulated clock runs at 30 fps). NeuroPose runs ``blazepose-full`` with one
 person. Per frame where both find the person: median over the 33 landmarks of
 the 2D distance (pixels, and % of the reference's body height = vertical
@@ -45,7 +45,7 @@ INPUTS = {
 
 
 def read_frames(path: Path, limit: int | None = None) -> list[np.ndarray]:
-    """RGB frames of a video or image (OpenCV decode, as both pipelines see them), at most ``limit``."""
+    """RGB frames of a video or image (OpenCV decode), at most ``limit``."""
     import cv2
 
     if path.suffix.lower() in {".jpg", ".png"}:
@@ -75,7 +75,7 @@ def dump_mediapipe(frames_dir: Path, out: Path, graph_options: bool) -> None:
     import mediapipe as mp
 
     if graph_options:
-        import mediapipe.calculators.util.refine_landmarks_from_heatmap_calculator_pb2  # noqa: F401
+        import mediapipe.calculators.util.refine_landmarks_from_heatmap_calculator_pb2
 
     arrays = {}
     for path in sorted(frames_dir.glob("*.npy")):
@@ -136,7 +136,8 @@ def dump_crops(out: Path) -> None:
       output_stream: "TENSORS:t" options {{ [mediapipe.ImageToTensorCalculatorOptions.ext] {{
       output_tensor_width: {n} output_tensor_height: {n} keep_aspect_ratio: true
       output_tensor_float_range {{ min: {lo} max: 1.0 }} {border} }} }} }}
-    node {{ calculator: "TensorsToFloatsCalculator" input_stream: "TENSORS:t" output_stream: "FLOATS:f" }}
+    node {{ calculator: "TensorsToFloatsCalculator" input_stream: "TENSORS:t"
+      output_stream: "FLOATS:f" }}
     input_stream: "image" output_stream: "f" {roi_in}"""
     img = synthetic_image()
     h, w = img.shape[:2]
@@ -154,7 +155,9 @@ def dump_crops(out: Path) -> None:
             graph_config=text_format.Parse(cfg, calculator_pb2.CalculatorGraphConfig())
         )
         got: list[np.ndarray] = []
-        graph.observe_output_stream("f", lambda _s, p: got.append(np.array(packet_getter.get_float_list(p))))
+        graph.observe_output_stream(
+            "f", lambda _s, p, got=got: got.append(np.array(packet_getter.get_float_list(p)))
+        )
         graph.start_run()
         frame = packet_creator.create_image_frame(img, image_format=mp.ImageFormat.SRGB)
         graph.add_packet_to_input_stream("image", frame.at(0))
@@ -166,7 +169,9 @@ def dump_crops(out: Path) -> None:
             graph.add_packet_to_input_stream("roi", packet_creator.create_proto(rect).at(0))
         graph.close()
         n = 256 if landmark else 224
-        values = got[0].reshape(n, n, 3) * 255 if landmark else (got[0].reshape(n, n, 3) + 1) * 127.5
+        values = (
+            got[0].reshape(n, n, 3) * 255 if landmark else (got[0].reshape(n, n, 3) + 1) * 127.5
+        )
         crops.append(np.rint(values).astype(np.uint8))
     rois = np.array([c if c is not None else [np.nan] * 5 for c in CROP_CASES])
     np.savez_compressed(out, image=img, rois=rois, **{f"crop{i}": c for i, c in enumerate(crops)})
@@ -261,7 +266,10 @@ def main(argv: list[str] | None = None) -> int:
         ref_path = Path(tempfile.mkdtemp()) / "mediapipe.npz"
         with tempfile.TemporaryDirectory() as tmp:
             for key in args.inputs:
-                np.save(Path(tmp) / f"{key}.npy", np.stack(read_frames(args.media / INPUTS[key], args.frames)))
+                np.save(
+                    Path(tmp) / f"{key}.npy",
+                    np.stack(read_frames(args.media / INPUTS[key], args.frames)),
+                )
             cmd = [str(args.mediapipe_python), __file__, "--frames-dir", tmp]
             if args.graph_options:
                 cmd.append("--graph-options")

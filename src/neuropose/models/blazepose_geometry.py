@@ -254,7 +254,9 @@ def _grid(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return ys, xb, x1
 
 
-def _box_points(cx: float, cy: float, w: float, h: float, rotation: float) -> np.ndarray:
+def _box_points(
+    cx: np.float32, cy: np.float32, w: np.float32, h: np.float32, rotation: float
+) -> np.ndarray:
     """Corners of a rotated rect in float32, as OpenCV's ``RotatedRect::points``."""
     f = np.float32
     angle = f(float(f(rotation) * f(180.0)) / math.pi)  # float * 180.f / M_PI (double)
