@@ -41,10 +41,12 @@ Pipeline per frame
    first smoothed per tracked person by a one-euro filter
    (:class:`neuropose.smoothing.OneEuroFilter`: ``min_cutoff`` 0.01 Hz,
    ``beta`` 10, derivative cut-off 1 Hz, speed divided by the object scale
-   ``(|dx| + |dy|) / 2`` of the two points in pixels) on a clock of
+   ``2·|aux₁ − aux₀|`` in pixels: the side of the unexpanded square through
+   the two points, MediaPipe's ``OBJECT_SCALE_ROI``) on a clock of
    ``roi_filter_rate_hz`` (30: MediaPipe's ``solutions`` API simulates 30 fps
-   whatever the video). The filter restarts when the person is lost. If every tracked ROI
-   is lost, the detector runs again *on the same frame*.
+   whatever the video, in whole microseconds). The filter restarts when the
+   person is lost. If every tracked ROI is lost, the detector runs again *on
+   the same frame*.
 
 Outputs (per person; see :mod:`neuropose.models.base`)
 ------------------------------------------------------
