@@ -298,3 +298,19 @@ def test_push_checks_shapes() -> None:
     g = graph({"name": "x", "kind": "joint", "params": {"joint": "a"}})
     with pytest.raises(UsageError, match=r"do not match \(n, 4, 3\)"):
         g.push(np.zeros(2), np.zeros((2, 5, 3)))
+
+
+def test_butterworth_warns_once_when_frames_arrive_at_another_rate(caplog) -> None:
+    g = _butter("low", 2.0)  # designed for 100 Hz
+    t, p = _sine(1.0, n=200, fs=30.0)
+    with caplog.at_level("WARNING", logger="neuropose.signals.nodes.filters"):
+        g.run(t, p)
+    msgs = [r.getMessage() for r in caplog.records]
+    assert msgs == [
+        "signal node 'f': frames arrive at 30.0 Hz but its filter is designed for fs_hz = 100; "
+        "its cut-offs are off by that ratio"
+    ]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="neuropose.signals.nodes.filters"):
+        g.run(*_sine(1.0, n=200))  # at 100 Hz: silent
+    assert caplog.records == []
