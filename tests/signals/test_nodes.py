@@ -314,3 +314,27 @@ def test_butterworth_warns_once_when_frames_arrive_at_another_rate(caplog) -> No
     with caplog.at_level("WARNING", logger="neuropose.signals.nodes.filters"):
         g.run(*_sine(1.0, n=200))  # at 100 Hz: silent
     assert caplog.records == []
+
+
+def test_each_causal_kind_makes_exactly_its_documented_window_nan() -> None:
+    from neuropose.signals.nodes import REGISTRY
+    from tests.signals.cases import CASES, recording
+    from tests.signals.cases import JOINTS as BP_JOINTS
+
+    t, clean = recording(gaps=False, dup=False)
+    n, k = len(t), 120
+    checked = set()
+    for kind, nodes in CASES.items():
+        # The cases feed the node under test from span-0 nodes only.
+        assert {x["kind"] for x in nodes if x["name"] != "out"} <= {"joint", "pose", "distance"}
+        g = SignalGraph(parse_spec({"nodes": nodes}), BP_JOINTS)
+        span = g.nan_span("out")
+        assert np.isfinite(g.run(t, clean)["out"][20:]).all(), kind
+        holed = clean.copy()
+        holed[k] = np.nan  # subject missed on frame k
+        out = g.run(t, holed)["out"]
+        bad = np.flatnonzero(~np.isfinite(out.reshape(n, -1)[20:]).all(axis=1)) + 20
+        expected = [] if span is None else list(range(k, k + span + 1))
+        assert bad.tolist() == expected, kind
+        checked.add(kind)
+    assert checked == {kind for kind, c in REGISTRY.items() if c.causal}

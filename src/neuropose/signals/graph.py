@@ -164,6 +164,11 @@ class SignalGraph:
         """The kind of node ``name``."""
         return self._nodes[name].kind
 
+    def nan_span(self, name: str) -> int | None:
+        """Frames after a missing input frame that node ``name`` itself makes NaN
+        (:meth:`neuropose.signals.nodes.Node.nan_span`; its inputs add theirs)."""
+        return self._nodes[name].nan_span()
+
     @property
     def units(self) -> dict[str, str]:
         """Node name → unit of its output (e.g. ``"deg/s"``), see :meth:`SignalSpec.units`."""

@@ -216,6 +216,9 @@ class MovingAverage(Node):
         self.w = params.window
         self.reset()
 
+    def nan_span(self) -> int | None:
+        return self.w - 1
+
     def reset(self) -> None:
         self._buf: np.ndarray | None = None
 
