@@ -275,6 +275,10 @@ def test_missing_policies_propagate_hold_interpolate() -> None:
     np.testing.assert_allclose(out["x"], [0.0, 1.0, 2.0, 3.0, 4.0, np.nan], rtol=1e-12)
     np.testing.assert_allclose(out["v"][1:5], 10.0)
     assert interp.non_causal == ["missing=interpolate"]
+    short = graph(node, missing="interpolate", max_gap=1).run(t, p)["x"]
+    assert np.array_equal(short, x, equal_nan=True)  # the 2-frame gap is longer than 1
+    with pytest.raises(UsageError, match="max_gap=2 applies to missing='interpolate' only"):
+        graph(node, max_gap=2)
     with pytest.raises(UsageError, match="call run"):
         interp.push(t, p)
     with pytest.raises(UsageError, match="cannot run live"):

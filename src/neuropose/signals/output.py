@@ -59,6 +59,7 @@ class SignalsProvenance(BaseModel):
     track_id: int | None
     skeleton: str
     missing: str
+    max_gap: int | None = None
     non_causal: list[str]
     units: dict[str, str]
     neuropose_version: str
