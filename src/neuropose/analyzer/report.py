@@ -345,7 +345,13 @@ def analyze_trial(
         for side, vals in params["per_side"].items():
             flat.update({f"{side}_{k}": v for k, v in vals.items()})
         flat.update({f"si_{k}": v for k, v in params["symmetry_index_pct"].items()})
-        flat.update(stride_length_mm=params["stride_length_mm"], speed_mm_s=params["speed_mm_s"])
+        flat.update(
+            {
+                k: params[k]
+                for k in ("stride_length_mm", "step_width_mm", "speed_mm_s", "treadmill")
+            },
+            spatial_status=params["spatial_status"],
+        )
         tables["gait_summary"].append(flat)
     entry = {
         "trial": trial.describe(),
