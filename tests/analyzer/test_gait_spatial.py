@@ -126,13 +126,12 @@ def test_monocular_absolute_data_is_approximate() -> None:
 
 def test_analyze_reports_spatial_gait_of_a_triangulated_trial(tmp_path: Path) -> None:
     """End to end: 3 virtual cameras, the synthetic walker of neuropose.multiview.synthetic."""
+    import tests.multiview.test_trial as tt
     from tests.multiview.test_trial import RIG, _view
 
     from neuropose.multiview.synthetic import project_views, walking_motion
     from neuropose.multiview.trial import triangulate_trial
     from neuropose.schemas import JobResults
-
-    import tests.multiview.test_trial as tt
 
     n, speed, cadence = 300, 1000.0, 0.9
     old = tt.F
