@@ -159,3 +159,11 @@ def test_analyze_reports_spatial_gait_of_a_triangulated_trial(tmp_path: Path) ->
         row = next(csv.DictReader(fh))
     assert row["spatial_status"] == "metric" and row["treadmill"] == "False"
     assert float(row["step_width_mm"]) == pytest.approx(220.0, abs=10.0)
+
+
+def test_a_clip_shorter_than_a_stride_reports_no_gait_speed() -> None:
+    tr = world_walk(duration=1.0)
+    params = gait_parameters(detect_gait_events(tr), tr)
+    assert params["cycles"] == 0 and params["speed_mm_s"] is None
+    assert "no complete stride" in params["spatial_note"]
+    assert params["progression"]["pelvis_speed_mm_s"] == pytest.approx(SPEED, rel=0.02)

@@ -47,6 +47,8 @@ monocular model, whose depth has its own scale error: ``approximate``):
   ``Δheel · F + v_belt × stride time``, with ``v_belt`` the median backward
   speed of the mid-foot over the middle half of every stance (the foot rides
   the belt), also reported;
+* gait speed is reported only when at least one complete stride was found
+  (a clip shorter than a stride is not steady walking);
 * **stride length** (overground) = horizontal heel displacement between
   consecutive ipsilateral heel strikes;
 * **step width** = at each heel strike, the distance between the two heels
@@ -227,8 +229,8 @@ class Progression:
     foot_excursion_mm : float
         Median over both feet of the 5th–95th percentile range of ``(heel − pelvis) · F``.
     ratio : float
-        ``|velocity| × stride time / foot_excursion_mm`` (stride time 1 s when no
-        stride was found).
+        ``|velocity| × stride time / foot_excursion_mm`` (mean stride time; 1 s
+        when no complete stride was found).
     treadmill : bool
         ``ratio < TREADMILL_RATIO``.
     belt_speed_mm_s : float or None
@@ -494,10 +496,15 @@ def _spatial_summary(
     else:
         status = "approximate" if prog.approximate else "metric"
         note = where
+    if not rows:
+        note += (
+            "; no complete stride in the recording: no stride length, step width or gait "
+            f"speed (the pelvis moved {prog.speed_mm_s:.0f} mm/s horizontally, see progression)"
+        )
     return {
         "stride_length_mm": mean("stride_length_mm"),
         "step_width_mm": mean("step_width_mm"),
-        "speed_mm_s": None if prog.treadmill else _round(prog.speed_mm_s),
+        "speed_mm_s": None if prog.treadmill or not rows else _round(prog.speed_mm_s),
         "treadmill": prog.treadmill,
         "progression": prog.record(),
         "spatial_status": status,
