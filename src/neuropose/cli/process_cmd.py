@@ -255,6 +255,7 @@ def process(
     )
     if fov is not None:
         est.camera_file = None  # --fov wins over a camera_file from config/env
+        est.use_container_focal = False  # ... and over a focal length the container declares
 
     def run(path: Path) -> VideoPredictions:
         prog = None if st.quiet else _FileProgress(path.name, err_console.is_terminal)
