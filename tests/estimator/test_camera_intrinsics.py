@@ -157,3 +157,26 @@ def test_process_records_the_container_focal_length_unless_fov_is_given(
     out2 = tmp_path / "b.json"
     assert main(["-q", "process", str(p), "-o", str(out2), "--model", FAKE, "--fov", "70"]) == 0
     assert load_model(out2, JobResults).videos[0].provenance.intrinsics.source == "fov:70"
+
+
+def test_a_multi_view_trial_records_each_cameras_calibrated_intrinsics(
+    tmp_path: Path, capsys
+) -> None:
+    from tests.multiview.test_cli import _grey_clip, _rig_json
+
+    from neuropose.multiview.synthetic import ring_rig
+
+    clips = [_grey_clip(tmp_path / f"cam{i}.mp4", 4, 30.0) for i in (1, 2)]
+    calib = _rig_json(tmp_path / "rig.json", n=2)
+    out = tmp_path / "trial.json"
+    rc = main(["-q", "process", "--calibration", str(calib), *map(str, clips), "-o", str(out),
+               "--model", FAKE])  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    rig = ring_rig(2)
+    for vp, cam in zip(load_model(out, JobResults).videos, rig.cameras, strict=True):
+        k = vp.provenance.intrinsics
+        assert k.source == f"calibration:rig.json:{cam.name}"
+        assert (k.fx, k.fy, k.cx, k.cy) == pytest.approx(
+            (cam.K[0, 0], cam.K[1, 1], cam.K[0, 2], cam.K[1, 2])
+        )
+        assert k.distortion == pytest.approx(cam.distortion)

@@ -19,10 +19,38 @@ from typing import Any
 
 from neuropose.estimator.errors import CameraFileError
 from neuropose.schemas import CameraIntrinsics
+from neuropose.schemas.rig import RigCamera
 from neuropose.video.reader import VideoInfo
 from neuropose.video.tags import focal_px_from_35mm
 
-__all__ = ["from_focal_tag", "intrinsics_for", "load_camera_file"]
+__all__ = ["from_focal_tag", "from_rig_camera", "intrinsics_for", "load_camera_file"]
+
+
+def from_rig_camera(cam: RigCamera, calibration_file: str) -> CameraIntrinsics:
+    """The intrinsics of one calibrated camera (``K`` and distortion), for its video.
+
+    ``cam`` must already fit the video's upright size
+    (:func:`neuropose.multiview.calibration.fit_camera_to_image`). The source
+    reads ``calibration:<file>:<camera>``.
+
+    Examples
+    --------
+    >>> cam = RigCamera(name="cam01", width=1080, height=1920,
+    ...     matrix=((1681, 0, 533), (0, 1680, 948), (0, 0, 1)),
+    ...     rotation=((1, 0, 0), (0, 1, 0), (0, 0, 1)), translation_mm=(0, 0, 0))
+    >>> k = from_rig_camera(cam, "Calib.qca.txt")
+    >>> k.fx, k.cy, k.source
+    (1681.0, 948.0, 'calibration:Calib.qca.txt:cam01')
+    """
+    k = cam.K
+    return CameraIntrinsics(
+        fx=float(k[0, 0]),
+        fy=float(k[1, 1]),
+        cx=float(k[0, 2]),
+        cy=float(k[1, 2]),
+        distortion=tuple(cam.distortion),
+        source=f"calibration:{calibration_file}:{cam.name}",
+    )
 
 
 def from_focal_tag(info: VideoInfo) -> CameraIntrinsics | None:
@@ -40,7 +68,7 @@ def from_focal_tag(info: VideoInfo) -> CameraIntrinsics | None:
     ...                  FocalTag(26.0, "com.apple.quicktime.camera.focal_length.35mm_equivalent"))
     >>> k = from_focal_tag(info)
     >>> round(k.fx, 1), k.cx, k.source
-    (1324.0, 540.0, 'container:com.apple.quicktime.camera.focal_length.35mm_equivalent=26mm')
+    (1323.8, 540.0, 'container:com.apple.quicktime.camera.focal_length.35mm_equivalent=26mm')
     """
     if info.focal is None:
         return None

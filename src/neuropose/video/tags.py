@@ -17,7 +17,7 @@ as on a 36 × 24 mm frame (CIPA DC-004), so the focal length in pixels of a
 Examples
 --------
 >>> round(focal_px_from_35mm(26.0, 1920, 1080), 1)
-1324.0
+1323.8
 """
 
 from __future__ import annotations
