@@ -172,7 +172,12 @@ def process(
     ] = None,
     model: ModelOption = None,
     fov: Annotated[
-        float | None, typer.Option("--fov", help="Horizontal FOV on the larger side, degrees.")
+        float | None,
+        typer.Option(
+            "--fov",
+            help="Horizontal FOV on the larger side, degrees (wins over a focal length the "
+            "video declares).",
+        ),
     ] = None,
     camera: Annotated[
         Path | None, typer.Option("--camera", help="camera.json/TOML with fx, fy, cx, cy.")
