@@ -58,10 +58,11 @@ def _knee(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return trial.timestamps, smooth
 
 
-def _labels(work: Path) -> Path:
+def _labels(work: Path, peaks: dict[str, float]) -> Path:
     rows = []
     for cam, other in (("cam01", "cam02"), ("cam02", "cam01")):
         t, knee = _knee(work / f"{other}.results.json")
+        peaks[other] = round(float(np.nanmax(knee)), 1)
         lab = np.where(knee > KNEE_DEG, "lunge", "stand")
         dt = float(np.median(np.diff(t)))
         start = 0
@@ -97,7 +98,8 @@ def test_lab_clips_classified_end_to_end_from_the_cli(
     proc = _cli("process", *map(str, clips), "-o", str(tmp_path), "-m", "blazepose-full",
                 cwd=tmp_path, env=env)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
-    labels = _labels(tmp_path)
+    peaks: dict[str, float] = {}
+    labels = _labels(tmp_path, peaks)
     table = labels.read_text()
     assert "lunge" in table and "stand" in table
 
@@ -136,6 +138,7 @@ def test_lab_clips_classified_end_to_end_from_the_cli(
         assert len(rows) == 32 and {r["status"] for r in rows} == {"ok"}
     summary = {
         "labels": table,
+        "smoothed_knee_peak_deg": peaks,
         "windows": report["windows"],
         "confusion": report["confusion"],
         "class_names": report["class_names"],
