@@ -1,4 +1,10 @@
-"""Quality checks of a reconstruction: per-camera agreement, bad cameras, bone lengths."""
+"""Quality checks of a reconstruction: per-camera agreement, bad cameras, bone lengths.
+
+Bone-length plausibility (:func:`check_segment_lengths`) finds the
+triangulated joints that reprojection cannot: with two views a 2D error
+along the epipolar line reprojects within the gate in both views yet moves
+the point far in depth; only the body's own rigidity shows it.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +16,33 @@ import numpy as np
 from neuropose.multiview.triangulate import Reconstruction
 from neuropose.schemas.rig import RigCamera
 from neuropose.schemas.skeleton import Skeleton
-from neuropose.segments import length_cv, segment_lengths
+from neuropose.segments import CLINICAL_SEGMENTS, length_cv, segment_lengths
+from neuropose.skeletons import canonical_indices
 
 __all__ = [
+    "LENGTH_TOLERANCE",
+    "MIN_REFERENCE_FRAMES",
     "CameraCheck",
+    "SegmentCheck",
     "bone_length_cv",
     "camera_checks",
+    "check_segment_lengths",
     "suspect_cameras",
 ]
+
+#: Default relative deviation of a segment's length from the trial's median
+#: beyond which it is implausible. A rigid segment's true length does not
+#: change; keypoint-defined joint centres move with pose by a few percent
+#: (lab trial, correct frames: per-segment CV 3-9 %, 99th percentile of the
+#: deviation 8-29 %), so 30 % is above every correct frame of the lab trial
+#: and ~6 standard deviations of a 4 px-noise two-camera reconstruction,
+#: while a 300 mm depth error of one joint changes its segments by 40 % or
+#: more (docs/multiview.md, "Implausible limbs").
+LENGTH_TOLERANCE = 0.3
+
+#: Fewest frames a segment must be measured in for its median length to be
+#: a reference; shorter trials are not checked for that segment.
+MIN_REFERENCE_FRAMES = 10
 
 
 @dataclass(frozen=True)
@@ -171,3 +196,136 @@ def bone_length_cv(points_mm: np.ndarray, skeleton: Skeleton) -> dict[str, float
     return {
         name: length_cv(lengths) for name, lengths in segment_lengths(points_mm, skeleton).items()
     }
+
+
+@dataclass(frozen=True)
+class SegmentCheck:
+    """Clinical segment lengths of a reconstruction judged against the trial's own.
+
+    Attributes
+    ----------
+    lengths_mm : dict of str to ndarray, shape (F,)
+        Segment -> length per frame (mm); NaN where an end is missing.
+    reference_mm : dict of str to float
+        Segment -> median length over the frames where it is measured (mm);
+        NaN when measured in fewer than ``min_frames`` frames (not checked).
+    implausible : dict of str to ndarray, shape (F,), bool
+        Frames where the length is off the reference by more than the
+        tolerance (relative).
+    blamed : ndarray, shape (F, J), bool
+        Joints held responsible (see :func:`check_segment_lengths`).
+    blame : dict of (int, int) to tuple of str
+        ``(frame, joint index)`` of every blamed joint -> the implausible
+        segments of that joint in that frame.
+    """
+
+    lengths_mm: dict[str, np.ndarray]
+    reference_mm: dict[str, float]
+    implausible: dict[str, np.ndarray]
+    blamed: np.ndarray
+    blame: dict[tuple[int, int], tuple[str, ...]]
+
+    def counts(self) -> dict[str, int]:
+        """Frames flagged per checked segment (segments without a reference left out)."""
+        return {
+            s: int(flags.sum())
+            for s, flags in self.implausible.items()
+            if np.isfinite(self.reference_mm[s])
+        }
+
+
+def check_segment_lengths(
+    points_mm: np.ndarray,
+    skeleton: Skeleton,
+    tolerance: float = LENGTH_TOLERANCE,
+    min_frames: int = MIN_REFERENCE_FRAMES,
+) -> SegmentCheck:
+    """Flag implausible clinical segment lengths and the joints responsible.
+
+    A segment (:data:`neuropose.segments.CLINICAL_SEGMENTS`) is implausible
+    in frame ``f`` when ``|L_f / M - 1| > tolerance``, ``M`` being its
+    median length over the trial's frames (robust to the few bad frames
+    this looks for). Each frame's joints are then blamed:
+
+    1. a joint with at least two measured segments, all implausible, is
+       blamed (a wrong elbow lengthens upper arm and forearm; the shoulder
+       and wrist are not blamed for it);
+    2. an implausible segment with neither end blamed by rule 1 blames each
+       end that has no plausible segment in that frame (a wrong wrist
+       spoils the forearm while the upper arm vouches for the elbow; a
+       wrong shoulder spoils the upper arm while the forearm vouches for
+       the elbow). When neither end can be told apart (the elbow's other
+       segment is not measured), both are blamed; when both ends are
+       vouched for, both are blamed too.
+
+    Parameters
+    ----------
+    points_mm : ndarray, shape (F, J, 3)
+        Joint positions (mm), NaN where absent.
+    skeleton : Skeleton
+        Skeleton of ``points_mm``; segments it lacks are not checked.
+    tolerance : float
+        Relative deviation allowed (0.3 = 30 %).
+    min_frames : int
+        Frames a segment must be measured in to be checked.
+
+    Returns
+    -------
+    SegmentCheck
+
+    Examples
+    --------
+    >>> from neuropose.multiview.synthetic import walking_motion
+    >>> from neuropose.skeletons import BLAZEPOSE_33
+    >>> p = walking_motion(20)
+    >>> p[7, 13] += (0.0, -300.0, 0.0)      # left elbow 300 mm off in frame 7
+    >>> chk = check_segment_lengths(p, BLAZEPOSE_33)
+    >>> [(f, BLAZEPOSE_33.joints[j]) for f, j in chk.blame]
+    [(7, 'left_elbow')]
+    >>> int(chk.blamed.sum())
+    1
+    >>> chk.blame[(7, 13)], chk.counts()["left_upper_arm"]
+    (('left_upper_arm', 'left_forearm'), 1)
+    """
+    if not tolerance > 0:
+        raise ValueError(f"tolerance must be positive, got {tolerance}")
+    lengths = segment_lengths(points_mm, skeleton)
+    n_frames, n_joints = points_mm.shape[:2]
+    ref: dict[str, float] = {}
+    bad: dict[str, np.ndarray] = {}
+    good: dict[str, np.ndarray] = {}
+    for s, length in lengths.items():
+        measured = np.isfinite(length)
+        m = float(np.median(length[measured])) if measured.sum() >= min_frames else float("nan")
+        ref[s] = m
+        with np.errstate(invalid="ignore"):
+            off = np.abs(length / m - 1) > tolerance if m > 0 else np.zeros(n_frames, bool)
+        bad[s] = measured & off
+        good[s] = measured & ~off if m > 0 else np.zeros(n_frames, bool)
+    ends: dict[str, list[str]] = {}
+    for s in lengths:
+        for end in CLINICAL_SEGMENTS[s]:
+            ends.setdefault(end, []).append(s)
+    all_bad, vouched = {}, {}
+    for joint, segs in ends.items():
+        n_measured = sum((bad[s] | good[s]).astype(int) for s in segs)
+        n_bad = sum(bad[s].astype(int) for s in segs)
+        all_bad[joint] = (n_measured >= 2) & (n_bad == n_measured)
+        vouched[joint] = np.any([good[s] for s in segs], axis=0)
+    guilty = {joint: flags.copy() for joint, flags in all_bad.items()}
+    for s in lengths:
+        a, b = CLINICAL_SEGMENTS[s]
+        open_ = bad[s] & ~all_bad[a] & ~all_bad[b]
+        both = vouched[a] & vouched[b]
+        guilty[a] |= open_ & (~vouched[a] | both)
+        guilty[b] |= open_ & (~vouched[b] | both)
+    blamed = np.zeros((n_frames, n_joints), bool)
+    blame: dict[tuple[int, int], tuple[str, ...]] = {}
+    for joint, flags in guilty.items():
+        idx = canonical_indices(skeleton, joint)
+        for f in np.nonzero(flags)[0]:
+            segs = tuple(s for s in ends[joint] if bad[s][f])
+            for j in idx:
+                blamed[f, j] = True
+                blame[(int(f), j)] = segs
+    return SegmentCheck(lengths, ref, bad, blamed, blame)
