@@ -344,15 +344,9 @@ def triangulate_trial(
             behind_or_outside=_finite(chk.behind_or_outside),
         )
     skel = views[0].skeleton
-    status = np.where(rec.agreed, POINT_TRIANGULATED, POINT_TOO_FEW_VIEWS).astype(np.uint8)
-    points, excluded, counts = rec.points_mm, (), {}
-    if opt.plausibility:
-        chk = check_segment_lengths(rec.points_mm, skel, opt.length_tolerance)
-        points = np.where(chk.blamed[..., None], np.nan, rec.points_mm)
-        status[chk.blamed] = POINT_IMPLAUSIBLE
-        excluded = _excluded_points(chk, rec.points_mm, skel)
-        counts = chk.counts()
-        warnings.extend(_implausible_warnings(chk, skel, opt.length_tolerance))
+    kept = _Kept(rec.points_mm, rec.agreed, skel, opt)
+    warnings.extend(kept.warnings)
+    points = kept.points_mm
     return Triangulation(
         rig=fitted,
         views=tuple(ViewLink(**link) for link in links),
@@ -363,15 +357,36 @@ def triangulate_trial(
         reprojection_px=rec.reprojection_px,
         used=rec.used,
         swapped=rec.swapped,
-        point_status=status,
+        point_status=kept.status,
         bone_length_cv={k: _finite(v) for k, v in bone_length_cv(points, skel).items()},
         bone_length_cv_before_exclusion={
             k: _finite(v) for k, v in bone_length_cv(rec.points_mm, skel).items()
         },
-        implausible=counts,
-        excluded=excluded,
+        implausible=kept.counts,
+        excluded=kept.excluded,
         warnings=tuple(warnings),
     )
+
+
+class _Kept:
+    """The triangulated points after the plausibility check, and what it excluded."""
+
+    def __init__(
+        self, points_mm: np.ndarray, agreed: np.ndarray, skeleton: Skeleton, opt: TrialOptions
+    ) -> None:
+        self.points_mm = points_mm
+        self.status = np.where(agreed, POINT_TRIANGULATED, POINT_TOO_FEW_VIEWS).astype(np.uint8)
+        self.excluded: tuple[ExcludedPoint, ...] = ()
+        self.counts: dict[str, int] = {}
+        self.warnings: list[str] = []
+        if not opt.plausibility:
+            return
+        chk = check_segment_lengths(points_mm, skeleton, opt.length_tolerance)
+        self.points_mm = np.where(chk.blamed[..., None], np.nan, points_mm)
+        self.status[chk.blamed] = POINT_IMPLAUSIBLE
+        self.excluded = _excluded_points(chk, points_mm, skeleton)
+        self.counts = chk.counts()
+        self.warnings = _implausible_warnings(chk, skeleton, opt.length_tolerance)
 
 
 def _excluded_points(
@@ -407,7 +422,7 @@ def _implausible_warnings(chk: SegmentCheck, skeleton: Skeleton, tolerance: floa
         dev = np.abs(chk.lengths_mm[s][frames] / ref - 1)
         worst = int(frames[np.argmax(dev)])
         dropped: dict[str, int] = {}
-        for (f, j), segs in chk.blame.items():
+        for (_, j), segs in chk.blame.items():
             if s in segs:
                 dropped[skeleton.joints[j]] = dropped.get(skeleton.joints[j], 0) + 1
         joints = ", ".join(f"{n} in {k} frame(s)" for n, k in sorted(dropped.items()))
