@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from neuropose.cli import main
+from neuropose.errors import FutureSchemaError
 from neuropose.io import load_model, write_model_atomic
 from neuropose.multiview.qc import check_segment_lengths
 from neuropose.multiview.synthetic import project_views, ring_rig, walking_motion
@@ -195,3 +196,7 @@ def test_a_triangulation_written_before_the_check_migrates(tmp_path: Path) -> No
     assert nan.any() and np.array_equal(old.point_status == POINT_TOO_FEW_VIEWS, nan)
     assert old.excluded == () and old.implausible == {}
     assert old.bone_length_cv_before_exclusion == old.bone_length_cv
+    raw["triangulation"]["schema_version"] = 3  # written by a newer NeuroPose
+    out.write_text(json.dumps(raw))
+    with pytest.raises(FutureSchemaError, match="Triangulation schema version 3"):
+        load_model(out, JobResults)
