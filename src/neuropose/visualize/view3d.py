@@ -28,7 +28,7 @@ import numpy as np
 from neuropose.errors import InputError
 from neuropose.schemas.predictions import VideoPredictions
 from neuropose.video.writer import VideoWriter
-from neuropose.visualize.overlay import FrameRange, nominal_fps
+from neuropose.visualize.overlay import FrameRange, nominal_fps, write_png
 from neuropose.visualize.sides import LEFT_HEX, RIGHT_HEX, edge_sides
 
 #: Colour of centre bones (trunk, head) in the 3D view; left/right: :mod:`~.sides`.
@@ -191,9 +191,7 @@ def render_3d(
 
     if out_path.suffix.lower() == ".png":
         counts = np.where(present, np.sum(np.all(np.isfinite(poses), axis=-1), axis=-1), -1)
-        from neuropose.visualize.overlay import _write_png
-
-        _write_png(out_path, draw(int(np.argmax(counts))))
+        write_png(out_path, draw(int(np.argmax(counts))))
         return 1
 
     fps = nominal_fps(vp)
