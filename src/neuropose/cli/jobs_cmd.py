@@ -94,7 +94,31 @@ def status(
     if job is not None:
         from neuropose.datadir import DataDir
 
+        _print_cameras(jobs[job])
         _print_quality(DataDir(settings.data_dir).job(job).output)
+
+
+def _print_cameras(entry: JobStatusEntry) -> None:
+    """A multi-view job's per-camera reprojection figures and warnings (from its status entry)."""
+    from neuropose.multiview.summary import names_camera
+
+    if not entry.cameras and not entry.warnings:
+        return
+    table = Table("camera", "video", "median reprojection", "swaps", "offset", title="cameras")
+    for c in entry.cameras:
+        flagged = any(names_camera(w, c.camera) for w in entry.warnings)
+        med = "n/a" if c.median_reprojection_px is None else f"{c.median_reprojection_px:.1f} px"
+        table.add_row(
+            f"{c.camera} !" if flagged else c.camera,
+            c.video,
+            med,
+            str(c.swaps),
+            f"{c.offset_frames:+d}",
+        )
+    if entry.cameras:
+        out_console.print(table)
+    for w in entry.warnings:
+        out_console.print(printable(f"warning: {w}"), markup=False)
 
 
 def _print_table(settings: Any, jobs: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 
 from neuropose.schemas.triangulation import Triangulation
 
-__all__ = ["SUMMARY_HEADERS", "ViewSummary", "summary_row", "view_summaries"]
+__all__ = ["SUMMARY_HEADERS", "ViewSummary", "names_camera", "summary_row", "view_summaries"]
 
 #: Column titles of :func:`summary_row`, in order.
 SUMMARY_HEADERS = (
@@ -70,7 +70,16 @@ class ViewSummary:
     suspect: bool
 
 
-def _names_camera(warning: str, camera: str) -> bool:
+def names_camera(warning: str, camera: str) -> bool:
+    """Whether a triangulation warning names ``camera`` (as a whole word).
+
+    Examples
+    --------
+    >>> names_camera("camera cam3 disagrees with the others: ...", "cam3")
+    True
+    >>> names_camera("cameras cam1 and cam12 disagree", "cam2")
+    False
+    """
     words = warning.replace(":", " ").replace(",", " ").split()
     return camera in words
 
@@ -100,7 +109,7 @@ def view_summaries(tri: Triangulation) -> list[ViewSummary]:
                 inlier_rate=link.inlier_rate,
                 offset_frames=link.offset_frames,
                 offset_source=link.offset_source,
-                suspect=any(_names_camera(w, link.camera) for w in tri.warnings),
+                suspect=any(names_camera(w, link.camera) for w in tri.warnings),
             )
         )
     return out
