@@ -98,6 +98,7 @@ def write_trial(out_dir: Path, results: JobResults) -> Path:
 
 __all__ = [
     "F",
+    "FPS",
     "SIZE",
     "TRUE_RIG",
     "TRUTH",

@@ -99,26 +99,24 @@ def status(
 
 
 def _print_cameras(entry: JobStatusEntry) -> None:
-    """A multi-view job's per-camera reprojection figures and warnings (from its status entry)."""
+    """A multi-view job's per-camera reprojection figures and warnings (from its status entry).
+
+    ``!`` marks a camera that a warning names.
+    """
     from neuropose.multiview.summary import names_camera
 
-    if not entry.cameras and not entry.warnings:
-        return
-    table = Table("camera", "video", "median reprojection", "swaps", "offset", title="cameras")
-    for c in entry.cameras:
-        flagged = any(names_camera(w, c.camera) for w in entry.warnings)
-        med = "n/a" if c.median_reprojection_px is None else f"{c.median_reprojection_px:.1f} px"
-        table.add_row(
-            f"{c.camera} !" if flagged else c.camera,
-            c.video,
-            med,
-            str(c.swaps),
-            f"{c.offset_frames:+d}",
-        )
     if entry.cameras:
-        out_console.print(table)
+        out_console.print("cameras (multi-view):", markup=False)
+    for c in entry.cameras:
+        flag = " !" if any(names_camera(w, c.camera) for w in entry.warnings) else ""
+        med = "n/a" if c.median_reprojection_px is None else f"{c.median_reprojection_px:.1f} px"
+        line = (
+            f"  {c.camera}{flag} ({c.video}): median reprojection {med}, swaps {c.swaps}, "
+            f"offset {c.offset_frames:+d}"
+        )
+        out_console.print(printable(line), markup=False, soft_wrap=True)
     for w in entry.warnings:
-        out_console.print(printable(f"warning: {w}"), markup=False)
+        out_console.print(printable(f"warning: {w}"), markup=False, soft_wrap=True)
 
 
 def _print_table(settings: Any, jobs: dict[str, Any]) -> None:

@@ -125,18 +125,14 @@ def visualize(
 
 
 def print_camera_summary(tri: Triangulation) -> None:
-    """Per-camera reprojection table and the triangulation's warnings (visualize, status)."""
-    from rich.table import Table
+    """Per-camera reprojection figures (one line each) and the triangulation's warnings."""
+    from neuropose.multiview.summary import summary_line, view_summaries
 
-    from neuropose.multiview.summary import SUMMARY_HEADERS, summary_row, view_summaries
-
-    table = Table(*SUMMARY_HEADERS, title="reprojection per camera (px)")
+    out_console.print("reprojection per camera:", markup=False)
     for s in view_summaries(tri):
-        row = summary_row(s)
-        table.add_row(*((f"{row[0]} !" if s.suspect else row[0]), *row[1:]))
-    out_console.print(table)
+        out_console.print(f"  {summary_line(s)}", markup=False, soft_wrap=True)
     for w in tri.warnings:
-        out_console.print(f"warning: {w}", markup=False)
+        out_console.print(f"warning: {w}", markup=False, soft_wrap=True)
 
 
 def render_job_again(data_dir: Path, job: str) -> None:

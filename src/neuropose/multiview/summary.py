@@ -13,7 +13,14 @@ import numpy as np
 
 from neuropose.schemas.triangulation import Triangulation
 
-__all__ = ["SUMMARY_HEADERS", "ViewSummary", "names_camera", "summary_row", "view_summaries"]
+__all__ = [
+    "SUMMARY_HEADERS",
+    "ViewSummary",
+    "names_camera",
+    "summary_line",
+    "summary_row",
+    "view_summaries",
+]
 
 #: Column titles of :func:`summary_row`, in order.
 SUMMARY_HEADERS = (
@@ -138,4 +145,22 @@ def summary_row(s: ViewSummary) -> tuple[str, ...]:
         f"{s.frames_used} / {s.frames}",
         rate,
         f"{s.offset_frames:+d} ({s.offset_source})",
+    )
+
+
+def summary_line(s: ViewSummary) -> str:
+    """One view as a line of text (terminal output, any width); ``!`` marks a flagged camera.
+
+    Examples
+    --------
+    >>> print(summary_line(ViewSummary("cam03", "cam03.mp4", 63.0, 112.5, 5, 5, 12, 0.13, 0,
+    ...                                "none", True)))
+    cam03 ! (cam03.mp4): median 63.0 px, p95 112.5 px, swaps 5, frames used 5 / 12, keypoints used 13%, offset +0 (none)
+    """
+    r = dict(zip(SUMMARY_HEADERS, summary_row(s), strict=True))
+    flag = " !" if s.suspect else ""
+    return (
+        f"{s.camera}{flag} ({s.video}): median {r['median px']} px, p95 {r['p95 px']} px, "
+        f"swaps {r['swaps']}, frames used {r['frames used']}, keypoints used "
+        f"{r['keypoints used']}, offset {r['offset']}"
     )
