@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from tests.conftest import REPO_PYTHONPATH
 from tests.monitor.statusdata import make_entry, write_status
-from tests.visualize.mvtrial import F, WRONG, build_trial, write_trial, write_videos
+from tests.visualize.mvtrial import WRONG, F, build_trial, write_trial, write_videos
 
 from neuropose.datadir.status import write_job_status
 from neuropose.multiview.job import camera_summaries
@@ -99,7 +99,9 @@ def test_job_page_lists_each_camera_and_flags_the_wrong_one(
     assert f'camera-warning">{warning}</div>' in card
     verdict = re.search(r'id="verdict" data-verdict="([^"]+)"', html)
     assert verdict is not None and verdict.group(1) in ("caution", "not usable")
-    section = html[html.index('id="verdict"') : html.index("</section>", html.index('id="verdict"'))]
+    section = html[
+        html.index('id="verdict"') : html.index("</section>", html.index('id="verdict"'))
+    ]
     assert f"camera {WRONG} disagrees" in unescape(section)
     # the progress table pairs every video with its camera
     progress = html[html.index('id="videos"') :]
@@ -116,7 +118,9 @@ def test_job_page_plays_the_reprojection_checks_and_the_world_view(
     data, _ = trial_dir
     srv = server(data)
     html = http_get(f"{srv.url}/jobs/{JOB}")[2].decode()
-    srcs = re.findall(r'<figure class="(?:reprojection|world3d)"[^>]*><video [^>]*src="([^"]+)"', html)
+    srcs = re.findall(
+        r'<figure class="(?:reprojection|world3d)"[^>]*><video [^>]*src="([^"]+)"', html
+    )
     want = [f"/jobs/{JOB}/visualize/cam{i}.reprojection.mp4" for i in (1, 2, 3, 4)]
     assert srcs == [*want, f"/jobs/{JOB}/visualize/world3d.mp4"]
     for src in srcs:

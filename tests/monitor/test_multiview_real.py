@@ -66,7 +66,10 @@ def test_lab_trial_visualized_and_on_the_job_page(
     assert cv2.imread(str(vis / "world3d.png")) is not None
     assert (vis / "world3d.mp4").stat().st_size > 10_000
     for link in tri.views:
-        assert f"  {link.camera} ({link.video}): median {link.median_reprojection_px:.1f} px" in printed
+        assert (
+            f"  {link.camera} ({link.video}): median {link.median_reprojection_px:.1f} px"
+            in printed
+        )
 
     # the job page, as the daemon would record the job
     now = "2026-11-29T20:00:00Z"

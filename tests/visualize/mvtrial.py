@@ -97,7 +97,6 @@ def write_trial(out_dir: Path, results: JobResults) -> Path:
 
 
 __all__ = [
-    "F",
     "FPS",
     "SIZE",
     "TRUE_RIG",
@@ -105,6 +104,7 @@ __all__ = [
     "VIDEO_BGR",
     "WRONG",
     "WRONG_RIG",
+    "F",
     "build_trial",
     "turned",
     "write_rig_json",

@@ -15,10 +15,10 @@ import cv2
 import numpy as np
 import pytest
 from tests.visualize.mvtrial import (
-    F,
     SIZE,
     VIDEO_BGR,
     WRONG,
+    F,
     build_trial,
     write_trial,
     write_videos,
@@ -106,7 +106,10 @@ def test_reprojection_previews_show_the_wrong_camera_in_red(trial, rendered: Pat
             # a red disc on each far detected keypoint, a red line half way to its reprojection
             assert _is_red(at_det[err[ok] > 25]).mean() > 0.9
             mid = (det[far] + rep[far]) / 2
-            assert _is_red(img[np.rint(mid[:, 1]).astype(int), np.rint(mid[:, 0]).astype(int)]).mean() > 0.6
+            assert (
+                _is_red(img[np.rint(mid[:, 1]).astype(int), np.rint(mid[:, 0]).astype(int)]).mean()
+                > 0.6
+            )
             # the white ring of the reprojected point 3 px to the right of its centre, away from it
             ring = img[np.rint(rep[far, 1]).astype(int), np.rint(rep[far, 0]).astype(int) + 3]
             assert (ring.astype(int).min(axis=1) > 150).mean() > 0.5
@@ -169,9 +172,9 @@ def test_world_view_has_the_floor_under_the_feet_and_the_cameras(trial, tmp_path
         # one 2 m up is not
         x, y = np.rint(axes.to_pixels(np.array([[feet[0] + 150, feet[1], 2000.0]]))[0]).astype(int)
         assert np.abs(img[y, x].astype(int) - floor).max() > 16
-        hx, hy = axes.to_pixels(np.array([[feet[0], feet[1], 1700.0]]))[0]
-        fx, fy = axes.to_pixels(np.array([[feet[0], feet[1], 0.0]]))[0]
-        assert fy > hy + 20  # up is up in the image
+        head_y = axes.to_pixels(np.array([[feet[0], feet[1], 1700.0]]))[0, 1]
+        foot_y = axes.to_pixels(np.array([[feet[0], feet[1], 0.0]]))[0, 1]
+        assert foot_y > head_y + 20  # up is up in the image
     # every camera of the rig panel is drawn at its centre
     camera = _hex_bgr(CAMERA_HEX)
     cams = [tri.rig.camera(c) for c in tri.camera_names]

@@ -182,15 +182,24 @@ def camera_rows(files: JobFiles, entry: JobStatusEntry) -> tuple[list[ViewSummar
     tri = files.results.triangulation if files.results is not None else None
     if tri is not None:
         return view_summaries(tri), True
-    rows = [
-        ViewSummary(
-            camera=c.camera, video=c.video, median_px=c.median_reprojection_px, p95_px=None,
-            swaps=c.swaps, frames_used=0, frames=0, inlier_rate=None,
-            offset_frames=c.offset_frames, offset_source="",
-            suspect=any(names_camera(w, c.camera) for w in entry.warnings),
-        )  # fmt: skip
-        for c in entry.cameras
-    ]
+    rows = []
+    for c in entry.cameras:
+        suspect = any(names_camera(w, c.camera) for w in entry.warnings)
+        rows.append(
+            ViewSummary(
+                camera=c.camera,
+                video=c.video,
+                median_px=c.median_reprojection_px,
+                p95_px=None,
+                swaps=c.swaps,
+                frames_used=0,
+                frames=0,
+                inlier_rate=None,
+                offset_frames=c.offset_frames,
+                offset_source="",
+                suspect=suspect,
+            )
+        )
     return rows, False
 
 
@@ -213,14 +222,13 @@ def cameras_section(
     headers = SUMMARY_HEADERS if full else ("camera", "video", "median px", "swaps", "offset")
     body = ""
     for s in rows:
-        cells = summary_row(s) if full else (s.camera, s.video, summary_row(s)[2], str(s.swaps),
-                                             f"{s.offset_frames:+d}")  # fmt: skip
+        row = summary_row(s)
+        cells = row if full else (row[0], row[1], row[2], row[4], f"{s.offset_frames:+d}")
         flag = ' <span class="badge badge-failed">flagged</span>' if s.suspect else ""
-        tds = "".join(
-            f'<td class="num" data-col="{esc(h)}">{esc(c)}</td>' if i >= 2 else f"<td>{esc(c)}</td>"
-            for i, (h, c) in enumerate(zip(headers, cells, strict=True))
+        tds = f"<td>{esc(cells[0])}{flag}</td><td>{esc(cells[1])}</td>" + "".join(
+            f'<td class="num" data-col="{esc(h)}">{esc(c)}</td>'
+            for h, c in zip(headers[2:], cells[2:], strict=True)
         )
-        tds = tds.replace("</td>", f"{flag}</td>", 1)
         suspect = ' data-suspect="1"' if s.suspect else ""
         body += f'<tr data-camera="{esc(s.camera)}"{suspect}>{tds}</tr>'
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
@@ -265,5 +273,5 @@ def cameras_section(
     return (
         '<section class="card cameras" id="multiview"><h2>Cameras (multi-view trial)</h2>'
         f'<p class="sub">{esc(lead)}</p>{notes}{table}{cv}'
-        f'{f"<div class=review>{figs}</div>" if figs else ""}</section>'
+        f"{f'<div class=review>{figs}</div>' if figs else ''}</section>"
     )

@@ -69,9 +69,7 @@ _GROUP_TITLES = {
 }
 
 
-def job_verdict(
-    files: JobFiles, state: JobState, warnings: tuple[str, ...] = ()
-) -> Verdict | None:
+def job_verdict(files: JobFiles, state: JobState, warnings: tuple[str, ...] = ()) -> Verdict | None:
     """The verdict of a job from its videos' quality reports (and a multi-view trial's warnings).
 
     ``None`` (no verdict shown) while the job is not completed and no report

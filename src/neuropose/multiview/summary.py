@@ -154,8 +154,9 @@ def summary_line(s: ViewSummary) -> str:
     Examples
     --------
     >>> print(summary_line(ViewSummary("cam03", "cam03.mp4", 63.0, 112.5, 5, 5, 12, 0.13, 0,
-    ...                                "none", True)))
-    cam03 ! (cam03.mp4): median 63.0 px, p95 112.5 px, swaps 5, frames used 5 / 12, keypoints used 13%, offset +0 (none)
+    ...                                "none", True)))  # doctest: +NORMALIZE_WHITESPACE
+    cam03 ! (cam03.mp4): median 63.0 px, p95 112.5 px, swaps 5, frames used 5 / 12,
+    keypoints used 13%, offset +0 (none)
     """
     r = dict(zip(SUMMARY_HEADERS, summary_row(s), strict=True))
     flag = " !" if s.suspect else ""

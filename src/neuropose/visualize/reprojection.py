@@ -103,7 +103,7 @@ class ViewReprojection:
         self.view = v
         self.camera = tri.rig.camera(link.camera)
         self.summary: ViewSummary = view_summaries(tri)[v]
-        self.gate_px = float(tri.options.get("gate_px") or 20.0)  # type: ignore[arg-type]
+        self.gate_px = float(tri.options.get("gate_px") or 20.0)
         n_pos, n_ref, j = vp.num_frames, tri.points_mm.shape[0], len(tri.skeleton.joints)
         ref = np.arange(n_pos) - link.offset_frames  # reference frame of each position
         inside = (ref >= 0) & (ref < n_ref)

@@ -324,7 +324,7 @@ def box_limits(points: np.ndarray, margin: float = 0.05) -> tuple[np.ndarray, np
     --------
     >>> lo, hi = box_limits(np.array([[0.0, 0.0, 0.0], [1000.0, 200.0, 1800.0]]))
     >>> lo.tolist(), hi.tolist()
-    [[-100.0, -100.0, -100.0], [1100.0, 300.0, 1900.0]]
+    ([-100.0, -100.0, -100.0], [1100.0, 300.0, 1900.0])
     """
     p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     p = p[np.all(np.isfinite(p), axis=-1)]
@@ -390,7 +390,9 @@ class WorldView:
         self.disp = tri.points() @ self.m.T
         ok = np.all(np.isfinite(self.disp), axis=-1)
         if not ok.any():
-            raise InputError("the triangulation has no 3D point; nothing to draw in the world frame")
+            raise InputError(
+                "the triangulation has no 3D point; nothing to draw in the world frame"
+            )
         body = self.disp[ok]
         on_floor = body * np.array([1.0, 1.0, 0.0])
         cams = tri.rig.subset(list(tri.camera_names)).cameras
