@@ -19,40 +19,17 @@ from typing import Any
 import numpy as np
 import pytest
 from tests.conftest import REPO_PYTHONPATH
-from tests.monitor.statusdata import make_entry, write_status
-from tests.visualize.mvtrial import WRONG, F, build_trial, write_trial, write_videos
+from tests.monitor.mvpage import JOB, make_trial_data_dir
+from tests.visualize.mvtrial import WRONG
 
-from neuropose.datadir.status import write_job_status
-from neuropose.multiview.job import camera_summaries
-from neuropose.schemas import JobResults, JobState
-from neuropose.schemas.status import VideoProgress
-from neuropose.visualize.pipeline import VisualizeOptions, visualize_results
+from neuropose.schemas import JobResults
 
-JOB = "trial"
 LAUNCH = "import sys; from neuropose.cli import main; sys.exit(main())"
 
 
 @pytest.fixture(scope="module")
 def trial_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, JobResults]:
-    root = tmp_path_factory.mktemp("mvpage")
-    data = root / "data"
-    (data / "in").mkdir(parents=True)
-    results = build_trial(write_videos(root / "media"))
-    path = write_trial(data / "out" / JOB, results)
-    tri = results.triangulation
-    assert tri is not None
-    entry = make_entry(
-        JOB, JobState.COMPLETED, cameras=camera_summaries(tri), warnings=tri.warnings,
-        results_path=f"out/{JOB}/results.json",
-        videos=tuple(VideoProgress(name=v.video, state=JobState.COMPLETED, frames_done=F,
-                                   frames_expected=F) for v in results.videos),
-    )  # fmt: skip
-    write_status(data, {JOB: entry})
-    write_job_status(data, entry)
-    visualize_results(
-        path, options=VisualizeOptions(reprojection=True, view3d=True, video=root / "media")
-    )
-    return data, results
+    return make_trial_data_dir(tmp_path_factory.mktemp("mvpage"))
 
 
 def _row(html: str, camera: str) -> str:

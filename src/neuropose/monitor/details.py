@@ -258,9 +258,10 @@ def cameras_section(
             f"<figcaption>{esc(s.camera)} ({esc(s.video)}): detected 2D (discs) vs 3D "
             "reprojected (rings), green 0 … red ≥ gate</figcaption></figure>"
         )
+    world = ""
     if "world3d.mp4" in present:
         poster = f' poster="{esc(visual_url("world3d.png"))}"' if "world3d.png" in present else ""
-        figs += (
+        world = (
             f'<figure class="world3d"><video controls preload="metadata" playsinline '
             f'src="{esc(visual_url("world3d.mp4"))}"{poster}></video><figcaption>Triangulated '
             "subject in the world frame (mm), floor and cameras</figcaption></figure>"
@@ -273,5 +274,7 @@ def cameras_section(
     return (
         '<section class="card cameras" id="multiview"><h2>Cameras (multi-view trial)</h2>'
         f'<p class="sub">{esc(lead)}</p>{notes}{table}{cv}'
-        f"{f'<div class=review>{figs}</div>' if figs else ''}</section>"
+        + (f'<div class="review">{figs}</div>' if figs else "")
+        + (f'<div class="review">{world}</div>' if world else "")
+        + "</section>"
     )
