@@ -207,3 +207,34 @@ def test_reprojection_needs_a_triangulated_trial(make_results, tmp_path: Path) -
     path = make_results(build_predictions())
     with pytest.raises(InputError, match="--reprojection needs a multi-view trial"):
         visualize_results(path, options=VisualizeOptions(reprojection=True))
+
+
+def test_two_views_that_disagree_are_both_flagged_and_drawn_grey(tmp_path: Path) -> None:
+    """Two cameras, one shifted 600 mm: nothing triangulates, both are named, keypoints grey."""
+    from tests.multiview.mvjob_helpers import view
+
+    from neuropose.multiview.synthetic import project_views, ring_rig, walking_motion
+    from neuropose.multiview.trial import triangulate_trial
+    from neuropose.visualize.overlay import SECONDARY_BGR
+    from neuropose.visualize.reprojection import render_reprojection
+
+    rig = ring_rig(2, size=SIZE, f=600.0)
+    px = project_views(walking_motion(6), rig.cameras, noise_px=0.5)
+    views = [view(f"{c.name}.mp4", px[k], SIZE) for k, c in enumerate(rig.cameras)]
+    c2 = rig.cameras[1]
+    # 600 mm along its image's vertical: off the epipolar geometry (45 px at f = 600 px)
+    moved = c2.model_copy(
+        update={"translation_mm": tuple(float(x) for x in c2.t + np.array([0, 600, 0]))}
+    )
+    tri = triangulate_trial(views, rig.model_copy(update={"cameras": (rig.cameras[0], moved)}))
+    assert any("cam1 and cam2 disagree" in w for w in tri.warnings)
+    for vp in views:
+        png = tmp_path / f"{vp.video}.png"
+        render_reprojection(vp, tri, tmp_path / f"{vp.video}.mp4", preview_path=png)
+        img = cv2.imread(str(png))  # no 3D point anywhere: the view's first frame
+        assert img is not None
+        body = img[60:-30].astype(int)
+        grey = (np.abs(body - np.array(SECONDARY_BGR)).max(axis=-1) <= 12).sum()
+        assert grey > 100  # the model's keypoints, not triangulated
+        assert _is_green(img[60:-30]).sum() < 20
+        assert _is_red(img[:60]).sum() > 20  # "CAMERA FLAGGED" in the banner

@@ -159,11 +159,11 @@ class ViewReprojection:
 
     def preview_position(self, tri: Triangulation) -> int | None:
         """Position of the reference frame with the most triangulated joints (the same
-        moment in every view's preview)."""
+        moment in every view's preview); the view's first frame inside the trial when
+        nothing was triangulated (its keypoints then show grey, the banner says why)."""
         counts = np.all(np.isfinite(tri.points()), axis=-1).sum(axis=1)
-        if counts.size == 0 or counts.max() == 0:
-            return None
-        hits = np.nonzero(self._ref == int(np.argmax(counts)))[0]
+        best = int(np.argmax(counts)) if counts.size and counts.max() > 0 else None
+        hits = np.nonzero(self._ref == best if best is not None else self._ref >= 0)[0]
         return int(hits[0]) if hits.size else None
 
     def draw(
