@@ -25,6 +25,7 @@ from tests.visualize.mvtrial import (
 )
 
 from neuropose.errors import InputError
+from neuropose.io import write_model_atomic
 from neuropose.multiview.geometry import mirror_permutation
 from neuropose.schemas import JobResults
 from neuropose.visualize.pipeline import VisualizeOptions, visualize_results
@@ -238,3 +239,20 @@ def test_two_views_that_disagree_are_both_flagged_and_drawn_grey(tmp_path: Path)
         assert grey > 100  # the model's keypoints, not triangulated
         assert _is_green(img[60:-30]).sum() < 20
         assert _is_red(img[:60]).sum() > 20  # "CAMERA FLAGGED" in the banner
+
+    # everything else is still made; the world view is skipped with a note (an error if asked)
+    path = tmp_path / "out" / "results.json"
+    path.parent.mkdir()
+    write_model_atomic(
+        path,
+        JobResults(job_id="two", created_at="2026-11-29T00:00:00Z", neuropose_version="0",
+                   videos=tuple(views), triangulation=tri),
+    )  # fmt: skip
+    res = visualize_results(path)
+    assert any("world-frame 3D view skipped: the triangulation has no 3D point" in n
+               for n in res.notes)  # fmt: skip
+    names = {p.name for p in res.written}
+    assert {"cam1.reprojection.png", "cam2.reprojection.mp4", "cam1.skeleton.mp4"} <= names
+    assert "world3d.png" not in names
+    with pytest.raises(InputError, match="no 3D point"):
+        visualize_results(path, options=VisualizeOptions(view3d=True))

@@ -320,9 +320,14 @@ def _multiview(
             res.written += [path, png]
     if opts.view3d or every:
         ref = by_video[tri.views[0].video]
-        for name in ("world3d.png", "world3d.mp4"):
-            render_world_3d(
-                tri, target / name, frame_index=ref.frame_index, frames=opts.frames,
-                fps=nominal_fps(ref), progress=prog("3D world frame"),
-            )  # fmt: skip
-            res.written.append(target / name)
+        try:
+            for name in ("world3d.png", "world3d.mp4"):
+                render_world_3d(
+                    tri, target / name, frame_index=ref.frame_index, frames=opts.frames,
+                    fps=nominal_fps(ref), progress=prog("3D world frame"),
+                )  # fmt: skip
+                res.written.append(target / name)
+        except InputError as exc:
+            if opts.view3d:
+                raise
+            res.notes.append(f"world-frame 3D view skipped: {exc.message}")
