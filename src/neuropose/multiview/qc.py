@@ -269,10 +269,10 @@ def check_segment_lengths(
        vouches for the elbow, nothing for the wrist). When both ends are
        vouched for, the end whose other segments deviate more (mean
        relative deviation) is blamed: a joint moved in depth changes all
-       its segments, some by less than the tolerance (a shoulder moved
-       300 mm changed shoulder width and trunk side by 12 %, the upper
-       arm by 47 %), while the correct end's other segments show only
-       noise. Ties blame both.
+       its segments, some by less than the tolerance (a knee moved 300 mm
+       along a camera's ray lengthened the thigh by 37 % but the shank by
+       6 %), while the correct end's other segments show
+       only noise. Ties blame both.
 
     Tested on two virtual cameras with 4 px noise: an elbow, wrist,
     shoulder, knee or ankle moved 300 mm along a camera's ray is the only
