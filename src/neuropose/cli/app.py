@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import logging
 import signal
@@ -160,10 +161,75 @@ def _sigterm(signum: int, frame: Any) -> None:
     raise _Terminated
 
 
+#: Global options that take a value (the next argument), and the flags.
+_GLOBAL_VALUE_OPTIONS = ("-c", "--config", "--log-format")
+_GLOBAL_FLAGS = ("--verbose", "--quiet")
+
+
+def command_name(args: list[str]) -> str | None:
+    """The subcommand ``args`` run, or None when that is not certain.
+
+    Only the global options of :func:`_root` may precede the subcommand;
+    anything else before it (``--help``, ``--version``, an unknown option,
+    ``--``) gives None, and so does a command line without a subcommand.
+
+    >>> command_name(["-q", "-c", "lab.toml", "process", "a.mp4", "-o", "b"])
+    'process'
+    >>> command_name(["-vv", "--log-format=json", "status"]), command_name(["--help", "status"])
+    ('status', None)
+    >>> command_name(["--config", "status", "models"]), command_name(["-v"])
+    ('models', None)
+    """
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in _GLOBAL_VALUE_OPTIONS:
+            i += 2
+        elif (
+            arg in _GLOBAL_FLAGS
+            or arg.startswith(("--config=", "--log-format="))
+            or (len(arg) > 1 and arg[0] == "-" and set(arg[1:]) <= {"v", "q"})
+        ):
+            i += 1
+        else:
+            return None if arg.startswith("-") else arg
+    return None
+
+
+def narrowed_app(name: str | None) -> typer.Typer:
+    """:data:`app` with only the command (or group) ``name`` registered.
+
+    Typer builds the parser of every registered command on each run
+    (signatures, annotations, parameter objects) although one runs; for a
+    known ``name`` only that one is built, with the same root options and
+    callback, so its behaviour and help are unchanged. Any other ``name``
+    (None, a typo) gives :data:`app` itself, whose errors list every command.
+    """
+    if name is None:
+        return app
+    commands = [
+        c
+        for c in app.registered_commands
+        if c.name == name
+        or (
+            c.name is None
+            and c.callback is not None
+            and c.callback.__name__.lower().replace("_", "-") == name
+        )
+    ]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if len(commands) + len(groups) != 1:
+        return app
+    narrowed = copy.copy(app)
+    narrowed.registered_commands = commands
+    narrowed.registered_groups = groups
+    return narrowed
+
+
 def _run(args: list[str]) -> int:
     verbose = any(a == "--verbose" or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in args)
     try:
-        app(args=args, prog_name="neuropose")
+        narrowed_app(command_name(args))(args=args, prog_name="neuropose")
     except SystemExit as exc:
         code = exc.code
         if code == 130 and _SIGTERM_RECEIVED:  # typer turns KeyboardInterrupt into Exit(130)

@@ -7,6 +7,12 @@ flag, ``<list[Path]>``, ``<str>``) and writes required arguments as
 most tools do: flags carry no value label, values are ``PATH``,
 ``INTEGER``, ``TEXT``, ``FLOAT`` (or the parameter's own ``metavar``), and
 the usage line reads ``neuropose process [OPTIONS] INPUTS...``.
+
+The same parameter classes skip Typer's per-parameter pydantic
+``TypeAdapter`` for a value that needs no conversion (an option not given,
+an in-range default, a text argument): Typer builds one for every value it
+processes, which imports pydantic and costs milliseconds each, also for
+commands that never touch pydantic otherwise.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from typer._click.exceptions import MissingParameter
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 if TYPE_CHECKING:
@@ -43,7 +50,47 @@ def plain_label(typer_label: str) -> str:
     return " ".join(_WORDS.get(w.lower(), w.upper()) for w in label.split())
 
 
+def needs_conversion(param: TyperOption | TyperArgument, value: Any) -> bool:
+    """Whether Typer's conversion could change ``value`` or reject it.
+
+    None (not given) becomes None or ``()`` whatever the type; a ``str``
+    for a text parameter, and an ``int``/``float`` for a number parameter
+    within its ``min``/``max``, come out of Typer's ``TypeAdapter``
+    unchanged. Everything else (text from the command line for a number or
+    a path, a custom parser, choices) goes through Typer.
+    """
+    if value is None:
+        return False
+    info = param.type_descriptor.parameter_info
+    annotation = param.type_descriptor.annotation
+    if info.parser is not None:
+        return True
+    if annotation is str:
+        return type(value) is not str
+    if annotation in (int, float) and type(value) is annotation:
+        return not (
+            (info.min is None or value >= info.min) and (info.max is None or value <= info.max)
+        )
+    return True
+
+
+def _process_value(param: Any, ctx: Context, value: Any, typer_way: Any) -> Any:
+    """Typer's ``process_value`` (``typer_way``) without the conversion that is the identity."""
+    if needs_conversion(param, value):
+        return typer_way(ctx, value)
+    if value is None and (param.multiple or param.nargs == -1):
+        value = ()
+    if param.required and param.value_is_missing(value):
+        raise MissingParameter(ctx=ctx, param=param)
+    if param.callback is not None:
+        value = param.callback(ctx, param, value)
+    return value
+
+
 class _PlainOption(TyperOption):
+    def process_value(self, ctx: Context, value: Any) -> Any:
+        return _process_value(self, ctx, value, super().process_value)
+
     def display_type(self, ctx: Context) -> str:
         if self.is_flag or self.count:
             return ""
@@ -56,6 +103,9 @@ class _PlainOption(TyperOption):
 
 
 class _PlainArgument(TyperArgument):
+    def process_value(self, ctx: Context, value: Any) -> Any:
+        return _process_value(self, ctx, value, super().process_value)
+
     def display_type(self, ctx: Context) -> str:
         return plain_label(super().display_type(ctx))
 
