@@ -6,6 +6,7 @@ import contextlib
 import copy
 import errno
 import logging
+import os
 import signal
 import sys
 import traceback
@@ -115,15 +116,32 @@ def _root(
     level = logging.DEBUG if verbose >= 2 else logging.WARNING if quiet else logging.INFO
     fmt = log_format
     if fmt is None:
-        # A bad setting must not hide `--help`: the command itself loads the
-        # settings and reports the ConfigError (exit 2) when it runs.
-        try:
-            fmt = st.load().settings.log_format
-        except ConfigError:
-            fmt = "human"
-    if fmt not in {"human", "json"}:
+        fmt = _log_format_setting(st)
+    elif fmt not in _LOG_FORMATS:
         st.load()  # raises ConfigError naming the bad value
     configure_logging(level, fmt)
+
+
+_LOG_FORMATS = ("human", "json")
+
+
+def _log_format_setting(st: CliState) -> str:
+    """The ``log_format`` setting, or ``human`` when the settings are invalid.
+
+    A bad setting must not hide ``--help``: the command itself loads the
+    settings and reports the ConfigError (exit 2) when it runs. Without a
+    ``--config`` file the setting is the environment's or the default, read
+    without building the settings (so ``process --help`` and commands that
+    need no settings import no pydantic); with one, the settings are loaded
+    (and cached for the command).
+    """
+    if st.config_file is None:
+        value = os.environ.get("NEUROPOSE_LOG_FORMAT", "human")  # config.ENV_PREFIX + key
+        return value if value in _LOG_FORMATS else "human"
+    try:
+        return st.load().settings.log_format
+    except ConfigError:
+        return "human"
 
 
 def main(argv: list[str] | None = None) -> int:
