@@ -219,13 +219,17 @@ def _outcome(process: Any, ctx: Any, value: Any) -> tuple[str, Any]:
         return ("error", type(exc).__name__)
 
 
-def test_values_that_skip_typer_conversion_equal_typer_s(run_cli: Any) -> None:
-    """For every parameter's default (and None), the short path returns what Typer returns."""
+def test_values_that_skip_typer_conversion_equal_typer_s(tmp_path: Path, run_cli: Any) -> None:
+    """For every parameter's default, None and (paths) an existing file, a directory and a
+    missing path, the light path returns (or raises) what Typer's own conversion does."""
     from typer._click import Context
     from typer.core import TyperArgument, TyperOption
 
-    from neuropose.cli.helpfmt import needs_conversion
+    from neuropose.cli.helpfmt import USE_TYPER, light_conversion
 
+    existing = tmp_path / "clip.mp4"
+    existing.write_bytes(b"x")
+    paths = [str(existing), str(tmp_path), str(tmp_path / "missing.mp4")]
     checked = 0
     for top in _commands().values():
         subs = getattr(top, "commands", None) or {"": top}
@@ -235,14 +239,20 @@ def test_values_that_skip_typer_conversion_equal_typer_s(run_cli: Any) -> None:
                 if not isinstance(param, (TyperOption, TyperArgument)) or param.callback:
                     continue
                 typer_way = TyperOption if isinstance(param, TyperOption) else TyperArgument
-                for value in (None, param.default):
-                    if needs_conversion(param, value):
+                annotation = param.type_descriptor.annotation
+                values = [None, param.default]
+                if annotation is Path:
+                    values += paths
+                elif annotation == list[Path]:
+                    values += [tuple(paths), (paths[0],)]
+                for value in values:
+                    if light_conversion(param, ctx, value) is USE_TYPER:
                         continue
-                    short = _outcome(param.process_value, ctx, value)
+                    light = _outcome(param.process_value, ctx, value)
                     typer = _outcome(partial(typer_way.process_value, param), ctx, value)
-                    assert short == typer, (cmd.name, param.name, value, short, typer)
+                    assert light == typer, (cmd.name, param.name, value, light, typer)
                     checked += 1
-    assert checked > 100
+    assert checked > 150
     # A value from the command line still goes through Typer: its message is unchanged.
     code, _, err = run_cli("status", "--limit", "-1")
     assert code == 2
