@@ -257,3 +257,25 @@ def test_values_that_skip_typer_conversion_equal_typer_s(tmp_path: Path, run_cli
     code, _, err = run_cli("status", "--limit", "-1")
     assert code == 2
     assert "Invalid value for '--limit': Input should be greater than or equal to 0" in err
+
+
+def test_the_log_format_setting_is_read_without_building_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Environment (or default) without ``--config``; a bad value falls back to human."""
+    from neuropose.cli.app import CliState, _log_format_setting
+    from neuropose.config import ENV_PREFIX
+
+    assert f"{ENV_PREFIX}LOG_FORMAT" == "NEUROPOSE_LOG_FORMAT"  # the name app.py reads
+    monkeypatch.delenv("NEUROPOSE_LOG_FORMAT", raising=False)
+    assert _log_format_setting(CliState()) == "human"
+    monkeypatch.setenv("NEUROPOSE_LOG_FORMAT", "json")
+    assert _log_format_setting(CliState()) == "json"
+    monkeypatch.setenv("NEUROPOSE_LOG_FORMAT", "xml")  # the command reports it
+    assert _log_format_setting(CliState()) == "human"
+    monkeypatch.delenv("NEUROPOSE_LOG_FORMAT")
+    cfg = tmp_path / "np.toml"
+    cfg.write_text('log_format = "json"\n')
+    assert _log_format_setting(CliState(config_file=cfg)) == "json"
+    cfg.write_text("batch_size = 0\n")  # invalid settings: human, the command reports it
+    assert _log_format_setting(CliState(config_file=cfg)) == "human"
