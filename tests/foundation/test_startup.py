@@ -279,3 +279,11 @@ def test_the_log_format_setting_is_read_without_building_the_settings(
     assert _log_format_setting(CliState(config_file=cfg)) == "json"
     cfg.write_text("batch_size = 0\n")  # invalid settings: human, the command reports it
     assert _log_format_setting(CliState(config_file=cfg)) == "human"
+
+
+def test_paths_are_printed_verbatim_not_as_emoji(tmp_path: Path, run_cli: Any) -> None:
+    """``:smile:`` in a path stays text (and rich's emoji table is never loaded)."""
+    missing = tmp_path / ":smile:" / "jobs"
+    code, _, err = run_cli("status", "--data-dir", str(missing))
+    assert code == 2
+    assert f"data directory {missing} does not exist" in err.replace("\n", "")
