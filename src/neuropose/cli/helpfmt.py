@@ -96,17 +96,6 @@ def _path(param: Any, ctx: Context, info: Any, value: str) -> Any:
     return coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
 
 
-def needs_conversion(param: Any, value: Any) -> bool:
-    """Whether ``value`` goes through Typer's (pydantic) conversion.
-
-    >>> needs_conversion(None, None)
-    False
-    """
-    if value is None:
-        return False
-    return light_conversion(param, None, value) is USE_TYPER  # type: ignore[arg-type]
-
-
 def _process_value(param: Any, ctx: Context, value: Any, typer_way: Any) -> Any:
     """Typer's ``process_value`` (``typer_way``) with :func:`light_conversion` first."""
     converted = light_conversion(param, ctx, value)
