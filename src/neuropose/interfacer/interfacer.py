@@ -55,6 +55,7 @@ from neuropose.errors import Interrupted, InvalidDocumentError, NeuroPoseError, 
 from neuropose.interfacer.discovery import StabilityTracker
 from neuropose.interfacer.doctor import run_start_checks
 from neuropose.interfacer.errors import (
+    ClusterUnavailableError,
     DaemonStopped,
     JobVanishedError,
     StatusWriteError,
@@ -154,8 +155,10 @@ class Interfacer:
         DaemonStopped
             A signal stopped the daemon after checkpointing (exit code 130).
         ResourceError
-            The data directory fails the start checks, or a status file
-            could not be written (disk full, permissions; exit code 4).
+            The data directory fails the start checks, a status file could
+            not be written (disk full, permissions), or the Ray cluster is
+            gone (``ClusterUnavailableError``; the job is recorded
+            ``interrupted``); exit code 4.
         """
         with self._locked():
             run_start_checks(self.settings)
@@ -167,9 +170,12 @@ class Interfacer:
                 os.getpid(),
                 extra={"fields": {"event": "daemon_start", "data_dir": str(self.layout.root)}},
             )
-            with self.stop:
-                recovery.recover(self.book, self.reports)
-                self._loop()
+            try:
+                with self.stop:
+                    recovery.recover(self.book, self.reports)
+                    self._loop()
+            finally:
+                self.processor.close()  # the Ray executor's actors (nothing for local)
             if self.stop.event.is_set():
                 waiting = ", ".join(self.summary.interrupted) or "none"
                 raise DaemonStopped(
@@ -271,6 +277,9 @@ class Interfacer:
             with Heartbeat(live, self.book.write_job_file, interval_s=self.heartbeat_s):
                 results = run.run()
         except StatusWriteError:
+            raise
+        except ClusterUnavailableError as exc:  # not the job's fault: resume on the next start
+            self.book.interrupt(live.entry, exc)
             raise
         except Interrupted as exc:
             self.book.interrupt(live.entry, exc)
