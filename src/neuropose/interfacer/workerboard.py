@@ -71,11 +71,25 @@ class WorkerBoard:
             return self._workers[slot]
 
     def add(self, slot: int, worker_id: str) -> None:
-        """A new actor in ``slot`` (``starting``: loading its model)."""
+        """A new actor in ``slot`` (``starting``: loading its model).
+
+        A replacement keeps the slot's totals, its last error and counts the
+        restart.
+        """
         with self._lock:
-            self._workers[slot] = WorkerEntry(
-                slot=slot, worker_id=worker_id, state="starting", started_at=utc_now()
-            )
+            old = self._workers.get(slot)
+            fresh = WorkerEntry(slot=slot, worker_id=worker_id, state="starting", started_at=utc_now())
+            if old is not None:
+                fresh = fresh.model_copy(
+                    update={
+                        "restarts": old.restarts + 1,
+                        "error": old.error,
+                        "videos_done": old.videos_done,
+                        "frames_total": old.frames_total,
+                        "busy_s": old.busy_s,
+                    }
+                )
+            self._workers[slot] = fresh
         self.write(force=True)
 
     def ready(self, slot: int, *, node: str, pid: int) -> None:

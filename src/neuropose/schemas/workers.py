@@ -55,11 +55,13 @@ class WorkerEntry(FrozenModel):
     last_heartbeat : str or None
         When the daemon last heard from the actor (UTC, ISO 8601).
     videos_done, frames_total : int
-        Videos finished and frames processed by this actor since it started.
+        Videos finished and frames processed in this slot since the pool started.
     busy_s : float
-        Seconds the actor spent processing (wall time, all videos).
+        Seconds the slot spent processing (wall time, all videos).
     started_at : str
-        When the actor was created.
+        When the slot's current actor was created.
+    restarts : int
+        Actors of this slot lost and replaced so far.
     error : str or None
         ``"<ErrorType>: message"`` of the last failure on this actor.
     """
@@ -78,6 +80,7 @@ class WorkerEntry(FrozenModel):
     frames_total: int = Field(default=0, ge=0)
     busy_s: float = Field(default=0.0, ge=0)
     started_at: str
+    restarts: int = Field(default=0, ge=0)
     error: str | None = None
 
     @property
