@@ -88,9 +88,7 @@ def test_six_video_queue_equals_the_local_executor(
     make_queue(ray_dir, QUEUE)
 
     local = run_daemon(settings_for(local_dir), FAKE)
-    settings = settings_for(
-        ray_dir, executor="ray", ray_workers=3, ray_video_transfer=transfer
-    )
+    settings = settings_for(ray_dir, executor="ray", ray_workers=3, ray_video_transfer=transfer)
     remote = run_daemon(settings, FAKE)
 
     assert sorted(local.completed) == sorted(remote.completed) == sorted(QUEUE)
@@ -130,7 +128,9 @@ def _busy_worker(
     raise AssertionError("no worker got busy")
 
 
-def test_killed_worker_reruns_its_video_from_the_checkpoint(tmp_path: Path, local_ray: None) -> None:
+def test_killed_worker_reruns_its_video_from_the_checkpoint(
+    tmp_path: Path, local_ray: None
+) -> None:
     queue = {"walk": (120, 120)}
     local_dir, ray_dir = tmp_path / "local", tmp_path / "ray"
     make_queue(local_dir, queue)

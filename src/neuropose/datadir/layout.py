@@ -321,7 +321,7 @@ class DataDir:
 
     @property
     def workers(self) -> Path:
-        """``workers.json``: the Ray worker pool (:class:`~neuropose.schemas.workers.WorkersFile`)."""
+        """``workers.json``: the Ray pool (:class:`~neuropose.schemas.workers.WorkersFile`)."""
         return self.root / WORKERS_FILE
 
     @property

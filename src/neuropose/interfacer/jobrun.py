@@ -279,7 +279,7 @@ class JobRun:
     def _attempt(
         self, video: Path, resume: BaseModel | None, progress: _ProgressSink
     ) -> VideoPredictions:
-        """One call of the processor on ``video`` (again from the start on a rejected checkpoint)."""
+        """One processor call on ``video`` (again from frame 0 on a rejected checkpoint)."""
         ckpt_path = self.partial.checkpoint(video.name)
 
         def on_checkpoint(checkpoint: BaseModel) -> None:

@@ -273,7 +273,7 @@ class RayPool:
                 address=settings.ray_address or "local",
                 transfer=self.transfer,
             )
-            self._actor = ray.remote(VideoWorker).options(
+            self._actor: Any = ray.remote(VideoWorker).options(
                 num_cpus=settings.ray_cpus_per_worker,
                 num_gpus=settings.ray_gpus_per_worker,
                 max_concurrency=4,
@@ -390,7 +390,10 @@ class RayPool:
         if "error" in out:
             err = out["error"]
             self.board.done(
-                slot.index, frames_run=relay.frames_run, elapsed_s=elapsed, error=describe_error(err)
+                slot.index,
+                frames_run=relay.frames_run,
+                elapsed_s=elapsed,
+                error=describe_error(err),
             )
             raise err
         self.board.done(slot.index, frames_run=relay.frames_run, elapsed_s=elapsed)

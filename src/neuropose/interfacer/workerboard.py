@@ -78,7 +78,9 @@ class WorkerBoard:
         """
         with self._lock:
             old = self._workers.get(slot)
-            fresh = WorkerEntry(slot=slot, worker_id=worker_id, state="starting", started_at=utc_now())
+            fresh = WorkerEntry(
+                slot=slot, worker_id=worker_id, state="starting", started_at=utc_now()
+            )
             if old is not None:
                 fresh = fresh.model_copy(
                     update={
@@ -108,7 +110,9 @@ class WorkerBoard:
         fps = frames_run / elapsed_s if elapsed_s > 0 and frames_run > 0 else None
         self._set(slot, frames_done=frames_done, fps=fps, last_heartbeat=utc_now())
 
-    def done(self, slot: int, *, frames_run: int, elapsed_s: float, error: str | None = None) -> None:
+    def done(
+        self, slot: int, *, frames_run: int, elapsed_s: float, error: str | None = None
+    ) -> None:
         """The video of ``slot`` ended (``error``: it failed); totals grow, the actor is idle."""
         with self._lock:
             w = self._workers[slot]
