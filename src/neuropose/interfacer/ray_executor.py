@@ -17,7 +17,8 @@ Per video (one thread of the daemon per running video)::
 A killed actor (``kill -9``, out of memory, node lost) raises
 :class:`~neuropose.interfacer.errors.WorkerLostError`: the slot gets a new
 actor and the job re-runs the video from its last checkpoint on the next free
-slot. The cluster gone raises
+slot. The head gone (:class:`~neuropose.interfacer.ray_cluster.ClusterWatch`)
+stops the running videos at a checkpoint and raises
 :class:`~neuropose.interfacer.errors.ClusterUnavailableError` (exit code 4).
 """
 
@@ -32,7 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import ray
 import ray.exceptions
@@ -40,7 +41,7 @@ from pydantic import BaseModel
 
 from neuropose.config import Settings
 from neuropose.datadir.layout import DataDir
-from neuropose.errors import NeuroPoseError, ProcessingError
+from neuropose.errors import ProcessingError
 from neuropose.interfacer.errors import (
     ClusterUnavailableError,
     DaemonStopped,
@@ -48,10 +49,17 @@ from neuropose.interfacer.errors import (
     describe_error,
 )
 from neuropose.interfacer.processor import build_processor
+from neuropose.interfacer.ray_cluster import (
+    ClusterWatch,
+    check_room,
+    cluster_errors,
+    connect,
+    resolve_transfer,
+)
 from neuropose.interfacer.workerboard import WorkerBoard
 from neuropose.schemas.predictions import VideoPredictions
 
-__all__ = ["RayPool", "VideoWorker", "resolve_transfer"]
+__all__ = ["RayPool", "VideoWorker"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,21 +67,6 @@ logger = logging.getLogger(__name__)
 POLL_INTERVAL_S = 0.25
 #: Seconds an actor may take to start and load its model.
 START_TIMEOUT_S = 600.0
-
-
-def resolve_transfer(settings: Settings) -> Literal["path", "bytes"]:
-    """How videos reach the actors: ``path`` for a private local instance, else ``bytes``.
-
-    >>> from neuropose.config import load_settings
-    >>> resolve_transfer(load_settings(flags={"executor": "ray"}, environ={}).settings)
-    'path'
-    >>> s = load_settings(flags={"ray_address": "10.0.0.5:6379"}, environ={}).settings
-    >>> resolve_transfer(s)
-    'bytes'
-    """
-    if settings.ray_video_transfer != "auto":
-        return settings.ray_video_transfer
-    return "path" if settings.ray_address in (None, "local") else "bytes"
 
 
 def _portable(exc: Exception) -> Exception:
@@ -265,9 +258,11 @@ class RayPool:
     def __init__(self, settings: Settings, model_spec: str | None) -> None:
         self.settings = settings
         self.transfer = resolve_transfer(settings)
-        self._owns_ray = _connect(settings)
+        self._owns_ray = connect(settings)
+        self.watch = ClusterWatch(ray.get_runtime_context().gcs_address)
+        self._cluster_lost = False
         try:
-            _check_room(settings)
+            check_room(settings)
             self.board = WorkerBoard(
                 DataDir(settings.data_dir).workers,
                 address=settings.ray_address or "local",
@@ -310,13 +305,25 @@ class RayPool:
         """Wait for the slot's actor to load its model (once); return its info."""
         if slot.ready is None:
             return {}
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not ray.wait([slot.ready], timeout=POLL_INTERVAL_S * 4)[0]:
+            if self.watch.gone():
+                self._cluster_lost = True
+                raise self.watch.error(f"while {slot.describe()} was starting")
+            if time.monotonic() > deadline:
+                raise ClusterUnavailableError(
+                    f"{slot.describe()} did not start within {START_TIMEOUT_S:.0f} s",
+                    hint="the cluster may lack free CPUs/GPUs for ray_workers x "
+                    "ray_cpus_per_worker; check `ray status` on the head node",
+                )
         try:
-            info: dict[str, Any] = ray.get(slot.ready, timeout=START_TIMEOUT_S)
-        except ray.exceptions.GetTimeoutError as exc:
+            info: dict[str, Any] = ray.get(slot.ready)
+        except ray.exceptions.RayActorError as exc:
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
             raise ClusterUnavailableError(
-                f"{slot.describe()} did not start within {START_TIMEOUT_S:.0f} s",
-                hint="the cluster may lack free CPUs/GPUs for ray_workers x "
-                "ray_cpus_per_worker; check `ray status` on the head node",
+                f"{slot.describe()} could not start: {lines[-1] if lines else exc}",
+                hint="every Ray node needs the same neuropose and ray versions installed as "
+                "the daemon (docs/ray.md, 'What must be shared')",
             ) from exc
         if "error" in info:
             raise info["error"]
@@ -347,7 +354,7 @@ class RayPool:
         if self.transfer == "bytes":
             return None
         slot = self._slots[0]
-        with _cluster_errors():
+        with cluster_errors():
             result: int | None = ray.get(
                 slot.handle.expected_frames.remote(str(Path(path).resolve()))
             )
@@ -382,6 +389,9 @@ class RayPool:
             out = self._run(slot, path, relay, stop_event, checkpoint_every_frames, resume)
         except ray.exceptions.RayActorError as exc:
             message = f"{slot.describe()} died during {path.name} at frame {relay.frames_done}"
+            if not self.watch.alive_now():  # the head went away, not just this worker
+                self._cluster_lost = True
+                raise self.watch.error(f"({message})") from exc
             slot = self._replace(slot, f"WorkerLostError: {message}")
             raise WorkerLostError(message) from exc
         finally:
@@ -408,7 +418,7 @@ class RayPool:
         every: int,
         resume: BaseModel | None,
     ) -> dict[str, Any]:
-        with _cluster_errors():
+        with cluster_errors():
             self._await_ready(slot)
             self.board.busy(slot.index, job=path.parent.name, video=path.name)
             source: Any = (
@@ -420,15 +430,23 @@ class RayPool:
             while True:
                 ready, _ = ray.wait([ref], timeout=POLL_INTERVAL_S)
                 relay(ray.get(slot.handle.poll.remote()))
-                if stop_event.is_set() and not stop_sent:
+                if not self._cluster_lost and self.watch.gone():
+                    self._cluster_lost = True  # checkpoint now, while the actors still answer
+                if (stop_event.is_set() or self._cluster_lost) and not stop_sent:
                     slot.handle.stop.remote()
                     stop_sent = True
                 if ready:
                     result: dict[str, Any] = ray.get(ref)
+                    if self._cluster_lost:
+                        raise self.watch.error(f"during {path.name} (checkpoint kept)")
                     return result
 
     def close(self) -> None:
-        """Kill the actors; shut Ray down when the pool started it."""
+        """Kill the actors; shut Ray down when the pool started it (unless the cluster is gone)."""
+        if getattr(self, "_cluster_lost", False):
+            if hasattr(self, "board"):
+                self.board.stopped()
+            return  # Ray calls would wait for the GCS; the process exits instead
         for slot in getattr(self, "_slots", []):
             try:
                 ray.kill(slot.handle, no_restart=True)
@@ -438,63 +456,3 @@ class RayPool:
             self.board.stopped()
         if self._owns_ray and ray.is_initialized():
             ray.shutdown()
-
-
-class _cluster_errors:
-    """Context manager: Ray's system errors (head gone, connection lost) as ClusterUnavailableError.
-
-    Actor deaths (``RayActorError``) pass through: the pool replaces the actor.
-    """
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        if exc is None or isinstance(exc, (ray.exceptions.RayActorError, NeuroPoseError)):
-            return
-        if isinstance(exc, (ray.exceptions.RaySystemError, ConnectionError)) or (
-            isinstance(exc, ray.exceptions.RayError)
-            and not isinstance(exc, ray.exceptions.RayTaskError)
-        ):
-            raise ClusterUnavailableError(
-                f"lost the Ray cluster: {type(exc).__name__}: {exc}",
-                hint="check the Ray head (`ray status`); the job resumes from its "
-                "checkpoints when `neuropose watch` starts again",
-            ) from exc
-
-
-def _connect(settings: Settings) -> bool:
-    """Start or join Ray (reusing an already initialised Ray); whether this call started it."""
-    if ray.is_initialized():
-        return False
-    address = settings.ray_address
-    options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
-    if address in (None, "local"):
-        options.update(include_dashboard=False)  # no HTTP dashboard for a private instance
-    else:
-        options.update(address=address)
-    try:
-        ray.init(**options)
-    except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
-        raise ClusterUnavailableError(
-            f"cannot {'join the Ray cluster at ' + address if address else 'start Ray'}: {exc}",
-            hint="start the head with `ray start --head` (docs/ray.md) or fix ray_address",
-        ) from exc
-    return True
-
-
-def _check_room(settings: Settings) -> None:
-    """The cluster has the CPUs and GPUs the pool asks for (else no actor could start)."""
-    total = ray.cluster_resources()
-    needs = {
-        "CPU": settings.ray_workers * settings.ray_cpus_per_worker,
-        "GPU": settings.ray_workers * settings.ray_gpus_per_worker,
-    }
-    short = {k: v for k, v in needs.items() if v > 0 and total.get(k, 0.0) + 1e-9 < v}
-    if short:
-        what = ", ".join(f"{v:g} {k} (cluster has {total.get(k, 0.0):g})" for k, v in short.items())
-        raise ClusterUnavailableError(
-            f"the Ray pool needs {what}: ray_workers = {settings.ray_workers} x "
-            f"{settings.ray_cpus_per_worker:g} CPU + {settings.ray_gpus_per_worker:g} GPU",
-            hint="lower --workers / --cpus-per-worker / --gpus-per-worker, or add nodes",
-        )
