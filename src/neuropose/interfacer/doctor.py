@@ -268,8 +268,9 @@ def run_start_checks(settings: Settings) -> list[Check]:
     Raises
     ------
     ResourceError
-        A directory is not writable, the layout spans filesystems, or the disk
-        is nearly full; the message lists every failed check.
+        A directory is not writable, the layout spans filesystems, the disk
+        is nearly full, or (``executor = "ray"`` with ``ray_address``) nothing
+        answers at the Ray head; the message lists every failed check.
     """
     data_dir = Path(settings.data_dir)
     checks = [
@@ -277,6 +278,12 @@ def run_start_checks(settings: Settings) -> list[Check]:
         check_same_filesystem(data_dir),
         check_free_disk(data_dir),
     ]
+    if settings.executor == "ray" and settings.ray_address not in (None, "local"):
+        problem = probe_ray_address(settings.ray_address)  # a TCP probe, not a Ray client
+        checks.append(
+            Check("ray head reachable", problem is None, problem or settings.ray_address,
+                  "start the head (`ray start --head`, docs/ray.md) or fix ray_address")
+        )  # fmt: skip
     failed = [c for c in checks if not c.ok]
     if failed:
         raise ResourceError(
