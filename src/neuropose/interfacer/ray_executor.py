@@ -41,7 +41,7 @@ from pydantic import BaseModel
 
 from neuropose.config import Settings
 from neuropose.datadir.layout import DataDir
-from neuropose.errors import ProcessingError
+from neuropose.errors import Interrupted, ProcessingError
 from neuropose.interfacer.errors import (
     ClusterUnavailableError,
     DaemonStopped,
@@ -354,10 +354,13 @@ class RayPool:
         if self.transfer == "bytes":
             return None
         slot = self._slots[0]
-        with cluster_errors():
+        try:
             result: int | None = ray.get(
-                slot.handle.expected_frames.remote(str(Path(path).resolve()))
+                slot.handle.expected_frames.remote(str(Path(path).resolve())), timeout=60
             )
+        except ray.exceptions.RayError as exc:  # an actor being replaced: learnt from progress
+            logger.debug("expected_frames of %s: %s", path, exc)
+            return None
         return result
 
     def process_video(
@@ -394,16 +397,22 @@ class RayPool:
                 raise self.watch.error(f"({message})") from exc
             slot = self._replace(slot, f"WorkerLostError: {message}")
             raise WorkerLostError(message) from exc
+        except BaseException as exc:
+            elapsed = time.monotonic() - relay.start
+            error = describe_error(exc)
+            self.board.done(slot.index, frames_run=relay.frames_run, elapsed_s=elapsed, error=error)
+            raise
         finally:
             self._free.put(slot)
         elapsed = time.monotonic() - relay.start
         if "error" in out:
             err = out["error"]
+            stopped = isinstance(err, Interrupted)  # a stop, not the worker's failure
             self.board.done(
                 slot.index,
                 frames_run=relay.frames_run,
                 elapsed_s=elapsed,
-                error=describe_error(err),
+                error=None if stopped else describe_error(err),
             )
             raise err
         self.board.done(slot.index, frames_run=relay.frames_run, elapsed_s=elapsed)
