@@ -10,7 +10,8 @@ Run: ``.venv/bin/python benchmarks/bench_ray.py [--videos 16] [--frames 50]
    worker). Throughput is the job's frames divided by its processing time
    (the attempt's ``started_at`` to ``finished_at`` in ``status.json``: pool
    start-up and model loading excluded); printed relative to N = 1
-   (target >= 0.9 N).
+   (target >= 0.9 N). The same job on the local executor gives the Ray
+   path's per-video overhead without competition for the cores.
 2. **Overhead** (real BlazePose on ``cam01.mp4`` and ``cam02.mp4``,
    100 frames of 1080x1920 each): the same job run by the local executor and
    by the Ray executor with one worker (2 CPUs), alternated ``repeats`` times;
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import statistics
 import sys
@@ -65,8 +67,14 @@ def run_job(data_dir: Path, model: str, **flags: Any) -> tuple[float, int]:
 
 
 def scaling(videos: int, frames: int, root: Path) -> list[tuple[int, float]]:
-    """(workers, frames/s) for N = 1, 2, 4, 8."""
+    """(workers, frames/s) for N = 1, 2, 4, 8, and the local executor as N = 0."""
     rows = []
+    local = root / "scale-local"
+    for i in range(videos):
+        write_fake_video(local / "in" / "queue" / f"v{i:02d}.mp4", frames, seed=i)
+    seconds, done = run_job(local, SLEEP_SPEC, checkpoint_every_frames=25)
+    rows.append((0, done / seconds))
+    print(f"  local: {done} frames in {seconds:.2f} s", file=sys.stderr)
     for n in (1, 2, 4, 8):
         data = root / f"scale{n}"
         for i in range(videos):
@@ -122,7 +130,8 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(prefix="bench-ray-") as tmp:
         root = Path(tmp)
-        rows = scaling(args.videos, args.frames, root)
+        os.environ["FAKE_PROC_COST_S"] = str(args.cost_ms / 1000)  # the local executor's
+        (_, local_fps), *rows = scaling(args.videos, args.frames, root)
         base = rows[0][1]
         print(f"\nScaling ({args.videos} videos x {args.frames} frames, "
               f"{args.cost_ms:g} ms/frame sleep, one job):\n")  # fmt: skip
@@ -130,6 +139,13 @@ def main() -> None:
         print("|---|---|---|---|")
         for n, fps in rows:
             print(f"| {n} | {fps:.1f} | {fps / base:.2f} | {0.9 * n:.1f} |")
+        ideal = 1000 / args.cost_ms
+        print(f"\nSame job, one video at a time (sleep model: {ideal:.1f} frames/s at zero "
+              "overhead):\n")  # fmt: skip
+        print("| executor | frames/s | per-video time relative to local |")
+        print("|---|---|---|")
+        print(f"| local | {local_fps:.1f} | 1.000 |")
+        print(f"| ray, 1 worker | {base:.1f} | {local_fps / base:.3f} |")
         if args.skip_blazepose:
             return
         local, remote = overhead(args.model_cache_dir, args.repeats, root)

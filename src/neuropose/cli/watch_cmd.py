@@ -40,7 +40,7 @@ def watch(
         typer.Option(
             "--executor",
             help="local: videos run in this process; ray: on a pool of Ray actors "
-            "(needs neuropose[ray], docs/ray.md). Setting executor.",
+            "(needs the ray extra, docs/ray.md). Setting executor.",
             show_default=False,
         ),
     ] = None,
