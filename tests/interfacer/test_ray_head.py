@@ -59,17 +59,26 @@ class Head:
         assert res.returncode == 0, res.stdout + res.stderr
 
     def pids(self) -> list[int]:
-        found = []
+        """The head's processes: those naming its directory, and their descendants."""
+        named, parent = set(), {}
         for proc in Path("/proc").iterdir():
             if not proc.name.isdigit():
                 continue
             try:
                 cmdline = (proc / "cmdline").read_bytes()
+                stat = (proc / "stat").read_text()
             except OSError:
                 continue
+            parent[int(proc.name)] = int(stat.rsplit(")", 1)[1].split()[1])
             if str(self.tmp).encode() in cmdline:
-                found.append(int(proc.name))
-        return found
+                named.add(int(proc.name))
+        found = set(named)
+        grew = True
+        while grew:  # Ray's agents rename their command line: found as children
+            children = {pid for pid, ppid in parent.items() if ppid in found} - found
+            found |= children
+            grew = bool(children)
+        return sorted(found)
 
     def kill(self) -> None:
         for pid in self.pids():
