@@ -47,6 +47,7 @@ from neuropose.visualize.plots import (
     looks_like_gait,
     plot_angles,
     plot_confidence,
+    plot_triangulated_angles,
     subject_gait_events,
 )
 from neuropose.visualize.view3d import render_3d
@@ -263,5 +264,12 @@ def visualize_results(
                 if opts.plots:
                     raise
                 res.notes.append(f"angle plot skipped: {exc.message}")
+    if (opts.plots or every) and results.triangulation is not None:
+        try:  # world-frame angles: no monocular band (the title says triangulated)
+            res.written += plot_triangulated_angles(
+                results, target / "triangulated.angles", frames=opts.frames
+            )
+        except InputError as exc:
+            res.notes.append(f"triangulated angle plot skipped: {exc.message}")
     res.written = [p for p in res.written if p.exists()]
     return res
