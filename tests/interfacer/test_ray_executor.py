@@ -128,15 +128,16 @@ def _busy_worker(
     raise AssertionError("no worker got busy")
 
 
+@pytest.mark.parametrize("transfer", ["path", "bytes"])
 def test_killed_worker_reruns_its_video_from_the_checkpoint(
-    tmp_path: Path, local_ray: None
+    tmp_path: Path, local_ray: None, transfer: str
 ) -> None:
     queue = {"walk": (120, 120)}
     local_dir, ray_dir = tmp_path / "local", tmp_path / "ray"
     make_queue(local_dir, queue)
     make_queue(ray_dir, queue)
     run_daemon(settings_for(local_dir), FAKE)
-    settings = settings_for(ray_dir, executor="ray", ray_workers=2)
+    settings = settings_for(ray_dir, executor="ray", ray_workers=2, ray_video_transfer=transfer)
     outcome: dict[str, Any] = {}
 
     def daemon() -> None:
