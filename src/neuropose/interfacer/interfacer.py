@@ -10,7 +10,11 @@ Rooms of the daemon (one module each)::
     reports.py      quality reports of completed jobs, retried until written
     renders.py      visuals of completed jobs, rendered when idle (render_after_job)
     discovery.py    which directories of in/ are jobs, and when they are stable
-    processor.py    VideoProcessor: what runs on a video; loaded on the first job
+    processor.py    VideoProcessor: what runs on a video; loaded on the first job;
+                    build_executor picks the executor (local, or the Ray pool)
+    ray_executor.py RayPool + VideoWorker: videos on Ray actors (executor = ray only)
+    ray_cluster.py  joining the Ray cluster, telling a lost head from a lost worker
+    workerboard.py  WorkerBoard: the Ray pool's table, written to workers.json
     doctor.py       health checks (run at start, and by ``neuropose doctor``)
 
 Paths are spelled in :mod:`neuropose.datadir.layout`. Inputs of a completed
