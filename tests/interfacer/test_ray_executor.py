@@ -104,6 +104,9 @@ def test_six_video_queue_equals_the_local_executor(
         entry = read_job_status(ray_dir, job)
         assert entry is not None and entry.state is JobState.COMPLETED
         assert entry.attempts == 1 and entry.frames_done == sum(frames)
+        # With bytes the daemon cannot probe the files: expected frames come from progress.
+        assert entry.frames_expected == sum(frames)
+        assert [v.frames_expected for v in entry.videos] == list(frames)
     workers = load_model(ray_dir / "workers.json", WorkersFile)
     assert workers.transfer == transfer
     assert [w.slot for w in workers.workers] == [0, 1, 2]
