@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         VideoProgress,
     )
     from neuropose.schemas.video import VideoMetadata
+    from neuropose.schemas.workers import WorkerEntry, WorkersFile
 
 #: Exported name -> submodule defining it.
 _EXPORTS = {
@@ -58,6 +59,8 @@ _EXPORTS = {
     "VideoMetadata": "video",
     "VideoPredictions": "predictions",
     "VideoProgress": "status",
+    "WorkerEntry": "workers",
+    "WorkersFile": "workers",
     "array_field": "base",
 }
 
@@ -85,6 +88,8 @@ __all__ = [
     "VideoMetadata",
     "VideoPredictions",
     "VideoProgress",
+    "WorkerEntry",
+    "WorkersFile",
     "array_field",
 ]
 
