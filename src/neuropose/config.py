@@ -24,8 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from neuropose.errors import ConfigError
 
@@ -56,12 +55,15 @@ class SubjectRule(StrEnum):
     MOST_PRESENT = "most_present"
 
 
-class Settings(BaseSettings):
-    """Effective NeuroPose settings. Construct with :func:`load_settings`."""
+class Settings(BaseModel):
+    """Effective NeuroPose settings. Construct with :func:`load_settings`.
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, extra="forbid", frozen=True, validate_default=True
-    )
+    A plain pydantic model: it validates what it is given and reads neither
+    files nor the environment (:func:`load_settings` layers those itself, to
+    report each value's origin), so no settings library is imported.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
     # --- storage -----------------------------------------------------------
     data_dir: Path = Field(
@@ -141,6 +143,31 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(
         default=30.0, gt=0, description="Time allowed for a graceful stop, seconds."
     )
+    # --- executor (docs/ray.md) ---------------------------------------------------
+    executor: Literal["local", "ray"] = Field(
+        default="local",
+        description="Where videos run: local (in the daemon) or ray (a pool of Ray actors; "
+        "needs neuropose[ray]).",
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="Ray cluster to join (e.g. 10.0.0.5:6379 or auto); unset: a private local "
+        "Ray instance started by the daemon.",
+    )
+    ray_workers: int = Field(
+        default=2, ge=1, le=1024, description="Ray actors, each loading the model once."
+    )
+    ray_cpus_per_worker: float = Field(
+        default=1.0, gt=0, le=256, description="CPUs Ray reserves for each actor."
+    )
+    ray_gpus_per_worker: float = Field(
+        default=0.0, ge=0, le=64, description="GPUs Ray reserves for each actor (0: none)."
+    )
+    ray_video_transfer: Literal["auto", "path", "bytes"] = Field(
+        default="auto",
+        description="How videos reach Ray actors: path (shared data directory), bytes (Ray "
+        "object store) or auto (path for a local instance, bytes with ray_address).",
+    )
     # --- ingest ----------------------------------------------------------------
     ingest_max_members: int = Field(
         default=10_000, ge=1, description="Most members an archive may hold."
@@ -185,7 +212,7 @@ class Settings(BaseSettings):
             "must be largest, most_central, longest_track, most_present or an integer track id"
         )
 
-    @field_validator("camera_file", "monitor_token", mode="before")
+    @field_validator("camera_file", "monitor_token", "ray_address", mode="before")
     @classmethod
     def _empty_is_unset(cls, v: Any) -> Any:
         # NEUROPOSE_CAMERA_FILE= (empty) means "not set", not the current directory.
@@ -203,19 +230,6 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, v: Path | None) -> Path | None:
         return None if v is None else v.expanduser()
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # load_settings() layers file, environment and flags itself (so it can
-        # report each value's origin); Settings reads nothing on its own.
-        return (init_settings,)
 
 
 @dataclass(frozen=True)
@@ -333,6 +347,10 @@ def _allowed(key: str) -> str | None:
     kind = kinds.get(ann, "a string")
     if key == "log_format":
         kind = "one of 'human', 'json'"
+    elif key == "executor":
+        kind = "one of 'local', 'ray'"
+    elif key == "ray_video_transfer":
+        kind = "one of 'auto', 'path', 'bytes'"
     elif key in {"data_dir", "model_cache_dir"}:
         kind = "a directory path"
     elif key == "camera_file":

@@ -278,7 +278,7 @@ def test_config_error_in_subprocess_has_no_traceback_unless_verbose(
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 #: Keys whose default is not a fixed TOML value (XDG-dependent or unset):
 #: they must appear commented out.
-COMMENTED = {"data_dir", "model_cache_dir", "camera_file", "monitor_token"}
+COMMENTED = {"data_dir", "model_cache_dir", "camera_file", "monitor_token", "ray_address"}
 
 
 def test_example_config_lists_every_key_with_its_default(clean_env: Path) -> None:

@@ -6,6 +6,7 @@
       neuropose.lock            daemon lock (flock; JSON naming the holder)
       status.json               aggregated StatusFile (counts, unfinished and recent jobs)
       status.db                 status index: SQLite (WAL), one row per job
+      workers.json              Ray worker pool (WorkersFile; executor = ray only)
       .staging/                 ingest's work area (ingest.lock, staged jobs)
       in/<job>/                 inputs of a queued or running job (+ READY)
       out/<job>/                one folder per job and nothing else:
@@ -61,6 +62,7 @@ __all__ = [
     "STATUS_FILE",
     "STATUS_INDEX_FILE",
     "VISUALIZE_DIR",
+    "WORKERS_FILE",
     "DataDir",
     "InvalidJobNameError",
     "JobPaths",
@@ -83,6 +85,8 @@ INGEST_LOCK_FILE = "ingest.lock"
 LOCK_FILE = "neuropose.lock"
 #: Name of both the aggregated (top level) and the per-job status file.
 STATUS_FILE = "status.json"
+#: The Ray worker pool file (written only with ``executor = "ray"``).
+WORKERS_FILE = "workers.json"
 #: The status index (SQLite; ``-wal``/``-shm`` files beside it while open).
 STATUS_INDEX_FILE = "status.db"
 #: Per-job results file.
@@ -314,6 +318,11 @@ class DataDir:
     def status(self) -> Path:
         """``status.json``: the aggregated status of every job."""
         return self.root / STATUS_FILE
+
+    @property
+    def workers(self) -> Path:
+        """``workers.json``: the Ray pool (:class:`~neuropose.schemas.workers.WorkersFile`)."""
+        return self.root / WORKERS_FILE
 
     @property
     def status_index(self) -> Path:

@@ -30,6 +30,7 @@ from neuropose.interfacer.processor import (
     LazyProcessor,
     ProcessorFactory,
     VideoProcessor,
+    build_executor,
     build_processor,
 )
 from neuropose.interfacer.transitions import JobBook, RunSummary
@@ -49,6 +50,7 @@ __all__ = [
     "UnknownJobError",
     "VideoProcessor",
     "aggregate_status_path",
+    "build_executor",
     "build_processor",
     "describe_error",
     "job_status_path",

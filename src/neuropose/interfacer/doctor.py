@@ -6,7 +6,7 @@ filesystem, free disk) before processing anything and refuses to start when
 one fails; ``neuropose doctor`` runs all of them, including the model cache
 (verified against its manifest) and whether the model's runtime is installed
 (LiteRT for ``.tflite`` models, TensorFlow for MeTRAbs: looked up, not imported,
-so ``doctor`` stays fast and quiet).
+so ``doctor`` stays fast and quiet) and, with ``executor = "ray"``, the cluster.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ import errno
 import importlib
 import importlib.metadata
 import importlib.util
+import logging
 import os
 import shutil
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +32,14 @@ __all__ = [
     "FREE_DISK_FIX",
     "MIN_FREE_BYTES",
     "Check",
+    "check_cluster",
     "check_directories",
     "check_free_disk",
     "check_lock",
     "check_model",
     "check_runtime",
     "check_same_filesystem",
+    "probe_ray_address",
     "run_all_checks",
     "run_start_checks",
 ]
@@ -189,14 +193,84 @@ def check_runtime(settings: Settings, name: str | None = None) -> Check:
     return Check("model runtime", True, f"{what}: {module.replace('_', '-')} {version}")
 
 
+#: Seconds a TCP connection to the Ray head may take before it counts as unreachable.
+RAY_PROBE_TIMEOUT_S = 5.0
+
+
+def probe_ray_address(address: str, timeout_s: float = RAY_PROBE_TIMEOUT_S) -> str | None:
+    """Why the Ray head at ``HOST:PORT`` cannot be reached, or ``None`` when it answers.
+
+    A plain TCP connection (Ray's own client retries for minutes on a wrong
+    address); ``auto`` and ``ray://`` addresses are not probed.
+
+    >>> probe_ray_address("auto") is None
+    True
+    >>> probe_ray_address("no-port")
+    "'no-port' is not HOST:PORT"
+    """
+    if address == "auto" or "://" in address:
+        return None
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return f"{address!r} is not HOST:PORT"
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            return None
+    except OSError as exc:
+        return f"nothing answers at {address}: {exc.strerror or exc}"
+
+
+def check_cluster(settings: Settings) -> Check:
+    """``executor = "ray"``: Ray installed, the cluster reachable and big enough for the pool.
+
+    A private local instance (no ``ray_address``) is judged by this
+    machine's CPU count; a cluster is joined briefly to read its resources.
+    """
+    name = "ray cluster"
+    if importlib.util.find_spec("ray") is None:
+        return Check(name, False, "executor is ray but Ray is not installed",
+                     "pip install 'neuropose[ray]' (or set executor = \"local\")")  # fmt: skip
+    need_cpu = settings.ray_workers * settings.ray_cpus_per_worker
+    need_gpu = settings.ray_workers * settings.ray_gpus_per_worker
+    need = f"{settings.ray_workers} workers need {need_cpu:g} CPU, {need_gpu:g} GPU"
+    fix = "lower ray_workers / ray_cpus_per_worker / ray_gpus_per_worker, or add nodes"
+    address = settings.ray_address
+    if address in (None, "local"):
+        cpus = os.cpu_count() or 1
+        if cpus < need_cpu:
+            return Check(name, False, f"local Ray instance: {cpus} CPUs here; {need}", fix)
+        gpus = " (GPUs are checked when the pool starts)" if need_gpu else ""
+        return Check(name, True, f"local Ray instance: {cpus} CPUs here; {need}{gpus}")
+    problem = probe_ray_address(address)
+    if problem is not None:
+        fix_head = "start the head (`ray start --head`, docs/ray.md) or fix ray_address"
+        return Check(name, False, problem, fix_head)
+    import ray  # the extra: only for executor = ray
+
+    try:
+        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+        total = ray.cluster_resources()
+        nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
+    except Exception as exc:
+        fix_join = "check the head node's logs and that this machine runs the same Ray"
+        return Check(name, False, f"cannot join the Ray cluster at {address}: {exc}", fix_join)
+    finally:
+        ray.shutdown()
+    have_cpu, have_gpu = total.get("CPU", 0.0), total.get("GPU", 0.0)
+    detail = f"{address}: {nodes} node(s), {have_cpu:g} CPU, {have_gpu:g} GPU; {need}"
+    ok = have_cpu >= need_cpu and have_gpu >= need_gpu
+    return Check(name, ok, detail, "" if ok else fix)
+
+
 def run_start_checks(settings: Settings) -> list[Check]:
     """The checks ``watch`` runs at start; raises when one fails.
 
     Raises
     ------
     ResourceError
-        A directory is not writable, the layout spans filesystems, or the disk
-        is nearly full; the message lists every failed check.
+        A directory is not writable, the layout spans filesystems, the disk
+        is nearly full, or (``executor = "ray"`` with ``ray_address``) nothing
+        answers at the Ray head; the message lists every failed check.
     """
     data_dir = Path(settings.data_dir)
     checks = [
@@ -204,6 +278,12 @@ def run_start_checks(settings: Settings) -> list[Check]:
         check_same_filesystem(data_dir),
         check_free_disk(data_dir),
     ]
+    if settings.executor == "ray" and settings.ray_address not in (None, "local"):
+        problem = probe_ray_address(settings.ray_address)  # a TCP probe, not a Ray client
+        checks.append(
+            Check("ray head reachable", problem is None, problem or settings.ray_address,
+                  "start the head (`ray start --head`, docs/ray.md) or fix ray_address")
+        )  # fmt: skip
     failed = [c for c in checks if not c.ok]
     if failed:
         raise ResourceError(
@@ -223,4 +303,5 @@ def run_all_checks(settings: Settings, model: str | None = None) -> list[Check]:
         check_lock(data_dir),
         check_model(settings, model),
         check_runtime(settings, model),
+        *([check_cluster(settings)] if settings.executor == "ray" else []),
     ]

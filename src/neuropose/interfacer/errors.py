@@ -20,11 +20,14 @@ from neuropose.video.errors import NoVideosError
 
 __all__ = [
     "CheckpointRejectedError",
+    "ClusterUnavailableError",
     "DaemonStopped",
     "JobVanishedError",
     "NoVideosError",
     "PoisonJobError",
+    "RayNotInstalledError",
     "StatusWriteError",
+    "WorkerLostError",
     "describe_error",
     "is_disk_full",
     "status_write_error",
@@ -48,6 +51,29 @@ class CheckpointRejectedError(InputError):
     Raised by ``process_video`` when ``resume`` does not belong to the video
     (another input, model or options); the daemon then starts the video over.
     """
+
+
+class WorkerLostError(ProcessingError):
+    """A Ray actor died while processing a video (killed, out of memory, node lost).
+
+    :class:`~neuropose.interfacer.jobrun.JobRun` records the lost attempt and
+    re-runs the video from its last checkpoint; after ``max_attempts``
+    attempts of the job the video is failed with this error (a video that
+    kills every worker it touches).
+    """
+
+
+class ClusterUnavailableError(ResourceError):
+    """The Ray cluster cannot be reached (head gone, address wrong) or has no room.
+
+    The daemon records the running job as ``interrupted`` (it resumes from its
+    checkpoints on the next start) and exits with code 4, for a supervisor to
+    restart it when the cluster is back.
+    """
+
+
+class RayNotInstalledError(ResourceError):
+    """``executor = "ray"`` but Ray is not installed (the ``neuropose[ray]`` extra)."""
 
 
 class DaemonStopped(Interrupted):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from types import TracebackType
 from typing import Any
 
 from neuropose.errors import NeuroPoseError
-from neuropose.schemas.status import JobStatusEntry, VideoProgress
+from neuropose.schemas.status import AttemptRecord, JobState, JobStatusEntry, VideoProgress
 from neuropose.timefmt import utc_now
 
 __all__ = ["Heartbeat", "LiveJob"]
@@ -60,6 +61,7 @@ class LiveJob:
         self.entry = entry
         self.lock = threading.Lock()
         self.attempt_frames = 0
+        self._attempt_frames: dict[str, int] = {}  # per video (several may run at once)
         self.attempt_start = time.monotonic()
         self.last_write = 0.0
 
@@ -86,6 +88,26 @@ class LiveJob:
         total = sum(k for k in known if k is not None) if None not in known else None
         self.update(videos=tuple(progress), frames_expected=total, frames_done=0)
 
+    def new_attempt(self, reason: str) -> int:
+        """Close the running attempt record as ``interrupted`` with ``reason``; open the next.
+
+        Used when an executor lost the worker of a video (the job goes on,
+        its history counts the lost attempt). Returns the new attempt number.
+        """
+        now = utc_now()
+        with self.lock:
+            history = list(self.entry.history)
+            if history and history[-1].outcome is None:
+                history[-1] = history[-1].model_copy(
+                    update={"finished_at": now, "outcome": JobState.INTERRUPTED, "error": reason}
+                )
+            attempt = self.entry.attempts + 1
+            history.append(AttemptRecord(attempt=attempt, started_at=now, pid=os.getpid()))
+            self.entry = self.entry.model_copy(
+                update={"attempts": attempt, "history": tuple(history), "started_at": now}
+            )
+            return attempt
+
     def update_video(self, name: str, **changes: Any) -> None:
         """Replace fields of video ``name``; the job's ``frames_done`` follows."""
         with self.lock:
@@ -96,20 +118,31 @@ class LiveJob:
             v.model_copy(update=changes) if v.name == name else v for v in self.entry.videos
         )
         done = sum(v.frames_done for v in videos)
-        self.entry = self.entry.model_copy(update={"videos": videos, "frames_done": done})
+        known = [v.frames_expected for v in videos]
+        total = sum(k for k in known if k is not None) if None not in known else None
+        self.entry = self.entry.model_copy(
+            update={"videos": videos, "frames_done": done, "frames_expected": total}
+        )
 
     def progress(
         self, name: str, frames_done: int, frames_expected: int | None, attempt_frames: int
     ) -> None:
-        """Record a video's progress and this attempt's speed (fps) and ETA."""
+        """Record a video's progress and this attempt's speed (fps) and ETA.
+
+        ``attempt_frames`` counts the frames of video ``name`` processed in
+        this attempt; the job's speed is the sum over its videos (several run
+        at once on the Ray executor) divided by the attempt's wall time.
+        """
         with self.lock:
-            self.attempt_frames = attempt_frames
+            self._attempt_frames[name] = attempt_frames
+            self.attempt_frames = sum(self._attempt_frames.values())
             changes: dict[str, Any] = {"frames_done": frames_done}
             if frames_expected is not None:
                 changes["frames_expected"] = frames_expected
             self._update_video(name, **changes)
             elapsed = time.monotonic() - self.attempt_start
-            fps = attempt_frames / elapsed if elapsed > 0 and attempt_frames > 0 else None
+            frames = self.attempt_frames
+            fps = frames / elapsed if elapsed > 0 and frames > 0 else None
             eta = None
             if fps and self.entry.frames_expected is not None:
                 eta = max(0.0, (self.entry.frames_expected - self.entry.frames_done) / fps)

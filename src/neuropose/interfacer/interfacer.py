@@ -10,7 +10,11 @@ Rooms of the daemon (one module each)::
     reports.py      quality reports of completed jobs, retried until written
     renders.py      visuals of completed jobs, rendered when idle (render_after_job)
     discovery.py    which directories of in/ are jobs, and when they are stable
-    processor.py    VideoProcessor: what runs on a video; loaded on the first job
+    processor.py    VideoProcessor: what runs on a video; loaded on the first job;
+                    build_executor picks the executor (local, or the Ray pool)
+    ray_executor.py RayPool + VideoWorker: videos on Ray actors (executor = ray only)
+    ray_cluster.py  joining the Ray cluster, telling a lost head from a lost worker
+    workerboard.py  WorkerBoard: the Ray pool's table, written to workers.json
     doctor.py       health checks (run at start, and by ``neuropose doctor``)
 
 Paths are spelled in :mod:`neuropose.datadir.layout`. Inputs of a completed
@@ -55,6 +59,7 @@ from neuropose.errors import Interrupted, InvalidDocumentError, NeuroPoseError, 
 from neuropose.interfacer.discovery import StabilityTracker
 from neuropose.interfacer.doctor import run_start_checks
 from neuropose.interfacer.errors import (
+    ClusterUnavailableError,
     DaemonStopped,
     JobVanishedError,
     StatusWriteError,
@@ -154,8 +159,10 @@ class Interfacer:
         DaemonStopped
             A signal stopped the daemon after checkpointing (exit code 130).
         ResourceError
-            The data directory fails the start checks, or a status file
-            could not be written (disk full, permissions; exit code 4).
+            The data directory fails the start checks, a status file could
+            not be written (disk full, permissions), or the Ray cluster is
+            gone (``ClusterUnavailableError``; the job is recorded
+            ``interrupted``); exit code 4.
         """
         with self._locked():
             run_start_checks(self.settings)
@@ -167,9 +174,12 @@ class Interfacer:
                 os.getpid(),
                 extra={"fields": {"event": "daemon_start", "data_dir": str(self.layout.root)}},
             )
-            with self.stop:
-                recovery.recover(self.book, self.reports)
-                self._loop()
+            try:
+                with self.stop:
+                    recovery.recover(self.book, self.reports)
+                    self._loop()
+            finally:
+                self.processor.close()  # the Ray executor's actors (nothing for local)
             if self.stop.event.is_set():
                 waiting = ", ".join(self.summary.interrupted) or "none"
                 raise DaemonStopped(
@@ -271,6 +281,9 @@ class Interfacer:
             with Heartbeat(live, self.book.write_job_file, interval_s=self.heartbeat_s):
                 results = run.run()
         except StatusWriteError:
+            raise
+        except ClusterUnavailableError as exc:  # not the job's fault: resume on the next start
+            self.book.interrupt(live.entry, exc)
             raise
         except Interrupted as exc:
             self.book.interrupt(live.entry, exc)

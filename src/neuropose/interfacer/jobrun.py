@@ -21,6 +21,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ from neuropose.interfacer.errors import (
     DaemonStopped,
     JobVanishedError,
     NoVideosError,
+    WorkerLostError,
+    describe_error,
 )
 from neuropose.interfacer.heartbeat import LiveJob
 from neuropose.interfacer.processor import VideoProcessor
@@ -194,7 +197,7 @@ class JobRun:
              for v in videos]
         )  # fmt: skip
         self._write(self.live.stamp())
-        predictions = [self._video(v) for v in videos]
+        predictions = self._videos(videos)
         if not self.paths.input.is_dir():
             raise JobVanishedError(f"in/{job_id} was removed while it was processing")
         # multi-view step (neuropose.multiview.job): None for a single-view job
@@ -235,6 +238,79 @@ class JobRun:
             path.unlink()
             return None
 
+    def _videos(self, videos: list[Path]) -> list[VideoPredictions]:
+        """Every video's predictions, in the job's order.
+
+        A processor with ``parallel_videos`` > 1 (the Ray pool) gets that many
+        videos at once; the first failure in video order is raised after the
+        videos already running have finished (their predictions are kept in
+        ``partial/`` for the next attempt) and the waiting ones are dropped.
+        """
+        parallel = min(int(getattr(self.processor, "parallel_videos", 1)), len(videos))
+        if parallel <= 1:
+            return [self._video(v) for v in videos]
+        pool = ThreadPoolExecutor(parallel, thread_name_prefix=f"video-{self.paths.name}")
+        try:
+            futures = [pool.submit(self._video, v) for v in videos]
+            return [f.result() for f in futures]
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _worker_lost(self, video: Path, exc: WorkerLostError) -> None:
+        """Count the lost attempt in the job's history; re-raise after ``max_attempts``."""
+        if self.live.entry.attempts >= self.settings.max_attempts:
+            raise WorkerLostError(
+                f"{exc.message}; the job reached max_attempts = {self.settings.max_attempts} "
+                f"(does {video.name} kill every worker it runs on?)",
+                hint="check the worker logs of the Ray nodes (out of memory, crash); "
+                "`neuropose retry JOB` runs it again",
+            ) from exc
+        attempt = self.live.new_attempt(describe_error(exc))
+        self._write(self.live.stamp())
+        logger.warning(
+            "job %s: %s; re-running %s from its last checkpoint (attempt %d)",
+            self.paths.name,
+            exc.message,
+            video.name,
+            attempt,
+            extra={"fields": {"event": "worker_lost", "job": self.paths.name, "video": video.name}},
+        )
+
+    def _attempt(
+        self, video: Path, resume: BaseModel | None, progress: _ProgressSink
+    ) -> VideoPredictions:
+        """One processor call on ``video`` (again from frame 0 on a rejected checkpoint)."""
+        ckpt_path = self.partial.checkpoint(video.name)
+
+        def on_checkpoint(checkpoint: BaseModel) -> None:
+            write_model_atomic(ckpt_path, checkpoint, indent=None)
+
+        def call(resume_from: BaseModel | None) -> VideoPredictions:
+            return self.processor.process_video(
+                video,
+                progress=progress,
+                stop_event=self.stop_event,
+                checkpoint_every_frames=self.settings.checkpoint_every_frames,
+                on_checkpoint=on_checkpoint,
+                resume=resume_from,
+            )
+
+        try:
+            return call(resume)
+        except Interrupted as exc:
+            checkpoint = getattr(exc, "checkpoint", None)
+            if isinstance(checkpoint, BaseModel):
+                on_checkpoint(checkpoint)
+            raise
+        except CheckpointRejectedError as exc:
+            if resume is None:
+                raise
+            logger.warning("checkpoint of %s does not match (%s); starting over", video, exc)
+            with contextlib.suppress(FileNotFoundError):
+                ckpt_path.unlink()
+            progress.restart()
+            return call(None)
+
     def _video(self, video: Path) -> VideoPredictions:
         job_id = self.paths.name
         pred = self._finished(video)
@@ -257,35 +333,14 @@ class JobRun:
         )
         ckpt_path = self.partial.checkpoint(video.name)
         progress = _ProgressSink(self.live, video.name, self._write)
-
-        def on_checkpoint(checkpoint: BaseModel) -> None:
-            write_model_atomic(ckpt_path, checkpoint, indent=None)
-
-        def call(resume_from: BaseModel | None) -> VideoPredictions:
-            return self.processor.process_video(
-                video,
-                progress=progress,
-                stop_event=self.stop_event,
-                checkpoint_every_frames=self.settings.checkpoint_every_frames,
-                on_checkpoint=on_checkpoint,
-                resume=resume_from,
-            )
-
-        try:
-            pred = call(resume)
-        except Interrupted as exc:
-            checkpoint = getattr(exc, "checkpoint", None)
-            if isinstance(checkpoint, BaseModel):
-                on_checkpoint(checkpoint)
-            raise
-        except CheckpointRejectedError as exc:
-            if resume is None:
-                raise
-            logger.warning("checkpoint of %s does not match (%s); starting over", video, exc)
-            with contextlib.suppress(FileNotFoundError):
-                ckpt_path.unlink()
-            progress.restart()
-            pred = call(None)
+        while True:
+            try:
+                pred = self._attempt(video, resume, progress)
+                break
+            except WorkerLostError as exc:
+                self._worker_lost(video, exc)
+                resume = self._resume_point(video)
+                progress.restart()
         # A one-video JobResults envelope, so the partial file carries a schema_version.
         envelope = JobResults(
             job_id=job_id, created_at=utc_now(), neuropose_version=__version__, videos=(pred,)

@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -25,10 +26,17 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import BaseModel
 
 from neuropose.config import Settings
-from neuropose.interfacer.errors import CheckpointRejectedError
+from neuropose.interfacer.errors import CheckpointRejectedError, RayNotInstalledError
 from neuropose.schemas.predictions import VideoPredictions
 
-__all__ = ["LazyProcessor", "ProcessorFactory", "VideoProcessor", "build_processor"]
+__all__ = [
+    "LazyProcessor",
+    "ProcessorFactory",
+    "VideoProcessor",
+    "build_executor",
+    "build_processor",
+    "require_ray",
+]
 
 
 @runtime_checkable
@@ -95,6 +103,12 @@ class LazyProcessor:
             self._processor = self._factory()
         return self._processor
 
+    def close(self) -> None:
+        """Release the processor's resources when it has any (the Ray pool's actors)."""
+        close = getattr(self._processor, "close", None)
+        if callable(close):
+            close()
+
 
 class _EstimatorProcessor:
     """Adapter from :class:`neuropose.estimator.Estimator` to :class:`VideoProcessor`."""
@@ -139,3 +153,27 @@ def build_processor(settings: Settings, model_spec: str | None) -> VideoProcesso
         model_spec or settings.default_model, settings, also_accept=VideoProcessor
     )
     return obj if isinstance(obj, VideoProcessor) else _EstimatorProcessor(obj, settings)
+
+
+def require_ray() -> None:
+    """Raise :class:`RayNotInstalledError` unless Ray can be imported (looked up, not imported)."""
+    if importlib.util.find_spec("ray") is None:
+        raise RayNotInstalledError(
+            "executor 'ray' needs Ray, which is not installed",
+            hint="pip install 'neuropose[ray]' (or use --executor local)",
+        )
+
+
+def build_executor(settings: Settings, model_spec: str | None) -> VideoProcessor:
+    """The processor of ``settings.executor``: the model in this process, or a Ray pool.
+
+    ``local`` is :func:`build_processor`; ``ray`` is a
+    :class:`~neuropose.interfacer.ray_executor.RayPool` whose actors each
+    call :func:`build_processor` once (Ray is imported only here).
+    """
+    if settings.executor == "local":
+        return build_processor(settings, model_spec)
+    require_ray()
+    from neuropose.interfacer.ray_executor import RayPool  # imports Ray: only when chosen
+
+    return RayPool(settings, model_spec)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from neuropose.schemas.predictions import JobResults, SwapCorrection, VideoPredictions
     from neuropose.schemas.provenance import CameraIntrinsics, Provenance
     from neuropose.schemas.segmentation import Segment, Segmentation, SegmentationFile
+    from neuropose.schemas.signals import SignalsProvenance
     from neuropose.schemas.skeleton import Skeleton
     from neuropose.schemas.status import (
         AttemptRecord,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
         VideoProgress,
     )
     from neuropose.schemas.video import VideoMetadata
+    from neuropose.schemas.workers import WorkerEntry, WorkersFile
 
 #: Exported name -> submodule defining it.
 _EXPORTS = {
@@ -46,6 +48,7 @@ _EXPORTS = {
     "Segment": "segmentation",
     "Segmentation": "segmentation",
     "SegmentationFile": "segmentation",
+    "SignalsProvenance": "signals",
     "Skeleton": "skeleton",
     "StageTiming": "metrics",
     "StatusFile": "status",
@@ -56,6 +59,8 @@ _EXPORTS = {
     "VideoMetadata": "video",
     "VideoPredictions": "predictions",
     "VideoProgress": "status",
+    "WorkerEntry": "workers",
+    "WorkersFile": "workers",
     "array_field": "base",
 }
 
@@ -72,6 +77,7 @@ __all__ = [
     "Segment",
     "Segmentation",
     "SegmentationFile",
+    "SignalsProvenance",
     "Skeleton",
     "StageTiming",
     "StatusFile",
@@ -82,6 +88,8 @@ __all__ = [
     "VideoMetadata",
     "VideoPredictions",
     "VideoProgress",
+    "WorkerEntry",
+    "WorkersFile",
     "array_field",
 ]
 
