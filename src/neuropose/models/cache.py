@@ -53,6 +53,7 @@ __all__ = [
     "hash_tree",
     "install_staged",
     "model_dir",
+    "model_use_lock",
     "read_manifest",
     "sha256_file",
     "staging_dir",
@@ -278,6 +279,24 @@ def fetch_lock(cache_dir: Path, name: str, *, wait_s: float = 3600.0) -> Iterato
         yield
     finally:
         lock.release()
+
+
+def model_use_lock(cache_dir: Path, name: str, purpose: str) -> ExclusiveLock:
+    """The (not yet acquired) lock a process holds while model ``name`` is loaded.
+
+    ``neuropose watch`` and ``neuropose live`` take it so that one machine
+    never runs the same model twice at once; the refused one's
+    :class:`~neuropose.datadir.lock.LockHeldError` (exit 3) names the holder's
+    pid, host and ``purpose``. The file is ``<cache>/.locks/<name>.inuse.lock``.
+    """
+    return ExclusiveLock(
+        Path(cache_dir) / ".locks" / f"{_safe(name)}.inuse.lock",
+        purpose=purpose,
+        wait_s=0.2,
+        make_parent=True,
+        busy_hint=f"model {name!r} is loaded by another process on this machine; stop it "
+        "(or wait for it to finish) before starting this one",
+    )
 
 
 @contextlib.contextmanager
