@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.analyzer.conftest import JOINTS
+from tests.live.conftest import WristHeight, write_arm_results
 
 from neuropose.analyzer.load import load_trial
 from neuropose.config import Settings
@@ -19,8 +21,6 @@ from neuropose.live.session import Recorder, StatusWriter, open_session
 from neuropose.live.sources import ResultsReplay
 from neuropose.live.states import StateMachine
 from neuropose.schemas.live import LiveStatus
-from tests.analyzer.conftest import JOINTS
-from tests.live.conftest import WristHeight, write_arm_results
 
 
 def _lines(path: Path) -> list[dict]:
@@ -151,7 +151,8 @@ def test_stop_while_a_frame_is_in_flight_loses_nothing(tmp_path: Path, arm_resul
     assert st.frames_predicted == 21
     assert [r["frame"] for r in rows] == list(range(21))
     assert [r["frame"] for r in sig] == list(range(21))
-    assert sig[20]["values"]["wrist_y"] == pytest.approx(rows[20]["pose"][JOINTS.index("left_wrist")][1])
+    wrist = rows[20]["pose"][JOINTS.index("left_wrist")]
+    assert sig[20]["values"]["wrist_y"] == pytest.approx(wrist[1])
 
 
 def test_a_failing_session_leaves_no_partial_recording(tmp_path: Path, arm_results: Path) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.live.conftest import write_arm_results
 
 from neuropose.live.sources import (
     CameraSource,
@@ -16,7 +18,6 @@ from neuropose.live.sources import (
     open_source,
 )
 from neuropose.video.writer import VideoWriter
-from tests.live.conftest import write_arm_results
 
 
 def _drain(source, limit_s: float = 20.0):  # type: ignore[no-untyped-def]
@@ -95,8 +96,8 @@ def test_camera_source_reads_a_stream_on_a_thread(tmp_path: Path) -> None:
     src.close()
     assert caps, "no frame read"
     assert len(caps) + skipped == 20
-    assert all(b.index > a.index for a, b in zip(caps, caps[1:], strict=False))
-    assert all(b.time_s >= a.time_s for a, b in zip(caps, caps[1:], strict=False))
+    assert all(b.index > a.index for a, b in itertools.pairwise(caps))
+    assert all(b.time_s >= a.time_s for a, b in itertools.pairwise(caps))
 
 
 def test_open_source_names_a_missing_file(tmp_path: Path) -> None:

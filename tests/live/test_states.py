@@ -25,13 +25,22 @@ def test_full_cycle_returns_to_idle() -> None:
 @pytest.mark.parametrize(
     ("setup", "action", "message"),
     [
-        ([], "stop", "cannot stop: the session is idle (stop is allowed only when predicting "
-         "or recording)"),
-        ([], "record", "cannot record: the session is idle (record is allowed only when "
-         "predicting)"),
+        (
+            [],
+            "stop",
+            "cannot stop: the session is idle (stop is allowed only when predicting or recording)",
+        ),
+        (
+            [],
+            "record",
+            "cannot record: the session is idle (record is allowed only when predicting)",
+        ),
         ([], "stop_recording", "cannot stop recording: the session is idle"),
-        (["start"], "start", "cannot start: the session is predicting (start is allowed only "
-         "when idle)"),
+        (
+            ["start"],
+            "start",
+            "cannot start: the session is predicting (start is allowed only when idle)",
+        ),
         (["start"], "stop_recording", "cannot stop recording: the session is predicting"),
         (["start", "record"], "record", "cannot record: the session is recording"),
         (["start", "record"], "start", "cannot start: the session is recording"),

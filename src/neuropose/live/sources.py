@@ -17,6 +17,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+
 import numpy as np
 
 from neuropose.analyzer.load import load_trial
@@ -24,8 +25,8 @@ from neuropose.errors import InputError
 from neuropose.schemas import Skeleton
 
 __all__ = [
-    "Capture",
     "CameraSource",
+    "Capture",
     "ResultsReplay",
     "Source",
     "SourceError",
@@ -327,4 +328,3 @@ def open_source(spec: str, *, speed: float = 1.0, video: str | None = None) -> S
     if path.suffix.lower() in _RESULTS_SUFFIXES:
         return ResultsReplay(path, speed, video)
     return VideoReplay(path, speed)
-
