@@ -95,6 +95,8 @@ class LoopStats:
         Frames the source delivered (predicted + dropped).
     frames_predicted, frames_dropped, stale_ticks, ticks : int
         See the module docstring.
+    events : int
+        Events the tick consumers returned.
     latencies_s : list of float
         Capture -> signal latency of every predicted frame, seconds.
     first_time_s, last_time_s : float or None
@@ -108,6 +110,7 @@ class LoopStats:
     frames_dropped: int = 0
     stale_ticks: int = 0
     ticks: int = 0
+    events: int = 0
     latencies_s: list[float] = field(default_factory=list)
     first_time_s: float | None = None
     last_time_s: float | None = None
@@ -137,6 +140,7 @@ class LoopStats:
             "frames_dropped": self.frames_dropped,
             "stale_ticks": self.stale_ticks,
             "ticks": self.ticks,
+            "events": self.events,
             "elapsed_s": self.elapsed_s,
             "latency_median_ms": med,
             "latency_p95_ms": p95,
@@ -274,6 +278,7 @@ class LiveLoop:
         for consumer in self.consumers:
             found.extend(consumer(tick))
         if found:
+            self.stats.events += len(found)
             self.recent_events.extend(found)
             for sink in self.sinks:
                 sink.events(found)
