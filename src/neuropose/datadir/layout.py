@@ -292,7 +292,7 @@ class LivePaths:
 
     @property
     def status(self) -> Path:
-        """``live/<session>/live.json``: the session's :class:`~neuropose.schemas.live.LiveStatus`."""
+        """``live/<session>/live.json``: the session status (``LiveStatus``)."""
         return self.folder / "live.json"
 
     @property
