@@ -8,6 +8,7 @@
   never shipped): ``wrist_y`` is the left wrist's y (mm, camera y points
   down), ``wrist_height`` its negative and ``wrist_ema`` an exponential
   moving average of ``wrist_y`` carried across pushes.
+* ``browser``, ``page``, ``server``: the monitor tests' fixtures.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from tests.analyzer.conftest import JOINTS, make_arm, make_results
+from tests.monitor.conftest import browser, page, server  # noqa: F401  (fixtures)
 
 from neuropose.io import write_model_atomic
 

@@ -203,3 +203,23 @@ def test_sigint_mid_run_finalises_complete_jsonl(tmp_path: Path) -> None:
     assert sorted(p.name for p in paths.folder.iterdir()) == [
         "events.jsonl", "live.json", "poses.jsonl", "signals.jsonl",
     ]  # fmt: skip
+
+
+def test_real_time_replay_lasts_as_long_as_the_clip(tmp_path: Path) -> None:
+    """--replay-speed 1 plays a 4.0 s clip in 4.0 s +- 10 % (a behaviour, not a speed claim)."""
+    src = tmp_path / "arm.json"
+    write_arm_results(src, cycles=4, fs=30.0)  # 121 frames, t = 0 .. 4.0 s
+    data = tmp_path / "data"
+    proc = neuropose(tmp_path, "live", "--source", str(src), "--data-dir", str(data),
+                     "--session", "rt", "--replay-speed", "1")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    status = load_model(DataDir(data).live_session("rt").status, LiveStatus)
+    assert status.elapsed_s / 4.0 == pytest.approx(1.0, abs=0.10)
+    assert status.frames_in == 121 and status.stale_ticks >= 0
+    assert status.source_fps == pytest.approx(30.0, rel=0.01)
+    # at speed 2 the same clip takes half the time
+    proc = neuropose(tmp_path, "live", "--source", str(src), "--data-dir", str(data),
+                     "--session", "x2", "--replay-speed", "2")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    status = load_model(DataDir(data).live_session("x2").status, LiveStatus)
+    assert status.elapsed_s / 2.0 == pytest.approx(1.0, abs=0.10)

@@ -12,12 +12,7 @@ from typing import Any
 
 import pytest
 from tests.live.conftest import WristHeight, write_arm_results
-from tests.monitor.conftest import (  # noqa: F401  (fixtures)
-    _http_get,
-    browser,
-    page,
-    server,
-)
+from tests.monitor.conftest import _http_get
 
 from neuropose.live import LiveLoop, RepetitionDetector
 from neuropose.live.session import StatusWriter, open_session
