@@ -22,6 +22,7 @@ from neuropose.live.session import Recorder, StatusWriter, open_session
 from neuropose.live.sources import Capture, Source, open_source
 from neuropose.live.states import StateMachine
 from neuropose.models.cache import model_use_lock
+from neuropose.schemas import Skeleton
 from neuropose.schemas.live import LiveStatus
 
 __all__ = ["LiveConfig", "LiveResult", "run_live"]
@@ -93,13 +94,13 @@ class _NoSignals:
         return {}
 
 
-def _graph(spec: Path | None, joints: Sequence[str]) -> tuple[SignalPusher, str | None]:
+def _graph(spec: Path | None, skeleton: Skeleton) -> tuple[SignalPusher, str | None]:
     if spec is None:
         return _NoSignals(), None
     from neuropose.signals import SignalGraph, load_spec
 
     loaded = load_spec(spec)
-    return SignalGraph(loaded, list(joints), live=True), loaded.sha256
+    return SignalGraph(loaded, skeleton, live=True), loaded.sha256
 
 
 def run_live(
@@ -126,8 +127,8 @@ def run_live(
     with contextlib.ExitStack() as scope:
         source = open_source(cfg.source, speed=cfg.replay_speed, video=cfg.video)
         scope.callback(source.close)
-        predictor, joints = _predictor(source, cfg, settings, scope)
-        graph, sha = _graph(cfg.spec, joints)
+        predictor, skeleton = _predictor(source, cfg, settings, scope)
+        graph, sha = _graph(cfg.spec, skeleton)
         paths = open_session(cfg.data_dir, cfg.session)
         machine = StateMachine()
         status = StatusWriter(paths, machine, cfg.source, plot=cfg.plot, spec_sha256=sha)
@@ -173,10 +174,10 @@ def run_live(
 
 def _predictor(
     source: Source, cfg: LiveConfig, settings: Settings, scope: contextlib.ExitStack
-) -> tuple[Callable[[Capture], np.ndarray] | None, Sequence[str]]:
-    """The per-frame pose function (None for a pose source) and the joint names."""
+) -> tuple[Callable[[Capture], np.ndarray] | None, Skeleton]:
+    """The per-frame pose function (None for a pose source) and the skeleton."""
     if source.skeleton is not None:
-        return None, source.skeleton.joints
+        return None, source.skeleton
     from neuropose.estimator import Estimator
     from neuropose.estimator.stream import FrameStream
     from neuropose.models.registry import load_pose_model
@@ -191,7 +192,7 @@ def _predictor(
         assert cap.rgb is not None
         return stream.step(cap.index, cap.rgb).pose
 
-    return predict, model.skeleton.joints
+    return predict, model.skeleton
 
 
 def _video_hook(recorder: Recorder) -> Callable[[Capture], None]:

@@ -76,7 +76,8 @@ def live_response(
 ) -> Response:
     """``/live`` (HTML) or ``/live.json``: 404 for no/unknown session, 503 for an unreadable one."""
     sessions = DataDir(data_dir).live_sessions()
-    name = (query.get("session") or [None])[0] or newest_session(data_dir)
+    given = query.get("session")
+    name = given[0] if given and given[0] else newest_session(data_dir)
     if name is None or not is_job_name(name) or name not in sessions:
         message = (
             "no live session in this data directory (start one with `neuropose live`)"
