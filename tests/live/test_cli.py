@@ -114,6 +114,33 @@ def test_video_source_online_poses_equal_the_offline_estimator(tmp_path: Path) -
     assert online.shape == (24, 3, 3)
     np.testing.assert_array_equal(online, offline)
     assert [r["t"] for r in rows] == pytest.approx(vp.timestamp_s.tolist(), abs=1e-6)
+    folder = DataDir(data).live_session("v").folder
+    assert not (folder / "video.mp4").exists()  # frames are stored only when asked
+
+
+def test_record_video_stores_the_predicted_frames(tmp_path: Path) -> None:
+    import cv2
+
+    video = grey_video(tmp_path / "clip.mp4", 12, 40)
+    data = tmp_path / "data"
+    proc = neuropose(
+        tmp_path, "live", "--source", str(video), "--data-dir", str(data), "--session", "v",
+        "--replay-speed", "0", "--model", FAKE, "--record-video",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    mp4 = DataDir(data).live_session("v").video
+    assert f"wrote {mp4}" in proc.stdout
+    cap = cv2.VideoCapture(str(mp4))
+    greys = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        greys.append(float(frame.mean()))
+    cap.release()
+    # 12 frames, getting lighter like the source (grey 40, 42, ...; H.264 shifts levels a bit)
+    assert len(greys) == 12 and np.all(np.diff(greys) > 0)
+    assert greys[0] == pytest.approx(40, abs=6)
 
 
 def test_live_is_refused_while_watch_has_the_model_loaded(tmp_path: Path) -> None:
