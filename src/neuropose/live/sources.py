@@ -125,8 +125,9 @@ class _Timeline:
             return time.perf_counter()
         return self.w0 + (t - self.t0) / self.speed
 
-    def due(self, t: float) -> bool:
-        return self.speed == 0 or self.due_wall(t) <= time.perf_counter()
+    def due(self, t: float, now: float) -> bool:
+        """Whether the frame of time ``t`` is released at wall time ``now``."""
+        return self.speed == 0 or self.due_wall(t) <= now
 
 
 class ResultsReplay(Source):
@@ -159,8 +160,8 @@ class ResultsReplay(Source):
 
     def poll(self) -> tuple[Capture | None, int]:
         n = self.times.size
-        first, last = self._next, None
-        while self._next < n and self._clock.due(float(self.times[self._next])):
+        first, last, now = self._next, None, time.perf_counter()
+        while self._next < n and self._clock.due(float(self.times[self._next]), now):
             last = self._next
             self._next += 1
             if self._clock.speed == 0:
@@ -211,8 +212,10 @@ class VideoReplay(Source):
 
     def poll(self) -> tuple[Capture | None, int]:
         got: tuple[int, float, np.ndarray] | None = None
-        skipped = -1
-        while (nxt := self._peek_next()) is not None and self._clock.due(nxt[1]):
+        skipped, now = -1, time.perf_counter()
+        # Only frames due when the poll started: decoding slower than real time
+        # must not keep one poll busy until the end of the file.
+        while (nxt := self._peek_next()) is not None and self._clock.due(nxt[1], now):
             got, self._peek = nxt, None
             skipped += 1
             if self._clock.speed == 0:
