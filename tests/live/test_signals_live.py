@@ -51,9 +51,7 @@ def _online(folder: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
 
 def _offline(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     doc = json.loads(path.read_text())
-    return np.array(doc["time_s"]), {
-        k: np.array(v, dtype=float) for k, v in doc["signals"].items()
-    }
+    return np.array(doc["time_s"]), {k: np.array(v, dtype=float) for k, v in doc["signals"].items()}
 
 
 def _assert_same(online: tuple, offline: tuple) -> None:
@@ -67,26 +65,34 @@ def _assert_same(online: tuple, offline: tuple) -> None:
         np.testing.assert_allclose(a, off[name], rtol=0, atol=1e-9, equal_nan=True, err_msg=name)
 
 
-def _run_both(tmp_path: Path, source: Path, results: Path, spec: Path, *extra: str) -> tuple:
+def _run_both(
+    tmp_path: Path, source: Path, results: Path, spec: Path, missing: str = "propagate"
+) -> tuple:
     data = tmp_path / "data"
     proc = neuropose(tmp_path, "live", "--source", str(source), "--spec", str(spec),
                      "--data-dir", str(data), "--session", "on", "--replay-speed", "0",
-                     *extra, timeout=600)  # fmt: skip
+                     "--missing", missing, timeout=600)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     off = tmp_path / "offline.json"
     proc = neuropose(tmp_path, "signals", "compute", str(results), "--spec", str(spec),
-                     "-o", str(off))  # fmt: skip
+                     "-o", str(off), "--missing", missing)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     return _online(DataDir(data).live_session("on").folder), _offline(off)
 
 
-def test_replayed_results_give_the_offline_signals(tmp_path: Path, repo_root: Path) -> None:
+@pytest.mark.parametrize("missing", ["propagate", "hold"])
+def test_replayed_results_give_the_offline_signals(
+    tmp_path: Path, repo_root: Path, missing: str
+) -> None:
     """The 10-node example spec on a replay with missing frames: equal to 1e-9, NaN for NaN."""
     src = tmp_path / "arm.json"
     write_arm_results(src, cycles=3, missing=(10, 11, 12, 40))
     spec = repo_root / "examples" / "signals_knee.toml"
-    online, offline = _run_both(tmp_path, src, src, spec)
+    online, offline = _run_both(tmp_path, src, src, spec, missing)
     _assert_same(online, offline)
+    if missing == "hold":
+        assert np.isfinite(offline[1]["knee_l"]).all()
+        return
     assert np.isnan(offline[1]["knee_l"][10:13]).all()
     filt = offline[1]["knee_l_filt"]
     assert np.isfinite(np.delete(filt[13:], 40 - 13)).all()  # NaN is not latched in the filter
@@ -131,6 +137,9 @@ def test_a_non_causal_spec_is_refused_by_name(tmp_path: Path) -> None:
     assert "elbow_zero_phase" in proc.stderr and "not causal" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "d" / "live").exists() or not any((tmp_path / "d" / "live").iterdir())
+    proc = neuropose(tmp_path, "live", "--source", str(src), "--spec", str(spec),
+                     "--data-dir", str(tmp_path / "d"), "--missing", "interpolate")  # fmt: skip
+    assert proc.returncode == 2 and "cannot run live" in proc.stderr
 
 
 @pytest.mark.slow

@@ -71,6 +71,10 @@ def live(
         list[str] | None,
         typer.Option("--plot", help="Signal shown on the monitor's /live page; repeatable."),
     ] = None,
+    missing: Annotated[
+        str,
+        typer.Option("--missing", help="Missing detections in the graph: propagate or hold."),
+    ] = "propagate",
     video: Annotated[
         str | None, typer.Option("--video", help="Video of a results file holding several.")
     ] = None,
@@ -105,6 +109,7 @@ def live(
         repetitions=tuple(repetition or ()),
         n_stable_ticks=stable_ticks,
         plot=tuple(plot) if plot else None,
+        missing=missing,
     )
     with GracefulStop(settings.shutdown_grace_seconds) as stop:
         result = run_live(cfg, settings, stop_event=stop.event)

@@ -56,6 +56,8 @@ class LiveConfig:
         Debouncing of the event rules.
     plot : sequence of str, optional
         Signals shown on the monitor's ``/live`` page (default: every scalar).
+    missing : {"propagate", "hold"}
+        The graph's missing-detection policy (``interpolate`` needs the future).
     """
 
     source: str
@@ -73,6 +75,7 @@ class LiveConfig:
     repetitions: Sequence[str] = ()
     n_stable_ticks: int = 3
     plot: Sequence[str] | None = None
+    missing: str = "propagate"
 
 
 @dataclass
@@ -94,13 +97,13 @@ class _NoSignals:
         return {}
 
 
-def _graph(spec: Path | None, skeleton: Skeleton) -> tuple[SignalPusher, str | None]:
+def _graph(spec: Path | None, skeleton: Skeleton, missing: str) -> tuple[SignalPusher, str | None]:
     if spec is None:
         return _NoSignals(), None
     from neuropose.signals import SignalGraph, load_spec
 
     loaded = load_spec(spec)
-    return SignalGraph(loaded, skeleton, live=True), loaded.sha256
+    return SignalGraph(loaded, skeleton, live=True, missing=missing), loaded.sha256
 
 
 def run_live(
@@ -128,7 +131,7 @@ def run_live(
         source = open_source(cfg.source, speed=cfg.replay_speed, video=cfg.video)
         scope.callback(source.close)
         predictor, skeleton = _predictor(source, cfg, settings, scope)
-        graph, sha = _graph(cfg.spec, skeleton)
+        graph, sha = _graph(cfg.spec, skeleton, cfg.missing)
         paths = open_session(cfg.data_dir, cfg.session)
         machine = StateMachine()
         status = StatusWriter(paths, machine, cfg.source, plot=cfg.plot, spec_sha256=sha)
