@@ -12,10 +12,14 @@ recording on, into a temporary data directory):
 * ``results replay``: the clip's results file replayed at real time (speed 1):
   the latency is that of the loop and the signal graph alone (the frame is
   "captured" when its timestamp comes due on the wall clock);
-* ``video + model``: the clip itself replayed at real time through the pose
-  model (``--model``, default the ``default_model`` setting) and the graph:
-  the latency includes decoding and inference, and frames the model could
-  not keep up with are dropped (counted).
+* ``video + model, speed S``: the clip itself replayed at ``S`` times real
+  time (``--video-speeds``, default 1 and 0.25) through the pose model
+  (``--model``, default the ``default_model`` setting) and the graph: the
+  latency includes decoding and inference, and frames the loop could not
+  keep up with are dropped (counted). A file replay decodes every frame,
+  skipped or not (H.264 frames depend on each other), so at speed 1 a
+  1080x1920 60 fps clip is decode-bound on a busy 2-core machine; speed
+  0.25 (15 frames/s) shows the model's own latency.
 
 Latency = wall time from a frame's capture (its due time) to the moment its
 signal values exist; median and 95th percentile over every predicted frame
@@ -69,6 +73,7 @@ def main() -> None:
     ap.add_argument("--spec", type=Path)
     ap.add_argument("--model")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--video-speeds", type=float, nargs="+", default=[1.0, 0.25])
     args = ap.parse_args()
     rows = []
     base = {"data_dir": Path("."), "spec": args.spec, "replay_speed": 1.0, "model": args.model}
