@@ -53,7 +53,7 @@ def polyline_points(series: list[tuple[float, float | None]]) -> str:
     Examples
     --------
     >>> polyline_points([(0.0, 0.0), (1.0, 1.0), (2.0, None)])
-    '0.0,120.0 640.0,0.0'
+    '0.0,120.0 320.0,0.0'
     """
     pts = [(t, v) for t, v in series if v is not None and math.isfinite(v)]
     if not pts:
