@@ -162,3 +162,29 @@ def test_lock_file_removed_on_release_is_recreated_by_the_next_holder(tmp_path: 
             second.release()
     finally:
         os.close(stale_fd)
+
+
+def test_a_failed_holder_record_gives_the_lock_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC while recording the holder: the error surfaces and the lock is free again."""
+    import errno
+
+    import neuropose.datadir.lock as lock_mod
+
+    path = tmp_path / "neuropose.lock"
+    real_pwrite = os.pwrite
+
+    def full(fd: int, data: bytes, offset: int) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(lock_mod.os, "pwrite", full)
+    with pytest.raises(OSError) as info:
+        ExclusiveLock(path, wait_s=0).acquire()
+    assert info.value.errno == errno.ENOSPC
+    monkeypatch.setattr(lock_mod.os, "pwrite", real_pwrite)
+    # Before the fix the first attempt's descriptor kept the flock: a second
+    # process (here: a second lock object) was refused until this one exited.
+    probe = ExclusiveLock(path, wait_s=0)
+    assert probe.try_acquire() is True
+    probe.release()

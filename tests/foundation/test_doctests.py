@@ -34,7 +34,7 @@ MUST_HAVE_EXAMPLES = [
     "neuropose.export.run",
     "neuropose.export.tables",
     "neuropose.ingest",
-    "neuropose.ingest.container",
+    "neuropose.video.container",
     "neuropose.ingest.fsops",
     "neuropose.ingest.naming",
     "neuropose.ingest.report",

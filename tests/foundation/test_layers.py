@@ -4,9 +4,9 @@ Layers, top to bottom (ARCHITECTURE.md)::
 
     cli
     interfacer  ingest  monitor  visualize  export  live
-    estimator  analyzer  quality  multiview
+    estimator  analyzer  quality  multiview  signals
     models  video  datadir
-    foundations: errors config io logs skeletons schemas timefmt wheels samples interrupts
+    foundations: errors config geometry io logs skeletons schemas timefmt wheels samples interrupts
                  smoothing segments
 
 Every module under ``src/neuropose`` is parsed with :mod:`ast`; every import
@@ -40,6 +40,7 @@ FOUNDATIONS = frozenset(
         "__init__",
         "config",
         "errors",
+        "geometry",
         "io",
         "logs",
         "samples",
@@ -64,6 +65,7 @@ LAYERS: dict[str, int] = {
     "analyzer": 2,
     "quality": 2,
     "multiview": 2,
+    "signals": 2,
     "models": 1,
     "video": 1,
     "datadir": 1,
@@ -82,6 +84,10 @@ SAME_LAYER_REASONS: dict[tuple[str, str], str] = {
     # The daemon renders each completed job's visuals when idle (render_after_job):
     # neuropose.interfacer.renders imports neuropose.visualize.pipeline when it renders.
     ("interfacer", "visualize"): "the render step after each job (render_after_job)",
+    # Segmentations and DTW comparisons of an analysis config can use nodes of a
+    # derived-signal spec (signal = "NODE", mode = "signals"): one graph implementation
+    # offline and live. signals never imports analyzer (geometry is a shared foundation).
+    ("analyzer", "signals"): "segmentation and DTW on derived signals (signals_spec)",
 }
 
 #: Same-layer or upward imports other engineers are removing now (delete on landing).

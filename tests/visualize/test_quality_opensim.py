@@ -112,3 +112,21 @@ def test_refresh_adds_the_summary_to_existing_reports_only(tmp_path: Path) -> No
     # The daemon/visualize entry point finds it too when given the folder.
     [(again, _)] = write_job_quality_reports(doc, tmp_path / "v2", opensim_root=opensim_root)
     assert again.opensim == report.opensim
+
+
+def test_the_daemon_keeps_the_opensim_summary_when_it_rewrites_a_report(tmp_path: Path) -> None:
+    """A completed job whose reports are (re)written by the daemon after an OpenSim run."""
+    from neuropose.datadir.layout import DataDir
+    from neuropose.interfacer.reports import QualityReports
+
+    layout = DataDir(tmp_path)
+    job = layout.job("job")
+    doc = JobResults(
+        job_id="job", created_at="2026-01-01T00:00:00Z", neuropose_version="0",
+        videos=(build_limb_predictions(),),
+    )  # fmt: skip
+    (job.opensim / "clip").mkdir(parents=True)
+    write_model_atomic(job.opensim / "clip" / "opensim.json", _record(45.5))
+    assert QualityReports(layout).write(doc) is True
+    report = load_quality_reports(job.output)["clip.mp4"]
+    assert report.opensim is not None and report.opensim.marker_rms_mm_median == 45.5

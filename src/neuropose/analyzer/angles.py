@@ -26,6 +26,9 @@ segment angle           ∠ between segment a→b and a reference       0..180
                         vector (e.g. the up axis)
 ======================  ==========================================  ==========================
 
+The vector functions live in :mod:`neuropose.geometry` (shared with
+:mod:`neuropose.signals`) and are re-exported here.
+
 The up axis is **estimated**, never assumed to be the camera's −y: a camera
 may be tilted or the video rotated. :func:`estimate_up_axis` fits a plane to
 the lowest heel and toe positions over the recording — the ground —
@@ -48,6 +51,13 @@ import numpy as np
 
 from neuropose.analyzer.load import JointNotFoundError, Trial
 from neuropose.errors import InputError
+from neuropose.geometry import (
+    angle_3pt,
+    angle_between,
+    segment_angle,
+    signed_angle_in_plane,
+)
+from neuropose.geometry import unit_vector as _unit
 
 __all__ = [
     "ANGLE_NAMES",
@@ -73,52 +83,6 @@ ANGLE_NAMES: tuple[str, ...] = (
     *(f"{s}_{k}" for k in _KINDS for s in _SIDES),
     "trunk_inclination",
 )
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        n = np.linalg.norm(v, axis=-1, keepdims=True)
-        return np.where(n > 0, v / n, np.nan)
-
-
-def angle_between(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Unsigned angle between vectors ``u`` and ``v`` (…, 3), degrees in [0, 180].
-
-    Uses ``atan2(|u×v|, u·v)``, accurate near 0° and 180°. NaN when either
-    vector is NaN or zero.
-    """
-    u = np.asarray(u, dtype=np.float64)
-    v = np.asarray(v, dtype=np.float64)
-    cross = np.linalg.norm(np.cross(u, v), axis=-1)
-    dot = np.sum(u * v, axis=-1)
-    with np.errstate(invalid="ignore"):
-        zero = (np.linalg.norm(u, axis=-1) == 0) | (np.linalg.norm(v, axis=-1) == 0)
-        out = np.degrees(np.arctan2(cross, dot))
-    return np.where(zero, np.nan, out)
-
-
-def angle_3pt(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Angle ∠abc at vertex ``b`` between rays b→a and b→c, degrees in [0, 180]."""
-    return angle_between(np.asarray(a) - np.asarray(b), np.asarray(c) - np.asarray(b))
-
-
-def segment_angle(a: np.ndarray, b: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Angle between segment a→b and a ``reference`` vector (3,) or (…, 3), degrees."""
-    return angle_between(np.asarray(b) - np.asarray(a), np.broadcast_to(reference, np.shape(a)))
-
-
-def signed_angle_in_plane(u: np.ndarray, v: np.ndarray, normal: np.ndarray) -> np.ndarray:
-    """Signed angle from ``u`` to ``v`` after projecting both on the plane ⟂ ``normal``.
-
-    Positive when the rotation u→v is counter-clockwise seen from the tip of
-    ``normal`` (right-hand rule). Degrees in (−180, 180].
-    """
-    n = _unit(np.broadcast_to(normal, np.shape(u)))
-    up = u - np.sum(u * n, axis=-1, keepdims=True) * n
-    vp = v - np.sum(v * n, axis=-1, keepdims=True) * n
-    s = np.sum(np.cross(up, vp) * n, axis=-1)
-    c = np.sum(up * vp, axis=-1)
-    return np.degrees(np.arctan2(s, c))
 
 
 @dataclass(frozen=True)

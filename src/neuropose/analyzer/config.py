@@ -31,13 +31,14 @@ from neuropose.analyzer.angles import ANGLE_NAMES
 from neuropose.analyzer.ik_source import IK_ANGLE_NAMES
 from neuropose.errors import ConfigError
 from neuropose.io import format_validation_error
-from neuropose.schemas.analysis import AnalysisConfig
+from neuropose.schemas.analysis import AnalysisConfig, SignalSpec
+from neuropose.signals import SpecError, load_spec
 
 __all__ = ["apply_overrides", "load_config", "resolve_inputs"]
 
 #: (first, last) parts of keys whose values are paths, besides ``inputs``
 #: (resolved against the current directory when overridden).
-_PATH_KEYS = {("comparisons", "a"), ("comparisons", "b")}
+_PATH_KEYS = {("comparisons", "a"), ("comparisons", "b"), ("signals_spec", "signals_spec")}
 
 
 def load_config(path: Path | str, overrides: Sequence[str] = ()) -> AnalysisConfig:
@@ -87,7 +88,69 @@ def load_config(path: Path | str, overrides: Sequence[str] = ()) -> AnalysisConf
                     f"{p}: field 'angle_source.{name}': no OpenSim coordinate for {name!r}",
                     hint=f"angles with one: {', '.join(IK_ANGLE_NAMES)}",
                 )
-    return cfg
+    return _bind_signals(cfg, p)
+
+
+def _spec_nodes(path: Path, config: Path, key: str) -> set[str]:
+    try:
+        return {n.name for n in load_spec(path).nodes}
+    except SpecError as exc:
+        raise ConfigError(f"{config}: field {key!r}: {exc.message}", hint=exc.hint) from None
+
+
+def _bind_signals(cfg: AnalysisConfig, config: Path) -> AnalysisConfig:
+    """Check every derived-signal use against its spec; make spec paths absolute.
+
+    A segmentation ``signal = "NODE"`` and a comparison ``mode = "signals"``
+    name nodes of ``signals_spec`` (relative to the config file); a
+    segmentation signal may name its own ``spec_file``.
+    """
+    base = config.parent
+    default = None if cfg.signals_spec is None else str(base / cfg.signals_spec)
+    uses: list[tuple[str, str | None, tuple[str, ...]]] = []
+    for i, seg in enumerate(cfg.segmentations):
+        if seg.signal.kind == "signal":
+            own = seg.signal.spec_file
+            spec = str(base / own) if own is not None else default
+            uses.append((f"segmentations.{i}.signal.node", spec, (str(seg.signal.node),)))
+    for i, comp in enumerate(cfg.comparisons):
+        if comp.mode == "signals":
+            uses.append((f"comparisons.{i}.signals", default, comp.signals))
+    nodes: dict[str, set[str]] = {}
+    for key, spec, names in uses:
+        if spec is None:
+            raise ConfigError(
+                f"{config}: field {key!r}: a derived signal needs a signals spec",
+                hint='add signals_spec = "signals.toml" to the config (see docs/signals.md)',
+            )
+        if spec not in nodes:
+            nodes[spec] = _spec_nodes(Path(spec), config, "signals_spec")
+        for name in names:
+            if name not in nodes[spec]:
+                raise ConfigError(
+                    f"{config}: field {key!r}: no node {name!r} in {spec}",
+                    hint=f"its nodes: {', '.join(sorted(nodes[spec]))}",
+                )
+    if not uses:
+        return cfg
+    segs = tuple(
+        s.model_copy(
+            update={
+                "signal": SignalSpec(
+                    **{
+                        **s.signal.model_dump(),
+                        "spec_file": str(base / s.signal.spec_file)
+                        if s.signal.spec_file is not None
+                        else default,
+                    }
+                )
+            }
+        )
+        if s.signal.kind == "signal"
+        else s
+        for s in cfg.segmentations
+    )
+    return cfg.model_copy(update={"segmentations": segs, "signals_spec": default})
 
 
 def resolve_inputs(patterns: list[str] | tuple[str, ...], base: Path) -> list[Path]:

@@ -63,7 +63,7 @@ from neuropose.analyzer.reliability import (
     evidence_from_predictions,
     supported,
 )
-from neuropose.analyzer.segment import compute_signal, segment_repetitions
+from neuropose.analyzer.segment import compute_signal, derived_matrix, segment_repetitions
 from neuropose.errors import NeuroPoseError, ProcessingError
 from neuropose.io import sha256_file, write_bytes_atomic, write_model_atomic
 from neuropose.schemas.analysis import AnalysisConfig, AnalysisReport, ComparisonSpec, FilterSpec
@@ -386,6 +386,10 @@ def _compare(
         xb = np.stack([compute_angle(tb, n) for n in comp.angles], axis=1)
         results["all"] = dtw(xa, xb, **kw)
         unit = "deg"
+    elif comp.mode == "signals":  # nodes of cfg.signals_spec (checked by load_config)
+        xa, unit = derived_matrix(ta, str(cfg.signals_spec), comp.signals)
+        xb, _ = derived_matrix(tb, str(cfg.signals_spec), comp.signals)
+        results["all"] = dtw(xa, xb, **kw)
     else:
         names = list(comp.joints)
         for a, b in comp.pairs:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -46,17 +47,65 @@ from neuropose.analyzer.load import Trial
 from neuropose.errors import InputError
 from neuropose.schemas.analysis import SignalSpec
 from neuropose.schemas.segmentation import Segment, Segmentation
+from neuropose.signals import SignalGraph, load_spec
 from neuropose.timefmt import utc_iso
 
-__all__ = ["RepetitionResult", "compute_signal", "segment_repetitions", "segment_trial"]
+__all__ = [
+    "RepetitionResult",
+    "compute_signal",
+    "derived_matrix",
+    "derived_signals",
+    "segment_repetitions",
+    "segment_trial",
+]
 
 _AXES = {"x": 0, "y": 1, "z": 2}
+
+
+def derived_signals(
+    trial: Trial, spec_file: str | Path, names: tuple[str, ...]
+) -> dict[str, tuple[np.ndarray, str]]:
+    """Nodes ``names`` of a derived-signal spec computed on ``trial``: name → (values, unit).
+
+    The graph runs offline on the whole trial (:meth:`SignalGraph.run`,
+    missing detections propagated), on the trial as given (after any
+    preprocessing the caller did). Values have leading dimension F.
+    """
+    spec = load_spec(spec_file)
+    out = SignalGraph(spec, trial.skeleton).run(trial.timestamps, trial.poses)
+    units = spec.units()
+    return {n: (out[n], units[n]) for n in names}
+
+
+def derived_matrix(
+    trial: Trial, spec_file: str | Path, names: tuple[str, ...]
+) -> tuple[np.ndarray, str]:
+    """Nodes ``names`` as one (F, k) feature matrix (each node flattened per frame) for DTW,
+    and their units (comma-separated, in order of first use)."""
+    sig = derived_signals(trial, spec_file, names)
+    x = np.concatenate([v.reshape(v.shape[0], -1) for v, _ in sig.values()], axis=1)
+    return x, ", ".join(dict.fromkeys(u for _, u in sig.values()))
 
 
 def compute_signal(
     trial: Trial, spec: SignalSpec, *, up: UpAxis | None = None
 ) -> tuple[np.ndarray, str]:
     """The 1-D signal (F,) named by ``spec`` and its unit."""
+    if spec.kind == "signal":
+        assert spec.node is not None
+        if spec.spec_file is None:
+            raise InputError(
+                f"signal {spec.node!r} names no signals spec",
+                hint="give signals_spec in the config, or signal:NODE:SPEC_FILE",
+            )
+        x, unit = derived_signals(trial, spec.spec_file, (spec.node,))[spec.node]
+        if x.ndim != 1:
+            raise InputError(
+                f"{spec.spec_file}: node {spec.node!r} gives values of shape "
+                f"{list(x.shape[1:])} per frame; a segmentation needs one number per frame",
+                hint="segment a scalar node (an angle, a distance, a speed, a joint axis)",
+            )
+        return x, unit
     if spec.kind == "joint_axis":
         assert spec.joint is not None
         p = trial.joint(spec.joint)

@@ -27,7 +27,7 @@ def segment(
         typer.Option(
             "--signal",
             help="Signal: angle:NAME, angle:A,B,C, axis:JOINT[:x|y|z|up], distance:A,B, "
-            "speed:JOINT (canonical joint names).",
+            "speed:JOINT (canonical joint names), or signal:NODE:SPEC (a derived-signal node).",
         ),
     ],
     name: Annotated[str, typer.Option("--name", help="Name to store it under.")] = "repetitions",

@@ -211,9 +211,15 @@ class ExclusiveLock:
             "argv": sys.argv,
         }
         # Written in place: the file's identity must not change while locked.
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder).encode(), 0)
-        os.fsync(fd)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(holder).encode(), 0)
+            os.fsync(fd)
+        except BaseException:
+            # A disk full (or an interrupt) while recording the holder: give the
+            # lock back rather than keep it on a descriptor nobody will close.
+            os.close(fd)
+            raise
         self._fd = fd
         return True
 

@@ -21,9 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from neuropose.ingest.container import TRUNCATED_HINT, ContainerScan
 from neuropose.ingest.errors import ArchiveLimitError, IngestError, UnsafeArchiveError
 from neuropose.logs import printable
+from neuropose.video.container import TRUNCATED_HINT, ContainerScan
 
 __all__ = [
     "Budget",

@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from neuropose.ingest.container import TRUNCATED_HINT, scan_file
 from neuropose.ingest.errors import ArchiveLimitError, IngestError
 from neuropose.ingest.multiview import plan_multiview
 from neuropose.ingest.naming import check_name, classify, job_and_file, listing, sanitize_name
 from neuropose.ingest.report import IngestLimits, Mode, SkippedMember, SkipReason
 from neuropose.logs import printable
 from neuropose.multiview.job import side_file_kind
+from neuropose.video.container import TRUNCATED_HINT, scan_file
 
 __all__ = ["FILES_KEY", "Argument", "Item", "Plan", "Planner", "open_argument", "plan_paths"]
 

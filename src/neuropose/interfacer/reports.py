@@ -108,7 +108,9 @@ class QualityReports:
         """Write the reports of a job; on a filesystem error owe them for later."""
         job_id = results.job_id
         try:
-            write_job_quality_reports(results, self.layout.job(job_id).visualize)
+            job = self.layout.job(job_id)
+            # A job re-rendered after `neuropose opensim` keeps its IK summary.
+            write_job_quality_reports(results, job.visualize, opensim_root=job.opensim)
         except (OSError, NeuroPoseError) as exc:
             self._due[job_id] = self._clock() + self.retry_after_s
             logger.warning(

@@ -41,17 +41,29 @@ class SignalSpec(_Strict):
     ``{kind="joint_axis", joint="left_wrist", axis="up"}``,
     ``{kind="distance", joints=["left_wrist", "left_hip"]}``,
     ``{kind="speed", joint="right_wrist"}``,
-    ``{kind="angle", joints=["left_shoulder", "left_elbow", "left_wrist"]}``.
+    ``{kind="angle", joints=["left_shoulder", "left_elbow", "left_wrist"]}``,
+    ``{kind="signal", node="knee_l_filt"}`` or just ``"knee_l_filt"``: a node of
+    the derived-signal spec (:mod:`neuropose.signals`) named by the config's
+    ``signals_spec`` (or by ``spec_file``).
     """
 
-    kind: Literal["joint_axis", "distance", "speed", "angle"]
+    kind: Literal["joint_axis", "distance", "speed", "angle", "signal"]
     joint: str | None = None
     joints: tuple[str, ...] = ()
     axis: Literal["x", "y", "z", "up"] = "up"
     angle: str | None = None
+    node: str | None = None
+    spec_file: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _node_name(cls, data: Any) -> Any:
+        return {"kind": "signal", "node": data} if isinstance(data, str) else data
 
     @model_validator(mode="after")
     def _check(self) -> SignalSpec:
+        if self.kind == "signal" and not self.node:
+            raise ValueError("signal kind 'signal' needs 'node' (a node of the signals spec)")
         if self.kind in {"joint_axis", "speed"} and not self.joint:
             raise ValueError(f"signal kind {self.kind!r} needs 'joint'")
         if self.kind == "distance" and len(self.joints) != 2:
@@ -63,7 +75,7 @@ class SignalSpec(_Strict):
     @classmethod
     def parse(cls, text: str) -> SignalSpec:
         """Parse the CLI form ``angle:NAME``, ``angle:A,B,C``, ``axis:JOINT[:x|y|z|up]``,
-        ``distance:A,B`` or ``speed:JOINT``."""
+        ``distance:A,B``, ``speed:JOINT`` or ``signal:NODE:SPEC_FILE``."""
         kind, _, rest = text.partition(":")
         parts = rest.split(":") if rest else []
         if kind == "angle" and parts:
@@ -80,9 +92,11 @@ class SignalSpec(_Strict):
             return cls(kind="distance", joints=tuple(parts[0].split(",")))
         if kind == "speed" and parts:
             return cls(kind="speed", joint=parts[0])
+        if kind == "signal" and len(parts) >= 2:
+            return cls(kind="signal", node=parts[0], spec_file=":".join(parts[1:]))
         raise ValueError(
             f"cannot parse signal {text!r}; use angle:NAME, angle:A,B,C, axis:JOINT[:x|y|z|up], "
-            "distance:A,B or speed:JOINT"
+            "distance:A,B, speed:JOINT or signal:NODE:SPEC_FILE"
         )
 
 
@@ -155,10 +169,11 @@ class ComparisonSpec(_Strict):
     b: str
     video_a: str | None = None
     video_b: str | None = None
-    mode: Literal["all", "per_joint", "relation", "angles"] = "all"
+    mode: Literal["all", "per_joint", "relation", "angles", "signals"] = "all"
     joints: tuple[str, ...] = ()
     pairs: tuple[tuple[str, str], ...] = ()
     angles: tuple[str, ...] = ()
+    signals: tuple[str, ...] = ()
     alignment: Literal["none", "procrustes_frame", "procrustes_sequence"] = "none"
     scale: bool = False
     engine: Literal["exact", "fastdtw"] = "exact"
@@ -172,6 +187,8 @@ class ComparisonSpec(_Strict):
             raise ValueError("comparison mode 'relation' needs 'pairs'")
         if self.mode == "angles" and not self.angles:
             raise ValueError("comparison mode 'angles' needs 'angles'")
+        if self.mode == "signals" and not self.signals:
+            raise ValueError("comparison mode 'signals' needs 'signals' (nodes of signals_spec)")
         if self.engine == "fastdtw" and self.band is not None:
             raise ValueError("'band' applies to the exact engine; fastdtw uses 'radius'")
         if self.mode in {"all", "per_joint"} and not self.joints:
@@ -211,6 +228,10 @@ class AnalysisConfig(_Strict):
     segmentations : list of SegmentationSpec
     gait : GaitSpec, optional
     comparisons : list of ComparisonSpec
+    signals_spec : str, optional
+        Derived-signal spec (:mod:`neuropose.signals`, relative to the config)
+        whose nodes segmentations (``signal = "NODE"``) and comparisons
+        (``mode = "signals"``) use; computed on the preprocessed trial.
     """
 
     name: str = "analysis"
@@ -227,6 +248,7 @@ class AnalysisConfig(_Strict):
     segmentations: tuple[SegmentationSpec, ...] = ()
     gait: GaitSpec | None = None
     comparisons: tuple[ComparisonSpec, ...] = ()
+    signals_spec: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> AnalysisConfig:

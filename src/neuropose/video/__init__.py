@@ -14,6 +14,8 @@ module                                 what
                                        (atomic H.264 MP4 through ffmpeg)
 :mod:`neuropose.video.errors`          :class:`~neuropose.video.errors.VideoError`
                                        and its subclasses, ``NoVideosError``
+:mod:`neuropose.video.container`       :func:`~neuropose.video.container.scan_file`
+                                       (is an MP4/MOV/AVI complete? box headers only)
 =====================================  ==============================================
 
 Importing this package (or ``suffixes`` / ``errors``) does not import OpenCV;
