@@ -80,10 +80,9 @@ def main() -> None:
     rows.append(
         ("results replay", _run(LiveConfig(source=str(args.results), **base), args.repeats))
     )
-    if args.video is not None:
-        rows.append(
-            ("video + model", _run(LiveConfig(source=str(args.video), **base), args.repeats))
-        )
+    for speed in args.video_speeds if args.video is not None else []:
+        cfg = LiveConfig(source=str(args.video), **{**base, "replay_speed": speed})
+        rows.append((f"video + model, speed {speed:g}", _run(cfg, args.repeats)))
     print("| scenario | frames predicted | dropped | stale ticks | wall s | "
           "latency median ms | latency p95 ms |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|---:|")
