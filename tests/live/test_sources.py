@@ -83,10 +83,22 @@ def test_video_replay_at_real_time_skips_frames_the_loop_missed(tmp_path: Path) 
     video = _grey_video(tmp_path / "grey.mp4", n=20)
     src = VideoReplay(video, speed=1.0)
     src.start()
-    time.sleep(0.2)  # frames 0..6 are due
-    cap, skipped = src.poll()
+    time.sleep(0.3)  # frames 0..9 are due; the loop took none of them
+    caps = []
+    while not src.done():
+        cap, skipped = src.poll()
+        if cap is not None:
+            caps.append((cap, skipped))
+        time.sleep(0.05)  # a slow loop: about 1 frame in 3 is taken
     src.close()
-    assert cap is not None and cap.index >= 6 and skipped == cap.index
+    first, skipped = caps[0]
+    assert first.index >= 3 and skipped == first.index  # newest wins, the rest counted
+    assert sum(1 + n for _c, n in caps) == 20  # every frame taken or counted as skipped
+    assert caps[-1][0].index == 19
+    # capture time = due time on the source clock: 1/30 s per frame after the start
+    assert [c.wall_s - src._clock.w0 for c, _n in caps] == pytest.approx(
+        [c.time_s for c, _n in caps], abs=1e-6
+    )
 
 
 def test_camera_source_reads_a_stream_on_a_thread(tmp_path: Path) -> None:

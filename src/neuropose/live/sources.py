@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,11 +176,70 @@ class ResultsReplay(Source):
         return self._next >= self.times.size
 
 
+class _Grabber:
+    """A thread filling a newest-wins slot from ``produce(stop)``, an iterator of captures.
+
+    :meth:`poll` returns the newest capture not yet returned and how many were
+    overwritten before the loop took them. An exception of the producer is
+    raised by the next :meth:`poll`.
+    """
+
+    def __init__(self, produce: Callable[[threading.Event], Iterator[Capture]]) -> None:
+        self._produce = produce
+        self._lock = threading.Lock()
+        self._latest: Capture | None = None
+        self._last_returned = -1
+        self._error: BaseException | None = None
+        self.ended = threading.Event()
+        self.stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="neuropose-live-capture")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for cap in self._produce(self.stop):
+                with self._lock:
+                    self._latest = cap
+                if self.stop.is_set():
+                    break
+        except BaseException as exc:  # handed to the loop's thread by poll()
+            self._error = exc
+        finally:
+            self.ended.set()
+
+    def poll(self) -> tuple[Capture | None, int]:
+        with self._lock:
+            cap, self._latest = self._latest, None
+        if cap is None:
+            if self._error is not None:
+                raise self._error
+            return None, 0
+        skipped = cap.index - self._last_returned - 1
+        self._last_returned = cap.index
+        return cap, skipped
+
+    def done(self) -> bool:
+        with self._lock:
+            pending = self._latest is not None
+        return self.ended.is_set() and not pending and self._error is None
+
+    def close(self) -> None:
+        self.stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5.0)
+
+
 class VideoReplay(Source):
     """A video file's frames (container timestamps) released at ``speed``.
 
-    Frames are decoded in order; at real time the ones whose turn passed
-    while the loop was busy are decoded and skipped (counted).
+    At speed 0 frames are decoded on the loop's thread, in order, one per
+    poll. At a real-time speed a thread decodes them like a camera delivers
+    them: each frame is published when it comes due (or as soon as it is
+    decoded, when decoding falls behind), the newest wins, and the ones the
+    loop did not take are counted as skipped. Its capture time is its due
+    time, so decoding delays count in the latency.
     """
 
     def __init__(self, path: Path | str, speed: float = 1.0) -> None:
@@ -193,42 +253,44 @@ class VideoReplay(Source):
         self._frames = iter(self._reader)
         self._clock = _Timeline(speed)
         self.paced = speed > 0
-        self._peek: tuple[int, float, np.ndarray] | None = None
+        self._grabber = _Grabber(self._paced_frames) if self.paced else None
         self._ended = False
 
     def start(self) -> None:
         self._clock.start()
+        if self._grabber is not None:
+            self._grabber.start()
 
-    def _peek_next(self) -> tuple[int, float, np.ndarray] | None:
-        if self._peek is None and not self._ended:
-            try:
-                idx, ts_ms, rgb = next(self._frames)
-            except StopIteration:
-                self._ended = True
-                return None
-            t = (ts_ms / 1000.0) if ts_ms is not None else idx / (self.nominal_fps or 30.0)
-            self._peek = (idx, t, rgb.copy())
-        return self._peek
+    def _next(self) -> Capture | None:
+        try:
+            idx, ts_ms, rgb = next(self._frames)
+        except StopIteration:
+            self._ended = True
+            return None
+        t = (ts_ms / 1000.0) if ts_ms is not None else idx / (self.nominal_fps or 30.0)
+        return Capture(idx, t, self._clock.due_wall(t), rgb=rgb.copy())
+
+    def _paced_frames(self, stop: threading.Event) -> Iterator[Capture]:
+        while not stop.is_set() and (cap := self._next()) is not None:
+            wait = cap.wall_s - time.perf_counter()
+            if wait > 0 and stop.wait(wait):
+                return
+            yield cap
 
     def poll(self) -> tuple[Capture | None, int]:
-        got: tuple[int, float, np.ndarray] | None = None
-        skipped, now = -1, time.perf_counter()
-        # Only frames due when the poll started: decoding slower than real time
-        # must not keep one poll busy until the end of the file.
-        while (nxt := self._peek_next()) is not None and self._clock.due(nxt[1], now):
-            got, self._peek = nxt, None
-            skipped += 1
-            if self._clock.speed == 0:
-                break
-        if got is None:
-            return None, 0
-        idx, t, rgb = got
-        return Capture(idx, t, self._clock.due_wall(t), rgb=rgb), skipped
+        if self._grabber is not None:
+            return self._grabber.poll()
+        cap = self._next() if not self._ended else None
+        return cap, 0
 
     def done(self) -> bool:
-        return self._ended and self._peek is None
+        if self._grabber is not None:
+            return self._grabber.done()
+        return self._ended
 
     def close(self) -> None:
+        if self._grabber is not None:
+            self._grabber.close()
         self._reader.close()
 
 
@@ -254,52 +316,33 @@ class CameraSource(Source):
             )
         fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.nominal_fps = fps if 0 < fps < 1000 else None
-        self._lock = threading.Lock()
-        self._latest: Capture | None = None
-        self._last_returned = -1
-        self._ended = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._read, name="neuropose-live-capture")
+        self._grabber = _Grabber(self._read)
         self._t0 = 0.0
 
     def start(self) -> None:
         self._t0 = time.perf_counter()
-        self._thread.start()
+        self._grabber.start()
 
-    def _read(self) -> None:
+    def _read(self, stop: threading.Event) -> Iterator[Capture]:
         import cv2
 
         index = 0
-        while not self._stop.is_set():
+        while not stop.is_set():
             ok, bgr = self._cap.read()
             if not ok:
-                self._ended.set()
                 return
             now = time.perf_counter()
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            with self._lock:
-                self._latest = Capture(index, now - self._t0, now, rgb=rgb)
+            yield Capture(index, now - self._t0, now, rgb=cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
             index += 1
 
     def poll(self) -> tuple[Capture | None, int]:
-        with self._lock:
-            cap = self._latest
-            self._latest = None
-        if cap is None:
-            return None, 0
-        skipped = cap.index - self._last_returned - 1
-        self._last_returned = cap.index
-        return cap, skipped
+        return self._grabber.poll()
 
     def done(self) -> bool:
-        with self._lock:
-            pending = self._latest is not None
-        return self._ended.is_set() and not pending
+        return self._grabber.done()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5.0)
+        self._grabber.close()
         self._cap.release()
 
 
