@@ -109,9 +109,14 @@ def test_live_page_plot_updates_without_reload(
             "'#live-counters [data-f=\"frames_predicted\"]').textContent]"
         )
         first = page.evaluate(read)
-        page.wait_for_timeout(2300)  # not a multiple of the 1 s cycle
-        second = page.evaluate(read)
-        events = page.locator("#live-events li").all_text_contents()
+        deadline = time.monotonic() + 15
+        while True:  # the page redraws every 0.5 s from live.json (rewritten every 0.2 s)
+            page.wait_for_timeout(300)
+            second = page.evaluate(read)
+            events = page.locator("#live-events li").all_text_contents()
+            changed = all(a != b for a, b in zip(first, second, strict=True))
+            if (changed and events) or time.monotonic() > deadline:
+                break
         page.screenshot(path=str(artifacts_dir / "live_page.png"), full_page=True)
         assert page.evaluate("window.__loadedOnce") == "yes"  # no reload happened
     assert first[0] and second[0] and first[0] != second[0]

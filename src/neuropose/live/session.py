@@ -17,11 +17,14 @@ A session lives in ``<data_dir>/live/<session>/``
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +39,8 @@ from neuropose.schemas.live import LiveEvent, LiveStatus
 from neuropose.timefmt import utc_iso
 
 __all__ = ["Recorder", "SessionExistsError", "StatusWriter", "open_session"]
+
+logger = logging.getLogger(__name__)
 
 
 class SessionExistsError(InputError):
@@ -179,6 +184,7 @@ class StatusWriter:
         self._events: deque[LiveEvent] = deque(maxlen=20)
         self._last_write = -math.inf
         self.writes = 0
+        self._writer = _BackgroundWriter(self._write_snapshot)
 
     def frame(self, tick: Tick, latency_s: float) -> None:
         """Append the plotted signals' values of this frame to their windows."""
@@ -199,15 +205,23 @@ class StatusWriter:
         self._events.extend(events)
 
     def tick(self, stats: LoopStats, *, final: bool = False) -> None:
-        """Write ``live.json`` when ``every_s`` has passed (always when ``final``)."""
+        """Write ``live.json`` when ``every_s`` has passed (always when ``final``).
+
+        Periodic writes happen on a background thread (the loop only takes a
+        snapshot), so a slow ``fsync`` never delays a frame; the final write
+        waits for them and runs on the caller's thread.
+        """
+        if final:
+            self._writer.close()
+            self.write(stats)
+            return
         now = time.monotonic()
-        if not final and now - self._last_write < self.every_s:
+        if now - self._last_write < self.every_s:
             return
         self._last_write = now
-        self.write(stats)
+        self._writer.submit(self._snapshot(stats))
 
-    def write(self, stats: LoopStats) -> LiveStatus:
-        """Write ``live.json`` now; the status written."""
+    def _snapshot(self, stats: LoopStats) -> dict[str, Any]:
         elapsed = stats.elapsed_s
         span = (
             (stats.last_time_s - stats.first_time_s)
@@ -215,26 +229,85 @@ class StatusWriter:
             else 0.0
         )
         med, p95 = stats.latency_ms(last=1000)
-        status = LiveStatus(
-            session=self.paths.name,
-            state=self.machine.state,
-            source=self.source,
-            source_fps=(stats.frames_in - 1) / span if span > 0 and stats.frames_in > 1 else None,
-            predict_fps=stats.frames_predicted / elapsed if elapsed > 0 else None,
-            frames_in=stats.frames_in,
-            frames_predicted=stats.frames_predicted,
-            frames_dropped=stats.frames_dropped,
-            stale_ticks=stats.stale_ticks,
-            elapsed_s=elapsed,
-            latency_median_ms=med,
-            latency_p95_ms=p95,
-            signals={k: list(v) for k, v in self._series.items()},
-            events=list(self._events),
-            spec_sha256=self.spec_sha256,
-            recording=self.recording,
-            error=self.error,
-            updated_at=utc_iso(),
-        )
+        return {
+            "session": self.paths.name,
+            "state": self.machine.state,
+            "source": self.source,
+            "source_fps": (stats.frames_in - 1) / span
+            if span > 0 and stats.frames_in > 1
+            else None,
+            "predict_fps": stats.frames_predicted / elapsed if elapsed > 0 else None,
+            "frames_in": stats.frames_in,
+            "frames_predicted": stats.frames_predicted,
+            "frames_dropped": stats.frames_dropped,
+            "stale_ticks": stats.stale_ticks,
+            "elapsed_s": elapsed,
+            "latency_median_ms": med,
+            "latency_p95_ms": p95,
+            "signals": {k: list(v) for k, v in self._series.items()},
+            "events": list(self._events),
+            "spec_sha256": self.spec_sha256,
+            "recording": self.recording,
+            "error": self.error,
+        }
+
+    def _write_snapshot(self, snapshot: dict[str, Any]) -> LiveStatus:
+        status = LiveStatus(**snapshot, updated_at=utc_iso())
         write_model_atomic(self.paths.status, status)
         self.writes += 1
         return status
+
+    def write(self, stats: LoopStats) -> LiveStatus:
+        """Write ``live.json`` now, on this thread; the status written."""
+        return self._write_snapshot(self._snapshot(stats))
+
+
+class _BackgroundWriter:
+    """Runs ``write(item)`` on one thread for the newest submitted item (older ones are skipped).
+
+    A failed write is logged and the next one tried; :meth:`close` waits for
+    the pending write and stops the thread.
+    """
+
+    def __init__(self, write: Callable[[Any], object]) -> None:
+        self._write = write
+        self._cv = threading.Condition()
+        self._item: Any = None
+        self._busy = False
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def submit(self, item: Any) -> None:
+        with self._cv:
+            self._item = item
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="neuropose-live-status", daemon=True
+                )
+                self._thread.start()
+            self._cv.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                self._cv.wait_for(lambda: self._item is not None or self._closed)
+                if self._item is None:
+                    return
+                item, self._item, self._busy = self._item, None, True
+            try:
+                self._write(item)
+            except Exception as exc:  # the final, synchronous write reports for real
+                logger.warning("live.json not updated: %s", exc)
+            finally:
+                with self._cv:
+                    self._busy = False
+                    self._cv.notify_all()
+
+    def close(self) -> None:
+        with self._cv:
+            self._item = None  # the final write supersedes a pending one
+            self._cv.wait_for(lambda: not self._busy)
+            self._closed = True
+            self._cv.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=10.0)
