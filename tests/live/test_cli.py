@@ -144,7 +144,75 @@ def test_record_video_stores_the_predicted_frames(tmp_path: Path) -> None:
     assert greys[-1] - greys[0] == pytest.approx(22, abs=4)
 
 
-def test_live_is_refused_while_watch_has_the_model_loaded(tmp_path: Path) -> None:
+MODEL = "blazepose-full"
+
+
+@pytest.mark.slow
+def test_live_is_refused_while_watch_has_the_model_loaded(
+    tmp_path: Path, blazepose_weights: Path
+) -> None:
+    env = {**_env(tmp_path), "NEUROPOSE_MODEL_CACHE_DIR": str(blazepose_weights)}
+    data = tmp_path / "data"
+    grey_video(data / "in" / "visit1" / "walk.mp4", 5, 40)
+    watch = subprocess.Popen(
+        _cmd("watch", "--data-dir", str(data), "--model", MODEL),
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    video = grey_video(tmp_path / "clip.mp4", 5, 40)
+    live_cmd = _cmd("live", "--source", str(video), "--data-dir", str(data), "--model",
+                    "blazepose-full?tracking=false", "--replay-speed", "0")  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not (data / "out" / "visit1" / "results.json").exists():
+            assert watch.poll() is None, watch.stderr.read() if watch.stderr else ""
+            assert time.monotonic() < deadline, "the daemon did not process the job"
+            time.sleep(0.1)
+        proc = subprocess.run(live_cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 3, proc.stderr
+        assert f"pid {watch.pid}" in proc.stderr and "(neuropose watch)" in proc.stderr
+        assert "model 'blazepose-full' is loaded by another process" in proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert not (data / "live").exists() or not any((data / "live").iterdir())
+    finally:
+        watch.send_signal(signal.SIGTERM)
+        watch.communicate(timeout=60)
+    # once the daemon has stopped, live runs
+    proc = subprocess.run(live_cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.slow
+def test_watch_is_refused_while_live_has_the_model_loaded(
+    tmp_path: Path, blazepose_weights: Path
+) -> None:
+    env = {**_env(tmp_path), "NEUROPOSE_MODEL_CACHE_DIR": str(blazepose_weights)}
+    data = tmp_path / "data"
+    video = grey_video(tmp_path / "clip.mp4", 30, 40)
+    live = subprocess.Popen(
+        _cmd("live", "--source", str(video), "--data-dir", str(data), "--model", MODEL,
+             "--replay-speed", "0.05", "--session", "s"),
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not DataDir(data).live_session("s").status.exists():
+            assert live.poll() is None, live.stderr.read() if live.stderr else ""
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        grey_video(data / "in" / "visit1" / "walk.mp4", 5, 40)
+        proc = subprocess.run(
+            _cmd("watch", "--data-dir", str(data), "--model", MODEL, "--once"),
+            env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert proc.returncode == 3, proc.stderr
+        assert f"pid {live.pid}" in proc.stderr and "(neuropose live)" in proc.stderr
+    finally:
+        live.send_signal(signal.SIGINT)
+        live.communicate(timeout=60)
+
+
+def test_python_factories_take_no_model_lock(tmp_path: Path) -> None:
+    """Test doubles and custom factories are not cached weights: live runs beside watch."""
     data = tmp_path / "data"
     grey_video(data / "in" / "visit1" / "walk.mp4", 10, 40)
     watch = subprocess.Popen(
@@ -160,41 +228,11 @@ def test_live_is_refused_while_watch_has_the_model_loaded(tmp_path: Path) -> Non
         video = grey_video(tmp_path / "clip.mp4", 5, 40)
         proc = neuropose(tmp_path, "live", "--source", str(video), "--data-dir", str(data),
                          "--model", FAKE, "--replay-speed", "0")  # fmt: skip
-        assert proc.returncode == 3, proc.stderr
-        assert f"pid {watch.pid}" in proc.stderr and "(neuropose watch)" in proc.stderr
-        assert "is loaded by another process" in proc.stderr
-        assert "Traceback" not in proc.stderr
-        assert not (data / "live").exists() or not any((data / "live").iterdir())
+        assert proc.returncode == 0, proc.stderr
     finally:
         watch.send_signal(signal.SIGTERM)
         watch.communicate(timeout=60)
-    # once the daemon has stopped, live runs
-    proc = neuropose(tmp_path, "live", "--source", str(video), "--data-dir", str(data),
-                     "--model", FAKE, "--replay-speed", "0", "--session", "after")  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-
-
-def test_watch_is_refused_while_live_has_the_model_loaded(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    video = grey_video(tmp_path / "clip.mp4", 30, 40)
-    live = subprocess.Popen(
-        _cmd("live", "--source", str(video), "--data-dir", str(data), "--model", FAKE,
-             "--replay-speed", "0.05", "--session", "s"),
-        env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while not DataDir(data).live_session("s").status.exists():
-            assert live.poll() is None, live.stderr.read() if live.stderr else ""
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        grey_video(data / "in" / "visit1" / "walk.mp4", 10, 40)
-        proc = neuropose(tmp_path, "watch", "--data-dir", str(data), "--model", FAKE, "--once")
-        assert proc.returncode == 3, proc.stderr
-        assert f"pid {live.pid}" in proc.stderr and "(neuropose live)" in proc.stderr
-    finally:
-        live.send_signal(signal.SIGINT)
-        live.communicate(timeout=60)
+    assert not (tmp_path / "models" / ".locks").exists()
 
 
 def test_sigint_mid_run_finalises_complete_jsonl(tmp_path: Path) -> None:

@@ -126,9 +126,9 @@ class _EstimatorProcessor:
         return result
 
 
-#: Model-use locks this process holds, by (cache dir, model spec); see
+#: Model-use locks this process holds, by lock file; see
 #: :func:`neuropose.models.cache.model_use_lock`.
-_MODEL_LOCKS: dict[tuple[str, str], Any] = {}
+_MODEL_LOCKS: dict[str, Any] = {}
 
 
 def build_processor(settings: Settings, model_spec: str | None) -> VideoProcessor:
@@ -144,9 +144,9 @@ def build_processor(settings: Settings, model_spec: str | None) -> VideoProcesso
     from neuropose.models.registry import load_pose_model
 
     name = model_spec or settings.default_model
-    key = (str(settings.model_cache_dir), name)
-    if key not in _MODEL_LOCKS:  # held until the process exits: `neuropose live` is refused
-        lock = model_use_lock(settings.model_cache_dir, name, "neuropose watch")
-        _MODEL_LOCKS[key] = lock.acquire()  # LockHeldError (exit 3) names the holder
+    lock = model_use_lock(settings.model_cache_dir, name, "neuropose watch")
+    if lock is not None and str(lock.path) not in _MODEL_LOCKS:
+        # Held until the process exits: `neuropose live` is refused meanwhile.
+        _MODEL_LOCKS[str(lock.path)] = lock.acquire()  # LockHeldError (exit 3) names the holder
     obj = load_pose_model(name, settings, also_accept=VideoProcessor)
     return obj if isinstance(obj, VideoProcessor) else _EstimatorProcessor(obj, settings)

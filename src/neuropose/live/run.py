@@ -187,7 +187,8 @@ def _predictor(
 
     name = cfg.model or settings.default_model
     lock = model_use_lock(settings.model_cache_dir, name, "neuropose live")
-    scope.enter_context(lock)
+    if lock is not None:
+        scope.enter_context(lock)
     model = load_pose_model(name, settings)
     stream = FrameStream(Estimator(model, settings))
 
