@@ -289,3 +289,23 @@ def test_real_time_replay_lasts_as_long_as_the_clip(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     status = load_model(DataDir(data).live_session("x2").status, LiveStatus)
     assert status.elapsed_s / 2.0 == pytest.approx(1.0, abs=0.10)
+
+
+def test_duration_stops_a_real_time_session_with_exit_0(tmp_path: Path) -> None:
+    src = tmp_path / "arm.json"
+    write_arm_results(src, cycles=30)  # 30 s at real time
+    data = tmp_path / "data"
+    proc = neuropose(tmp_path, "live", "--source", str(src), "--data-dir", str(data),
+                     "--session", "d", "--duration", "1.5")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    status = load_model(DataDir(data).live_session("d").status, LiveStatus)
+    assert status.elapsed_s == pytest.approx(1.5, abs=0.3)
+    assert 30 <= status.frames_predicted + status.frames_dropped <= 60
+    assert len(_lines(DataDir(data).live_session("d").poses)) == status.frames_predicted
+
+
+def test_a_camera_that_does_not_open_exits_2(tmp_path: Path) -> None:
+    proc = neuropose(tmp_path, "live", "--source", "97", "--data-dir", str(tmp_path))
+    assert proc.returncode == 2, proc.stderr
+    assert "--source 97: cannot open the camera" in proc.stderr
+    assert "Traceback" not in proc.stderr
