@@ -309,3 +309,22 @@ def test_a_camera_that_does_not_open_exits_2(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stderr
     assert "--source 97: cannot open the camera" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_model_failure_leaves_no_partial_recording(tmp_path: Path) -> None:
+    video = grey_video(tmp_path / "clip.mp4", 12, 40)
+    data = tmp_path / "data"
+    proc = subprocess.run(
+        _cmd("live", "--source", str(video), "--data-dir", str(data), "--session", "f",
+             "--replay-speed", "0", "--model", FAKE),
+        env={**_env(tmp_path), "FAKE_MODEL_FAIL_AT": "5"},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert "error: model fake failed on frames 5..5" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    folder = DataDir(data).live_session("f").folder
+    assert sorted(p.name for p in folder.iterdir()) == ["live.json"]  # no JSONL, no temp file
+    status = load_model(folder / "live.json", LiveStatus)
+    assert status.state == "idle" and status.frames_predicted == 5
+    assert status.error is not None and "frames 5..5" in status.error

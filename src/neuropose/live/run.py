@@ -164,7 +164,7 @@ def run_live(
             with contextlib.suppress(Exception):
                 machine.stop()
                 status.recording = False
-                status.write(loop.stats)
+                status.tick(loop.stats, final=True)  # stops the background writer too
             raise
         files = recorder.finalise() if recorder is not None else []
         if machine.state == "recording":
