@@ -82,7 +82,8 @@ class Settings(BaseSettings):
         default=55.0,
         gt=0,
         lt=180,
-        description="Assumed horizontal field of view on the larger image side, degrees.",
+        description="Assumed horizontal field of view on the larger image side, degrees, "
+        "when the input declares no focal length.",
     )
     camera_file: Path | None = Field(
         default=None,

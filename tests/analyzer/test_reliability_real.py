@@ -105,3 +105,23 @@ def test_flags_catch_most_large_errors_on_cam02_without_flagging_most_of_cam01(m
     # cam02 was never used to choose a threshold
     assert 0.45 < r2 < 0.75 and 0.35 < p2 < 0.6 and frac2 < 0.5
     assert rms_kept2 < rms_all2 - 4.0  # flagged frames carry the large errors
+
+
+def test_lab_trial_spatial_gait_from_the_triangulation(trial_file: Path) -> None:
+    """The lab trial stands on a treadmill whose belts do not move in these 100 frames:
+    the planted left heel stays put while the pelvis advances, so no treadmill flag;
+    the clip holds no complete stride, so no gait speed (docs/analyzer.md, "Gait")."""
+    from neuropose.analyzer.gait import detect_gait_events, gait_parameters
+
+    results = load_results(trial_file)
+    tri = load_trial(results, video=TRIANGULATED)
+    params = gait_parameters(detect_gait_events(tri), tri)
+    prog = params["progression"]
+    assert params["spatial_status"] == "metric" and params["treadmill"] is False
+    assert 250 < prog["pelvis_speed_mm_s"] < 500 and prog["progression_ratio"] > 0.3
+    assert params["cycles"] == 0 and params["speed_mm_s"] is None
+    heel = tri.joint("left_heel")[:80, :2]
+    heel = heel[np.isfinite(heel).all(axis=1)]
+    assert np.median(np.linalg.norm(heel - np.median(heel, axis=0), axis=1)) < 30  # planted
+    mono = load_trial(results, video="cam01.mp4")
+    assert gait_parameters(detect_gait_events(mono), mono)["spatial_status"] == "not_computed"

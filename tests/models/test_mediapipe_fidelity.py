@@ -3,9 +3,11 @@
 ``tests/data/mediapipe_reference.npz`` holds MediaPipe's 2D (pixels) and world
 (mm) landmarks for cam01/cam02 (video mode, 100 frames) and messi5.jpg /
 basketball1.png (image mode), written by ``benchmarks/validate_mediapipe.py``,
-so this test needs no MediaPipe. Thresholds sit just above the medians
-measured after matching MediaPipe's detector letterbox and ROI filter (see
-docs/benchmarks.md, "MediaPipe fidelity").
+so this test needs no MediaPipe; the frames MediaPipe saw were decoded by
+this environment's OpenCV, as here. Thresholds leave about 3× margin over
+the medians measured once the crop sampling, heatmap window and ROI filter
+matched MediaPipe's (docs/benchmarks.md, "MediaPipe fidelity"); the issue's
+goal is 0.3 % and 10 mm.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ REFERENCE = Path(__file__).resolve().parents[1] / "data" / "mediapipe_reference.
 
 # input -> (file, max median 2D error in % of body height, max median 3D error in mm)
 CASES = {
-    "messi5": ("messi5.jpg", 0.3, 10.0),  # measured 0.21 % / 5.4 mm (before: 0.84 % / 89.8 mm)
-    "basketball1": ("basketball1.png", 0.3, 10.0),  # measured 0.11 % / 3.5 mm
-    "cam01": ("lab_single_person/cam01.mp4", 0.55, 23.0),  # measured 0.48 % / 20.2 mm
+    "messi5": ("messi5.jpg", 0.02, 1.0),  # measured 0.003 % / 0.2 mm (first: 0.84 % / 89.8 mm)
+    "basketball1": ("basketball1.png", 0.02, 1.0),  # measured 0.001 % / 0.0 mm
+    "cam01": ("lab_single_person/cam01.mp4", 0.1, 5.0),  # measured 0.028 % / 1.1 mm
+    "cam02": ("lab_single_person/cam02.mp4", 0.15, 8.0),  # measured 0.056 % / 2.7 mm
 }
 
 

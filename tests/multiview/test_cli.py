@@ -58,7 +58,7 @@ def test_triangulate_from_per_view_results(per_view, tmp_path: Path, capsys) -> 
     assert "cam2.mp4: median reprojection" in cap.out and "swaps 20" in cap.out
     doc = load_model(out, JobResults)
     tri = doc.triangulation
-    assert tri is not None and doc.schema_version == 2
+    assert tri is not None and doc.schema_version == JobResults.SCHEMA_VERSION
     assert [v.camera for v in tri.views] == ["cam1", "cam2", "cam3"]
     assert [v.swaps for v in tri.views] == [0, 20, 0]
     assert tri.rig.source_name == "rig.json" and len(tri.rig.source_sha256) == 64
@@ -176,7 +176,7 @@ def test_v1_results_migrate_to_v2(per_view) -> None:
     raw.pop("triangulation")
     per_view[0].write_text(json.dumps(raw))
     doc = load_model(per_view[0], JobResults)
-    assert doc.schema_version == 2 and doc.triangulation is None
+    assert doc.schema_version == JobResults.SCHEMA_VERSION and doc.triangulation is None
     assert doc.videos[0].poses2d.shape == (F, 33, 2)
 
 

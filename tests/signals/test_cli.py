@@ -200,3 +200,17 @@ def test_subprocess_example_spec_end_to_end(arm, tmp_path: Path) -> None:
     )  # fmt: skip
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "x.toml: cannot read the spec: No such file or directory" in bad.stderr
+
+
+def test_compute_interpolate_with_and_without_max_gap(arm, tmp_path: Path) -> None:
+    results, spec, flex = arm
+    base = ["signals", "compute", str(results), "--spec", str(spec), "--missing", "interpolate"]
+    assert main([*base, "-o", str(tmp_path / "all.json")]) == 0
+    assert main([*base, "--max-gap", "1", "-o", str(tmp_path / "short.json")]) == 0
+    full = json.loads((tmp_path / "all.json").read_text())
+    short = json.loads((tmp_path / "short.json").read_text())
+    assert full["provenance"]["non_causal"] == ["elbow_zp", "missing=interpolate"]
+    assert short["provenance"]["max_gap"] == 1
+    # Frames 20-21 were missed: filled (close to the truth) only without --max-gap 1.
+    assert abs(full["signals"]["elbow"][20] - flex[20]) < 2.0
+    assert short["signals"]["elbow"][20] is None and short["signals"]["elbow"][21] is None

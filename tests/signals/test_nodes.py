@@ -275,6 +275,10 @@ def test_missing_policies_propagate_hold_interpolate() -> None:
     np.testing.assert_allclose(out["x"], [0.0, 1.0, 2.0, 3.0, 4.0, np.nan], rtol=1e-12)
     np.testing.assert_allclose(out["v"][1:5], 10.0)
     assert interp.non_causal == ["missing=interpolate"]
+    short = graph(node, missing="interpolate", max_gap=1).run(t, p)["x"]
+    assert np.array_equal(short, x, equal_nan=True)  # the 2-frame gap is longer than 1
+    with pytest.raises(UsageError, match="max_gap=2 applies to missing='interpolate' only"):
+        graph(node, max_gap=2)
     with pytest.raises(UsageError, match="call run"):
         interp.push(t, p)
     with pytest.raises(UsageError, match="cannot run live"):
@@ -298,3 +302,43 @@ def test_push_checks_shapes() -> None:
     g = graph({"name": "x", "kind": "joint", "params": {"joint": "a"}})
     with pytest.raises(UsageError, match=r"do not match \(n, 4, 3\)"):
         g.push(np.zeros(2), np.zeros((2, 5, 3)))
+
+
+def test_butterworth_warns_once_when_frames_arrive_at_another_rate(caplog) -> None:
+    g = _butter("low", 2.0)  # designed for 100 Hz
+    t, p = _sine(1.0, n=200, fs=30.0)
+    with caplog.at_level("WARNING", logger="neuropose.signals.nodes.filters"):
+        g.run(t, p)
+    msgs = [r.getMessage() for r in caplog.records]
+    assert msgs == [
+        "signal node 'f': frames arrive at 30.0 Hz but its filter is designed for fs_hz = 100; "
+        "its cut-offs are off by that ratio"
+    ]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="neuropose.signals.nodes.filters"):
+        g.run(*_sine(1.0, n=200))  # at 100 Hz: silent
+    assert caplog.records == []
+
+
+def test_each_causal_kind_makes_exactly_its_documented_window_nan() -> None:
+    from neuropose.signals.nodes import REGISTRY
+    from tests.signals.cases import CASES, recording
+    from tests.signals.cases import JOINTS as BP_JOINTS
+
+    t, clean = recording(gaps=False, dup=False)
+    n, k = len(t), 120
+    checked = set()
+    for kind, nodes in CASES.items():
+        # The cases feed the node under test from span-0 nodes only.
+        assert {x["kind"] for x in nodes if x["name"] != "out"} <= {"joint", "pose", "distance"}
+        g = SignalGraph(parse_spec({"nodes": nodes}), BP_JOINTS)
+        span = g.nan_span("out")
+        assert np.isfinite(g.run(t, clean)["out"][20:]).all(), kind
+        holed = clean.copy()
+        holed[k] = np.nan  # subject missed on frame k
+        out = g.run(t, holed)["out"]
+        bad = np.flatnonzero(~np.isfinite(out.reshape(n, -1)[20:]).all(axis=1)) + 20
+        expected = [] if span is None else list(range(k, k + span + 1))
+        assert bad.tolist() == expected, kind
+        checked.add(kind)
+    assert checked == {kind for kind, c in REGISTRY.items() if c.causal}

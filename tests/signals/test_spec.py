@@ -6,9 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neuropose.errors import InputError
 from neuropose.signals import SignalGraph, SpecError, load_spec, parse_spec
+from neuropose.signals.nodes import REGISTRY
 from neuropose.skeletons import BLAZEPOSE_33, H36M_17
 
 KNEE = {"a": "left_hip", "b": "left_knee", "c": "left_ankle"}
@@ -162,3 +165,32 @@ def test_docs_describe_every_node_kind() -> None:
     for kind, cls in REGISTRY.items():
         row = next(line for line in doc.splitlines() if line.startswith(f"| `{kind}` |"))
         assert ("| yes |" in row) == cls.causal, kind
+
+
+_JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 100) | st.floats(allow_nan=True)
+    | st.sampled_from(["a", "k", "velocity", "left_hip", "butterworth", "low", ""]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["name", "kind", "inputs", "params", "cutoff_hz", "fs_hz", "joint",
+                         "window", "a", "b", "c", "x"]), inner, max_size=4),
+    max_leaves=12,
+)  # fmt: skip
+_NODE = st.fixed_dictionaries(
+    {"name": st.sampled_from(["a", "b", "c", "bad name"]),
+     "kind": st.sampled_from([*sorted(REGISTRY), "nope"])},
+    optional={"inputs": st.lists(st.sampled_from(["a", "b", "c", "z"]), max_size=2),
+              "params": st.dictionaries(st.sampled_from(["joint", "a", "b", "c", "window",
+                                                         "cutoff_hz", "fs_hz", "btype", "q"]),
+                                        _JSONISH, max_size=4)},
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_JSONISH, st.fixed_dictionaries({"nodes": st.lists(_NODE, max_size=4)})))
+def test_any_document_parses_or_raises_spec_error(data) -> None:
+    try:
+        spec = parse_spec(data, source="fuzz.json")
+    except SpecError as exc:
+        assert str(exc).startswith("fuzz.json")
+        return
+    assert spec.order and len(spec.sha256) == 64

@@ -130,3 +130,21 @@ def test_the_daemon_keeps_the_opensim_summary_when_it_rewrites_a_report(tmp_path
     assert QualityReports(layout).write(doc) is True
     report = load_quality_reports(job.output)["clip.mp4"]
     assert report.opensim is not None and report.opensim.marker_rms_mm_median == 45.5
+
+
+def test_visualize_keeps_the_opensim_summary_of_the_job_folder(tmp_path: Path) -> None:
+    """`neuropose visualize` on a results file whose folder holds an OpenSim run."""
+    from neuropose.visualize.pipeline import VisualizeOptions, visualize_results
+
+    job = tmp_path / "job"
+    (job / "opensim" / "clip").mkdir(parents=True)
+    doc = JobResults(
+        job_id="job", created_at="2026-01-01T00:00:00Z", neuropose_version="0",
+        videos=(build_limb_predictions(),),
+    )  # fmt: skip
+    write_model_atomic(job / "results.json", doc)
+    write_model_atomic(job / "opensim" / "clip" / "opensim.json", _record(45.5))
+    res = visualize_results(job / "results.json", options=VisualizeOptions(plots=True))
+    [report] = res.reports
+    assert report.opensim is not None and report.opensim.marker_rms_mm_median == 45.5
+    assert load_quality_reports(job)["clip.mp4"].opensim is not None

@@ -67,10 +67,12 @@ from neuropose.segments import CLINICAL_SEGMENTS
 
 __all__ = [
     "ANGLE_SPECS",
+    "BAND_SOURCE",
     "CAUTION_FLAGGED",
     "EDGE_ON",
     "ERROR_BANDS_DEG",
     "INGREDIENTS",
+    "NOT_FROM_ONE_VIEW",
     "RELIABLE_BAND_DEG",
     "AngleReliability",
     "AngleSpec",
@@ -168,6 +170,15 @@ ERROR_BANDS_DEG: dict[str, float] = {
     "shoulder_elevation": 13.6,
     "trunk_inclination": 15.8,
 }
+
+
+#: Where :data:`ERROR_BANDS_DEG` comes from, in words a legend or a report can carry.
+BAND_SOURCE = (
+    "expected RMS error vs two-view triangulation (benchmarks/validate_reliability.py, "
+    "RESEARCH.md section 13: lab trial, 2 views, 100 frames, one subject)"
+)
+#: How an ``unreliable`` angle is labelled wherever it is shown.
+NOT_FROM_ONE_VIEW = "not reliable from one view"
 
 
 @dataclass(frozen=True)
@@ -416,11 +427,37 @@ class AngleReliability:
     flagged: int
     median_out_of_plane: float | None
 
+    @property
+    def label(self) -> str:
+        """Plain-language verdict for a legend or a table.
+
+        Examples
+        --------
+        >>> r = AngleReliability("left_knee_flexion", "caution", (), 12.1, np.zeros(1), [()],
+        ...                      1, 0, 0.1)
+        >>> r.label
+        'caution: expected error ±12° RMS'
+        >>> r.__class__(**{**r.__dict__, "verdict": "unreliable"}).label
+        'not reliable from one view'
+        """
+        if self.detected == 0:
+            return "not measured"
+        if self.verdict == "unreliable":
+            return NOT_FROM_ONE_VIEW
+        if self.expected_error_deg is None:
+            return self.verdict
+        return f"{self.verdict}: expected error ±{self.expected_error_deg:.0f}° RMS"
+
+    def flagged_mask(self) -> np.ndarray:
+        """(F,) bool: frames with at least one flag."""
+        return np.array([bool(f) for f in self.flags], dtype=bool)
+
     def summary(self) -> dict[str, Any]:
-        """JSON-ready summary: verdict, band, counts and the flagged frame positions."""
+        """JSON-ready summary: verdict, label, band, counts and the flagged frame positions."""
         flagged = [t for t, fl in enumerate(self.flags) if fl]
         return {
             "verdict": self.verdict,
+            "label": self.label,
             "reasons": list(self.reasons),
             "expected_error_deg": self.expected_error_deg,
             "detected_frames": self.detected,
@@ -465,7 +502,9 @@ def angle_reliability(
             f"the movement plane is seen nearly edge-on (median out-of-plane {med_oop:.2f}): "
             "the angle depends on the model's depth guess; film it from the side"
         )
-    if frac > 0.5:
+    if not detected:
+        reasons.append("no frame has the joints this angle needs")
+    elif frac > 0.5:
         reasons.append(f"{flagged} of {detected} frames flagged")
     if reasons:
         verdict = "unreliable"

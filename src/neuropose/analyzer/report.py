@@ -14,8 +14,13 @@ Monocular inputs carry a reliability verdict per named angle
 (:mod:`neuropose.analyzer.reliability`): ``inputs[i].reliability``, the
 ``verdict`` / ``expected_error_deg`` / ``flagged_frames`` columns of
 ``angle_summary`` and the ``reliability_score`` / ``flags`` columns of
-``angles``. Poses the estimator marked implausible are excluded before any
-processing and counted (``implausible_frames``, ``excluded_implausible``).
+``angles``. Every input says what its angles' trust rests on
+(``reliability_basis``: ``monocular`` or ``triangulated``, with
+``reliability_note``; the ``basis`` and ``label`` columns of
+``angle_summary``): an angle one view cannot see is labelled "not reliable
+from one view"; triangulated inputs carry no monocular band. Poses the
+estimator marked implausible are excluded before any processing and
+counted (``implausible_frames``, ``excluded_implausible``).
 
 Reproducibility
 ---------------
@@ -58,6 +63,8 @@ from neuropose.analyzer.ik_source import IK_ANGLE_NAMES, ik_angles, load_ik_moti
 from neuropose.analyzer.kinematics import segment_stats, speed, summary_stats
 from neuropose.analyzer.load import TRIANGULATED, Trial, load_results, load_trial
 from neuropose.analyzer.reliability import (
+    BAND_SOURCE,
+    NOT_FROM_ONE_VIEW,
     Evidence,
     angle_reliability,
     evidence_from_predictions,
@@ -144,6 +151,22 @@ def _exclude(trial: Trial, evidence: Evidence | None) -> tuple[Trial, np.ndarray
     return replace(trial, poses=poses), bad
 
 
+_BASIS_NOTES = {
+    "monocular": f"one camera: each angle's verdict and band are the {BAND_SOURCE}; "
+    f"'{NOT_FROM_ONE_VIEW}' marks an angle whose movement one view cannot see",
+    "triangulated": "triangulated from calibrated views (world frame, mm): the monocular "
+    "reliability verdicts and error bands do not apply; see the triangulation's "
+    "reprojection errors and bone-length CV",
+}
+
+
+def _basis(trial: Trial, evidence: Evidence | None) -> str | None:
+    """What the angles' trust rests on: ``monocular``, ``triangulated``, or None (arrays)."""
+    if trial.video == TRIANGULATED:
+        return "triangulated"
+    return "monocular" if evidence is not None else None
+
+
 def analyze_trial(
     trial: Trial,
     cfg: AnalysisConfig,
@@ -204,6 +227,7 @@ def analyze_trial(
             )
             angles[c.name] = segment_angle(tr.joint(c.joints[0]), tr.joint(c.joints[1]), ref)
     reliability: dict[str, Any] = {}
+    basis = _basis(trial, evidence)
     for name, a in angles.items():
         a[implausible] = np.nan  # gap filling must not bring an implausible frame back
         stats = summary_stats(a)
@@ -213,15 +237,16 @@ def analyze_trial(
         if evidence is not None and supported(evidence.skeleton, name):
             rel = angle_reliability(evidence, name, compute_angle(raw_trial, name, up=up))
             reliability[name] = rel.summary()
-        verdict = (
-            {
-                "verdict": rel.verdict,
-                "expected_error_deg": rel.expected_error_deg,
-                "flagged_frames": rel.flagged,
-            }
-            if rel is not None
-            else {}
-        )
+        verdict: dict[str, Any] = {"basis": basis} if basis else {}
+        if rel is not None:
+            verdict.update(
+                verdict=rel.verdict,
+                label=rel.label,
+                expected_error_deg=rel.expected_error_deg,
+                flagged_frames=rel.flagged,
+            )
+        elif basis == "triangulated":
+            verdict.update(label="triangulated: no monocular error band")
         tables["angle_summary"].append(
             {
                 "input": label,
@@ -320,7 +345,13 @@ def analyze_trial(
         for side, vals in params["per_side"].items():
             flat.update({f"{side}_{k}": v for k, v in vals.items()})
         flat.update({f"si_{k}": v for k, v in params["symmetry_index_pct"].items()})
-        flat.update(stride_length_mm=params["stride_length_mm"], speed_mm_s=params["speed_mm_s"])
+        flat.update(
+            {
+                k: params[k]
+                for k in ("stride_length_mm", "step_width_mm", "speed_mm_s", "treadmill")
+            },
+            spatial_status=params["spatial_status"],
+        )
         tables["gait_summary"].append(flat)
     entry = {
         "trial": trial.describe(),
@@ -328,6 +359,8 @@ def analyze_trial(
         "angles": entry_angles,
         "implausible_frames": int(implausible.sum()),
         "reliability": reliability if evidence is not None else None,
+        "reliability_basis": basis,
+        "reliability_note": _BASIS_NOTES[basis] if basis else None,
         "speeds": entry_speeds,
         "segmentations": segs_out,
         "gait": gait_out,

@@ -94,7 +94,29 @@ def status(
     if job is not None:
         from neuropose.datadir import DataDir
 
+        _print_cameras(jobs[job])
         _print_quality(DataDir(settings.data_dir).job(job).output)
+
+
+def _print_cameras(entry: JobStatusEntry) -> None:
+    """A multi-view job's per-camera reprojection figures and warnings (from its status entry).
+
+    ``!`` marks a camera that a warning names.
+    """
+    from neuropose.multiview.summary import names_camera
+
+    if entry.cameras:
+        out_console.print("cameras (multi-view):", markup=False)
+    for c in entry.cameras:
+        flag = " !" if any(names_camera(w, c.camera) for w in entry.warnings) else ""
+        med = "n/a" if c.median_reprojection_px is None else f"{c.median_reprojection_px:.1f} px"
+        line = (
+            f"  {c.camera}{flag} ({c.video}): median reprojection {med}, swaps {c.swaps}, "
+            f"offset {c.offset_frames:+d}"
+        )
+        out_console.print(printable(line), markup=False, soft_wrap=True)
+    for w in entry.warnings:
+        out_console.print(printable(f"warning: {w}"), markup=False, soft_wrap=True)
 
 
 def _print_table(settings: Any, jobs: dict[str, Any]) -> None:

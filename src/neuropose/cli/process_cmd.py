@@ -40,7 +40,7 @@ from neuropose.logs import native_stderr
 if TYPE_CHECKING:
     from neuropose.config import Settings
     from neuropose.models.base import PoseModel
-    from neuropose.schemas import VideoPredictions
+    from neuropose.schemas import CameraIntrinsics, VideoPredictions
 
 __all__ = ["load_timed_model", "process"]
 
@@ -172,7 +172,12 @@ def process(
     ] = None,
     model: ModelOption = None,
     fov: Annotated[
-        float | None, typer.Option("--fov", help="Horizontal FOV on the larger side, degrees.")
+        float | None,
+        typer.Option(
+            "--fov",
+            help="Horizontal FOV on the larger side, degrees (wins over a focal length the "
+            "video declares).",
+        ),
     ] = None,
     camera: Annotated[
         Path | None, typer.Option("--camera", help="camera.json/TOML with fx, fy, cx, cy.")
@@ -255,13 +260,16 @@ def process(
     )
     if fov is not None:
         est.camera_file = None  # --fov wins over a camera_file from config/env
+        est.use_container_focal = False  # ... and over a focal length the container declares
 
-    def run(path: Path) -> VideoPredictions:
+    def run(path: Path, intrinsics: CameraIntrinsics | None = None) -> VideoPredictions:
         prog = None if st.quiet else _FileProgress(path.name, err_console.is_terminal)
         frames: int | None = None
         native_before = native_stderr.count()
         try:
-            vp = est.process_video(path, progress=prog.update if prog is not None else None)
+            vp = est.process_video(
+                path, progress=prog.update if prog is not None else None, intrinsics=intrinsics
+            )
             frames = vp.num_frames
             return vp
         finally:

@@ -58,6 +58,10 @@ def compute(
         str,
         typer.Option("--missing", help="Missing detections: propagate, hold or interpolate."),
     ] = "propagate",
+    max_gap: Annotated[
+        int | None,
+        typer.Option("--max-gap", help="With --missing interpolate: longest gap filled (frames)."),
+    ] = None,
 ) -> None:
     """Compute the signals of SPEC on one subject of RESULTS and write them to --output."""
     from neuropose import __version__
@@ -76,7 +80,7 @@ def compute(
     s = load_spec(spec)
     require(results, "signals compute", RESULTS_KINDS, RESULTS_EXPECTED)
     trial = load_trial(results, video=video, track_id=track)
-    graph = SignalGraph(s, trial.skeleton, missing=missing)
+    graph = SignalGraph(s, trial.skeleton, missing=missing, max_gap=max_gap)
     out = graph.run(trial.timestamps, trial.poses)
     prov = SignalsProvenance(
         spec=s.model_dump(mode="json"),
@@ -88,6 +92,7 @@ def compute(
         track_id=trial.track_id,
         skeleton=trial.skeleton.name,
         missing=missing,
+        max_gap=max_gap,
         non_causal=graph.non_causal,
         units=graph.units,
         neuropose_version=__version__,

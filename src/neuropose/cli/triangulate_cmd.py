@@ -21,7 +21,7 @@ from neuropose.errors import InputError, UsageError
 
 if TYPE_CHECKING:
     from neuropose.multiview.trial import TrialOptions
-    from neuropose.schemas import JobResults, VideoPredictions
+    from neuropose.schemas import CameraIntrinsics, JobResults, VideoPredictions
     from neuropose.schemas.rig import CameraRig
     from neuropose.schemas.triangulation import Triangulation
 
@@ -174,7 +174,7 @@ def process_trial(
     args: MultiViewArgs,
     inputs: Sequence[Path],
     output: Path | None,
-    run_view: Callable[[Path], VideoPredictions],
+    run_view: Callable[[Path, CameraIntrinsics], VideoPredictions],
 ) -> None:
     """``process --calibration``: validate pairing first, run each view, triangulate, write."""
     from neuropose.multiview.trial import triangulate_trial
@@ -185,9 +185,20 @@ def process_trial(
     rig = args.rig()
     cams = args.cameras([p.name for p in inputs], rig)
     opts = args.options()
-    views = [run_view(p) for p in inputs]
+    views = [run_view(p, _calibrated(rig, c, p)) for p, c in zip(inputs, cams, strict=True)]
     tri = triangulate_trial(views, rig, cameras=cams, options=opts)
     _write(views, tri, out, out.name.split(".")[0])
+
+
+def _calibrated(rig: CameraRig, camera: str, video: Path) -> CameraIntrinsics:
+    """The calibration's intrinsics of ``camera``, fitted to ``video`` (provenance, MeTRAbs)."""
+    from neuropose.estimator.camera import from_rig_camera
+    from neuropose.multiview.calibration import fit_camera_to_image
+    from neuropose.video.reader import probe_video
+
+    info = probe_video(video)
+    cam, _ = fit_camera_to_image(rig.camera(camera), info.width, info.height)
+    return from_rig_camera(cam, rig.source_name or "calibration")
 
 
 def _load_views(paths: Sequence[Path]) -> tuple[list[VideoPredictions], Triangulation | None, str]:

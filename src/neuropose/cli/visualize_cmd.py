@@ -9,12 +9,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from neuropose.cli.app import app, err_console, out_console, state
 from neuropose.cli.inputs import RESULTS_EXPECTED, RESULTS_KINDS, require
+
+if TYPE_CHECKING:
+    from neuropose.schemas.triangulation import Triangulation
 
 
 @contextlib.contextmanager
@@ -62,6 +65,13 @@ def visualize(
     ] = False,
     view3d: Annotated[bool, typer.Option("--3d", help="3D skeleton clip.")] = False,
     plots: Annotated[bool, typer.Option("--plots", help="Angle and confidence plots.")] = False,
+    reprojection: Annotated[
+        bool,
+        typer.Option(
+            "--reprojection",
+            help="Multi-view trials: per view, detected 2D vs the triangulated 3D reprojected.",
+        ),
+    ] = False,
     gait: Annotated[
         bool | None,
         typer.Option(
@@ -97,6 +107,7 @@ def visualize(
         frames=parse_frame_range(frames) if frames is not None else None,
         video=video,
         gait=gait,
+        reprojection=reprojection,
     )
     with _progress() as factory:
         res = visualize_results(results, out_dir=output, options=opts, progress_factory=factory)
@@ -106,9 +117,22 @@ def visualize(
         out_console.print(f"quality of {report.video}:", markup=False)
         for label, value in summarize_quality(report)[1:]:
             out_console.print(f"  {label}: {value}", markup=False)
+    if res.triangulation is not None:
+        print_camera_summary(res.triangulation)
     out_console.print(f"wrote {len(res.written)} files to {res.out_dir}:", markup=False)
     for p in res.written:
         out_console.print(f"  {p.name}", markup=False)
+
+
+def print_camera_summary(tri: Triangulation) -> None:
+    """Per-camera reprojection figures (one line each) and the triangulation's warnings."""
+    from neuropose.multiview.summary import summary_line, view_summaries
+
+    out_console.print("reprojection per camera:", markup=False)
+    for s in view_summaries(tri):
+        out_console.print(f"  {summary_line(s)}", markup=False, soft_wrap=True)
+    for w in tri.warnings:
+        out_console.print(f"warning: {w}", markup=False, soft_wrap=True)
 
 
 def render_job_again(data_dir: Path, job: str) -> None:

@@ -1,8 +1,13 @@
-"""Camera intrinsics of an input: a calibration file, or a field of view.
+"""Camera intrinsics of an input: a calibration, the container's focal length, or a FOV.
 
-:func:`load_camera_file` reads ``fx, fy, cx, cy[, distortion]`` in pixels of
-the upright frame; without a file the estimator uses
-:meth:`~neuropose.schemas.CameraIntrinsics.from_fov`.
+:func:`intrinsics_for` picks, in order: a calibration (a multi-camera job's
+rig camera, passed by the caller, or the ``camera_file`` that
+:func:`load_camera_file` reads: ``fx, fy, cx, cy[, distortion]`` in pixels of
+the upright frame); the 35 mm equivalent focal length the container or EXIF
+declares (:func:`from_focal_tag`); else the configured field of view
+(:meth:`~neuropose.schemas.CameraIntrinsics.from_fov`). The choice is recorded
+in ``CameraIntrinsics.source`` (provenance): the file name,
+``calibration:<file>:<camera>``, ``container:<tag>=<f35>mm`` or ``fov:<deg>``.
 """
 
 from __future__ import annotations
@@ -14,8 +19,106 @@ from typing import Any
 
 from neuropose.estimator.errors import CameraFileError
 from neuropose.schemas import CameraIntrinsics
+from neuropose.schemas.rig import RigCamera
+from neuropose.video.reader import VideoInfo
+from neuropose.video.tags import focal_px_from_35mm
 
-__all__ = ["load_camera_file"]
+__all__ = ["from_focal_tag", "from_rig_camera", "intrinsics_for", "load_camera_file"]
+
+
+def from_rig_camera(cam: RigCamera, calibration_file: str) -> CameraIntrinsics:
+    """The intrinsics of one calibrated camera (``K`` and distortion), for its video.
+
+    ``cam`` must already fit the video's upright size
+    (:func:`neuropose.multiview.calibration.fit_camera_to_image`). The source
+    reads ``calibration:<file>:<camera>``.
+
+    Examples
+    --------
+    >>> cam = RigCamera(name="cam01", width=1080, height=1920,
+    ...     matrix=((1681, 0, 533), (0, 1680, 948), (0, 0, 1)),
+    ...     rotation=((1, 0, 0), (0, 1, 0), (0, 0, 1)), translation_mm=(0, 0, 0))
+    >>> k = from_rig_camera(cam, "Calib.qca.txt")
+    >>> k.fx, k.cy, k.source
+    (1681.0, 948.0, 'calibration:Calib.qca.txt:cam01')
+    """
+    k = cam.K
+    return CameraIntrinsics(
+        fx=float(k[0, 0]),
+        fy=float(k[1, 1]),
+        cx=float(k[0, 2]),
+        cy=float(k[1, 2]),
+        distortion=tuple(cam.distortion),
+        source=f"calibration:{calibration_file}:{cam.name}",
+    )
+
+
+def from_focal_tag(info: VideoInfo) -> CameraIntrinsics | None:
+    """Centred pinhole intrinsics from the focal length ``info`` declares, or None.
+
+    ``fx = fy = f35 · hypot(w, h) / hypot(36, 24)`` pixels of the upright frame
+    (:func:`neuropose.video.tags.focal_px_from_35mm`), principal point at the
+    centre, no distortion.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from neuropose.video.tags import FocalTag
+    >>> info = VideoInfo(Path("v.mov"), False, 1080, 1920, 90, "hvc1", 10, 30.0, 1,
+    ...                  FocalTag(26.0, "com.apple.quicktime.camera.focal_length.35mm_equivalent"))
+    >>> k = from_focal_tag(info)
+    >>> round(k.fx, 1), k.cx, k.source
+    (1323.8, 540.0, 'container:com.apple.quicktime.camera.focal_length.35mm_equivalent=26mm')
+    """
+    if info.focal is None:
+        return None
+    f = focal_px_from_35mm(info.focal.focal_35mm, info.width, info.height)
+    where = "exif" if info.is_image else "container"
+    return CameraIntrinsics(
+        fx=f,
+        fy=f,
+        cx=info.width / 2,
+        cy=info.height / 2,
+        source=f"{where}:{info.focal.tag}={info.focal.focal_35mm:g}mm",
+    )
+
+
+def intrinsics_for(
+    info: VideoInfo,
+    *,
+    fov_degrees: float,
+    camera_file: str | Path | None = None,
+    calibration: CameraIntrinsics | None = None,
+    use_container: bool = True,
+) -> CameraIntrinsics:
+    """The intrinsics of one input, by priority (see the module docstring).
+
+    Parameters
+    ----------
+    info : VideoInfo
+        The probed input (size of the upright frame, declared focal length).
+    fov_degrees : float
+        Field of view across the larger side when nothing better is known.
+    camera_file : path, optional
+        A calibration file (:func:`load_camera_file`).
+    calibration : CameraIntrinsics, optional
+        Intrinsics from the job's calibration; wins over everything.
+    use_container : bool
+        False when the user chose the field of view explicitly (``--fov``).
+
+    Raises
+    ------
+    CameraFileError
+        ``camera_file`` is missing or invalid.
+    """
+    if calibration is not None:
+        return calibration
+    if camera_file is not None:
+        return load_camera_file(camera_file)
+    tagged = from_focal_tag(info) if use_container else None
+    if tagged is not None:
+        return tagged
+    return CameraIntrinsics.from_fov(info.width, info.height, fov_degrees)
 
 
 def load_camera_file(path: str | Path) -> CameraIntrinsics:

@@ -72,7 +72,7 @@ from typing import Any
 import numpy as np
 
 from neuropose.config import Settings
-from neuropose.estimator.camera import load_camera_file
+from neuropose.estimator.camera import intrinsics_for
 from neuropose.estimator.collect import CheckpointCallback, Collector, ProgressCallback
 from neuropose.estimator.errors import CheckpointMismatchError, EstimationInterrupted
 from neuropose.estimator.metrics import ResourceMeter, StageClock, build_metrics
@@ -211,6 +211,8 @@ class Estimator:
         self.fov_degrees = float(fov_degrees if fov_degrees is not None else s.fov_degrees)
         cam = camera_file if camera_file is not None else s.camera_file
         self.camera_file = Path(cam) if cam is not None else None
+        #: Use a focal length the container declares before ``fov_degrees`` (False: --fov given).
+        self.use_container_focal = True
         self.sequential = sequential
         self.allow_short_read = allow_short_read
         self.decode_threads = decode_threads
@@ -258,11 +260,13 @@ class Estimator:
         }
 
     def _intrinsics(self, info: VideoInfo, override: CameraIntrinsics | None) -> CameraIntrinsics:
-        if override is not None:
-            return override
-        if self.camera_file is not None:
-            return load_camera_file(self.camera_file)
-        return CameraIntrinsics.from_fov(info.width, info.height, self.fov_degrees)
+        return intrinsics_for(
+            info,
+            fov_degrees=self.fov_degrees,
+            camera_file=self.camera_file,
+            calibration=override,
+            use_container=self.use_container_focal,
+        )
 
     # --------------------------------------------------------------- public API
     def process_video(
@@ -296,7 +300,8 @@ class Estimator:
         resume : VideoCheckpoint, optional
             Continue from this checkpoint (same file, model and options).
         intrinsics : CameraIntrinsics, optional
-            Overrides ``camera_file`` / ``fov_degrees``.
+            A calibration's intrinsics; overrides ``camera_file``, the container's
+            focal length and ``fov_degrees`` (:func:`~neuropose.estimator.camera.intrinsics_for`).
 
         Returns
         -------

@@ -7,7 +7,13 @@ light until a job is rendered.)
 What it makes is ``neuropose visualize`` with every output (overlay video, or
 the skeleton-only video when the original is gone; 3D view; angle and
 confidence plots; quality report; preview) into ``out/<job>/visualize/``,
-the folder the dashboard's job page shows.
+the folder the dashboard's job page shows. A multi-view job (results with a
+``triangulation``) also gets, per view, ``<stem>.reprojection.mp4/.png``
+(the model's 2D keypoints vs the triangulated 3D reprojected into that
+camera, :mod:`neuropose.visualize.reprojection`) and ``world3d.mp4/.png``
+(the subject in the calibration's world frame with the floor and the
+cameras, :class:`neuropose.visualize.view3d.WorldView`); the job page lists
+them in its *Cameras* card.
 
 Guarantees
 ----------

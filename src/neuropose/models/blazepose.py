@@ -63,6 +63,7 @@ _PIP_TIMEOUT_S = 900.0
 OPTION_TYPES: dict[str, type] = {
     "tracking": bool,
     "heatmap_refinement": bool,
+    "heatmap_kernel": int,
     "detector_threshold": float,
     "presence_threshold": float,
     "redetect_every": int,

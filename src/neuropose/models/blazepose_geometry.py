@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ __all__ = [
     "letterbox",
     "refine_from_heatmap",
     "ssd_anchors",
+    "warp_rect",
     "weighted_nms",
 ]
 
@@ -111,9 +113,16 @@ def decode_detections(
 
 
 def refine_from_heatmap(
-    xy: np.ndarray, heatmap: np.ndarray, kernel_size: int = 7, min_confidence: float = 0.5
+    xy: np.ndarray, heatmap: np.ndarray, kernel_size: int = 9, min_confidence: float = 0.5
 ) -> np.ndarray:
     """Refine normalised crop coordinates with the landmark model's heatmaps.
+
+    MediaPipe's ``RefineLandmarksFromHeatmapCalculator``, edge cases
+    included: the window is centred on cell ``trunc(x·W), trunc(y·H)``
+    (truncation toward zero, so ``-1/W < x < 0`` still uses column 0), a
+    landmark is left alone when its column is outside the map or its row is
+    negative, and cells outside the map are dropped from the window (a row
+    just below the map still refines from the rows that remain).
 
     Parameters
     ----------
@@ -122,7 +131,9 @@ def refine_from_heatmap(
     heatmap : ndarray, shape (Hh, Wh, L)
         Heatmap logits, one channel per landmark.
     kernel_size : int
-        Side of the square window around each landmark's heatmap cell.
+        Side of the square window around each landmark's heatmap cell: 9
+        is what MediaPipe 0.10.21's Python ``solutions.pose`` runs (its
+        graph asks for 7, see :class:`~neuropose.models.blazepose_pipeline.BlazePoseModel`).
     min_confidence : float
         A landmark moves only if the window's largest sigmoid value reaches this.
 
@@ -130,22 +141,30 @@ def refine_from_heatmap(
     -------
     ndarray, shape (L, 2)
         Each refined landmark is the sigmoid-weighted mean cell index of its
-        window divided by the heatmap size; others are unchanged.
+        window divided by the heatmap size; others (and NaN) are unchanged.
+
+    Examples
+    --------
+    >>> heat = np.full((64, 64, 1), -20.0)
+    >>> heat[10, 20, 0] = 20.0
+    >>> (refine_from_heatmap(np.array([[0.30, 0.17]]), heat) * 64).round(3)
+    array([[20., 10.]])
     """
     hh, wh, n = heatmap.shape
     out = np.array(xy, dtype=np.float64, copy=True)
     m = min(n, len(out))
     off = (kernel_size - 1) // 2
-    with np.errstate(invalid="ignore"):  # NaN coordinates are simply left unchanged
-        x, y = out[:m, 0], out[:m, 1]
-        valid = (x >= 0) & (y >= 0) & (x * wh < wh) & (y * hh < hh)
-    idx = np.nonzero(valid)[0]
+    x, y = out[:m, 0], out[:m, 1]
+    finite = np.isfinite(x) & np.isfinite(y)
+    col = np.trunc(np.clip(np.where(finite, x, -1.0) * wh, -1e6, 1e6)).astype(np.int64)
+    row = np.trunc(np.clip(np.where(finite, y, -1.0) * hh, -1e6, 1e6)).astype(np.int64)
+    idx = np.nonzero(finite & (col >= 0) & (col < wh) & (row >= 0))[0]
     if idx.size == 0:
         return out
     # All windows at once: (V, k) row and column indices, cells outside the map weigh 0.
     d = np.arange(-off, off + 1)
-    rows = (y[idx] * hh).astype(np.int64)[:, None] + d
-    cols = (x[idx] * wh).astype(np.int64)[:, None] + d
+    rows = row[idx][:, None] + d
+    cols = col[idx][:, None] + d
     inside = ((rows >= 0) & (rows < hh))[:, :, None] & ((cols >= 0) & (cols < wh))[:, None, :]
     r_in, c_in = np.clip(rows, 0, hh - 1), np.clip(cols, 0, wh - 1)
     logits = heatmap[r_in[:, :, None], c_in[:, None, :], idx[:, None, None]].astype(np.float64)
@@ -219,15 +238,111 @@ class Roi:
         return np.hstack([rot, t[:, None]])
 
 
+_TAB_BITS = 5  # OpenCV INTER_BITS: source coordinates in 1/32 pixel
+_TAB = 1 << _TAB_BITS
+
+
+@functools.lru_cache(maxsize=4)
+def _grid(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Output rows (n, 1), column block starts and offsets (1, n): OpenCV walks 64-column blocks."""
+    xs = np.arange(n, dtype=np.float64)[None, :]
+    block = float(min(32 * 32 // min(16, n), n))
+    xb = np.floor(xs / block) * block
+    ys, x1 = xs.T.copy(), xs - xb
+    for a in (ys, xb, x1):
+        a.flags.writeable = False
+    return ys, xb, x1
+
+
+def _box_points(
+    cx: np.float32, cy: np.float32, w: np.float32, h: np.float32, rotation: float
+) -> np.ndarray:
+    """Corners of a rotated rect in float32, as OpenCV's ``RotatedRect::points``."""
+    f = np.float32
+    angle = f(float(f(rotation) * f(180.0)) / math.pi)  # float * 180.f / M_PI (double)
+    rad = float(angle) * math.pi / 180.0
+    b, a = f(math.cos(rad)) * f(0.5), f(math.sin(rad)) * f(0.5)
+    cx_, cy_, w_, h_ = f(cx), f(cy), f(w), f(h)
+    p0 = (cx_ - a * h_ - b * w_, cy_ + b * h_ - a * w_)
+    p1 = (cx_ + a * h_ - b * w_, cy_ - b * h_ - a * w_)
+    p2 = (f(2) * cx_ - p0[0], f(2) * cy_ - p0[1])
+    p3 = (f(2) * cx_ - p1[0], f(2) * cy_ - p1[1])
+    return np.array([p0, p1, p2, p3], np.float32)
+
+
+def warp_rect(
+    frame: np.ndarray,
+    centre: tuple[float, float],
+    size: tuple[float, float],
+    rotation: float,
+    out_size: int,
+    *,
+    zero_border: bool,
+) -> np.ndarray:
+    """Crop a rotated rect of ``frame`` to ``out_size``² exactly as MediaPipe 0.10.21 does.
+
+    MediaPipe's ``ImageToTensorCalculator`` (OpenCV converter) maps the
+    rect's corners (``cv::boxPoints``, float32) onto the output's corners
+    with ``cv::getPerspectiveTransform`` and samples with
+    ``cv::warpPerspective`` (bilinear, source coordinates rounded to 1/32
+    pixel, 15-bit fixed-point weights) from the OpenCV built into its wheel.
+    Recent OpenCV releases sample differently (about 3 % of the values of a
+    256² crop differ by 1–3 levels, which moves landmarks by ~0.1 px), so
+    the sampling is reproduced here in NumPy. ``zero_border`` pads with
+    black (the detector), otherwise edge pixels are replicated (landmarks).
+
+    Examples
+    --------
+    >>> img = np.arange(16, dtype=np.uint8).reshape(4, 4, 1).repeat(3, axis=2)
+    >>> warp_rect(img, (2.0, 2.0), (4.0, 4.0), 0.0, 4, zero_border=True)[..., 0]
+    array([[ 0,  1,  2,  3],
+           [ 4,  5,  6,  7],
+           [ 8,  9, 10, 11],
+           [12, 13, 14, 15]], dtype=uint8)
+    """
+    h, w = frame.shape[:2]
+    # MediaPipe holds the rect normalised to the image in float32 and scales it back.
+    f = np.float32
+    cx, cy = f(f(centre[0] / w) * f(w)), f(f(centre[1] / h) * f(h))
+    rw, rh = f(f(size[0] / w) * f(w)), f(f(size[1] / h) * f(h))
+    src = _box_points(cx, cy, rw, rh, rotation)
+    n = float(out_size)
+    dst = np.array([[0.0, n], [0.0, 0.0], [n, 0.0], [n, n]], np.float32)
+    m = cv2.getPerspectiveTransform(src, dst)  # the same LU solve as MediaPipe's OpenCV
+    inv = cv2.invert(m, flags=cv2.DECOMP_LU)[1].reshape(-1)
+    ys, xb, x1 = _grid(out_size)
+    # Same operation order as OpenCV, so the doubles (and their rounding) are the same.
+    wd = inv[6] * xb + inv[7] * ys + inv[8] + inv[6] * x1
+    wd = np.divide(_TAB, wd, out=np.zeros_like(wd), where=wd != 0)
+    big = float(2**31 - 1)
+    fx = np.clip((inv[0] * xb + inv[1] * ys + inv[2] + inv[0] * x1) * wd, -big, big)
+    fy = np.clip((inv[3] * xb + inv[4] * ys + inv[5] + inv[3] * x1) * wd, -big, big)
+    qx, qy = np.rint(fx).astype(np.int64), np.rint(fy).astype(np.int64)
+    # OpenCV's own intermediate maps: whole pixels (int16) + the 1/32 fraction index.
+    lim = np.iinfo(np.int16)
+    whole = np.empty((out_size, out_size, 2), np.int16)
+    whole[..., 0] = np.clip(qx >> _TAB_BITS, lim.min, lim.max)
+    whole[..., 1] = np.clip(qy >> _TAB_BITS, lim.min, lim.max)
+    frac = ((qy & (_TAB - 1)) * _TAB + (qx & (_TAB - 1))).astype(np.uint16)
+    return cv2.remap(
+        frame,
+        whole,
+        frac,
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT if zero_border else cv2.BORDER_REPLICATE,
+        borderValue=(0, 0, 0),
+    )
+
+
 def letterbox(frame: np.ndarray, size: int) -> tuple[np.ndarray, float, float, float]:
     """Letterbox ``frame`` into ``size``² as MediaPipe 0.10.21's ``ImageToTensorCalculator``.
 
     The square of side ``max(h, w)`` centred on the frame is mapped onto the
-    output by one bilinear affine warp (no anti-aliasing), its corners onto
-    the output's corners (output pixel ``i`` samples source ``x0 + i·S/size``),
-    with black outside the frame. Returns the image, the scale
-    (output/source pixels) and the padding ``pad_x, pad_y`` in output pixels,
-    so that ``source = (output - pad) / scale``.
+    output by one bilinear warp without anti-aliasing (:func:`warp_rect`),
+    its corners onto the output's corners (output pixel ``i`` samples source
+    ``x0 + i·S/size``), with black outside the frame. Returns the image, the
+    scale (output/source pixels) and the padding ``pad_x, pad_y`` in output
+    pixels, so that ``source = (output - pad) / scale``.
 
     Examples
     --------
@@ -240,15 +355,6 @@ def letterbox(frame: np.ndarray, size: int) -> tuple[np.ndarray, float, float, f
     h, w = frame.shape[:2]
     side = float(max(h, w))
     x0, y0 = (w - side) / 2.0, (h - side) / 2.0
-    k = side / size
-    m = np.array([[k, 0.0, x0], [0.0, k, y0]])
-    out = cv2.warpAffine(
-        frame,
-        m,
-        (size, size),
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=(0, 0, 0),
-    )
+    out = warp_rect(frame, (w / 2.0, h / 2.0), (side, side), 0.0, size, zero_border=True)
     scale = size / side
     return out, scale, -x0 * scale + 0.0, -y0 * scale + 0.0

@@ -24,13 +24,15 @@ Pipeline per frame
    2 × |keypoint 1 − keypoint 0| in pixels, × 1.25, square; rotation =
    90° − atan2(−(y₁ − y₀), x₁ − x₀) so the body axis points up in the crop.
 3. **Landmarks**: the rotated square ROI is warped (bilinear, edge
-   replicate) to 256×256 in [0, 1]. The model returns 39 landmarks × (x, y,
+   replicate, MediaPipe's exact sampling: :func:`warp_rect`) to 256×256 in
+   [0, 1]. The model returns 39 landmarks × (x, y,
    z, visibility, presence) in crop pixels, 39 world landmarks × (x, y, z) in
    metres, 39 heatmaps (64×64) and a pose-presence score. The person is kept
    when presence ≥ 0.5. Each 2D landmark is refined to the sigmoid-weighted
-   centre of its heatmap in a 7×7 window around it when that window's peak
-   confidence is ≥ 0.5 (:func:`refine_from_heatmap`). Landmarks are mapped
-   back to image pixels through the inverse ROI transform; world landmarks
+   centre of its heatmap in a 9×9 window around it when that window's peak
+   confidence is ≥ 0.5 (:func:`refine_from_heatmap`; 9 is what MediaPipe
+   0.10.21's Python ``solutions.pose`` runs, see ``heatmap_kernel``).
+   Landmarks are mapped back to image pixels through the inverse ROI transform; world landmarks
    are rotated by the ROI rotation so their x/y axes are the image's.
 4. **Tracking**: the next frame's ROI is built from landmarks 33 (body
    centre) and 34 (scale/rotation point) exactly as in step 2, so the
@@ -39,10 +41,12 @@ Pipeline per frame
    first smoothed per tracked person by a one-euro filter
    (:class:`neuropose.smoothing.OneEuroFilter`: ``min_cutoff`` 0.01 Hz,
    ``beta`` 10, derivative cut-off 1 Hz, speed divided by the object scale
-   ``(|dx| + |dy|) / 2`` of the two points in pixels) on a clock of
+   ``2·|aux₁ − aux₀|`` in pixels: the side of the unexpanded square through
+   the two points, MediaPipe's ``OBJECT_SCALE_ROI``) on a clock of
    ``roi_filter_rate_hz`` (30: MediaPipe's ``solutions`` API simulates 30 fps
-   whatever the video). The filter restarts when the person is lost. If every tracked ROI
-   is lost, the detector runs again *on the same frame*.
+   whatever the video, in whole microseconds). The filter restarts when the
+   person is lost. If every tracked ROI is lost, the detector runs again *on
+   the same frame*.
 
 Outputs (per person; see :mod:`neuropose.models.base`)
 ------------------------------------------------------
@@ -67,7 +71,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from neuropose.models.base import FrameDetections
@@ -80,10 +83,11 @@ from neuropose.models.blazepose_geometry import (
     letterbox,
     refine_from_heatmap,
     ssd_anchors,
+    warp_rect,
     weighted_nms,
 )
 from neuropose.models.cache import combined_digest, sha256_file
-from neuropose.models.errors import CorruptModelError, ModelLoadError
+from neuropose.models.errors import CorruptModelError, InvalidModelOptionError, ModelLoadError
 from neuropose.schemas import CameraIntrinsics
 from neuropose.schemas.checkpoint import BlazePoseState, OneEuroState, RoiTrackState
 from neuropose.skeletons import BLAZEPOSE_33
@@ -142,8 +146,11 @@ class _AuxFilter:
         return Roi(st.cx, st.cy, st.size, st.rotation), f
 
     def __call__(self, aux: np.ndarray) -> np.ndarray:
-        scale = (abs(aux[1, 0] - aux[0, 0]) + abs(aux[1, 1] - aux[0, 1])) / 2
-        t = self._frames / self._rate
+        # MediaPipe scales speeds by 1 / the object scale of its OBJECT_SCALE_ROI:
+        # the unexpanded square through the two points, side 2·|aux1 - aux0|.
+        scale = 2.0 * math.hypot(aux[1, 0] - aux[0, 0], aux[1, 1] - aux[0, 1])
+        # Its simulated clock ticks in whole microseconds (33,333 µs at 30 fps).
+        t = self._frames * round(1e6 / self._rate) * 1e-6
         self._frames += 1
         if scale < 1e-6:  # MediaPipe's min_allowed_object_scale: pass through
             return aux
@@ -187,8 +194,17 @@ class BlazePoseModel:
         While fewer than ``max_persons`` are tracked (and at least one is),
         run the detector every this many frames to pick up newcomers.
     heatmap_refinement : bool
-        Refine 2D landmarks with the model's heatmaps (7×7 window, as
-        MediaPipe does); default on.
+        Refine 2D landmarks with the model's heatmaps; default on.
+    heatmap_kernel : int
+        Side of the refinement window in heatmap cells (64×64 map, one cell
+        = 4 crop pixels). MediaPipe's graph
+        (``tensors_to_pose_landmarks_and_segmentation``) asks for 7, but its
+        Python ``solutions.pose`` runs the calculator's default 9: the
+        expanded graph passes through Python protobuf, which does not know
+        that calculator's options (its ``_pb2`` module is not imported) and
+        they are lost. 9 (default) matches ``mp.solutions.pose`` to
+        1e-4 px on identical tensors; 7 matches the graph as written
+        (C++ / a graph that imports the options module).
     """
 
     skeleton = BLAZEPOSE_33
@@ -210,8 +226,14 @@ class BlazePoseModel:
         redetect_every: int = 15,
         num_threads: int = 1,
         heatmap_refinement: bool = True,
+        heatmap_kernel: int = 9,
         roi_filter_rate_hz: float = 30.0,
     ) -> None:
+        if heatmap_kernel < 1 or heatmap_kernel % 2 == 0:
+            raise InvalidModelOptionError(
+                f"{name}: option heatmap_kernel={heatmap_kernel} must be an odd number >= 1",
+                hint="use 9 (MediaPipe's Python solutions.pose) or 7 (MediaPipe's graph)",
+            )
         self.name = name
         self.weights_sha256 = weights_sha256
         self.max_persons = max_persons
@@ -221,6 +243,7 @@ class BlazePoseModel:
         self.nms_iou = nms_iou
         self.redetect_every = redetect_every
         self.heatmap_refinement = heatmap_refinement
+        self.heatmap_kernel = heatmap_kernel
         self.roi_filter_rate_hz = roi_filter_rate_hz
         self._filters: dict[int, _AuxFilter] = {}
         self._detector = detector
@@ -242,6 +265,7 @@ class BlazePoseModel:
             "roi_expansion": 1.25,
             "redetect_every": redetect_every,
             "heatmap_refinement": heatmap_refinement,
+            "heatmap_kernel": heatmap_kernel,
             "roi_filter": "one_euro min_cutoff 0.01 beta 10 d_cutoff 1",
             "roi_filter_rate_hz": roi_filter_rate_hz,
             "num_threads": num_threads,
@@ -397,12 +421,13 @@ class BlazePoseModel:
         """Run the landmark model on ``roi`` of ``frame``."""
         self.landmark_calls += 1
         m = roi.crop_to_image(LANDMARK_SIZE)
-        crop = cv2.warpAffine(
+        crop = warp_rect(
             frame,
-            m,
-            (LANDMARK_SIZE, LANDMARK_SIZE),
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_REPLICATE,
+            (roi.cx, roi.cy),
+            (roi.size, roi.size),
+            roi.rotation,
+            LANDMARK_SIZE,
+            zero_border=False,
         )
         x = crop.astype(np.float32)[None] / 255.0
         outs = self._landmarker.run(x)
@@ -412,7 +437,8 @@ class BlazePoseModel:
         crop_xy = raw[:, :2]
         if self.heatmap_refinement and self._heatmap_index is not None:
             heat = np.asarray(outs[self._heatmap_index])[0]
-            crop_xy = refine_from_heatmap(crop_xy / LANDMARK_SIZE, heat) * LANDMARK_SIZE
+            crop_xy = refine_from_heatmap(crop_xy / LANDMARK_SIZE, heat, self.heatmap_kernel)
+            crop_xy = crop_xy * LANDMARK_SIZE
         xy = crop_xy @ m[:, :2].T + m[:, 2]
         z = raw[:, 2] * roi.size / LANDMARK_SIZE
         vis = 1.0 / (1.0 + np.exp(-np.clip(raw[:, 3], -100, 100)))

@@ -8,15 +8,32 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from neuropose.monitor.jobfiles import JobFiles
 from neuropose.monitor.render import esc
+from neuropose.multiview.summary import (
+    SUMMARY_HEADERS,
+    ViewSummary,
+    names_camera,
+    summary_row,
+    view_summaries,
+)
 from neuropose.quality import render_quality_fragment
-from neuropose.schemas import VideoPredictions
+from neuropose.schemas import JobStatusEntry, VideoPredictions
 from neuropose.timefmt import format_time
 
-__all__ = ["Abbrev", "fmt_num", "kv_table", "quality_column", "technical_columns"]
+__all__ = [
+    "Abbrev",
+    "camera_rows",
+    "cameras_section",
+    "fmt_num",
+    "kv_table",
+    "quality_column",
+    "technical_columns",
+]
 
 
 class Abbrev(str):
@@ -154,3 +171,110 @@ def quality_column(files: JobFiles, video: str) -> str:
     else:
         return ""
     return f'<div class="col"><h3>Quality control</h3>{inner}</div>'
+
+
+def camera_rows(files: JobFiles, entry: JobStatusEntry) -> tuple[list[ViewSummary], bool]:
+    """Per-camera figures of a multi-view job: from ``results.json`` when it has a
+    triangulation (every column), else from the status entry (median, swaps, offset).
+
+    Returns the rows and whether they are the full ones.
+    """
+    tri = files.results.triangulation if files.results is not None else None
+    if tri is not None:
+        return view_summaries(tri), True
+    rows = []
+    for c in entry.cameras:
+        suspect = any(names_camera(w, c.camera) for w in entry.warnings)
+        rows.append(
+            ViewSummary(
+                camera=c.camera,
+                video=c.video,
+                median_px=c.median_reprojection_px,
+                p95_px=None,
+                swaps=c.swaps,
+                frames_used=0,
+                frames=0,
+                inlier_rate=None,
+                offset_frames=c.offset_frames,
+                offset_source="",
+                suspect=suspect,
+            )
+        )
+    return rows, False
+
+
+def cameras_section(
+    files: JobFiles, entry: JobStatusEntry, visual_url: Callable[[str], str]
+) -> str:
+    """The multi-view card: warnings, the per-camera reprojection table, each view's
+    reprojection check and the world-frame 3D view (empty for a single-view job).
+
+    ``visual_url(name)`` is the URL of ``out/<job>/visualize/<name>``.
+    """
+    rows, full = camera_rows(files, entry)
+    tri = files.results.triangulation if files.results is not None else None
+    warnings = tri.warnings if tri is not None else entry.warnings
+    if not rows and not warnings:
+        return ""
+    notes = "".join(
+        f'<div class="notice notice-warn camera-warning">{esc(w)}</div>' for w in warnings
+    )
+    headers = SUMMARY_HEADERS if full else ("camera", "video", "median px", "swaps", "offset")
+    body = ""
+    for s in rows:
+        row = summary_row(s)
+        cells = row if full else (row[0], row[1], row[2], row[4], f"{s.offset_frames:+d}")
+        flag = ' <span class="badge badge-failed">flagged</span>' if s.suspect else ""
+        tds = f"<td>{esc(cells[0])}{flag}</td><td>{esc(cells[1])}</td>" + "".join(
+            f'<td class="num" data-col="{esc(h)}">{esc(c)}</td>'
+            for h, c in zip(headers[2:], cells[2:], strict=True)
+        )
+        suspect = ' data-suspect="1"' if s.suspect else ""
+        body += f'<tr data-camera="{esc(s.camera)}"{suspect}>{tds}</tr>'
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    table = (
+        f'<table class="grid" id="cameras"><thead><tr>{head}</tr></thead><tbody>{body}'
+        "</tbody></table>"
+    )
+    cv = ""
+    if tri is not None and tri.bone_length_cv:
+        cv = "bone-length CV: " + ", ".join(
+            f"{k.replace('_', ' ')} {100 * v:.1f} %"
+            for k, v in tri.bone_length_cv.items()
+            if v is not None
+        )
+        cv = f'<p class="sub" id="bone-cv">{esc(cv)}</p>'
+    present = {d.path.split("/", 1)[1] for d in files.downloads if d.group == "visuals"}
+    figs = ""
+    for s in rows:
+        stem = Path(s.video).stem
+        mp4, png = f"{stem}.reprojection.mp4", f"{stem}.reprojection.png"
+        if mp4 not in present:
+            continue
+        poster = f' poster="{esc(visual_url(png))}"' if png in present else ""
+        figs += (
+            f'<figure class="reprojection" data-camera="{esc(s.camera)}"><video controls '
+            f'preload="metadata" playsinline src="{esc(visual_url(mp4))}"{poster}></video>'
+            f"<figcaption>{esc(s.camera)} ({esc(s.video)}): detected 2D (discs) vs 3D "
+            "reprojected (rings), green 0 … red ≥ gate</figcaption></figure>"
+        )
+    world = ""
+    if "world3d.mp4" in present:
+        poster = f' poster="{esc(visual_url("world3d.png"))}"' if "world3d.png" in present else ""
+        world = (
+            f'<figure class="world3d"><video controls preload="metadata" playsinline '
+            f'src="{esc(visual_url("world3d.mp4"))}"{poster}></video><figcaption>Triangulated '
+            "subject in the world frame (mm), floor and cameras</figcaption></figure>"
+        )
+    lead = (
+        "Reprojection error per camera: distance in that video between the model's 2D "
+        "keypoints and the triangulated 3D point projected into the camera. A camera far "
+        "above the others (or flagged) has a wrong calibration or video pairing."
+    )
+    return (
+        '<section class="card cameras" id="multiview"><h2>Cameras (multi-view trial)</h2>'
+        f'<p class="sub">{esc(lead)}</p>{notes}{table}{cv}'
+        + (f'<div class="review">{figs}</div>' if figs else "")
+        + (f'<div class="review">{world}</div>' if world else "")
+        + "</section>"
+    )

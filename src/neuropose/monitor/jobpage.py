@@ -29,7 +29,13 @@ import shlex
 from typing import Any
 from urllib.parse import quote
 
-from neuropose.monitor.details import kv_table, quality_column, technical_columns
+from neuropose.monitor.details import (
+    camera_rows,
+    cameras_section,
+    kv_table,
+    quality_column,
+    technical_columns,
+)
 from neuropose.monitor.jobfiles import Download, JobFiles, VideoVisuals
 from neuropose.monitor.render import (
     badge_html,
@@ -63,14 +69,18 @@ _GROUP_TITLES = {
 }
 
 
-def job_verdict(files: JobFiles, state: JobState) -> Verdict | None:
-    """The verdict of a job from its videos' quality reports.
+def job_verdict(files: JobFiles, state: JobState, warnings: tuple[str, ...] = ()) -> Verdict | None:
+    """The verdict of a job from its videos' quality reports (and a multi-view trial's warnings).
 
     ``None`` (no verdict shown) while the job is not completed and no report
     exists yet. A completed job without reports, or with an unreadable
-    report, is ``not assessed`` / ``caution`` with the reason.
+    report, is ``not assessed`` / ``caution`` with the reason. Each
+    triangulation warning (a camera whose calibration looks wrong, an
+    unidentifiable offset) makes the trial at least ``caution``.
     """
     items = [(v, quality_verdict(r)) for v, r in files.quality.items()]
+    if warnings:
+        items.append(("triangulation", Verdict("caution", tuple(warnings))))
     unread = [
         v for v in files.videos if v in files.quality_errors or v in files.quality_unrecognised
     ]
@@ -249,10 +259,12 @@ def _summary(
     )
 
 
-def _progress_and_history(entry: JobStatusEntry, job: dict[str, Any]) -> str:
+def _progress_and_history(entry: JobStatusEntry, job: dict[str, Any], files: JobFiles) -> str:
+    cams = {s.video: s.camera for s in camera_rows(files, entry)[0]}
+    cam_cell = (lambda v: f"<td>{esc(cams.get(v, '–'))}</td>") if cams else (lambda v: "")
     vrows = "".join(
         f'<tr data-video="{esc(v["name"])}" data-state="{esc(v["state"])}">'
-        f"<td>{esc(v['name'])}</td>"
+        f"<td>{esc(v['name'])}</td>{cam_cell(v['name'])}"
         f'<td>{badge_html(v["state"])}</td><td class="c-progress">'
         f'<progress max="100" value="{v["percent"] or 0:.2f}" data-f="bar"></progress>'
         f'<span class="pct" data-f="percent">{esc(v["display"]["percent"])}</span></td>'
@@ -261,7 +273,8 @@ def _progress_and_history(entry: JobStatusEntry, job: dict[str, Any]) -> str:
     )
     videos = (
         '<section class="card"><h2>Videos</h2><table class="grid" id="videos"><thead><tr>'
-        "<th>video</th><th>state</th><th>progress</th><th>frames</th></tr></thead>"
+        f"<th>video</th>{'<th>camera</th>' if cams else ''}<th>state</th><th>progress</th>"
+        "<th>frames</th></tr></thead>"
         f"<tbody>{vrows}</tbody></table></section>"
         if vrows
         else ""
@@ -310,6 +323,9 @@ def render_job_page(
     sections = "".join(
         _video_section(files, i, v, name, token_query) for i, v in enumerate(files.videos)
     )
+    tri = files.results.triangulation if files.results is not None else None
+    warnings = tri.warnings if tri is not None else entry.warnings
+    vis_url = lambda f: _file_url(name, f"visualize/{f}", token_query)  # noqa: E731
     if files.results_error:
         sections = (
             '<div class="notice notice-error">results.json could not be read: '
@@ -317,9 +333,10 @@ def render_job_page(
         )
     body = (
         f"{header_html(view, '/' + token_query, esc(name))}<main>{notices_html(view)}"
-        f"{_verdict_section(job_verdict(files, entry.state))}"
-        f"{_render_notice(files, name)}{_summary(name, entry, job, files, token_query)}{sections}"
-        f"{_downloads(files, name, token_query)}{_progress_and_history(entry, job)}</main>"
+        f"{_verdict_section(job_verdict(files, entry.state, warnings))}"
+        f"{_render_notice(files, name)}{_summary(name, entry, job, files, token_query)}"
+        f"{cameras_section(files, entry, vis_url)}{sections}"
+        f"{_downloads(files, name, token_query)}{_progress_and_history(entry, job, files)}</main>"
     )
     return page_html(
         f"{name} · NeuroPose", body, page="job", extra_attrs=f' data-job="{esc(name)}"'

@@ -192,7 +192,7 @@ def look_at(
     c = np.asarray(position_mm, dtype=np.float64)
     z = np.asarray(target_mm, dtype=np.float64) - c
     z /= np.linalg.norm(z)
-    x = np.cross(z, -np.asarray(up, dtype=np.float64))
+    x = np.cross(z, np.asarray(up, dtype=np.float64))  # so that image y (down) is -up
     x /= np.linalg.norm(x)
     y = np.cross(z, x)
     r = np.stack([x, y, z])

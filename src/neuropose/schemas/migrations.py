@@ -138,6 +138,13 @@ def _job_results_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+@registry.register("JobResults", 2)
+def _job_results_2_to_3(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 stores the raw arrays as rounded deltas (``neuropose.schemas.raw_delta``);
+    v2's plain float32 raw arrays are still valid input, so only the version changes."""
+    return data
+
+
 @registry.register("StatusFile", 1)
 def _status_file_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
     """Version 2 may list only some jobs and adds ``counts`` and ``seq``; a v1 file

@@ -22,20 +22,22 @@ subject chosen by ``subject_rule``.
 Refinement (:mod:`neuropose.estimator.refine`) writes the corrected, smoothed
 landmarks into ``poses3d``/``poses2d``/``confidence`` and keeps the model's
 own output in ``poses3d_raw``/``poses2d_raw``/``confidence_raw`` (``None``
-when no refinement ran); every left/right relabelling is listed in
-``swap_corrections``; ``plausible`` (D,) bool is False for a detection whose
-limb lengths are far from its track's own (see
-:func:`neuropose.estimator.tracking.plausible_poses`).
+when no refinement ran; stored in JSON as a delta from the refined arrays
+rounded to 0.1 mm / 0.01 px / 1e-4, :mod:`neuropose.schemas.raw_delta`);
+every left/right relabelling is listed in ``swap_corrections``;
+``plausible`` (D,) bool is False for a detection whose limb lengths are far
+from its track's own (see :func:`neuropose.estimator.tracking.plausible_poses`).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, FieldSerializationInfo, field_serializer, model_validator
 
-from neuropose.schemas.base import Document, FrozenModel, array_field
+from neuropose.schemas import raw_delta
+from neuropose.schemas.base import Document, FrozenModel, _decode, array_field
 from neuropose.schemas.metrics import PerformanceMetrics
 from neuropose.schemas.provenance import Provenance
 from neuropose.schemas.segmentation import Segmentation
@@ -112,6 +114,34 @@ class VideoPredictions(FrozenModel):
     confidence_raw: array_field("float32", 2) | None = None  # type: ignore[valid-type]
     swap_corrections: tuple[SwapCorrection, ...] = ()
     plausible: array_field("bool", 1) | None = None  # type: ignore[valid-type]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _decode_raw(cls, data: Any) -> Any:
+        """Raw arrays stored as a rounded delta (:mod:`neuropose.schemas.raw_delta`)."""
+        if not isinstance(data, dict) or not any(raw_delta.is_encoded(data.get(n)) for n in
+                                                 raw_delta.RAW_REFERENCE):  # fmt: skip
+            return data
+        data = dict(data)
+        for name, ref_name in raw_delta.RAW_REFERENCE.items():
+            if raw_delta.is_encoded(data.get(name)):
+                if data.get(ref_name) is None:
+                    raise ValueError(f"{name} is a delta from {ref_name}, which is absent")
+                try:
+                    ref = _decode(data[ref_name], "float32", None, ())
+                    data[name] = raw_delta.decode(data[name], ref)
+                except ValueError as exc:
+                    raise ValueError(f"{name}: {exc}") from exc
+        return data
+
+    @field_serializer("poses3d_raw", "poses2d_raw", "confidence_raw", when_used="json")
+    def _encode_raw(self, value: np.ndarray | None, info: FieldSerializationInfo) -> Any:
+        name = info.field_name
+        ref = getattr(self, raw_delta.RAW_REFERENCE[name])
+        if value is None or ref is None:
+            return None
+        return raw_delta.encode(value, ref, raw_delta.RAW_REFERENCE[name],
+                                raw_delta.RAW_QUANTUM[name])  # fmt: skip
 
     @model_validator(mode="after")
     def _check_shapes(self) -> VideoPredictions:
@@ -256,10 +286,14 @@ class JobResults(Document):
     triangulation : Triangulation or None
         World-frame 3D triangulated from the videos of a calibrated
         multi-camera trial (schema version 2); None for monocular jobs.
+
+    Schema version 3 stores the raw arrays as rounded deltas from the refined
+    ones (:mod:`neuropose.schemas.raw_delta`); version 2 files, whose raw
+    arrays are plain float32, load unchanged.
     """
 
-    SCHEMA_VERSION: ClassVar[int] = 2
-    schema_version: int = Field(default=2, description="Version of this document's schema.")
+    SCHEMA_VERSION: ClassVar[int] = 3
+    schema_version: int = Field(default=3, description="Version of this document's schema.")
     job_id: str = Field(min_length=1)
     created_at: str
     neuropose_version: str

@@ -14,10 +14,11 @@ Missing detections (``missing``)
     Each missing joint coordinate takes its last finite value (causal);
     NaN until the first detection.
 ``interpolate``
-    Interior gaps are filled linearly in time per joint coordinate before
-    the nodes run (frames before the first and after the last detection stay
-    NaN). It needs the whole recording: only :meth:`SignalGraph.run`, never
-    live, and the graph reports it in :attr:`SignalGraph.non_causal`.
+    Interior gaps (up to ``max_gap`` frames, when given) are filled linearly
+    in time per joint coordinate before the nodes run (frames before the
+    first and after the last detection stay NaN). It needs the whole
+    recording: only :meth:`SignalGraph.run`, never live, and the graph
+    reports it in :attr:`SignalGraph.non_causal`.
 
 Examples
 --------
@@ -36,6 +37,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Literal
 
@@ -56,13 +58,19 @@ MISSING_POLICIES: tuple[str, ...] = ("propagate", "hold", "interpolate")
 INTERPOLATE_MARK = "missing=interpolate"
 
 
-def interpolate_gaps(t: np.ndarray, x: np.ndarray) -> np.ndarray:
+def interpolate_gaps(t: np.ndarray, x: np.ndarray, max_gap: int | None = None) -> np.ndarray:
     """Fill interior NaN gaps of ``x`` (F, …) linearly in time ``t`` (F,), element-wise.
+
+    Gaps longer than ``max_gap`` frames (when given) stay NaN, as do frames
+    before the first and after the last finite value.
 
     Examples
     --------
-    >>> interpolate_gaps(np.array([0.0, 1, 3, 4]), np.array([0.0, np.nan, 3, np.nan])).tolist()
-    [0.0, 1.0, 3.0, nan]
+    >>> t = np.arange(7.0)
+    >>> interpolate_gaps(t, np.array([0.0, np.nan, 2, np.nan, np.nan, 5, np.nan])).tolist()
+    [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, nan]
+    >>> interpolate_gaps(t, np.array([0.0, np.nan, 2, np.nan, np.nan, 5, 6]), 1).tolist()
+    [0.0, 1.0, 2.0, nan, nan, 5.0, 6.0]
     """
     x = np.array(x, dtype=np.float64)
     flat = x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
@@ -71,10 +79,11 @@ def interpolate_gaps(t: np.ndarray, x: np.ndarray) -> np.ndarray:
         ok = np.isfinite(col)
         if ok.sum() < 2:
             continue
-        first, last = np.flatnonzero(ok)[[0, -1]]
-        gap = ~ok
-        gap[:first] = False
-        gap[last + 1 :] = False
+        good = np.flatnonzero(ok)
+        gap = np.zeros_like(ok)
+        for a, b in itertools.pairwise(good):
+            if b - a > 1 and (max_gap is None or b - a - 1 <= max_gap):
+                gap[a + 1 : b] = True
         if gap.any():
             col[gap] = np.interp(t[gap], t[ok], col[ok])
     return x
@@ -93,6 +102,9 @@ class SignalGraph:
         Refuse non-causal nodes and the ``interpolate`` policy (live use).
     missing : {"propagate", "hold", "interpolate"}
         Missing-detection policy (module docstring).
+    max_gap : int, optional
+        With ``interpolate``: longest gap (frames) filled; longer gaps stay
+        NaN. Default: every interior gap.
 
     Raises
     ------
@@ -110,6 +122,7 @@ class SignalGraph:
         *,
         live: bool = False,
         missing: str = "propagate",
+        max_gap: int | None = None,
     ) -> None:
         if missing not in MISSING_POLICIES:
             raise UsageError(
@@ -122,7 +135,12 @@ class SignalGraph:
                 hint="use propagate or hold",
             )
         self.spec = spec
+        if max_gap is not None and (missing != "interpolate" or max_gap < 1):
+            raise UsageError(
+                f"max_gap={max_gap} applies to missing='interpolate' only and must be >= 1"
+            )
         self.missing = missing
+        self.max_gap = max_gap
         self.live = live
         self.joints = JointMap(joint_names)
         self._order = spec.order
@@ -163,6 +181,11 @@ class SignalGraph:
     def kind_of(self, name: str) -> str:
         """The kind of node ``name``."""
         return self._nodes[name].kind
+
+    def nan_span(self, name: str) -> int | None:
+        """Frames after a missing input frame that node ``name`` itself makes NaN
+        (:meth:`neuropose.signals.nodes.Node.nan_span`; its inputs add theirs)."""
+        return self._nodes[name].nan_span()
 
     @property
     def units(self) -> dict[str, str]:
@@ -234,5 +257,5 @@ class SignalGraph:
         t, p = self._check(times_s, poses)
         self.reset()
         if self.missing == "interpolate":
-            p = interpolate_gaps(t, p)
+            p = interpolate_gaps(t, p, self.max_gap)
         return self._push(t, p)

@@ -59,6 +59,7 @@ class SignalsProvenance(BaseModel):
     track_id: int | None
     skeleton: str
     missing: str
+    max_gap: int | None = None
     non_causal: list[str]
     units: dict[str, str]
     neuropose_version: str
@@ -82,13 +83,26 @@ def flat_columns(outputs: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray]]
     >>> out = {"a": np.zeros(2), "p": np.zeros((2, 3))}
     >>> [c for c, _ in flat_columns(out)]
     ['a', 'p_x', 'p_y', 'p_z']
+    >>> flat_columns({"p": np.zeros((2, 3)), "p_x": np.zeros(2)})
+    Traceback (most recent call last):
+    ...
+    neuropose.errors.UsageError: node 'p_x' gives column 'p_x', which is also a column of node 'p'
+      hint: rename one of the nodes in the spec
     """
     cols: list[tuple[str, np.ndarray]] = []
+    owner = {"time_s": "the time column", "frame_index": "the frame column"}
     for name, values in outputs.items():
         v = np.asarray(values, np.float64)
         flat = v.reshape(v.shape[0], int(np.prod(v.shape[1:])))
         for k, suffix in enumerate(_axis_names(v.shape[1:])):
-            cols.append((name + suffix, flat[:, k]))
+            col = name + suffix
+            if col in owner:
+                raise UsageError(
+                    f"node {name!r} gives column {col!r}, which is also {owner[col]}",
+                    hint="rename one of the nodes in the spec",
+                )
+            owner[col] = f"a column of node {name!r}"
+            cols.append((col, flat[:, k]))
     return cols
 
 

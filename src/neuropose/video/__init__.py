@@ -10,6 +10,9 @@ module                                 what
                                        :class:`~neuropose.video.reader.FrameReader`
                                        (upright RGB frames, container timestamps,
                                        short-read detection)
+:mod:`neuropose.video.tags`            :func:`~neuropose.video.tags.read_focal_tag`
+                                       (35 mm equivalent focal length from MP4/QuickTime
+                                       metadata atoms or EXIF)
 :mod:`neuropose.video.writer`          :class:`~neuropose.video.writer.VideoWriter`
                                        (atomic H.264 MP4 through ffmpeg)
 :mod:`neuropose.video.errors`          :class:`~neuropose.video.errors.VideoError`

@@ -1,6 +1,7 @@
 """Opening videos and images: probing, upright RGB frames, container timestamps.
 
-:func:`probe_video` reads the header only (:class:`VideoInfo`),
+:func:`probe_video` reads the header only (:class:`VideoInfo`, with the
+focal length a container or EXIF block declares: :mod:`neuropose.video.tags`),
 :func:`count_frames` decodes to count, :class:`FrameReader` yields frames and,
 once exhausted, :meth:`FrameReader.check_frame_count` detects short reads.
 
@@ -43,6 +44,7 @@ from neuropose.video.errors import (
     VideoUnreadableError,
 )
 from neuropose.video.suffixes import IMAGE_SUFFIXES
+from neuropose.video.tags import FocalTag, read_focal_tag
 
 __all__ = ["FramePool", "FrameReader", "VideoInfo", "count_frames", "probe_video"]
 
@@ -74,6 +76,10 @@ class VideoInfo:
         Nominal frame rate (None for images or when unknown).
     size_bytes : int
         File size.
+    focal : FocalTag or None
+        The 35 mm equivalent focal length the container (MP4/QuickTime
+        metadata) or the image (EXIF) declares, if any
+        (:func:`neuropose.video.tags.read_focal_tag`).
     """
 
     path: Path
@@ -85,6 +91,7 @@ class VideoInfo:
     declared_frame_count: int | None
     fps_reported: float | None
     size_bytes: int
+    focal: FocalTag | None = None
 
 
 class FramePool:
@@ -197,6 +204,7 @@ def _capture_info(path: Path, cap: cv2.VideoCapture, size: int) -> VideoInfo:
         declared_frame_count=int(count) if count and count > 0 else None,
         fps_reported=float(fps) if fps and math.isfinite(fps) and fps > 0 else None,
         size_bytes=size,
+        focal=read_focal_tag(path),
     )
 
 
@@ -221,7 +229,8 @@ def probe_video(path: str | Path) -> VideoInfo:
     size = _check_file(path)
     if path.suffix.lower() in IMAGE_SUFFIXES:
         img = _read_image(path)
-        return VideoInfo(path, True, img.shape[1], img.shape[0], 0, "", 1, None, size)
+        h, w = img.shape[:2]
+        return VideoInfo(path, True, w, h, 0, "", 1, None, size, read_focal_tag(path))
     cap = _open_capture(path)
     try:
         return _capture_info(path, cap, size)
@@ -325,7 +334,7 @@ class FrameReader:
         if self.path.suffix.lower() in IMAGE_SUFFIXES:
             self._image = _read_image(self.path)
             h, w = self._image.shape[:2]
-            self.info = VideoInfo(self.path, True, w, h, 0, "", 1, None, size)
+            self.info = VideoInfo(self.path, True, w, h, 0, "", 1, None, size, read_focal_tag(path))
         else:
             self._cap = _open_capture(self.path, decode_threads)
             self.info = _capture_info(self.path, self._cap, size)

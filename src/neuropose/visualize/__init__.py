@@ -4,7 +4,10 @@ See :mod:`neuropose.visualize.pipeline` for the on-disk layout written by
 ``neuropose visualize`` and the submodules for drawing conventions:
 :mod:`~neuropose.visualize.overlay` (2D drawing, colours by confidence,
 upright frames of the source video),
-:mod:`~neuropose.visualize.view3d` (fixed viewpoint, equal axes) and
+:mod:`~neuropose.visualize.view3d` (fixed viewpoint, equal axes; the world-frame
+view of a triangulated trial with floor and cameras),
+:mod:`~neuropose.visualize.reprojection` (per view of a multi-view trial, the
+model's 2D keypoints vs the triangulated 3D reprojected) and
 :mod:`~neuropose.visualize.plots` (PNG/SVG with segments marked); videos are
 written with :mod:`neuropose.video.writer` (H.264).
 The quality report it writes comes from :mod:`neuropose.quality`.
@@ -25,7 +28,8 @@ from neuropose.visualize.pipeline import (
     visualize_results,
 )
 from neuropose.visualize.plots import plot_angles, plot_confidence
-from neuropose.visualize.view3d import render_3d
+from neuropose.visualize.reprojection import render_reprojection
+from neuropose.visualize.view3d import render_3d, render_world_3d
 
 __all__ = [
     "VisualizeOptions",
@@ -39,5 +43,7 @@ __all__ = [
     "plot_confidence",
     "render_3d",
     "render_overlay",
+    "render_reprojection",
+    "render_world_3d",
     "visualize_results",
 ]

@@ -51,7 +51,9 @@ __all__ = [
     "draw_frame",
     "iter_upright_frames",
     "nominal_fps",
+    "render_frames",
     "render_overlay",
+    "write_png",
 ]
 
 log = logging.getLogger(__name__)
@@ -275,22 +277,83 @@ def render_overlay(
         The video is missing, cannot be decoded, or its frame size does not
         match the predictions; or ``frames`` selects no frame.
     """
+    if not skeleton_only and video is None:
+        raise InputError(
+            f"the overlay of {vp.video} needs the original video",
+            hint="pass it with --video, or use --skeleton-only",
+        )
+    preview_pos = pick_preview_position(vp, frames) if preview_path is not None else None
+    return render_frames(
+        vp,
+        out_path,
+        lambda frame, p, index: draw_frame(frame, vp, p, decode_index=index),
+        video=None if skeleton_only else video,
+        frames=frames,
+        progress=progress,
+        preview=(preview_path, preview_pos) if preview_path is not None else None,
+        preset=preset,
+    )
+
+
+#: ``draw(frame, position, decode_index)`` draws onto an upright BGR frame in place.
+DrawFn = Callable[[np.ndarray, int | None, int], object]
+
+
+def render_frames(
+    vp: VideoPredictions,
+    out_path: Path,
+    draw: DrawFn,
+    *,
+    video: Path | None = None,
+    frames: FrameRange | None = None,
+    progress: Progress | None = None,
+    preview: tuple[Path, int | None] | None = None,
+    preset: str = "ultrafast",
+) -> int:
+    """The one frame loop of every 2D video output: decode (or canvas), draw, encode.
+
+    Parameters
+    ----------
+    vp : VideoPredictions
+        The video's predictions (frame size, rate, decode indices).
+    out_path : Path
+        Destination ``.mp4`` (written atomically).
+    draw : callable
+        ``draw(frame, position, decode_index)``; ``position`` indexes
+        ``vp.frame_index`` (None where the predictions do not cover the frame).
+    video : Path, optional
+        Original video; None draws on a neutral grey canvas (no pixel read).
+    frames : (start, stop), optional
+        Decode-index range (stop exclusive).
+    progress : callable, optional
+        ``progress(done, total)``.
+    preview : (path, position), optional
+        Save the frame at ``position`` as a PNG at ``path``.
+    preset : str
+        x264 preset.
+
+    Returns
+    -------
+    int
+        Frames written.
+
+    Raises
+    ------
+    InputError
+        Undecodable video, a frame size that differs from the predictions',
+        or no frame in ``frames``.
+    """
     pos = _positions(vp)
     w, h = vp.metadata.width, vp.metadata.height
-    if skeleton_only:
-        source: Iterator[tuple[int, np.ndarray]] = _canvas_frames(vp)
-    else:
-        if video is None:
-            raise InputError(
-                f"the overlay of {vp.video} needs the original video",
-                hint="pass it with --video, or use --skeleton-only",
-            )
-        source = iter_upright_frames(video, vp.metadata.rotation_degrees)
+    source: Iterator[tuple[int, np.ndarray]] = (
+        _canvas_frames(vp)
+        if video is None
+        else iter_upright_frames(video, vp.metadata.rotation_degrees)
+    )
     total = vp.num_frames
     if frames is not None:
         start, stop = frames
         total = max(0, min(total, stop if stop is not None else total) - start)
-    preview_pos = pick_preview_position(vp, frames) if preview_path is not None else None
     written = 0
     with VideoWriter(out_path, (w, h), nominal_fps(vp), preset=preset) as writer:
         for index, frame in source:
@@ -305,10 +368,10 @@ def render_overlay(
                     hint="pass the video these results were computed from with --video",
                 )
             p = pos.get(index)
-            draw_frame(frame, vp, p, decode_index=index)
+            draw(frame, p, index)
             writer.write(frame)
-            if preview_path is not None and p is not None and p == preview_pos:
-                _write_png(preview_path, frame)
+            if preview is not None and p is not None and p == preview[1]:
+                write_png(preview[0], frame)
             written += 1
             if progress is not None:
                 progress(written, total)
@@ -317,7 +380,7 @@ def render_overlay(
                 f"no frame of {vp.video} falls in the requested range {_fmt_range(frames)}",
                 hint=f"the video has frames 0..{max(0, vp.num_frames - 1)}",
             )
-    if not skeleton_only and written < total:
+    if video is not None and written < total:
         log.warning(
             "%s decoded %d frames but the predictions have %d", video, written, vp.num_frames
         )
@@ -359,7 +422,7 @@ def pick_preview_position(vp: VideoPredictions, frames: FrameRange | None = None
     return int(idx[len(idx) // 2])
 
 
-def _write_png(path: Path, frame: np.ndarray) -> None:
+def write_png(path: Path, frame: np.ndarray) -> None:
     from neuropose.io import write_bytes_atomic
 
     ok, buf = cv2.imencode(".png", frame)

@@ -16,6 +16,14 @@ stem ``<stem>`` (the video's name without its extension)::
     <stem>.quality.html       human-readable quality summary           always
     <stem>.preview.png        one representative overlay frame         with a video output
 
+A multi-view trial (results with a ``triangulation``) also gets::
+
+    <stem>.reprojection.mp4   per view: detected 2D vs the 3D reprojected   --reprojection
+    <stem>.reprojection.png   (neuropose.visualize.reprojection); the PNG is the
+                              reference frame with most triangulated joints
+    world3d.mp4 / .png        the triangulated subject in the world frame   --3d
+                              with the floor and the cameras (view3d.WorldView)
+
 With none of ``--overlay/--skeleton-only/--3d/--plots`` everything is made;
 the overlay only when the original video can be found (``--video``, beside
 ``results.json``, or ``<data_dir>/in/<job>/``), otherwise the skeleton-only
@@ -36,20 +44,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neuropose.analyzer.load import load_results
-from neuropose.datadir.layout import VISUALIZE_DIR, DataDir
+from neuropose.datadir.layout import OPENSIM_DIR, VISUALIZE_DIR, DataDir
 from neuropose.errors import InputError
 from neuropose.io import remove_stale_temp_files, sha256_file
-from neuropose.quality import build_quality_report, write_quality_report
-from neuropose.schemas.predictions import VideoPredictions
+from neuropose.quality import build_quality_report, load_opensim_record, write_quality_report
+from neuropose.schemas.predictions import JobResults, VideoPredictions
 from neuropose.schemas.quality import QualityReport
-from neuropose.visualize.overlay import FrameRange, render_overlay
+from neuropose.schemas.triangulation import Triangulation
+from neuropose.visualize.overlay import FrameRange, nominal_fps, render_overlay
 from neuropose.visualize.plots import (
     looks_like_gait,
     plot_angles,
     plot_confidence,
+    plot_triangulated_angles,
     subject_gait_events,
 )
-from neuropose.visualize.view3d import render_3d
+from neuropose.visualize.reprojection import render_reprojection
+from neuropose.visualize.view3d import render_3d, render_world_3d
 
 __all__ = [
     "VisualizeOptions",
@@ -138,10 +149,12 @@ class VisualizeOptions:
     video: Path | None = None
     preset: str = "ultrafast"
     gait: bool | None = None
+    reprojection: bool = False
 
     @property
     def everything(self) -> bool:
-        return not (self.overlay or self.skeleton_only or self.view3d or self.plots)
+        flags = (self.overlay, self.skeleton_only, self.view3d, self.plots, self.reprojection)
+        return not any(flags)
 
 
 @dataclass
@@ -152,6 +165,7 @@ class VisualizeResult:
     written: list[Path] = field(default_factory=list)
     reports: list[QualityReport] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    triangulation: Triangulation | None = None
 
 
 def _stem(name: str) -> str:
@@ -205,7 +219,9 @@ def visualize_results(
 
     for vp in results.videos:
         stem = _stem(vp.video)
-        report = build_quality_report(vp, job_id=results.job_id)
+        # `neuropose opensim` writes beside the results: keep its IK summary in the report.
+        ik = load_opensim_record(results_path.parent / OPENSIM_DIR, vp.video)
+        report = build_quality_report(vp, job_id=results.job_id, opensim=ik)
         res.written += write_quality_report(report, target, stem)
         res.reports.append(report)
 
@@ -263,5 +279,65 @@ def visualize_results(
                 if opts.plots:
                     raise
                 res.notes.append(f"angle plot skipped: {exc.message}")
+    if (opts.plots or every) and results.triangulation is not None:
+        try:  # world-frame angles: no monocular band (the title says triangulated)
+            res.written += plot_triangulated_angles(
+                results, target / "triangulated.angles", frames=opts.frames
+            )
+        except InputError as exc:
+            res.notes.append(f"triangulated angle plot skipped: {exc.message}")
+    res.triangulation = results.triangulation
+    if results.triangulation is not None:
+        _multiview(results, results_path, target, opts, res, prog)
+    elif opts.reprojection:
+        raise InputError(
+            f"{results_path}: --reprojection needs a multi-view trial (results with a "
+            "triangulation)",
+            hint="make one with `neuropose process --calibration CALIB VIDEO... -o trial.json`",
+        )
     res.written = [p for p in res.written if p.exists()]
     return res
+
+
+def _multiview(
+    results: JobResults,
+    results_path: Path,
+    target: Path,
+    opts: VisualizeOptions,
+    res: VisualizeResult,
+    prog: Callable[[str], Callable[[int, int], None] | None],
+) -> None:
+    """The per-view reprojection videos and the world-frame 3D view of a triangulated trial."""
+    tri = results.triangulation
+    assert tri is not None
+    every = opts.everything
+    by_video = {vp.video: vp for vp in results.videos}
+    if opts.reprojection or every:
+        for link in tri.views:
+            vp = by_video[link.video]
+            stem = _stem(vp.video)
+            video = find_video(results_path, vp, opts.video, n_videos=len(results.videos))
+            if video is None:
+                res.notes.append(
+                    f"{vp.video}: original video not found, the reprojection check is drawn on "
+                    "grey (pass --video FOLDER for the frames)"
+                )
+            path, png = target / f"{stem}.reprojection.mp4", target / f"{stem}.reprojection.png"
+            render_reprojection(
+                vp, tri, path, video=video, frames=opts.frames, preset=opts.preset,
+                progress=prog(f"reprojection {vp.video}"), preview_path=png,
+            )  # fmt: skip
+            res.written += [path, png]
+    if opts.view3d or every:
+        ref = by_video[tri.views[0].video]
+        try:
+            for name in ("world3d.png", "world3d.mp4"):
+                render_world_3d(
+                    tri, target / name, frame_index=ref.frame_index, frames=opts.frames,
+                    fps=nominal_fps(ref), progress=prog("3D world frame"),
+                )  # fmt: skip
+                res.written.append(target / name)
+        except InputError as exc:
+            if opts.view3d:
+                raise
+            res.notes.append(f"world-frame 3D view skipped: {exc.message}")

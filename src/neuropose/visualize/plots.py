@@ -29,13 +29,15 @@ kept as text and the marks carry ids ``segment-start-<name>-<i>``,
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from neuropose.io import write_bytes_atomic
+from neuropose.schemas import JobResults, Segmentation
 from neuropose.schemas.predictions import VideoPredictions
 from neuropose.visualize.sides import GROUP_COLOURS, LEFT_HEX, RIGHT_HEX, limb_groups
 
@@ -43,13 +45,18 @@ from neuropose.visualize.sides import GROUP_COLOURS, LEFT_HEX, RIGHT_HEX, limb_g
 ANGLE_FILTER_HZ = 6.0
 _SIDE_HEX = {"left": LEFT_HEX, "right": RIGHT_HEX}
 
+if TYPE_CHECKING:
+    from neuropose.analyzer.reliability import AngleReliability
+
 __all__ = [
     "DEFAULT_ANGLES",
     "looks_like_gait",
     "plot_angles",
     "plot_confidence",
+    "plot_triangulated_angles",
     "subject_angles",
     "subject_gait_events",
+    "subject_reliability",
 ]
 
 #: Angle names plotted by default, grouped per panel.
@@ -118,11 +125,13 @@ def subject_gait_events(vp: VideoPredictions) -> dict[str, list[float]]:
     return out
 
 
-def _figure(n_panels: int, height_per: float = 2.2) -> tuple[Any, Any, list[Any]]:
+def _figure(
+    n_panels: int, height_per: float = 2.2, width: float = 10.0
+) -> tuple[Any, Any, list[Any]]:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10, 0.8 + height_per * n_panels), dpi=100, layout="constrained")
+    fig = Figure(figsize=(width, 0.8 + height_per * n_panels), dpi=100, layout="constrained")
     canvas = FigureCanvasAgg(fig)
     axes = [fig.add_subplot(n_panels, 1, i + 1) for i in range(n_panels)]
     for ax in axes[1:]:
@@ -131,10 +140,13 @@ def _figure(n_panels: int, height_per: float = 2.2) -> tuple[Any, Any, list[Any]
 
 
 def _mark(
-    ax: Any, vp: VideoPredictions, events: Mapping[str, Sequence[float]] | None, legend: bool
+    ax: Any,
+    segmentations: Mapping[str, Segmentation],
+    events: Mapping[str, Sequence[float]] | None,
+    legend: bool,
 ) -> None:
     colours = ["tab:purple", "tab:brown", "tab:olive", "tab:cyan"]
-    for k, (name, seg) in enumerate(sorted(vp.segmentations.items())):
+    for k, (name, seg) in enumerate(sorted(segmentations.items())):
         col = colours[k % len(colours)]
         for i, s in enumerate(seg.segments):
             label = f"segment start ({name})" if legend and i == 0 else None
@@ -179,6 +191,32 @@ def _save(fig: Any, canvas: Any, stem_path: Path) -> list[Path]:
     return written
 
 
+def subject_reliability(
+    vp: VideoPredictions, angles: Mapping[str, np.ndarray]
+) -> dict[str, AngleReliability]:
+    """Reliability verdict and per-frame flags of each of ``angles`` (one camera's subject).
+
+    ``angles`` are the unfiltered angles (deg, (F,)) of the primary subject, as
+    :func:`subject_angles` returns them; names the skeleton cannot score, or a
+    video without a subject, are left out. See
+    :func:`neuropose.analyzer.reliability.angle_reliability`.
+    """
+    from neuropose.analyzer.reliability import (
+        angle_reliability,
+        evidence_from_predictions,
+        supported,
+    )
+
+    if vp.primary_track_id is None:
+        return {}
+    ev = evidence_from_predictions(vp)
+    return {
+        n: angle_reliability(ev, n, np.asarray(a, dtype=np.float64))
+        for n, a in angles.items()
+        if supported(vp.skeleton, n)
+    }
+
+
 def plot_angles(
     vp: VideoPredictions,
     out_stem: Path,
@@ -187,6 +225,8 @@ def plot_angles(
     events: Mapping[str, Sequence[float]] | None = None,
     frames: tuple[int, int | None] | None = None,
     filter_hz: float | None = ANGLE_FILTER_HZ,
+    reliability: Mapping[str, AngleReliability] | None = None,
+    bands: bool = True,
 ) -> list[Path]:
     """Write ``<out_stem>.png`` and ``<out_stem>.svg`` with the subject's joint angles.
 
@@ -195,6 +235,16 @@ def plot_angles(
     :func:`neuropose.analyzer.filtering.butterworth`: each run of detected
     frames on its own, NaN kept) with the raw angle faint behind it, left in
     blue and right in orange (:mod:`neuropose.visualize.sides`).
+
+    One camera's angles carry their reliability
+    (:mod:`neuropose.analyzer.reliability`): the expected-error band
+    (± :data:`~neuropose.analyzer.reliability.ERROR_BANDS_DEG`, shaded around
+    the drawn line, SVG id ``band-<angle>``), flagged frames as black crosses
+    on the raw angle (``flagged-<angle>``), and an angle whose verdict is
+    ``unreliable`` drawn grey and dashed, without band, labelled "not reliable
+    from one view" with the reason (``unreliable-<angle>``). Poses the
+    estimator marked implausible are left out of the filtered line (and
+    flagged). The legend says what the band is and where it was measured.
 
     Parameters
     ----------
@@ -212,6 +262,11 @@ def plot_angles(
         Decode-index range to plot.
     filter_hz : float or None
         Cut-off of the drawn filtered line, Hz; ``None`` draws the raw angles only.
+    reliability : mapping, optional
+        Name -> :class:`~neuropose.analyzer.reliability.AngleReliability`;
+        computed with :func:`subject_reliability` when omitted and ``bands``.
+    bands : bool
+        Draw reliability (bands, flags, greyed angles); False draws the angles only.
 
     Returns
     -------
@@ -231,38 +286,184 @@ def plot_angles(
             f"{vp.video}: no joint angle can be computed (no subject detected, or skeleton "
             f"{vp.skeleton.name!r} lacks hip/knee/ankle joints)"
         )
-    panels: dict[str, list[str]] = {}
-    for name in data:
-        key = name.removeprefix("left_").removeprefix("right_")
-        panels.setdefault(key, []).append(name)
+    rel: Mapping[str, AngleReliability] = {}
+    if bands:
+        rel = reliability if reliability is not None else subject_reliability(vp, data)
     sel = _selection(vp, frames)
-    t = vp.timestamp_s[sel]
-    fig, canvas, axes = _figure(len(panels))
-    from neuropose.analyzer.filtering import butterworth  # SciPy: only when plotting
-
-    cutoff = _cutoff(t, filter_hz)
-    for k, (ax, (key, names)) in enumerate(zip(axes, panels.items(), strict=True)):
-        for i, name in enumerate(names):
-            raw = np.asarray(data[name], dtype=np.float64)[sel]
-            colour = _SIDE_HEX.get(name.split("_", 1)[0], f"C{i}")
-            label = name.replace("_", " ")
-            if cutoff is None:
-                ax.plot(t, raw, lw=1.4, color=colour, label=label)
-                continue
-            smooth, _ = butterworth(raw, t, cutoff_hz=cutoff)
-            ax.plot(t, raw, lw=0.8, color=colour, alpha=0.35, gid=f"raw-{name}")
-            ax.plot(t, smooth, lw=1.6, color=colour, label=label, gid=f"filtered-{name}")
-        _mark(ax, vp, events, legend=True)
-        ax.set_ylabel(f"{key.replace('_', ' ')} (deg)")
-        ax.grid(alpha=0.3)
-        ax.legend(loc="upper right", fontsize=7, ncols=2)
-        if k == len(panels) - 1:
-            ax.set_xlabel("time (s)")
-    how = f"; lines: low-pass {cutoff:.1f} Hz, faint: raw" if cutoff is not None else "; raw"
-    axes[0].set_title(
-        f"{vp.video}: joint angles of subject (track {vp.primary_track_id}){how}", fontsize=9
+    title = f"{vp.video}: joint angles of subject (track {vp.primary_track_id}), one camera"
+    panel = _AnglePanel(vp.timestamp_s[sel], filter_hz, vp.segmentations, events)
+    return panel.draw(
+        {n: np.asarray(a, dtype=np.float64)[sel] for n, a in data.items()},
+        {n: _sliced(r, sel) for n, r in rel.items()},
+        title,
+        out_stem,
     )
-    return _save(fig, canvas, out_stem)
+
+
+def plot_triangulated_angles(
+    results: JobResults,
+    out_stem: Path,
+    *,
+    events: Mapping[str, Sequence[float]] | None = None,
+    frames: tuple[int, int | None] | None = None,
+    filter_hz: float | None = ANGLE_FILTER_HZ,
+) -> list[Path]:
+    """Write ``<out_stem>.png/.svg``: joint angles of a multi-camera trial's triangulated subject.
+
+    The same panels, filter and colours as :func:`plot_angles`, from the
+    world-frame 3D (mm, the calibration's up axis). No monocular error band
+    or flag is drawn: the title says the angles are triangulated and from
+    which cameras (the monocular validation does not apply to them).
+
+    Raises
+    ------
+    InputError
+        The results hold no triangulation, or no angle can be computed.
+    """
+    from neuropose.analyzer.angles import compute_angle, estimate_up_axis
+    from neuropose.analyzer.load import TRIANGULATED, load_trial
+    from neuropose.errors import InputError
+
+    trial = load_trial(results, video=TRIANGULATED)
+    assert results.triangulation is not None  # load_trial refused otherwise
+    up = estimate_up_axis(trial)
+    data: dict[str, np.ndarray] = {}
+    for name in (n for pair in DEFAULT_ANGLES for n in pair):
+        try:
+            data[name] = np.asarray(compute_angle(trial, name, up=up), dtype=np.float64)
+        except InputError:
+            continue
+    if not data:
+        raise InputError(f"{trial.source}: no joint angle can be computed from the triangulation")
+    fi = trial.frame_index
+    sel = np.ones(fi.shape[0], bool)
+    if frames is not None:
+        stop = frames[1] if frames[1] is not None else np.iinfo(np.int64).max
+        sel = (fi >= frames[0]) & (fi < stop)
+    cams = ", ".join(results.triangulation.camera_names)
+    title = (
+        f"triangulated from {len(results.triangulation.views)} calibrated views ({cams}), "
+        "world frame: no monocular error band"
+    )
+    panel = _AnglePanel(trial.timestamps[sel], filter_hz, {}, events)
+    return panel.draw({n: a[sel] for n, a in data.items()}, {}, title, out_stem)
+
+
+def _sliced(r: AngleReliability, sel: np.ndarray) -> AngleReliability:
+    from dataclasses import replace
+
+    pos = np.nonzero(sel)[0]
+    return replace(r, score=r.score[sel], flags=[r.flags[i] for i in pos])
+
+
+#: Alpha of the shaded expected-error band (the faint raw line uses 0.35).
+BAND_ALPHA = 0.18
+#: Colour of an angle that cannot be trusted from one view, and of flagged-frame crosses.
+UNRELIABLE_HEX, FLAG_HEX = "#8C8C8C", "#000000"
+
+
+class _AnglePanel:
+    """Draws named angles, one panel per angle kind, with their reliability."""
+
+    def __init__(
+        self,
+        t: np.ndarray,
+        filter_hz: float | None,
+        segmentations: Mapping[str, Segmentation],
+        events: Mapping[str, Sequence[float]] | None,
+    ) -> None:
+        self.t = t
+        self.cutoff = _cutoff(t, filter_hz)
+        self.segmentations = segmentations
+        self.events = events
+
+    def draw(
+        self,
+        data: Mapping[str, np.ndarray],
+        rel: Mapping[str, AngleReliability],
+        title: str,
+        out_stem: Path,
+    ) -> list[Path]:
+        panels: dict[str, list[str]] = {}
+        for name in data:
+            key = name.removeprefix("left_").removeprefix("right_")
+            panels.setdefault(key, []).append(name)
+        fig, canvas, axes = _figure(len(panels), width=13.0)
+        for k, (ax, (key, names)) in enumerate(zip(axes, panels.items(), strict=True)):
+            for i, name in enumerate(names):
+                self._line(ax, name, data[name], rel.get(name), f"C{i}")
+            _mark(ax, self.segmentations, self.events, legend=True)
+            ax.set_ylabel(f"{key.replace('_', ' ')} (deg)")
+            ax.grid(alpha=0.3)
+            ax.legend(handles=self._legend(ax, [rel[n] for n in names if n in rel]),
+                      loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)  # fmt: skip
+            if k == len(panels) - 1:
+                ax.set_xlabel("time (s)")
+        how = (
+            f"; lines: low-pass {self.cutoff:.1f} Hz, faint: raw"
+            if self.cutoff is not None
+            else "; raw"
+        )
+        fig.suptitle(f"{title}{how}", fontsize=9)
+        return _save(fig, canvas, out_stem)
+
+    def _line(
+        self, ax: Any, name: str, raw: np.ndarray, r: AngleReliability | None, fb: str
+    ) -> None:
+        from neuropose.analyzer.filtering import butterworth  # SciPy: only when plotting
+
+        t = self.t
+        unreliable = r is not None and r.verdict == "unreliable"
+        colour = UNRELIABLE_HEX if unreliable else _SIDE_HEX.get(name.split("_", 1)[0], fb)
+        label = name.replace("_", " ") + (f" ({r.label})" if r is not None else "")
+        shown = raw.copy()
+        if r is not None:
+            shown[[("implausible" in f) for f in r.flags]] = np.nan  # never drawn through
+        line = shown
+        ls = "--" if unreliable else "-"
+        if self.cutoff is not None:
+            line, _ = butterworth(shown, t, cutoff_hz=self.cutoff)
+            ax.plot(t, raw, lw=0.8, color=colour, alpha=0.35, gid=f"raw-{name}")
+            ax.plot(t, line, lw=1.6, color=colour, ls=ls, label=label, gid=f"filtered-{name}")
+        else:
+            ax.plot(t, raw, lw=1.4, color=colour, ls=ls, label=label, gid=f"filtered-{name}")
+        if r is None:
+            return
+        if unreliable and r.detected:
+            why = r.reasons[0] if r.reasons else ""
+            note = textwrap.shorten(f"{label}: {why}", 110, placeholder="…")
+            ax.text(0.01, 0.97 - 0.1 * ("right" in name), note, transform=ax.transAxes,
+                    va="top", fontsize=7, color="#404040", gid=f"unreliable-{name}",
+                    bbox={"facecolor": "white", "alpha": 0.8, "lw": 0, "pad": 1})  # fmt: skip
+            return  # the whole angle is in doubt: per-frame crosses would add nothing
+        elif r.expected_error_deg is not None:
+            b = r.expected_error_deg
+            ax.fill_between(t, line - b, line + b, where=np.isfinite(line), color=colour,
+                            alpha=BAND_ALPHA, lw=0, gid=f"band-{name}")  # fmt: skip
+        bad = r.flagged_mask() & np.isfinite(raw)
+        if bad.any():
+            ax.plot(t[bad], raw[bad], ls="none", marker="x", ms=4, mew=1.0, color=FLAG_HEX,
+                    gid=f"flagged-{name}")  # fmt: skip
+
+    @staticmethod
+    def _legend(ax: Any, rels: list[AngleReliability]) -> list[Any]:
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        from neuropose.analyzer.reliability import BAND_SOURCE
+
+        handles = list(ax.get_legend_handles_labels()[0])
+        shown = [r for r in rels if r.verdict != "unreliable"]
+        bands = sorted({r.expected_error_deg for r in shown if r.expected_error_deg is not None})
+        if bands:
+            width = "/".join(f"±{b:.1f}°" for b in bands)
+            text = "\n".join(textwrap.wrap(f"shaded {width}: {BAND_SOURCE}", 48))
+            handles.append(Patch(color="0.5", alpha=0.4, label=text))
+        why = sorted({f.replace("_", " ") for r in shown for fl in r.flags for f in fl})
+        if why:
+            handles.append(Line2D([], [], ls="none", marker="x", color=FLAG_HEX,
+                                  label=f"flagged frame ({', '.join(why)})"))  # fmt: skip
+        return handles
 
 
 def _cutoff(t: np.ndarray, filter_hz: float | None) -> float | None:
@@ -332,7 +533,7 @@ def plot_confidence(
         ax.set_ylabel("detection score (0–1); model gives no joint confidence")
     for s, e in _missing_spans(t, present):
         ax.axvspan(s, e, color="grey", alpha=0.3, lw=0)
-    _mark(ax, vp, events, legend=True)
+    _mark(ax, vp.segmentations, events, legend=True)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("time (s)")
     ax.grid(alpha=0.3)

@@ -92,6 +92,14 @@ class Node:
         except KeyError as exc:
             raise JointLookupError(field, str(exc.args[0])) from None
 
+    def nan_span(self) -> int | None:
+        """How many frames after a missing input frame k are NaN too (``propagate``).
+
+        0 means frame k only; None means detections do not matter (frame rate).
+        Non-causal nodes may also reach back before k (see :attr:`window`).
+        """
+        return 0
+
     def reset(self) -> None:
         """Forget all state (the next push starts a new recording)."""
 

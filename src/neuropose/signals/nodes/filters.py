@@ -2,7 +2,8 @@
 
 Butterworth nodes are designed for the **declared** sampling rate
 ``fs_hz`` (a causal filter cannot measure the rate of frames it has not
-seen); they assume frames arrive at about that rate. scipy is imported only
+seen); they assume frames arrive at about that rate, and log a warning when
+the first 30 frames arrive at a rate more than 25 % away from it. scipy is imported only
 when a Butterworth node is built.
 
 NaN policy (``propagate``): a row (frame) with any NaN element gives a NaN
@@ -16,6 +17,7 @@ the window holds a missing frame.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
 import numpy as np
@@ -27,6 +29,8 @@ from neuropose.signals.nodes.base import Node, NonCausalNode, Params, register, 
 from neuropose.smoothing import OneEuroFilter, OneEuroParams
 
 __all__ = ["Butterworth", "CenteredAverage", "FiltFilt", "MovingAverage", "OneEuro"]
+
+logger = logging.getLogger(__name__)
 
 
 class ButterParams(Params):
@@ -72,6 +76,39 @@ def _flat(x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
 
 
+class _RateCheck:
+    """Logs one warning when the frames' measured rate is far from a filter's ``fs_hz``.
+
+    The rate is 1 / median interval of the first :attr:`FRAMES` frames; a
+    ratio outside [0.8, 1.25] means the filter's cut-offs are off by that
+    factor. It never changes an output.
+    """
+
+    FRAMES = 30
+
+    def __init__(self, node: str, fs_hz: float) -> None:
+        self.node, self.fs_hz = node, fs_hz
+        self.times: list[float] | None = []
+
+    def update(self, t: np.ndarray) -> None:
+        if self.times is None:
+            return
+        self.times.extend(np.asarray(t, np.float64).tolist())
+        if len(self.times) < self.FRAMES:
+            return
+        dt = np.diff(self.times[: self.FRAMES])
+        dt = dt[np.isfinite(dt) & (dt > 0)]
+        self.times = None
+        if dt.size and not 0.8 <= 1.0 / float(np.median(dt)) / self.fs_hz <= 1.25:
+            logger.warning(
+                "signal node %r: frames arrive at %.1f Hz but its filter is designed for "
+                "fs_hz = %g; its cut-offs are off by that ratio",
+                self.node,
+                1.0 / float(np.median(dt)),
+                self.fs_hz,
+            )
+
+
 @register
 class Butterworth(Node):
     """Causal Butterworth (``scipy.signal.sosfilt``) carrying its ``zi`` across pushes.
@@ -90,6 +127,7 @@ class Butterworth(Node):
         from scipy import signal as sps
 
         assert isinstance(params, ButterParams)
+        self.fs_hz = params.fs_hz
         self.sos = params.sos()
         self.zi0 = np.asarray(sps.sosfilt_zi(self.sos))
         self._sosfilt: Any = sps.sosfilt
@@ -97,8 +135,10 @@ class Butterworth(Node):
 
     def reset(self) -> None:
         self.zi: np.ndarray | None = None
+        self._rate = _RateCheck(self.name, self.fs_hz)
 
     def push(self, t: np.ndarray, poses: np.ndarray, inputs: list[np.ndarray]) -> np.ndarray:
+        self._rate.update(t)
         x = np.asarray(inputs[0], np.float64)
         flat = _flat(x)
         out = np.full_like(flat, np.nan)
@@ -175,6 +215,9 @@ class MovingAverage(Node):
         assert isinstance(params, WindowParams)
         self.w = params.window
         self.reset()
+
+    def nan_span(self) -> int | None:
+        return self.w - 1
 
     def reset(self) -> None:
         self._buf: np.ndarray | None = None

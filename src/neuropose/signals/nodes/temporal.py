@@ -24,6 +24,9 @@ class _History(Node):
 
     depth = 1
 
+    def nan_span(self) -> int | None:
+        return self.depth
+
     def __init__(self, name: str, params: Params, joints: JointMap) -> None:
         super().__init__(name, params, joints)
         self.reset()
@@ -135,6 +138,9 @@ class FrameRate(_History):
     params_model = NoParams
     window = "none (timestamps only)"
     unit = "Hz"
+
+    def nan_span(self) -> int | None:
+        return None
 
     def push(self, t: np.ndarray, poses: np.ndarray, inputs: list[np.ndarray]) -> np.ndarray:
         tt, _ = self.extend(t, np.zeros(len(t)))
