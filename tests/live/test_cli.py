@@ -112,7 +112,9 @@ def test_video_source_online_poses_equal_the_offline_estimator(tmp_path: Path) -
     sel = vp.track_id == vp.primary_track_id
     offline[vp.det_frame[sel]] = raw[sel]
     assert online.shape == (24, 3, 3)
-    np.testing.assert_array_equal(online, offline)
+    # results files store the raw arrays as a delta from the refined ones, rounded to 0.1 mm
+    np.testing.assert_allclose(online, offline, rtol=0, atol=0.05 + 1e-3)
+    assert np.abs(online - offline).max() > 0  # (smoothing moved them: not a vacuous check)
     assert [r["t"] for r in rows] == pytest.approx(vp.timestamp_s.tolist(), abs=1e-6)
     folder = DataDir(data).live_session("v").folder
     assert not (folder / "video.mp4").exists()  # frames are stored only when asked
