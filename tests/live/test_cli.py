@@ -237,7 +237,10 @@ def test_python_factories_take_no_model_lock(tmp_path: Path) -> None:
     assert not (tmp_path / "models" / ".locks").exists()
 
 
-def test_sigint_mid_run_finalises_complete_jsonl(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_signal_mid_run_finalises_complete_jsonl(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
     src = tmp_path / "arm.json"
     write_arm_results(src, cycles=20)  # 20 s at real time
     data = tmp_path / "data"
@@ -255,10 +258,10 @@ def test_sigint_mid_run_finalises_complete_jsonl(tmp_path: Path) -> None:
             break
         time.sleep(0.05)
     assert not paths.poses.exists()  # not visible before the stop: no partial file to read
-    live.send_signal(signal.SIGINT)
+    live.send_signal(sig)
     _out, err = live.communicate(timeout=60)
     assert live.returncode == 130, err
-    assert "live session stopped by SIGINT; recording complete" in err
+    assert f"live session stopped by {sig.name}; recording complete" in err
     assert "error" not in err.lower()
     status = load_model(paths.status, LiveStatus)
     poses, sig = _lines(paths.poses), _lines(paths.signals)
