@@ -55,6 +55,7 @@ array([[0., 0., 0.],
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -73,8 +74,12 @@ __all__ = [
     "canonical_indices",
     "canonical_joint",
     "get_skeleton",
+    "joint_indices",
+    "joint_position",
     "lower_body_mask",
+    "mean_joint",
     "mirror_permutation",
+    "skeleton_of",
 ]
 
 
@@ -427,6 +432,10 @@ class UnsupportedJointError(KeyError, ValueError):
     ``except`` clause catches it; the message names the joint and skeleton.
     """
 
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
 
@@ -518,17 +527,122 @@ def canonical_joint(poses: np.ndarray, skeleton: Skeleton | str, name: str) -> n
         ``poses`` does not have J joints on its second-to-last axis.
     """
     skel = get_skeleton(skeleton) if isinstance(skeleton, str) else skeleton
+    arr = _check_poses(poses, skel)
+    return mean_joint(arr, canonical_indices(skel, name))
+
+
+def joint_indices(joints: Skeleton | Sequence[str], name: str) -> tuple[int, ...]:
+    """Indices on a pose joint axis whose mean is joint ``name``.
+
+    The one lookup used by the analyzer and the signal graph: a canonical
+    name (:data:`CANONICAL_JOINTS`) resolves through the skeleton's canonical
+    map first (so ``pelvis`` is the hip midpoint on BlazePose), then ``name``
+    is looked up among the axis's own joint names.
+
+    Parameters
+    ----------
+    joints : Skeleton or sequence of str
+        The joint axis. A sequence equal to a known skeleton's joints
+        (:func:`skeleton_of`) is that skeleton; any other sequence has no
+        canonical map.
+    name : str
+        Canonical or own joint name.
+
+    Returns
+    -------
+    tuple of int
+        Indices into the joint axis; one for an own joint name.
+
+    Raises
+    ------
+    UnsupportedJointError
+        Naming the joint and the skeleton (or "the pose joint axis");
+        ``hint`` says which names are accepted when ``name`` is neither.
+
+    Examples
+    --------
+    >>> joint_indices(BLAZEPOSE_33, "pelvis"), joint_indices(BLAZEPOSE_33.joints, "nose")
+    ((23, 24), (0,))
+    >>> joint_indices(("a", "b"), "b")
+    (1,)
+    >>> joint_indices(("a", "b"), "knee")
+    Traceback (most recent call last):
+    ...
+    neuropose.skeletons.UnsupportedJointError: joint 'knee' is not provided by the pose joint axis
+    """
+    if isinstance(joints, Skeleton):
+        skel: Skeleton | None = joints
+        names = joints.joints
+    else:
+        names = tuple(joints)
+        skel = skeleton_of(names)
+    if skel is not None and skel.name in CANONICAL_MAP and name in CANONICAL_JOINTS:
+        try:
+            return canonical_indices(skel, name)
+        except UnsupportedJointError:
+            if name not in names:
+                raise
+    if name in names:
+        return (names.index(name),)
+    where = f"skeleton {skel.name!r}" if skel is not None else "the pose joint axis"
+    raise UnsupportedJointError(
+        f"joint {name!r} is not provided by {where}",
+        hint=f"use a canonical joint name ({', '.join(CANONICAL_JOINTS)}) "
+        "or one of the skeleton's joints",
+    )
+
+
+def skeleton_of(joints: Sequence[str]) -> Skeleton | None:
+    """The known skeleton whose joint names are exactly ``joints`` (in order), else None.
+
+    Examples
+    --------
+    >>> skeleton_of(H36M_17.joints).name, skeleton_of(("a", "b"))
+    ('h36m_17', None)
+    """
+    names = tuple(joints)
+    return next((s for s in SKELETONS.values() if tuple(s.joints) == names), None)
+
+
+def mean_joint(poses: np.ndarray, idx: tuple[int, ...]) -> np.ndarray:
+    """Mean over joints ``idx`` of ``poses`` (..., J, C): shape (..., C), a new array.
+
+    NaN in any contributing joint makes the mean NaN; one index is a copy
+    of that joint (dtype kept).
+
+    Examples
+    --------
+    >>> mean_joint(np.array([[[0.0, 2], [2, 4], [9, 9]]]), (0, 1)).tolist()
+    [[1.0, 3.0]]
+    """
+    picked = np.asarray(poses)[..., list(idx), :]
+    if len(idx) == 1:
+        return np.array(picked[..., 0, :])
+    return np.asarray(picked.mean(axis=-2))
+
+
+def joint_position(poses: np.ndarray, skeleton: Skeleton, name: str) -> np.ndarray:
+    """Positions (..., C), float64, of joint ``name`` (:func:`joint_indices`) in ``poses``.
+
+    Raises
+    ------
+    UnsupportedJointError
+        See :func:`joint_indices`.
+    ValueError
+        ``poses`` does not have the skeleton's J joints on its second-to-last axis.
+    """
+    arr = _check_poses(poses, skeleton)
+    return np.asarray(mean_joint(arr, joint_indices(skeleton, name)), dtype=np.float64)
+
+
+def _check_poses(poses: np.ndarray, skel: Skeleton) -> np.ndarray:
     arr = np.asarray(poses)
     if arr.ndim < 2 or arr.shape[-2] != len(skel.joints):
         raise ValueError(
             f"poses of shape {arr.shape} do not match skeleton {skel.name!r} "
             f"with {len(skel.joints)} joints (expected shape (..., {len(skel.joints)}, C))"
         )
-    idx = canonical_indices(skel, name)
-    picked = arr[..., list(idx), :]
-    if len(idx) == 1:
-        return np.array(picked[..., 0, :])
-    return np.asarray(picked.mean(axis=-2))
+    return arr
 
 
 _LOWER_BODY_WORDS = ("hip", "kne", "ank", "hee", "foo", "toe", "leg")

@@ -14,6 +14,12 @@ signal moves fast, strong smoothing when it is still. MediaPipe's variant
 
 NaN policy: a NaN sample passes through as NaN and restarts the filter of that
 element (the next finite sample passes unchanged).
+
+The analyzer's :func:`neuropose.analyzer.filtering.one_euro` is the reference
+(Casiez) variant on purpose: it takes the speed against the previous
+*filtered* value and restarts whole frames at gaps, so it differs from this
+filter whenever ``beta > 0``. This one stays MediaPipe's because the
+estimator and BlazePose pipeline must reproduce MediaPipe's numbers.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from tests.analyzer.conftest import SKELETON, make_arm
 
 from neuropose.analyzer import compute_angle, compute_signal, segment_repetitions, trial_from_arrays
 from neuropose.errors import InputError
-from neuropose.schemas.analysis import SignalSpec
+from neuropose.schemas.analysis import SegmentationSignal
 
 
 @pytest.mark.parametrize("jitter", [0.0, 0.45])
@@ -65,25 +65,25 @@ def test_signal_kinds_and_missing_frames_are_bridged_for_detection() -> None:
     poses = trial.poses.copy()
     poses[40:44] = np.nan
     tr = trial_from_arrays(poses, trial.timestamps, SKELETON)
-    ang, unit = compute_signal(tr, SignalSpec(kind="angle", angle="left_elbow_flexion"))
+    ang, unit = compute_signal(tr, SegmentationSignal(kind="angle", angle="left_elbow_flexion"))
     assert unit == "deg" and np.isnan(ang[40:44]).all()
     res = segment_repetitions(ang, tr.timestamps, min_distance_s=0.5)
     assert len(res.complete) == 4
     assert res.record["result"]["missing_frames_bridged"] == 4
     three, _ = compute_signal(
-        tr, SignalSpec(kind="angle", joints=("left_shoulder", "left_elbow", "left_wrist"))
+        tr, SegmentationSignal(kind="angle", joints=("left_shoulder", "left_elbow", "left_wrist"))
     )
     np.testing.assert_allclose(180 - three, ang, atol=1e-9)
-    dist, unit = compute_signal(tr, SignalSpec.parse("distance:left_wrist,left_shoulder"))
+    dist, unit = compute_signal(tr, SegmentationSignal.parse("distance:left_wrist,left_shoulder"))
     assert unit == "mm" and np.nanmax(dist) > np.nanmin(dist)
-    spd, unit = compute_signal(tr, SignalSpec.parse("speed:left_wrist"))
+    spd, unit = compute_signal(tr, SegmentationSignal.parse("speed:left_wrist"))
     assert unit == "mm/s"
     # Forearm 250 mm; flexion rate peaks at 45° · 2π rad/s, so wrist speed peaks at 250·π/4·2π.
     assert np.nanmax(spd) == pytest.approx(250 * np.radians(45) * 2 * np.pi, rel=0.02)
-    up, _ = compute_signal(tr, SignalSpec.parse("axis:left_wrist:up"))
+    up, _ = compute_signal(tr, SegmentationSignal.parse("axis:left_wrist:up"))
     # Wrist height above the elbow is -250 cos(flexion): range 250 (cos 30° - cos 120°).
     assert np.nanmax(up) - np.nanmin(up) == pytest.approx(
         250 * (np.cos(np.radians(30)) - np.cos(np.radians(120))), rel=1e-6
     )
     with pytest.raises(ValueError, match="cannot parse signal"):
-        SignalSpec.parse("elbow")
+        SegmentationSignal.parse("elbow")

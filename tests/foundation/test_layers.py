@@ -6,8 +6,8 @@ Layers, top to bottom (ARCHITECTURE.md)::
     interfacer  ingest  monitor  visualize  export  live
     estimator  analyzer  quality  multiview  signals
     models  video  datadir
-    foundations: errors config geometry io logs skeletons schemas timefmt wheels samples interrupts
-                 smoothing segments
+    foundations: errors config gaps geometry io logs skeletons schemas timefmt wheels samples
+                 interrupts smoothing segments
 
 Every module under ``src/neuropose`` is parsed with :mod:`ast`; every import
 of a ``neuropose`` module, at top level *and* inside functions, must go to
@@ -40,6 +40,7 @@ FOUNDATIONS = frozenset(
         "__init__",
         "config",
         "errors",
+        "gaps",
         "geometry",
         "io",
         "logs",

@@ -31,7 +31,7 @@ from neuropose.analyzer.angles import ANGLE_NAMES
 from neuropose.analyzer.ik_source import IK_ANGLE_NAMES
 from neuropose.errors import ConfigError
 from neuropose.io import format_validation_error
-from neuropose.schemas.analysis import AnalysisConfig, SignalSpec
+from neuropose.schemas.analysis import AnalysisConfig, SegmentationSignal
 from neuropose.signals import SpecError, load_spec
 
 __all__ = ["apply_overrides", "load_config", "resolve_inputs"]
@@ -136,7 +136,7 @@ def _bind_signals(cfg: AnalysisConfig, config: Path) -> AnalysisConfig:
     segs = tuple(
         s.model_copy(
             update={
-                "signal": SignalSpec(
+                "signal": SegmentationSignal(
                     **{
                         **s.signal.model_dump(),
                         "spec_file": str(base / s.signal.spec_file)

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from neuropose.analyzer.filtering import _check, _valid_rows, contiguous_runs
+from neuropose.analyzer.filtering import _check, _valid_rows
+from neuropose.gaps import contiguous_runs
 
 __all__ = ["acceleration", "range_of_motion", "segment_stats", "speed", "summary_stats", "velocity"]
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from neuropose.errors import InputError
 from neuropose.schemas import JobResults, SegmentationFile, Skeleton, VideoPredictions
+from neuropose.skeletons import UnsupportedJointError, joint_position
 
 __all__ = [
     "TRIANGULATED",
@@ -146,23 +147,13 @@ class Trial:
 def resolve_joint(poses: np.ndarray, skeleton: Skeleton, name: str) -> np.ndarray:
     """Positions of joint ``name`` from ``poses`` (…, J, 3) of ``skeleton``.
 
-    See :meth:`Trial.joint` for the lookup order.
+    See :meth:`Trial.joint` for the lookup order
+    (:func:`neuropose.skeletons.joint_position`).
     """
-    from neuropose import skeletons
-
-    if skeleton.name in skeletons.CANONICAL_MAP and name in skeletons.CANONICAL_JOINTS:
-        try:
-            return np.asarray(skeletons.canonical_joint(poses, skeleton, name), dtype=np.float64)
-        except skeletons.UnsupportedJointError as exc:
-            if name not in skeleton.joints:
-                raise JointNotFoundError(str(exc)) from None
-    if name in skeleton.joints:
-        return np.asarray(poses[..., skeleton.index(name), :], dtype=np.float64)
-    canonical = ", ".join(skeletons.CANONICAL_JOINTS)
-    raise JointNotFoundError(
-        f"joint {name!r} is not provided by skeleton {skeleton.name!r}",
-        hint=f"use a canonical joint name ({canonical}) or one of the skeleton's joints",
-    )
+    try:
+        return joint_position(poses, skeleton, name)
+    except UnsupportedJointError as exc:
+        raise JointNotFoundError(str(exc), hint=exc.hint) from None
 
 
 def load_results(path: Path | str) -> JobResults:

@@ -2,7 +2,7 @@
 
 Signals
 -------
-A :class:`~neuropose.schemas.analysis.SignalSpec` names what to segment:
+A :class:`~neuropose.schemas.analysis.SegmentationSignal` names what to segment:
 
 * ``joint_axis`` — one coordinate of a joint, ``axis`` = ``x``/``y``/``z``
   (camera axes) or ``up`` (projection on the estimated up axis), mm;
@@ -45,7 +45,7 @@ from neuropose.analyzer.filtering import butterworth, measured_rate
 from neuropose.analyzer.kinematics import speed
 from neuropose.analyzer.load import Trial
 from neuropose.errors import InputError
-from neuropose.schemas.analysis import SignalSpec
+from neuropose.schemas.analysis import SegmentationSignal
 from neuropose.schemas.segmentation import Segment, Segmentation
 from neuropose.signals import SignalGraph, load_spec
 from neuropose.timefmt import utc_iso
@@ -88,7 +88,7 @@ def derived_matrix(
 
 
 def compute_signal(
-    trial: Trial, spec: SignalSpec, *, up: UpAxis | None = None
+    trial: Trial, spec: SegmentationSignal, *, up: UpAxis | None = None
 ) -> tuple[np.ndarray, str]:
     """The 1-D signal (F,) named by ``spec`` and its unit."""
     if spec.kind == "signal":
@@ -280,7 +280,7 @@ def segment_repetitions(
 
 def segment_trial(
     trial: Trial,
-    spec: SignalSpec,
+    spec: SegmentationSignal,
     *,
     prominence: float | None = None,
     min_distance_s: float = 0.3,

@@ -67,10 +67,10 @@ def segment(
     from neuropose.errors import UsageError
     from neuropose.io import sha256_file, write_model_atomic
     from neuropose.schemas import SegmentationFile
-    from neuropose.schemas.analysis import SignalSpec
+    from neuropose.schemas.analysis import SegmentationSignal
 
     try:
-        spec = SignalSpec.parse(signal)
+        spec = SegmentationSignal.parse(signal)
     except ValidationError as exc:
         raise UsageError(f"--signal {signal!r}: {exc.errors()[0]['msg']}") from None
     except ValueError as exc:

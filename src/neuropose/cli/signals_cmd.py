@@ -69,8 +69,9 @@ def compute(
     from neuropose.cli.inputs import RESULTS_EXPECTED, RESULTS_KINDS, require
     from neuropose.errors import UsageError
     from neuropose.io import sha256_file
+    from neuropose.schemas.signals import SignalsProvenance
     from neuropose.signals import SignalGraph, load_spec
-    from neuropose.signals.output import FORMATS, SignalsProvenance, write_signals
+    from neuropose.signals.output import FORMATS, write_signals
 
     if output.suffix.lower() not in FORMATS:
         raise UsageError(

@@ -39,11 +39,12 @@ from typing import Any
 import numpy as np
 
 from neuropose.analyzer.angles import UpAxis, estimate_up_axis
-from neuropose.analyzer.filtering import contiguous_runs, interpolate_gaps
+from neuropose.analyzer.filtering import interpolate_gaps
 from neuropose.analyzer.load import JointNotFoundError, Trial
 from neuropose.errors import InputError
 from neuropose.export.base import ExportOptions
 from neuropose.export.track import PoseTrack
+from neuropose.gaps import contiguous_runs
 
 __all__ = [
     "BLAZEPOSE_MARKERS",

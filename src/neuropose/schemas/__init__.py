@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from neuropose.schemas.predictions import JobResults, SwapCorrection, VideoPredictions
     from neuropose.schemas.provenance import CameraIntrinsics, Provenance
     from neuropose.schemas.segmentation import Segment, Segmentation, SegmentationFile
+    from neuropose.schemas.signals import SignalsProvenance
     from neuropose.schemas.skeleton import Skeleton
     from neuropose.schemas.status import (
         AttemptRecord,
@@ -46,6 +47,7 @@ _EXPORTS = {
     "Segment": "segmentation",
     "Segmentation": "segmentation",
     "SegmentationFile": "segmentation",
+    "SignalsProvenance": "signals",
     "Skeleton": "skeleton",
     "StageTiming": "metrics",
     "StatusFile": "status",
@@ -72,6 +74,7 @@ __all__ = [
     "Segment",
     "Segmentation",
     "SegmentationFile",
+    "SignalsProvenance",
     "Skeleton",
     "StageTiming",
     "StatusFile",

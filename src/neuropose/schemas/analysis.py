@@ -21,8 +21,8 @@ __all__ = [
     "CustomAngleSpec",
     "FilterSpec",
     "GaitSpec",
+    "SegmentationSignal",
     "SegmentationSpec",
-    "SignalSpec",
 ]
 
 
@@ -34,8 +34,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class SignalSpec(_Strict):
-    """A named 1-D signal of a trial.
+class SegmentationSignal(_Strict):
+    """The 1-D signal of a trial that segmentation runs on (``[segment] signal``).
+
+    Not the derived-signal graph spec (:class:`neuropose.signals.SignalSpec`),
+    though ``kind = "signal"`` picks one node of such a graph.
 
     Examples: ``{kind="angle", angle="left_elbow_flexion"}``,
     ``{kind="joint_axis", joint="left_wrist", axis="up"}``,
@@ -61,7 +64,7 @@ class SignalSpec(_Strict):
         return {"kind": "signal", "node": data} if isinstance(data, str) else data
 
     @model_validator(mode="after")
-    def _check(self) -> SignalSpec:
+    def _check(self) -> SegmentationSignal:
         if self.kind == "signal" and not self.node:
             raise ValueError("signal kind 'signal' needs 'node' (a node of the signals spec)")
         if self.kind in {"joint_axis", "speed"} and not self.joint:
@@ -73,7 +76,7 @@ class SignalSpec(_Strict):
         return self
 
     @classmethod
-    def parse(cls, text: str) -> SignalSpec:
+    def parse(cls, text: str) -> SegmentationSignal:
         """Parse the CLI form ``angle:NAME``, ``angle:A,B,C``, ``axis:JOINT[:x|y|z|up]``,
         ``distance:A,B``, ``speed:JOINT`` or ``signal:NODE:SPEC_FILE``."""
         kind, _, rest = text.partition(":")
@@ -146,7 +149,7 @@ class SegmentationSpec(_Strict):
     """Repetition segmentation of one signal."""
 
     name: str = Field(min_length=1)
-    signal: SignalSpec
+    signal: SegmentationSignal
     prominence: float | None = Field(default=None, gt=0)
     min_distance_s: float = Field(default=0.3, gt=0)
     smoothing_hz: float | None = Field(default=None, gt=0)

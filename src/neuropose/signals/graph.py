@@ -15,8 +15,9 @@ Missing detections (``missing``)
     NaN until the first detection.
 ``interpolate``
     Interior gaps (up to ``max_gap`` frames, when given) are filled linearly
-    in time per joint coordinate before the nodes run (frames before the
-    first and after the last detection stay NaN). It needs the whole
+    in time per joint coordinate (:func:`neuropose.gaps.fill_gaps`) before
+    the nodes run (frames before the first and after the last detection
+    stay NaN). It needs the whole
     recording: only :meth:`SignalGraph.run`, never live, and the graph
     reports it in :attr:`SignalGraph.non_causal`.
 
@@ -37,56 +38,25 @@ Examples
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 
 from neuropose.errors import UsageError
+from neuropose.gaps import fill_gaps
 from neuropose.schemas import Skeleton
 from neuropose.signals.joints import JointMap
 from neuropose.signals.nodes import REGISTRY, JointLookupError, Node
 from neuropose.signals.spec import SignalSpec, SpecError
 
-__all__ = ["MISSING_POLICIES", "MissingPolicy", "SignalGraph", "interpolate_gaps"]
+__all__ = ["MISSING_POLICIES", "MissingPolicy", "SignalGraph"]
 
 MissingPolicy = Literal["propagate", "hold", "interpolate"]
 #: The missing-detection policies.
 MISSING_POLICIES: tuple[str, ...] = ("propagate", "hold", "interpolate")
 #: Name reported in :attr:`SignalGraph.non_causal` for the interpolate policy.
 INTERPOLATE_MARK = "missing=interpolate"
-
-
-def interpolate_gaps(t: np.ndarray, x: np.ndarray, max_gap: int | None = None) -> np.ndarray:
-    """Fill interior NaN gaps of ``x`` (F, …) linearly in time ``t`` (F,), element-wise.
-
-    Gaps longer than ``max_gap`` frames (when given) stay NaN, as do frames
-    before the first and after the last finite value.
-
-    Examples
-    --------
-    >>> t = np.arange(7.0)
-    >>> interpolate_gaps(t, np.array([0.0, np.nan, 2, np.nan, np.nan, 5, np.nan])).tolist()
-    [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, nan]
-    >>> interpolate_gaps(t, np.array([0.0, np.nan, 2, np.nan, np.nan, 5, 6]), 1).tolist()
-    [0.0, 1.0, 2.0, nan, nan, 5.0, 6.0]
-    """
-    x = np.array(x, dtype=np.float64)
-    flat = x.reshape(x.shape[0], int(np.prod(x.shape[1:])))
-    for k in range(flat.shape[1]):
-        col = flat[:, k]
-        ok = np.isfinite(col)
-        if ok.sum() < 2:
-            continue
-        good = np.flatnonzero(ok)
-        gap = np.zeros_like(ok)
-        for a, b in itertools.pairwise(good):
-            if b - a > 1 and (max_gap is None or b - a - 1 <= max_gap):
-                gap[a + 1 : b] = True
-        if gap.any():
-            col[gap] = np.interp(t[gap], t[ok], col[ok])
-    return x
 
 
 class SignalGraph:
@@ -257,5 +227,5 @@ class SignalGraph:
         t, p = self._check(times_s, poses)
         self.reset()
         if self.missing == "interpolate":
-            p = interpolate_gaps(t, p, self.max_gap)
+            p, _ = fill_gaps(t, p, self.max_gap)
         return self._push(t, p)

@@ -3,9 +3,10 @@
 A spec names joints by canonical clinical name (``left_knee``, ``pelvis``…,
 :data:`neuropose.skeletons.CANONICAL_JOINTS`) or by a joint name of a known
 skeleton (``left_foot_index`` in ``blazepose_33``). At graph build time the
-names are resolved against the joint axis of the poses: a canonical joint is
-the mean of its contributing joints (as :func:`neuropose.skeletons.canonical_joint`),
-so NaN in any contributing joint makes it NaN.
+names are resolved against the joint axis of the poses by
+:func:`neuropose.skeletons.joint_indices` (the analyzer's lookup too): a
+canonical joint is the mean of its contributing joints, so NaN in any
+contributing joint makes it NaN.
 
 Examples
 --------
@@ -29,8 +30,9 @@ from neuropose.schemas import Skeleton
 from neuropose.skeletons import (
     CANONICAL_JOINTS,
     SKELETONS,
-    UnsupportedJointError,
-    canonical_indices,
+    joint_indices,
+    mean_joint,
+    skeleton_of,
 )
 
 __all__ = ["JointMap", "check_joint_name", "known_joint_names"]
@@ -72,27 +74,17 @@ class JointMap:
             self.names: tuple[str, ...] = tuple(joints.joints)
         else:
             self.names = tuple(joints)
-            self.skeleton = next(
-                (s for s in SKELETONS.values() if tuple(s.joints) == self.names), None
-            )
+            self.skeleton = skeleton_of(self.names)
         if not self.names:
             raise ValueError("the pose joint axis has no joint names")
 
     def indices(self, name: str) -> tuple[int, ...]:
-        """Joint-axis indices whose mean is joint ``name`` (``KeyError`` naming it if absent)."""
-        if self.skeleton is not None and name in CANONICAL_JOINTS:
-            try:
-                return canonical_indices(self.skeleton, name)
-            except UnsupportedJointError as exc:
-                if name not in self.names:
-                    raise KeyError(str(exc)) from None
-        if name in self.names:
-            return (self.names.index(name),)
-        where = f"skeleton {self.skeleton.name!r}" if self.skeleton else "the pose joint axis"
-        raise KeyError(f"joint {name!r} is not provided by {where}")
+        """Joint-axis indices whose mean is joint ``name`` (``KeyError`` naming it if absent).
+
+        The lookup is :func:`neuropose.skeletons.joint_indices`.
+        """
+        return joint_indices(self.skeleton or self.names, name)
 
     def position(self, poses: np.ndarray, idx: tuple[int, ...]) -> np.ndarray:
         """Positions (n, 3) of the joint with indices ``idx`` in ``poses`` (n, J, 3)."""
-        if len(idx) == 1:
-            return np.array(poses[:, idx[0], :], dtype=np.float64)
-        return np.asarray(poses[:, list(idx), :].mean(axis=1), dtype=np.float64)
+        return np.asarray(mean_joint(poses, idx), dtype=np.float64)

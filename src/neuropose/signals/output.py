@@ -1,6 +1,7 @@
 """Write computed signals to CSV, JSON or Parquet, with provenance, atomically.
 
-Every file carries the provenance (:class:`SignalsProvenance`): the spec and
+Every file carries the provenance
+(:class:`neuropose.schemas.signals.SignalsProvenance`): the spec and
 its SHA-256, the results file and its SHA-256, the missing-detection
 policy, the non-causal nodes, each node's unit, and the NeuroPose version.
 
@@ -28,14 +29,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
 from neuropose.errors import ResourceError, UsageError
 from neuropose.io import write_bytes_atomic, write_json_atomic
+from neuropose.schemas.signals import SignalsProvenance
 
 __all__ = [
     "FORMATS",
-    "SignalsProvenance",
     "flat_columns",
     "provenance_path",
     "write_signals",
@@ -43,26 +43,6 @@ __all__ = [
 
 #: Output formats by file suffix.
 FORMATS = (".csv", ".json", ".parquet")
-
-
-class SignalsProvenance(BaseModel):
-    """Where a signals file came from."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    spec: dict[str, Any]
-    spec_sha256: str
-    spec_file: str
-    results_file: str
-    results_sha256: str
-    video: str
-    track_id: int | None
-    skeleton: str
-    missing: str
-    max_gap: int | None = None
-    non_causal: list[str]
-    units: dict[str, str]
-    neuropose_version: str
 
 
 def _axis_names(shape: tuple[int, ...]) -> list[str]:

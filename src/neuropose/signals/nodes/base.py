@@ -23,7 +23,6 @@ __all__ = [
     "NonCausalNode",
     "Params",
     "register",
-    "valid_runs",
 ]
 
 
@@ -158,19 +157,3 @@ def register(cls: type[Node]) -> type[Node]:
         raise ValueError(f"node kind {cls.kind!r} registered twice")
     REGISTRY[cls.kind] = cls
     return cls
-
-
-def valid_runs(valid: np.ndarray) -> list[tuple[bool, int, int]]:
-    """``(is_valid, start, stop)`` for each run of equal values of a boolean (n,) mask.
-
-    Examples
-    --------
-    >>> valid_runs(np.array([True, True, False, True]))
-    [(True, 0, 2), (False, 2, 3), (True, 3, 4)]
-    """
-    if valid.size == 0:
-        return []
-    edges = np.flatnonzero(np.diff(valid.astype(np.int8))) + 1
-    starts = np.concatenate([[0], edges])
-    stops = np.concatenate([edges, [valid.size]])
-    return [(bool(valid[a]), int(a), int(b)) for a, b in zip(starts, stops, strict=True)]

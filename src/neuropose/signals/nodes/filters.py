@@ -24,8 +24,9 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from pydantic import Field, model_validator
 
+from neuropose.gaps import valid_runs
 from neuropose.signals.joints import JointMap
-from neuropose.signals.nodes.base import Node, NonCausalNode, Params, register, valid_runs
+from neuropose.signals.nodes.base import Node, NonCausalNode, Params, register
 from neuropose.smoothing import OneEuroFilter, OneEuroParams
 
 __all__ = ["Butterworth", "CenteredAverage", "FiltFilt", "MovingAverage", "OneEuro"]
