@@ -268,7 +268,7 @@ class VideoReplay(Source):
             self._ended = True
             return None
         t = (ts_ms / 1000.0) if ts_ms is not None else idx / (self.nominal_fps or 30.0)
-        return Capture(idx, t, self._clock.due_wall(t), rgb=rgb.copy())
+        return Capture(idx, t, self._clock.due_wall(t), rgb=rgb)  # a new array per frame
 
     def _paced_frames(self, stop: threading.Event) -> Iterator[Capture]:
         while not stop.is_set() and (cap := self._next()) is not None:
