@@ -84,6 +84,7 @@ class Config:
     expect_code: int = 0
     wall: list[float] = field(default_factory=list)
     rss_mib: list[float] = field(default_factory=list)
+    cpu_s: list[float] = field(default_factory=list)
 
     def run(self) -> None:
         t0 = time.perf_counter()
@@ -100,6 +101,7 @@ class Config:
         proc.returncode = os.waitstatus_to_exitcode(status)
         self.wall.append(time.perf_counter() - t0)
         self.rss_mib.append(usage.ru_maxrss / 1024)
+        self.cpu_s.append(usage.ru_utime + usage.ru_stime)
         if proc.returncode != self.expect_code:
             raise SystemExit(
                 f"{self.name}: exit {proc.returncode}, expected {self.expect_code}: "
@@ -133,6 +135,7 @@ def _rounds(configs: list[Config], repeats: int) -> None:
         c.run()
         c.wall.clear()
         c.rss_mib.clear()
+        c.cpu_s.clear()
     for _ in range(repeats):
         for c in configs:
             c.run()
@@ -143,6 +146,7 @@ STARTUP = [
     ("neuropose --help", ["-c", CLI, "--help"], 0),
     ("neuropose status", ["-c", CLI, "status"], 0),
     ("neuropose config show", ["-c", CLI, "config", "show"], 0),
+    ("neuropose process --help", ["-c", CLI, "process", "--help"], 0),
     ("neuropose doctor", ["-c", CLI, "doctor"], 0),
     ("import neuropose.analyzer", ["-c", "import neuropose.analyzer"], 0),
     ("neuropose process missing.mp4", ["-c", CLI, "process", "missing.mp4"], 2),
@@ -210,20 +214,29 @@ def _table_startup(cfgs: list[Config], labels: list[str]) -> str:
 
 
 def _table_whole(cfgs: list[Config]) -> str:
+    """Medians per input; ratios to the MediaPipe row of the input (else its first row).
+
+    CPU is the child's user + system time: unlike wall time it hardly moves
+    with the load other jobs put on the machine, and shows how much of a
+    wall-time lead comes from using both cores.
+    """
     rows = [
-        "| input: runner | median wall (s) | peak RSS (MiB) | wall / first row | RSS / first row |",
-        "|---|---|---|---|---|",
+        "| input: runner | median wall (s) | CPU (s) | peak RSS (MiB) "
+        "| wall / ref | CPU / ref | RSS / ref |",
+        "|---|---|---|---|---|---|---|",
     ]
     groups: dict[str, list[Config]] = {}
     for c in cfgs:
         groups.setdefault(c.name.split(":")[0], []).append(c)
     for group in groups.values():
-        ref_wall, ref_rss = group[0].median, statistics.median(group[0].rss_mib)
+        ref = next((c for c in group if "MediaPipe" in c.name), group[0])
+        ref_wall, ref_cpu = ref.median, statistics.median(ref.cpu_s)
+        ref_rss = statistics.median(ref.rss_mib)
         for c in group:
-            rss = statistics.median(c.rss_mib)
+            rss, cpu = statistics.median(c.rss_mib), statistics.median(c.cpu_s)
             rows.append(
-                f"| {c.name} | {c.median:.2f} | {rss:.0f} | {c.median / ref_wall:.2f}× | "
-                f"{rss / ref_rss:.2f}× |"
+                f"| {c.name} | {c.median:.2f} | {cpu:.2f} | {rss:.0f} | "
+                f"{c.median / ref_wall:.2f}× | {cpu / ref_cpu:.2f}× | {rss / ref_rss:.2f}× |"
             )
     return "\n".join(rows)
 
@@ -260,7 +273,8 @@ def main() -> None:
             work,
             max(3, args.repeats // 2),
         )
-        print(f"\n## whole process (load average at start {load[0]:.1f})\n")
+        end = os.getloadavg()
+        print(f"\n## whole process (load average {load[0]:.1f} at start, {end[0]:.1f} at end)\n")
         print(_table_whole(whole))
 
 

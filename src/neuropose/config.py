@@ -24,8 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from neuropose.errors import ConfigError
 
@@ -56,12 +55,15 @@ class SubjectRule(StrEnum):
     MOST_PRESENT = "most_present"
 
 
-class Settings(BaseSettings):
-    """Effective NeuroPose settings. Construct with :func:`load_settings`."""
+class Settings(BaseModel):
+    """Effective NeuroPose settings. Construct with :func:`load_settings`.
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, extra="forbid", frozen=True, validate_default=True
-    )
+    A plain pydantic model: it validates what it is given and reads neither
+    files nor the environment (:func:`load_settings` layers those itself, to
+    report each value's origin), so no settings library is imported.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
     # --- storage -----------------------------------------------------------
     data_dir: Path = Field(
@@ -203,19 +205,6 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, v: Path | None) -> Path | None:
         return None if v is None else v.expanduser()
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # load_settings() layers file, environment and flags itself (so it can
-        # report each value's origin); Settings reads nothing on its own.
-        return (init_settings,)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,19 @@ def lab(shared_media: Path, blazepose_model):  # type: ignore[no-untyped-def]
 
 
 def test_lab_trial_triangulates_consistently(lab) -> None:  # type: ignore[no-untyped-def]
+    """Bars restated on 2026-11-29 after the BlazePose fidelity fix.
+
+    Measured (docs/multiview.md, "Implausible limbs"): before exclusion the
+    right upper arm's CV was 16.1 % because of one frame (81: 669 mm
+    against a 263 mm median; the whole upper body of that frame is off, a
+    2D error along the epipolar direction that reprojects within the gate).
+    The plausibility check excludes 3 joint positions (right shoulder and
+    elbow in frame 81, left ankle in frame 64: shank 486 vs 355 mm); the
+    kept points' CVs are 3.0-8.6 % (median 5.0 %). Bars: every kept CV
+    below 10 % and their median below 6 % (the old 15 % bar only tolerated
+    that one frame); the CV before exclusion is reported and above the
+    kept one; 1-10 excluded positions (not a blanket rejection).
+    """
     views, rig = lab
     tri = triangulate_trial(views, rig, options=TrialOptions(sync_search=10))
     cam01, cam02 = tri.views
@@ -49,8 +62,13 @@ def test_lab_trial_triangulates_consistently(lab) -> None:  # type: ignore[no-un
     assert cam01.swaps <= 3 and 20 <= cam02.swaps <= 45
     assert np.isfinite(tri.points_mm[..., 0]).mean() > 0.85
     cv = tri.bone_length_cv
-    assert all(v is not None and v < 0.15 for v in cv.values())
+    assert all(v is not None and v < 0.10 for v in cv.values())
     assert np.median([v for v in cv.values() if v is not None]) < 0.06
+    before = tri.bone_length_cv_before_exclusion
+    assert all((before[k] or 0) >= (v or 0) for k, v in cv.items())
+    assert 1 <= len(tri.excluded) <= 10 and sum(tri.implausible.values()) >= 1
+    for rec in tri.excluded:  # each exclusion is a gross length error, not noise
+        assert all(abs(s.length_mm / s.reference_mm - 1) > 0.3 for s in rec.segments)
     assert not [w for w in tri.warnings if "disagree" in w or "looks away" in w]
     # the body stands on the lab floor: z-up world, feet near z = 0, head 1.4-2 m up
     p = tri.points()
@@ -68,7 +86,11 @@ def test_swap_detection_is_what_makes_the_limbs_consistent(lab) -> None:  # type
     assert (
         np.isfinite(on.points_mm[..., 0]).mean() > np.isfinite(off.points_mm[..., 0]).mean() + 0.05
     )
-    assert (off.bone_length_cv["right_shank"] or 0) > 2 * (on.bone_length_cv["right_shank"] or 1)
+    # compared before the plausibility check, which would hide the swapped frames' shanks
+    # (measured 17.2 % vs 5.2 %); the check then excludes what the swaps broke (10 vs 3)
+    before_off, before_on = off.bone_length_cv_before_exclusion, on.bone_length_cv_before_exclusion
+    assert (before_off["right_shank"] or 0) > 2 * (before_on["right_shank"] or 1)
+    assert len(off.excluded) > len(on.excluded)
 
 
 def test_triangulated_angles_differ_from_monocular(lab) -> None:  # type: ignore[no-untyped-def]

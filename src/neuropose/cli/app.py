@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import logging
+import os
 import signal
 import sys
 import traceback
@@ -42,8 +44,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-out_console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False, soft_wrap=True, emoji=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 @dataclass
@@ -114,15 +116,32 @@ def _root(
     level = logging.DEBUG if verbose >= 2 else logging.WARNING if quiet else logging.INFO
     fmt = log_format
     if fmt is None:
-        # A bad setting must not hide `--help`: the command itself loads the
-        # settings and reports the ConfigError (exit 2) when it runs.
-        try:
-            fmt = st.load().settings.log_format
-        except ConfigError:
-            fmt = "human"
-    if fmt not in {"human", "json"}:
+        fmt = _log_format_setting(st)
+    elif fmt not in _LOG_FORMATS:
         st.load()  # raises ConfigError naming the bad value
     configure_logging(level, fmt)
+
+
+_LOG_FORMATS = ("human", "json")
+
+
+def _log_format_setting(st: CliState) -> str:
+    """The ``log_format`` setting, or ``human`` when the settings are invalid.
+
+    A bad setting must not hide ``--help``: the command itself loads the
+    settings and reports the ConfigError (exit 2) when it runs. Without a
+    ``--config`` file the setting is the environment's or the default, read
+    without building the settings (so ``process --help`` and commands that
+    need no settings import no pydantic); with one, the settings are loaded
+    (and cached for the command).
+    """
+    if st.config_file is None:
+        value = os.environ.get("NEUROPOSE_LOG_FORMAT", "human")  # config.ENV_PREFIX + key
+        return value if value in _LOG_FORMATS else "human"
+    try:
+        return st.load().settings.log_format
+    except ConfigError:
+        return "human"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,10 +179,75 @@ def _sigterm(signum: int, frame: Any) -> None:
     raise _Terminated
 
 
+#: Global options that take a value (the next argument), and the flags.
+_GLOBAL_VALUE_OPTIONS = ("-c", "--config", "--log-format")
+_GLOBAL_FLAGS = ("--verbose", "--quiet")
+
+
+def command_name(args: list[str]) -> str | None:
+    """The subcommand ``args`` run, or None when that is not certain.
+
+    Only the global options of :func:`_root` may precede the subcommand;
+    anything else before it (``--help``, ``--version``, an unknown option,
+    ``--``) gives None, and so does a command line without a subcommand.
+
+    >>> command_name(["-q", "-c", "lab.toml", "process", "a.mp4", "-o", "b"])
+    'process'
+    >>> command_name(["-vv", "--log-format=json", "status"]), command_name(["--help", "status"])
+    ('status', None)
+    >>> command_name(["--config", "status", "models"]), command_name(["-v"])
+    ('models', None)
+    """
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in _GLOBAL_VALUE_OPTIONS:
+            i += 2
+        elif (
+            arg in _GLOBAL_FLAGS
+            or arg.startswith(("--config=", "--log-format="))
+            or (len(arg) > 1 and arg[0] == "-" and set(arg[1:]) <= {"v", "q"})
+        ):
+            i += 1
+        else:
+            return None if arg.startswith("-") else arg
+    return None
+
+
+def narrowed_app(name: str | None) -> typer.Typer:
+    """:data:`app` with only the command (or group) ``name`` registered.
+
+    Typer builds the parser of every registered command on each run
+    (signatures, annotations, parameter objects) although one runs; for a
+    known ``name`` only that one is built, with the same root options and
+    callback, so its behaviour and help are unchanged. Any other ``name``
+    (None, a typo) gives :data:`app` itself, whose errors list every command.
+    """
+    if name is None:
+        return app
+    commands = [
+        c
+        for c in app.registered_commands
+        if c.name == name
+        or (
+            c.name is None
+            and c.callback is not None
+            and c.callback.__name__.lower().replace("_", "-") == name
+        )
+    ]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if len(commands) + len(groups) != 1:
+        return app
+    narrowed = copy.copy(app)
+    narrowed.registered_commands = commands
+    narrowed.registered_groups = groups
+    return narrowed
+
+
 def _run(args: list[str]) -> int:
     verbose = any(a == "--verbose" or (a.startswith("-v") and set(a[1:]) == {"v"}) for a in args)
     try:
-        app(args=args, prog_name="neuropose")
+        narrowed_app(command_name(args))(args=args, prog_name="neuropose")
     except SystemExit as exc:
         code = exc.code
         if code == 130 and _SIGTERM_RECEIVED:  # typer turns KeyboardInterrupt into Exit(130)

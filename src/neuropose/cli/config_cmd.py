@@ -52,5 +52,7 @@ def show(
     # Piped output is not cut to 80 columns (rows stay greppable).
     console = out_console
     if not console.is_terminal:
-        console = Console(file=out_console.file, width=10_000, highlight=False, soft_wrap=True)
+        console = Console(
+            file=out_console.file, width=10_000, highlight=False, soft_wrap=True, emoji=False
+        )
     console.print(table)

@@ -7,13 +7,22 @@ flag, ``<list[Path]>``, ``<str>``) and writes required arguments as
 most tools do: flags carry no value label, values are ``PATH``,
 ``INTEGER``, ``TEXT``, ``FLOAT`` (or the parameter's own ``metavar``), and
 the usage line reads ``neuropose process [OPTIONS] INPUTS...``.
+
+The same parameter classes convert the common values (an option not
+given, an in-range default, text, paths) without Typer's per-parameter
+pydantic ``TypeAdapter`` (:func:`light_conversion`), to the same result:
+Typer builds one for every value it processes, which imports pydantic and
+costs milliseconds each, also for commands that never touch pydantic.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from typer._click.exceptions import MissingParameter
+from typer._param_types import coerce_cli_path
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 if TYPE_CHECKING:
@@ -43,7 +52,66 @@ def plain_label(typer_label: str) -> str:
     return " ".join(_WORDS.get(w.lower(), w.upper()) for w in label.split())
 
 
+#: :func:`light_conversion`'s answer when only Typer's conversion will do.
+USE_TYPER: Any = object()
+
+
+def light_conversion(param: Any, ctx: Context, value: Any) -> Any:
+    """``value`` converted exactly as Typer would, without pydantic, or :data:`USE_TYPER`.
+
+    None (not given) becomes None, or ``()`` for a repeatable parameter; a
+    ``str`` for a text parameter and an ``int``/``float`` for a number
+    parameter within its ``min``/``max`` come out of Typer's ``TypeAdapter``
+    unchanged; text for a ``Path`` (or ``list[Path]``) parameter goes through
+    Typer's own path checks (``exists``, ``dir_okay``, ...) as a ``Path``,
+    which is what its pydantic adapter would first make of it. Anything else
+    (text for a number, a custom parser, choices) is left to Typer.
+    """
+    if value is None:
+        return () if param.multiple or param.nargs == -1 else None
+    info = param.type_descriptor.parameter_info
+    annotation = param.type_descriptor.annotation
+    if info.parser is not None:
+        return USE_TYPER
+    if annotation is str and type(value) is str:
+        return value
+    if annotation in (int, float) and type(value) is annotation:
+        in_range = (info.min is None or value >= info.min) and (
+            info.max is None or value <= info.max
+        )
+        return value if in_range else USE_TYPER
+    if info.path_type is None and annotation is Path and type(value) is str:
+        return _path(param, ctx, info, value)
+    if (
+        info.path_type is None
+        and annotation == list[Path]
+        and isinstance(value, list | tuple)
+        and all(type(v) is str for v in value)
+    ):
+        return [_path(param, ctx, info, v) for v in value]
+    return USE_TYPER
+
+
+def _path(param: Any, ctx: Context, info: Any, value: str) -> Any:
+    return coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
+
+
+def _process_value(param: Any, ctx: Context, value: Any, typer_way: Any) -> Any:
+    """Typer's ``process_value`` (``typer_way``) with :func:`light_conversion` first."""
+    converted = light_conversion(param, ctx, value)
+    if converted is USE_TYPER:
+        return typer_way(ctx, value)
+    if param.required and param.value_is_missing(converted):
+        raise MissingParameter(ctx=ctx, param=param)
+    if param.callback is not None:
+        converted = param.callback(ctx, param, converted)
+    return converted
+
+
 class _PlainOption(TyperOption):
+    def process_value(self, ctx: Context, value: Any) -> Any:
+        return _process_value(self, ctx, value, super().process_value)
+
     def display_type(self, ctx: Context) -> str:
         if self.is_flag or self.count:
             return ""
@@ -56,6 +124,9 @@ class _PlainOption(TyperOption):
 
 
 class _PlainArgument(TyperArgument):
+    def process_value(self, ctx: Context, value: Any) -> Any:
+        return _process_value(self, ctx, value, super().process_value)
+
     def display_type(self, ctx: Context) -> str:
         return plain_label(super().display_type(ctx))
 

@@ -54,6 +54,22 @@ MinConfOption = Annotated[
 SwapOption = Annotated[
     bool, typer.Option("--swaps/--no-swaps", help="Test left/right-swapped labels per view.")
 ]
+PlausibilityOption = Annotated[
+    bool,
+    typer.Option(
+        "--plausibility/--no-plausibility",
+        help="Exclude joints whose limb lengths are implausible (NaN, listed in the results).",
+    ),
+]
+LengthToleranceOption = Annotated[
+    float,
+    typer.Option(
+        "--length-tolerance",
+        min=0.01,
+        help="A limb segment off the trial's median length by more than this fraction "
+        "is implausible.",
+    ),
+]
 
 
 def _pairs(items: Sequence[str] | None, what: str) -> dict[str, str]:
@@ -78,6 +94,9 @@ class MultiViewArgs:
         gate_px: float,
         min_confidence: float,
         swaps: bool,
+        *,
+        plausibility: bool = True,
+        length_tolerance: float | None = None,
     ) -> None:
         self.calibration = calibration
         self.camera_map = _pairs(camera_map, "--camera-map")
@@ -90,6 +109,8 @@ class MultiViewArgs:
         self.gate_px = gate_px
         self.min_confidence = min_confidence
         self.swaps = swaps
+        self.plausibility = plausibility
+        self.length_tolerance = length_tolerance
 
     def rig(self, stored: CameraRig | None = None) -> CameraRig:
         """The calibration given, else ``stored`` (from a trial file)."""
@@ -103,6 +124,7 @@ class MultiViewArgs:
 
     def options(self) -> TrialOptions:
         """The :class:`TrialOptions` these flags describe."""
+        from neuropose.multiview.qc import LENGTH_TOLERANCE
         from neuropose.multiview.trial import TrialOptions
         from neuropose.multiview.triangulate import TriangulationOptions
 
@@ -112,6 +134,8 @@ class MultiViewArgs:
             ),
             offsets=self.offsets,
             sync_search=self.sync_search,
+            plausibility=self.plausibility,
+            length_tolerance=self.length_tolerance or LENGTH_TOLERANCE,
         )
 
     def cameras(self, videos: Sequence[str], rig: CameraRig) -> list[str]:
@@ -143,8 +167,27 @@ def _report(tri: Triangulation, out: Path) -> None:
             ),
             markup=False,
         )
-    cv = ", ".join(f"{k} {100 * v:.1f}%" for k, v in tri.bone_length_cv.items() if v is not None)
+    before = tri.bone_length_cv_before_exclusion
+    cv = ", ".join(
+        f"{k} {100 * v:.1f}%"
+        + (
+            f" ({100 * b:.1f}% before exclusion)"
+            if (b := before.get(k)) is not None and b != v
+            else ""
+        )
+        for k, v in tri.bone_length_cv.items()
+        if v is not None
+    )
     out_console.print(f"  bone-length CV: {cv}", markup=False)
+    if tri.options.get("plausibility"):
+        flagged = ", ".join(f"{k} {n}" for k, n in tri.implausible.items() if n)
+        out_console.print(
+            f"  implausible limb lengths (frames): {flagged or 'none'}; "
+            f"{len(tri.excluded)} joint position(s) excluded",
+            markup=False,
+        )
+    else:
+        out_console.print("  limb-length plausibility check: off", markup=False)
     for w in tri.warnings:
         err_console.print(f"warning: {w}", markup=False)
 
@@ -227,6 +270,8 @@ def triangulate(
     gate_px: GateOption = 20.0,
     min_confidence: MinConfOption = 0.3,
     swaps: SwapOption = True,
+    plausibility: PlausibilityOption = True,
+    length_tolerance: LengthToleranceOption = 0.3,
 ) -> None:
     """Re-run triangulation from existing per-view results (other parameters or calibration)."""
     from neuropose.multiview.trial import triangulate_trial
@@ -234,7 +279,15 @@ def triangulate(
     if output.suffix.lower() != ".json":
         raise UsageError(f"-o {output}: expected a FILE.json")
     args = MultiViewArgs(
-        calibration, camera_map, offset, sync_search, gate_px, min_confidence, swaps
+        calibration,
+        camera_map,
+        offset,
+        sync_search,
+        gate_px,
+        min_confidence,
+        swaps,
+        plausibility=plausibility,
+        length_tolerance=length_tolerance,
     )
     views, stored, job_id = _load_views(results)
     rig = args.rig(stored.rig if stored is not None else None)

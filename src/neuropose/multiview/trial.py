@@ -20,7 +20,14 @@ from neuropose.errors import InputError
 from neuropose.multiview.associate import associate_detections
 from neuropose.multiview.calibration import fit_camera_to_image
 from neuropose.multiview.geometry import mirror_permutation, undistort_normalized
-from neuropose.multiview.qc import bone_length_cv, camera_checks, suspect_cameras
+from neuropose.multiview.qc import (
+    LENGTH_TOLERANCE,
+    SegmentCheck,
+    bone_length_cv,
+    camera_checks,
+    check_segment_lengths,
+    suspect_cameras,
+)
 from neuropose.multiview.sync import estimate_offsets, shift_frames
 from neuropose.multiview.triangulate import (
     TriangulationOptions,
@@ -29,7 +36,16 @@ from neuropose.multiview.triangulate import (
 )
 from neuropose.schemas.predictions import VideoPredictions
 from neuropose.schemas.rig import CameraRig, RigCamera
-from neuropose.schemas.triangulation import Triangulation, ViewLink
+from neuropose.schemas.skeleton import Skeleton
+from neuropose.schemas.triangulation import (
+    POINT_IMPLAUSIBLE,
+    POINT_TOO_FEW_VIEWS,
+    POINT_TRIANGULATED,
+    ExcludedPoint,
+    SegmentLength,
+    Triangulation,
+    ViewLink,
+)
 
 __all__ = ["TrialOptions", "pair_videos_with_cameras", "triangulate_trial"]
 
@@ -51,18 +67,33 @@ class TrialOptions:
         Half-width (frames) of the residual offset search; 0 disables it.
     sync_window : int
         Reference frames used by the search (from the start).
+    plausibility : bool
+        Exclude triangulated joints whose limb segments' lengths are
+        implausible (:func:`~neuropose.multiview.qc.check_segment_lengths`).
+    length_tolerance : float
+        Relative deviation from the trial's median segment length beyond
+        which a segment is implausible (default
+        :data:`~neuropose.multiview.qc.LENGTH_TOLERANCE`).
     """
 
     triangulation: TriangulationOptions = field(default_factory=TriangulationOptions)
     offsets: Mapping[str, int] = field(default_factory=dict)
     sync_search: int = 0
     sync_window: int = 600
+    plausibility: bool = True
+    length_tolerance: float = LENGTH_TOLERANCE
+
+    def __post_init__(self) -> None:
+        if not self.length_tolerance > 0:
+            raise ValueError(f"length_tolerance must be positive, got {self.length_tolerance}")
 
     def as_record(self) -> dict[str, str | int | float | bool | None]:
         """Flat JSON-able record of every option (stored in the results)."""
         rec: dict[str, str | int | float | bool | None] = dict(asdict(self.triangulation))
         rec["sync_search"] = self.sync_search
         rec["sync_window"] = self.sync_window
+        rec["plausibility"] = self.plausibility
+        rec["length_tolerance"] = self.length_tolerance
         rec["user_offsets"] = ",".join(f"{k}={v}" for k, v in sorted(self.offsets.items()))
         return rec
 
@@ -312,21 +343,95 @@ def triangulate_trial(
             inlier_rate=_finite(chk.inlier_rate),
             behind_or_outside=_finite(chk.behind_or_outside),
         )
+    skel = views[0].skeleton
+    kept = _Kept(rec.points_mm, rec.agreed, skel, opt)
+    warnings.extend(kept.warnings)
+    points = kept.points_mm
     return Triangulation(
         rig=fitted,
         views=tuple(ViewLink(**link) for link in links),
-        skeleton=views[0].skeleton,
+        skeleton=skel,
         options=opt.as_record(),
         timestamp_s=views[0].timestamp_s,
-        points_mm=rec.points_mm,
+        points_mm=points,
         reprojection_px=rec.reprojection_px,
         used=rec.used,
         swapped=rec.swapped,
-        bone_length_cv={
-            k: _finite(v) for k, v in bone_length_cv(rec.points_mm, views[0].skeleton).items()
+        point_status=kept.status,
+        bone_length_cv={k: _finite(v) for k, v in bone_length_cv(points, skel).items()},
+        bone_length_cv_before_exclusion={
+            k: _finite(v) for k, v in bone_length_cv(rec.points_mm, skel).items()
         },
+        implausible=kept.counts,
+        excluded=kept.excluded,
         warnings=tuple(warnings),
     )
+
+
+class _Kept:
+    """The triangulated points after the plausibility check, and what it excluded."""
+
+    def __init__(
+        self, points_mm: np.ndarray, agreed: np.ndarray, skeleton: Skeleton, opt: TrialOptions
+    ) -> None:
+        self.points_mm = points_mm
+        self.status = np.where(agreed, POINT_TRIANGULATED, POINT_TOO_FEW_VIEWS).astype(np.uint8)
+        self.excluded: tuple[ExcludedPoint, ...] = ()
+        self.counts: dict[str, int] = {}
+        self.warnings: list[str] = []
+        if not opt.plausibility:
+            return
+        chk = check_segment_lengths(points_mm, skeleton, opt.length_tolerance)
+        self.points_mm = np.where(chk.blamed[..., None], np.nan, points_mm)
+        self.status[chk.blamed] = POINT_IMPLAUSIBLE
+        self.excluded = _excluded_points(chk, points_mm, skeleton)
+        self.counts = chk.counts()
+        self.warnings = _implausible_warnings(chk, skeleton, opt.length_tolerance)
+
+
+def _excluded_points(
+    chk: SegmentCheck, points_mm: np.ndarray, skeleton: Skeleton
+) -> tuple[ExcludedPoint, ...]:
+    """One record per blamed joint and frame, with the lengths that condemned it."""
+    return tuple(
+        ExcludedPoint(
+            frame=f,
+            joint=skeleton.joints[j],
+            position_mm=tuple(float(x) for x in points_mm[f, j]),
+            segments=tuple(
+                SegmentLength(
+                    segment=s,
+                    length_mm=float(chk.lengths_mm[s][f]),
+                    reference_mm=chk.reference_mm[s],
+                )
+                for s in segs
+            ),
+        )
+        for (f, j), segs in sorted(chk.blame.items())
+    )
+
+
+def _implausible_warnings(chk: SegmentCheck, skeleton: Skeleton, tolerance: float) -> list[str]:
+    """One sentence per segment with implausible frames: how many, the worst, what was dropped."""
+    out = []
+    for s, flags in chk.implausible.items():
+        frames = np.nonzero(flags)[0]
+        if frames.size == 0:
+            continue
+        ref = chk.reference_mm[s]
+        dev = np.abs(chk.lengths_mm[s][frames] / ref - 1)
+        worst = int(frames[np.argmax(dev)])
+        dropped: dict[str, int] = {}
+        for (_, j), segs in chk.blame.items():
+            if s in segs:
+                dropped[skeleton.joints[j]] = dropped.get(skeleton.joints[j], 0) + 1
+        joints = ", ".join(f"{n} in {k} frame(s)" for n, k in sorted(dropped.items()))
+        out.append(
+            f"segment {s}: {frames.size} frame(s) off the trial's median length "
+            f"{ref:.0f} mm by more than {tolerance:.0%} (worst {chk.lengths_mm[s][worst]:.0f} mm "
+            f"in frame {worst}); excluded as implausible: {joints}"
+        )
+    return out
 
 
 def _finite(x: float) -> float | None:

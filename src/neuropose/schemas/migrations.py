@@ -22,6 +22,7 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel
 
 from neuropose.errors import FutureSchemaError, InvalidDocumentError
+from neuropose.schemas.base import _decode
 
 __all__ = ["MigrationRegistry", "migrate", "registry"]
 
@@ -142,6 +143,22 @@ def _job_results_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
 def _job_results_2_to_3(data: dict[str, Any]) -> dict[str, Any]:
     """Version 3 stores the raw arrays as rounded deltas (``neuropose.schemas.raw_delta``);
     v2's plain float32 raw arrays are still valid input, so only the version changes."""
+    return data
+
+
+@registry.register("Triangulation", 1)
+def _triangulation_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 adds ``point_status`` (F, J), ``excluded``, ``implausible`` and
+    ``bone_length_cv_before_exclusion``. A v1 file ran no plausibility check: a NaN point
+    is status 1 (fewer than ``min_views`` views agree), nothing was excluded, the CV
+    before exclusion is the CV."""
+    import numpy as np  # here, not at import: status files need no NumPy
+
+    points = _decode(data["points_mm"], "float32", 3, (3,))
+    data["point_status"] = np.where(np.all(np.isfinite(points), axis=-1), 0, 1).astype(np.uint8)
+    data.setdefault("excluded", [])
+    data.setdefault("implausible", {})
+    data.setdefault("bone_length_cv_before_exclusion", dict(data.get("bone_length_cv") or {}))
     return data
 
 
