@@ -140,18 +140,29 @@ class _EstimatorProcessor:
         return result
 
 
+#: Model-use locks this process holds, by lock file; see
+#: :func:`neuropose.models.cache.model_use_lock`.
+_MODEL_LOCKS: dict[str, Any] = {}
+
+
 def build_processor(settings: Settings, model_spec: str | None) -> VideoProcessor:
     """Load the pose model named by ``model_spec`` and wrap it for the daemon.
 
     Any spec :func:`neuropose.models.load_pose_model` accepts; a
     ``python:<module>:<factory>`` factory may also return a whole
-    :class:`VideoProcessor`, which is used as is.
+    :class:`VideoProcessor`, which is used as is. The model's use lock
+    (:func:`neuropose.models.cache.model_use_lock`) is taken first and held
+    until the process exits.
     """
+    from neuropose.models.cache import model_use_lock
     from neuropose.models.registry import load_pose_model
 
-    obj = load_pose_model(
-        model_spec or settings.default_model, settings, also_accept=VideoProcessor
-    )
+    name = model_spec or settings.default_model
+    lock = model_use_lock(settings.model_cache_dir, name, "neuropose watch")
+    if lock is not None and str(lock.path) not in _MODEL_LOCKS:
+        # Held until the process exits: `neuropose live` is refused meanwhile.
+        _MODEL_LOCKS[str(lock.path)] = lock.acquire()  # LockHeldError (exit 3) names the holder
+    obj = load_pose_model(name, settings, also_accept=VideoProcessor)
     return obj if isinstance(obj, VideoProcessor) else _EstimatorProcessor(obj, settings)
 
 
