@@ -79,6 +79,14 @@ def live(
         str | None, typer.Option("--video", help="Video of a results file holding several.")
     ] = None,
     model: ModelOption = None,
+    classifier: Annotated[
+        Path | None,
+        typer.Option("--classifier", help="Model of `neuropose classify train`: class events."),
+    ] = None,
+    classifier_spec: Annotated[
+        Path | None,
+        typer.Option("--classifier-spec", help="The signal spec the classifier was trained with."),
+    ] = None,
 ) -> None:
     """Run the pose model and the signal graph live; record into DATA_DIR/live/SESSION/.
 
@@ -111,8 +119,13 @@ def live(
         plot=tuple(plot) if plot else None,
         missing=missing,
     )
+    consumers = []
+    if classifier is not None:
+        from neuropose.classify.ticks import classifier_consumer
+
+        consumers.append(classifier_consumer(classifier, classifier_spec, stable_ticks))
     with GracefulStop(settings.shutdown_grace_seconds) as stop:
-        result = run_live(cfg, settings, stop_event=stop.event)
+        result = run_live(cfg, settings, stop_event=stop.event, consumers=consumers)
     st = result.stats
     med, p95 = st.latency_ms()
     lines = [

@@ -132,6 +132,9 @@ def run_live(
         scope.callback(source.close)
         predictor, skeleton = _predictor(source, cfg, settings, scope)
         graph, sha = _graph(cfg.spec, skeleton, cfg.missing)
+        for consumer in consumers:  # e.g. the classifier: checks its model against the skeleton
+            if (bind := getattr(consumer, "bind", None)) is not None:
+                bind(skeleton)
         paths = open_session(cfg.data_dir, cfg.session)
         machine = StateMachine()
         status = StatusWriter(paths, machine, cfg.source, plot=cfg.plot, spec_sha256=sha)
