@@ -238,3 +238,17 @@ def test_evaluate_with_too_few_subjects_stops_before_reading_files(
     assert "5-fold cross-validation needs at least 5 subjects, the labels name 2" in err
     assert "hint: use --folds 2 (leave one subject out)" in err
     assert not out.exists()
+
+
+def test_predict_refuses_two_inputs_that_would_share_an_output(
+    trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "a.results.json").write_bytes((tmp_path / "a.results.json").read_bytes())
+    out = tmp_path / "pred"
+    args = ["classify", "predict", str(trained), str(tmp_path / "a.results.json"),
+            str(other / "a.results.json"), "-o", str(out)]  # fmt: skip
+    assert main(args) == 2
+    assert f"would both be written to {out / 'a.classes.csv'}" in capsys.readouterr().err
+    assert not out.exists()
