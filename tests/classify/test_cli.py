@@ -252,3 +252,25 @@ def test_predict_refuses_two_inputs_that_would_share_an_output(
     assert main(args) == 2
     assert f"would both be written to {out / 'a.classes.csv'}" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_recording_of_another_pose_model_is_refused(
+    trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from neuropose.schemas import JobResults
+
+    prov = load_model(sidecar_path(trained), ModelProvenance)
+    assert prov.pose_models == ("synthetic",)
+    assert {i.pose_model for i in prov.training_inputs} == {"synthetic"}
+    doc = load_model(tmp_path / "a.results.json", JobResults)
+    vp = doc.videos[0]
+    lite = vp.model_copy(
+        update={"provenance": vp.provenance.model_copy(update={"model_name": "blazepose-lite"})}
+    )
+    other = tmp_path / "lite.results.json"
+    write_model_atomic(other, doc.model_copy(update={"videos": (lite,)}))
+    assert main(["classify", "predict", str(trained), str(other)]) == 2
+    assert (
+        "model was trained for poses of synthetic but input has poses of blazepose-lite"
+        in capsys.readouterr().err
+    )

@@ -163,7 +163,14 @@ def build_dataset(
             check_skeleton(skeleton, trial.skeleton, "the first recording has", item.path.name)
             assert features is not None
             counts = _windows_of(trial, item, params, features, rows)
-            inputs.append(TrainingInput(sha256=sha256_file(item.path), windows=counts))
+            inputs.append(
+                TrainingInput(
+                    sha256=sha256_file(item.path),
+                    pose_model=trial.model_name,
+                    pose_model_sha256=trial.model_sha256,
+                    windows=counts,
+                )
+            )
         except NeuroPoseError as exc:
             if not keep_going:
                 raise

@@ -120,9 +120,11 @@ class FeatureSource(FrozenModel):
 
 
 class TrainingInput(FrozenModel):
-    """One training recording, by content hash only."""
+    """One training recording, by content hash only, and the pose model that made it."""
 
     sha256: str
+    pose_model: str = ""
+    pose_model_sha256: str = ""
     windows: WindowCounts
 
 
@@ -136,6 +138,7 @@ class ModelProvenance(Document):
     recipe: str
     model_format: Literal["npz", "joblib"]
     model_sha256: str
+    pose_models: tuple[str, ...] = ()
     skeleton: str
     joint_names: tuple[str, ...]
     features: FeatureSource

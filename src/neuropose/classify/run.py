@@ -35,7 +35,13 @@ from neuropose.classify.records import (
     WindowCounts,
     WindowParams,
 )
-from neuropose.classify.store import LoadedModel, check_input, model_format, save_classifier
+from neuropose.classify.store import (
+    LoadedModel,
+    check_input,
+    check_pose_model,
+    model_format,
+    save_classifier,
+)
 from neuropose.classify.windows import cut_windows, group_labels, load_labels
 from neuropose.errors import NeuroPoseError
 from neuropose.io import write_bytes_atomic, write_model_atomic
@@ -86,6 +92,7 @@ def train_model(
         recipe=recipe,
         model_format=fmt,
         model_sha256="",
+        pose_models=tuple(sorted({i.pose_model for i in data.inputs if i.pose_model})),
         skeleton=data.skeleton.name,
         joint_names=tuple(data.skeleton.joints),
         features=data.features.source,
@@ -204,6 +211,7 @@ def predict_file(
     pipe = build_pipeline(loaded.recipe, features=features)
     fset = pipe.feature_set(trial.skeleton)
     check_input(loaded, trial.skeleton.name, tuple(trial.skeleton.joints), fset.source)
+    check_pose_model(loaded, trial.model_name)
     spans: list[tuple[float, float]] = []
     labels: list[str] = []
     status: list[str] = []

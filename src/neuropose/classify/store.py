@@ -38,6 +38,8 @@ __all__ = [
     "LoadedModel",
     "ModelMismatchError",
     "UnverifiedModelError",
+    "check_input",
+    "check_pose_model",
     "load_classifier",
     "model_format",
     "save_classifier",
@@ -255,6 +257,29 @@ def check_input(
         raise ModelMismatchError(
             f"model was trained for {len(loaded.feature_names)} features but input has "
             f"{len(features.feature_names)}",
+            hint="classify recordings made with the pose model the classifier was trained on",
+        )
+
+
+def check_pose_model(loaded: LoadedModel, pose_model: str) -> None:
+    """Refuse a recording made by another pose model than every training input.
+
+    Two models with one skeleton (say BlazePose full and lite) place joints
+    differently; a classifier's boundaries do not carry over. Nothing is
+    checked for a model without provenance or with unnamed pose models.
+
+    Raises
+    ------
+    ModelMismatchError
+        "model was trained for poses of … but input has poses of …".
+    """
+    prov = loaded.provenance
+    if prov is None or not prov.pose_models or not pose_model:
+        return
+    if pose_model not in prov.pose_models:
+        raise ModelMismatchError(
+            f"model was trained for poses of {', '.join(prov.pose_models)} but input has poses "
+            f"of {pose_model}",
             hint="classify recordings made with the pose model the classifier was trained on",
         )
 
