@@ -115,6 +115,15 @@ def test_labels_errors_name_the_file_line_and_field(tmp_path: Path) -> None:
     )
     with pytest.raises(LabelsError, match=r"'x' 0.0-2.0 s overlaps 'y' 1.0-3.0 s"):
         group_labels(rows, tmp_path, "labels.csv")
+    # a long interval overlapping a later one of another label, with a short one between
+    rows = load_labels(
+        _table(
+            tmp_path,
+            "file,start_s,end_s,label,subject\na,0,10,x,s1\na,1,2,x,s1\na,3,4,y,s1\n",
+        )
+    )
+    with pytest.raises(LabelsError, match=r"'x' 0.0-10.0 s overlaps 'y' 3.0-4.0 s"):
+        group_labels(rows, tmp_path, "labels.csv")
     rows = load_labels(
         _table(tmp_path, "file,start_s,end_s,label,subject\na,0,2,x,s1\na,2,3,y,s2\n")
     )

@@ -141,7 +141,7 @@ def group_labels(rows: Sequence[LabelRow], base: Path, source: str) -> list[Labe
                 hint="one results file holds one subject's recording",
             )
         ordered = sorted(items, key=lambda r: (r.start_s, r.end_s))
-        for a, b in itertools.pairwise(ordered):
+        for a, b in itertools.combinations(ordered, 2):  # tables are small: every pair
             if b.start_s < a.end_s - EPS_S and a.label != b.label:
                 raise LabelsError(
                     f"{source}: file {name!r}: {a.label!r} {a.start_s}-{a.end_s} s overlaps "
