@@ -27,7 +27,7 @@ from tests.interfacer.test_ray_executor import (
 
 from neuropose.datadir.status import read_job_status
 from neuropose.errors import InvalidDocumentError
-from neuropose.interfacer import RunSummary
+from neuropose.interfacer import Interfacer, RunSummary, build_executor
 from neuropose.io import load_model
 from neuropose.schemas import JobResults
 from neuropose.schemas.status import JobState, JobStatusEntry
@@ -179,3 +179,56 @@ def test_a_killed_worker_while_three_jobs_run_completes_each_job_once(
     first, second = entry.history
     assert first.outcome is JobState.INTERRUPTED and f"pid {pid}" in (first.error or "")
     assert second.outcome is JobState.COMPLETED
+
+
+def test_a_stop_while_three_jobs_run_interrupts_each_and_the_next_start_resumes(
+    tmp_path: Path, local_ray: None
+) -> None:
+    frames = {"a": 150, "b": 150, "c": 150}
+    local_dir, ray_dir = tmp_path / "local", tmp_path / "ray"
+    one_video_jobs(local_dir, frames)
+    one_video_jobs(ray_dir, frames)
+    run_daemon(settings_for(local_dir), FAKE)
+    settings = settings_for(ray_dir, executor="ray", ray_workers=3)
+    daemon = Interfacer(settings, lambda: build_executor(settings, RECORDING), once=True)
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            daemon.run()
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while thread.is_alive() and time.monotonic() < deadline:
+        doc = (
+            load_model(ray_dir / "workers.json", WorkersFile)
+            if (ray_dir / "workers.json").is_file()
+            else None
+        )
+        busy = [w for w in doc.workers if w.state == "busy"] if doc is not None else []
+        if len({w.job for w in busy}) == 3 and all(w.frames_done >= 12 for w in busy):
+            break
+        time.sleep(0.02)
+    daemon.stop.event.set()
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    assert type(outcome.get("error")).__name__ == "DaemonStopped"
+    assert sorted(daemon.summary.interrupted) == ["a", "b", "c"]
+    for name in frames:
+        entry = read_job_status(ray_dir, name)
+        assert entry is not None and entry.state is JobState.INTERRUPTED
+        assert (ray_dir / "out" / name / "partial" / f"{name}.mp4.ckpt.json").is_file()
+
+    summary = run_daemon(settings, RECORDING)
+    assert sorted(summary.completed) == ["a", "b", "c"]
+    for name in frames:
+        assert videos_json(ray_dir, name) == videos_json(local_dir, name)
+    calls = [line.split() for line in (tmp_path / "calls.log").read_text().split("\n") if line]
+    assert sorted(video for video, start in calls if start == "0") == [
+        f"{n}.mp4" for n in sorted(frames)
+    ]  # each video started from frame 0 once, then resumed from its checkpoint
+    resumed = [int(start) for _, start in calls if start != "0"]
+    assert len(resumed) == 3 and min(resumed) >= 10, calls
