@@ -111,15 +111,21 @@ def test_cross_view_angle_agreement_is_measured(lab_results: Path, artifacts_dir
     rms = _cross_view_rms(lab_results)
     (artifacts_dir / "analyzer_cross_view_rms.json").write_text(json.dumps(rms, indent=1))
     assert all(np.isfinite(v) for v in rms.values())
-    # Regression guard at the level measured with blazepose-full (median ~20°, see docs).
-    assert float(np.median(list(rms.values()))) < 30.0
+    # Re-stated after the MediaPipe-fidelity fix (2026-11-29, blazepose-full, swap correction
+    # and smoothing on): median over the 11 angles 17.7°, knee flexion 15.3° / 17.6°, the
+    # worst (ankle dorsiflexion left) 27.7°; was 24.2° median before issue 15. The bars
+    # leave ~15 % for TFLite/OpenCV version noise and fail on a return to the old level.
+    assert float(np.median(list(rms.values()))) < 20.5
+    assert max(rms["left_knee_flexion"], rms["right_knee_flexion"]) < 20.5
+    assert max(rms.values()) < 32.0
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="monocular BlazePose views disagree by ~10-30° RMS even after swap correction "
-    "and smoothing (knee flexion 15-18°, median 17.5°; docs/benchmarks.md); the 5° goal is "
-    "not met by the model",
+    reason="monocular BlazePose views disagree by 8-28° RMS even after swap correction, "
+    "smoothing and the MediaPipe-fidelity fix (knee flexion 15.3° / 17.6°, median 17.7°; "
+    "RESEARCH.md section 12); the 5° goal is not met by a single-view model: use "
+    "multi-camera triangulation",
 )
 def test_cross_view_knee_flexion_within_5_degrees(lab_results: Path) -> None:
     rms = _cross_view_rms(lab_results)

@@ -3,7 +3,7 @@
 Layers, top to bottom (ARCHITECTURE.md)::
 
     cli
-    interfacer  ingest  monitor  visualize  export
+    interfacer  ingest  monitor  visualize  export  live
     estimator  analyzer  quality  multiview  signals
     models  video  datadir
     foundations: errors config gaps geometry io logs skeletons schemas timefmt wheels samples
@@ -57,6 +57,7 @@ FOUNDATIONS = frozenset(
 LAYERS: dict[str, int] = {
     "cli": 4,
     "interfacer": 3,
+    "live": 3,
     "ingest": 3,
     "monitor": 3,
     "visualize": 3,

@@ -1,5 +1,8 @@
 """Real BlazePose through the Ray executor: the same results as the local executor.
 
+Two actors on this machine load the cached model: the pool is one user of the
+model (the daemon holds its use lock), not two competing ones.
+
 Every array (poses, landmarks, boxes, tracks, timestamps) and every
 provenance field but the creation time are equal, byte for byte in
 ``results.json``; only ``created_at`` and the stage timings differ.
@@ -44,11 +47,11 @@ def test_blazepose_on_ray_equals_local(
     tmp_path: Path, shared_media: Path, blazepose_weights: Path
 ) -> None:
     local = _videos(tmp_path / "local", shared_media, blazepose_weights)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)  # two actors: two slots
     try:
         remote = _videos(
             tmp_path / "ray", shared_media, blazepose_weights,
-            executor="ray", ray_workers=1, ray_cpus_per_worker=1.0,
+            executor="ray", ray_workers=2, ray_cpus_per_worker=1.0,
         )  # fmt: skip
     finally:
         ray.shutdown()

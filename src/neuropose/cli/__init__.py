@@ -28,6 +28,7 @@ from neuropose.cli import process_cmd, benchmark_cmd  # noqa: F401  isort: skip
 from neuropose.cli import demo_cmd  # noqa: F401  isort: skip
 from neuropose.cli import triangulate_cmd  # noqa: F401  isort: skip
 from neuropose.cli import export_cmd, opensim_cmd  # noqa: F401  isort: skip
+from neuropose.cli import live_cmd  # noqa: F401  isort: skip
 from neuropose.cli import signals_cmd  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]

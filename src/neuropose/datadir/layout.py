@@ -18,6 +18,12 @@
         export/                 exported files (CSV, TRC, MOT, C3D, NWB)
         opensim/<stem>/         OpenSim scaled model, IK motion, marker errors
       failed/<job>/             inputs of a failed job
+      live/<session>/           one ``neuropose live`` session (LivePaths)
+        live.json               LiveStatus, rewritten about once a second
+        poses.jsonl             one line per predicted frame (finalised at stop)
+        signals.jsonl           one line per tick with the signal values
+        events.jsonl            one line per debounced event
+        video.mp4               only with --record-video
 
 Jobs and the daemon's own files live in separate namespaces: ``in/``,
 ``out/`` and ``failed/`` hold only job folders, the daemon's state sits at
@@ -49,6 +55,7 @@ __all__ = [
     "FAILED_DIR",
     "INGEST_LOCK_FILE",
     "IN_DIR",
+    "LIVE_DIR",
     "LOCK_FILE",
     "MAX_JOB_NAME_BYTES",
     "OPENSIM_DIR",
@@ -66,6 +73,7 @@ __all__ = [
     "DataDir",
     "InvalidJobNameError",
     "JobPaths",
+    "LivePaths",
     "check_job_name",
     "is_job_name",
     "quality_path",
@@ -77,6 +85,8 @@ IN_DIR = "in"
 OUT_DIR = "out"
 #: Folder of failed jobs' inputs.
 FAILED_DIR = "failed"
+#: Folder of ``neuropose live`` sessions (one sub-folder per session).
+LIVE_DIR = "live"
 #: Ingest's work area at the top of the data directory.
 STAGING_DIR = ".staging"
 #: Lock file of ingest inside :data:`STAGING_DIR`.
@@ -265,6 +275,51 @@ def quality_path(folder: Path | str, video: str) -> Path:
     return Path(folder) / fit_name(Path(video).stem or video, ".quality.json")
 
 
+@dataclass(frozen=True)
+class LivePaths:
+    """Every path of one ``neuropose live`` session.
+
+    >>> s = DataDir("/d").live_session("s1")
+    >>> [p.name for p in (s.status, s.poses, s.signals, s.events, s.video)]
+    ['live.json', 'poses.jsonl', 'signals.jsonl', 'events.jsonl', 'video.mp4']
+    >>> str(s.folder)
+    '/d/live/s1'
+    """
+
+    root: Path
+    name: str
+
+    @property
+    def folder(self) -> Path:
+        """``live/<session>``."""
+        return self.root / LIVE_DIR / self.name
+
+    @property
+    def status(self) -> Path:
+        """``live/<session>/live.json``: the session status (``LiveStatus``)."""
+        return self.folder / "live.json"
+
+    @property
+    def poses(self) -> Path:
+        """``live/<session>/poses.jsonl``: one JSON object per predicted frame."""
+        return self.folder / "poses.jsonl"
+
+    @property
+    def signals(self) -> Path:
+        """``live/<session>/signals.jsonl``: one JSON object per tick."""
+        return self.folder / "signals.jsonl"
+
+    @property
+    def events(self) -> Path:
+        """``live/<session>/events.jsonl``: one JSON object per event."""
+        return self.folder / "events.jsonl"
+
+    @property
+    def video(self) -> Path:
+        """``live/<session>/video.mp4``: written only with ``--record-video``."""
+        return self.folder / "video.mp4"
+
+
 @dataclass(frozen=True, init=False)
 class DataDir:
     """The paths of one data directory (nothing is created or checked).
@@ -346,6 +401,27 @@ class DataDir:
             return os.path.isfile(self.legacy_status) and not os.path.islink(self.legacy_status)
         except OSError:
             return False
+
+    @property
+    def live_dir(self) -> Path:
+        """``live/``: one folder per ``neuropose live`` session."""
+        return self.root / LIVE_DIR
+
+    def live_session(self, name: str) -> LivePaths:
+        """The paths of live session ``name`` (check it with :func:`check_job_name`)."""
+        return LivePaths(self.root, name)
+
+    def live_sessions(self) -> list[str]:
+        """Names of the session folders in ``live/`` (dot-names excluded), sorted."""
+        try:
+            entries = list(os.scandir(self.live_dir))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        return sorted(
+            e.name
+            for e in entries
+            if not e.name.startswith(RESERVED_PREFIX) and e.is_dir(follow_symlinks=False)
+        )
 
     def job(self, name: str) -> JobPaths:
         """The paths of job ``name`` (not validated; see :func:`check_job_name`)."""

@@ -25,7 +25,14 @@ from neuropose.estimator.tracking import Tracker
 from neuropose.models.base import FrameDetections
 from neuropose.schemas import VideoCheckpoint
 
-__all__ = ["CheckpointCallback", "Collector", "Decoded", "Inferred", "ProgressCallback"]
+__all__ = [
+    "CheckpointCallback",
+    "Collector",
+    "Decoded",
+    "Inferred",
+    "ProgressCallback",
+    "track_persons",
+]
 
 #: ``progress(frames_done, frames_expected)``; called after every collected frame.
 ProgressCallback = Callable[[int, int | None], None]
@@ -56,6 +63,35 @@ class Inferred:
     dets: list[FrameDetections]
     #: The model's state after the batch's last frame (None for a stateless model).
     model_state: dict[str, Any] | None = None
+
+
+def track_persons(
+    det: FrameDetections, max_persons: int, tracker: Tracker, frame_index: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keep at most ``max_persons`` of one frame's detections and give them track ids.
+
+    Persons are ranked by box score (ties by detection order); the kept ones
+    are returned sorted by track id. The one per-frame selection rule of the
+    collect stage and of the live stream (:mod:`neuropose.estimator.stream`).
+
+    Returns
+    -------
+    sel : ndarray (P,) int
+        Row of each kept person in ``det``, in track-id order.
+    ids : ndarray (P,) int32
+        Their track ids, ascending.
+    boxes : ndarray (P, 5) float32
+        Their boxes.
+    """
+    p = det.num_persons
+    order = np.arange(p)
+    if p:
+        order = np.lexsort((np.arange(p), -det.boxes[:, 4].astype(np.float64)))
+        order = order[:max_persons]
+    boxes = det.boxes[order].astype(np.float32)
+    ids = tracker.update(frame_index, boxes)
+    srt = np.argsort(ids, kind="stable")
+    return order[srt], ids[srt].astype(np.int32), boxes[srt]
 
 
 class Collector:
@@ -165,18 +201,10 @@ class Collector:
             raise RuntimeError(
                 f"model returned {det.poses3d.shape[1]} joints, its skeleton has {self.j}"
             )
-        p = det.num_persons
-        order = np.arange(p)
-        if p:
-            order = np.lexsort((np.arange(p), -det.boxes[:, 4].astype(np.float64)))
-            order = order[: self.max_persons]
-        boxes = det.boxes[order].astype(np.float32)
-        ids = self.tracker.update(frame.index, boxes)
-        srt = np.argsort(ids, kind="stable")
-        sel = order[srt]
+        sel, ids, boxes = track_persons(det, self.max_persons, self.tracker, frame.index)
         self.det_frame.append(np.full(len(sel), frame.index, np.int32))
-        self.track_id.append(ids[srt].astype(np.int32))
-        self.boxes.append(boxes[srt])
+        self.track_id.append(ids)
+        self.boxes.append(boxes)
         self.poses3d.append(det.poses3d[sel].astype(np.float32))
         self.poses2d.append(det.poses2d[sel].astype(np.float32))
         if det.confidence is not None:

@@ -140,19 +140,75 @@ class _EstimatorProcessor:
         return result
 
 
-def build_processor(settings: Settings, model_spec: str | None) -> VideoProcessor:
+def hold_model_use_lock(settings: Settings, model_spec: str | None, purpose: str) -> Any:
+    """Take the machine's use lock of the cached model ``model_spec`` (None for ``python:``).
+
+    ``neuropose live`` and the daemon never load the same cached model at once
+    on one machine (:func:`neuropose.models.cache.model_use_lock`); the holder
+    releases it by calling ``release()`` on the returned lock when it stops.
+
+    Raises
+    ------
+    LockHeldError
+        Another process uses the model; the message names it (exit code 3).
+    """
+    from neuropose.models.cache import model_use_lock
+
+    lock = model_use_lock(settings.model_cache_dir, model_spec or settings.default_model, purpose)
+    return lock.acquire() if lock is not None else None
+
+
+def build_processor(
+    settings: Settings, model_spec: str | None, *, use_lock: bool = True
+) -> VideoProcessor:
     """Load the pose model named by ``model_spec`` and wrap it for the daemon.
 
     Any spec :func:`neuropose.models.load_pose_model` accepts; a
     ``python:<module>:<factory>`` factory may also return a whole
-    :class:`VideoProcessor`, which is used as is.
+    :class:`VideoProcessor`, which is used as is. With ``use_lock`` the
+    model's use lock (:func:`hold_model_use_lock`) is taken first and released
+    by the processor's ``close()`` (the daemon closes it when it stops); the
+    Ray pool's actors pass ``False``: the daemon holds the lock for its pool.
     """
     from neuropose.models.registry import load_pose_model
 
-    obj = load_pose_model(
-        model_spec or settings.default_model, settings, also_accept=VideoProcessor
-    )
-    return obj if isinstance(obj, VideoProcessor) else _EstimatorProcessor(obj, settings)
+    name = model_spec or settings.default_model
+    lock = hold_model_use_lock(settings, name, "neuropose watch") if use_lock else None
+    try:
+        obj = load_pose_model(name, settings, also_accept=VideoProcessor)
+        processor = obj if isinstance(obj, VideoProcessor) else _EstimatorProcessor(obj, settings)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    return _Locked(processor, lock) if lock is not None else processor
+
+
+class _Locked:
+    """A :class:`VideoProcessor` that owns the model's use lock until :meth:`close`."""
+
+    def __init__(self, processor: VideoProcessor, lock: Any) -> None:
+        self._processor = processor
+        self._lock = lock
+        self.checkpoint_model = processor.checkpoint_model
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._processor, name)
+
+    def expected_frames(self, path: Path) -> int | None:
+        return self._processor.expected_frames(path)
+
+    def process_video(self, path: Path, **kwargs: Any) -> VideoPredictions:
+        return self._processor.process_video(path, **kwargs)
+
+    def close(self) -> None:
+        """Close the wrapped processor (if it can be closed), then release the lock."""
+        try:
+            close = getattr(self._processor, "close", None)
+            if callable(close):
+                close()
+        finally:
+            self._lock.release()
 
 
 def require_ray() -> None:

@@ -48,7 +48,7 @@ from neuropose.interfacer.errors import (
     WorkerLostError,
     describe_error,
 )
-from neuropose.interfacer.processor import build_processor
+from neuropose.interfacer.processor import build_processor, hold_model_use_lock
 from neuropose.interfacer.ray_cluster import (
     ClusterWatch,
     check_room,
@@ -97,7 +97,8 @@ class VideoWorker:
     def load(self) -> dict[str, Any]:
         """Build the processor (the same :func:`build_processor` as the local daemon)."""
         try:
-            self._processor = build_processor(self._settings, self._model_spec)
+            # The daemon holds the model's use lock for the whole pool (RayPool).
+            self._processor = build_processor(self._settings, self._model_spec, use_lock=False)
         except Exception as exc:
             return {"error": _portable(exc)}
         return {
@@ -258,10 +259,19 @@ class RayPool:
     def __init__(self, settings: Settings, model_spec: str | None) -> None:
         self.settings = settings
         self.transfer = resolve_transfer(settings)
-        self._owns_ray = connect(settings)
-        self.watch = ClusterWatch(ray.get_runtime_context().gcs_address)
+        # One user of the cached model on this machine: the pool (released by close()).
+        self._model_lock = hold_model_use_lock(
+            settings, model_spec, "neuropose watch --executor ray"
+        )
+        try:
+            self._owns_ray = connect(settings)
+        except BaseException:
+            if self._model_lock is not None:
+                self._model_lock.release()
+            raise
         self._cluster_lost = False
         try:
+            self.watch = ClusterWatch(ray.get_runtime_context().gcs_address)
             check_room(settings)
             self.board = WorkerBoard(
                 DataDir(settings.data_dir).workers,
@@ -451,7 +461,18 @@ class RayPool:
                     return result
 
     def close(self) -> None:
-        """Kill the actors; shut Ray down when the pool started it (unless the cluster is gone)."""
+        """Kill the actors; shut Ray down when the pool started it (unless the cluster is gone).
+
+        The model's use lock is released in every case.
+        """
+        try:
+            self._close_pool()
+        finally:
+            lock, self._model_lock = getattr(self, "_model_lock", None), None
+            if lock is not None:
+                lock.release()
+
+    def _close_pool(self) -> None:
         if getattr(self, "_cluster_lost", False):
             if hasattr(self, "board"):
                 self.board.stopped()

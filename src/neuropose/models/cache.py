@@ -53,6 +53,7 @@ __all__ = [
     "hash_tree",
     "install_staged",
     "model_dir",
+    "model_use_lock",
     "read_manifest",
     "sha256_file",
     "staging_dir",
@@ -278,6 +279,39 @@ def fetch_lock(cache_dir: Path, name: str, *, wait_s: float = 3600.0) -> Iterato
         yield
     finally:
         lock.release()
+
+
+def model_use_lock(cache_dir: Path, spec: str, purpose: str) -> ExclusiveLock | None:
+    """The (not yet acquired) lock a process holds while the model of ``spec`` is loaded.
+
+    ``neuropose watch`` and ``neuropose live`` take it so that one machine
+    never runs the same model twice at once; the refused one's
+    :class:`~neuropose.datadir.lock.LockHeldError` (exit 3) names the holder's
+    pid, host and ``purpose``. The file is ``<cache>/.locks/<model>.inuse.lock``
+    where ``<model>`` is the spec without its ``?options`` (same weights, same
+    lock). ``python:`` factories (test doubles, custom research code) get
+    None: they are not weights this cache manages.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> model_use_lock(d, "blazepose-full?tracking=false", "doctest").path.name
+    'blazepose-full.inuse.lock'
+    >>> model_use_lock(d, "python:tests.fakes:make_model", "doctest") is None
+    True
+    """
+    if spec.startswith("python:"):
+        return None
+    name = spec.split("?", 1)[0]
+    return ExclusiveLock(
+        Path(cache_dir) / ".locks" / f"{_safe(name)}.inuse.lock",
+        purpose=purpose,
+        wait_s=0.2,
+        make_parent=True,
+        busy_hint=f"model {name!r} is loaded by another process on this machine; stop it "
+        "(or wait for it to finish) before starting this one",
+    )
 
 
 @contextlib.contextmanager

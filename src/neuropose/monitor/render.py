@@ -96,7 +96,8 @@ def content_security_policy() -> str:
     """
     return (
         "default-src 'none'; "
-        f"script-src 'sha256-{_sha256(_asset('monitor.js'))}'; "
+        f"script-src 'sha256-{_sha256(_asset('monitor.js'))}' "
+        f"'sha256-{_sha256(_asset('live.js'))}'; "
         f"style-src 'sha256-{_sha256(_asset('monitor.css'))}'; "
         "img-src 'self' data:; media-src 'self'; connect-src 'self'; base-uri 'none'; "
         "form-action 'self'; "

@@ -16,6 +16,7 @@ Routes (GET and HEAD only; anything else is 405, unknown paths 404)::
                                    (N <= 1000; 400 JSON for a bad parameter)
     /compare[.json]?angle=A&jobs=J one joint angle across jobs (inline SVG / JSON)
     /workers[.json]                the Ray worker pool (executor = ray; 404 without one)
+    /live[.json][?session=NAME]    a neuropose live session: signals, events, counters
     /health                        server liveness + daemon lock state (JSON, always 200)
     /metrics                       Prometheus text exposition
 
@@ -62,7 +63,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from neuropose import __version__
 from neuropose.errors import BusyError, ConfigError, NeuroPoseError, ResourceError
 from neuropose.interrupts import handle_signals
-from neuropose.monitor import compare, jobpage, render, study, workers
+from neuropose.monitor import compare, jobpage, live, render, study, workers
 from neuropose.monitor.cache import MonitorCache
 from neuropose.monitor.files import OpenFile, open_job_file
 from neuropose.monitor.jobfiles import (
@@ -270,6 +271,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._compare(snap, query, token_query, path.endswith(".json"))
         if path in ("/workers", "/workers.json"):
             return workers.workers_response(snap, token_query, as_json=path.endswith(".json"))
+        if path in ("/live", "/live.json"):
+            return live.live_response(self.server.data_dir, query, token_query, path[5:] == ".json")
         if path == "/metrics":
             text = cache.body(snap, "metrics", lambda: render.render_metrics(snap).encode())
             return Response(200, _PROM, text)
