@@ -12,6 +12,9 @@ Run: ``.venv/bin/python benchmarks/bench_ray.py [--videos 16] [--frames 50]
    start-up and model loading excluded); printed relative to N = 1
    (target >= 0.9 N). The same job on the local executor gives the Ray
    path's per-video overhead without competition for the cores.
+   The same with a **queue of N one-video jobs** on N workers (jobs run at
+   the same time): frames over the span from the first start to the last
+   finish, relative to N = 1.
 2. **Overhead** (real BlazePose on ``cam01.mp4`` and ``cam02.mp4``,
    100 frames of 1080x1920 each): the same job run by the local executor and
    by the Ray executor with one worker (2 CPUs), alternated ``repeats`` times;
@@ -50,7 +53,11 @@ SLEEP_SPEC = "python:tests.interfacer.fake_processor:make_processor"
 
 
 def run_job(data_dir: Path, model: str, **flags: Any) -> tuple[float, int]:
-    """Run ``watch --once`` on ``data_dir``; (processing seconds, frames) of its one job."""
+    """Run ``watch --once`` on ``data_dir``; (processing seconds, frames) of all its jobs.
+
+    The span runs from the first job's last attempt start to the last job's
+    finish (``status.json`` of each job): pool start-up and model loading excluded.
+    """
     settings = load_settings(
         None,
         {"data_dir": data_dir, "settle_seconds": 0.0, "poll_interval_s": 0.05,
@@ -58,12 +65,16 @@ def run_job(data_dir: Path, model: str, **flags: Any) -> tuple[float, int]:
         environ={},
     ).settings  # fmt: skip
     summary = Interfacer(settings, lambda: build_executor(settings, model), once=True).run()
-    assert len(summary.completed) == 1, summary
-    job = summary.completed[0]
-    entry = json.loads((data_dir / "out" / job / "status.json").read_text())
-    last = entry["history"][-1]
-    seconds = (parse_time(last["finished_at"]) - parse_time(last["started_at"])).total_seconds()
-    return seconds, int(entry["frames_done"])
+    jobs = sorted(p.name for p in (data_dir / "in").iterdir())
+    assert sorted(summary.completed) == jobs and not summary.failed, summary
+    starts, ends, frames = [], [], 0
+    for job in jobs:
+        entry = json.loads((data_dir / "out" / job / "status.json").read_text())
+        last = entry["history"][-1]
+        starts.append(parse_time(last["started_at"]))
+        ends.append(parse_time(last["finished_at"]))
+        frames += int(entry["frames_done"])
+    return (max(ends) - min(starts)).total_seconds(), frames
 
 
 def scaling(videos: int, frames: int, root: Path) -> list[tuple[int, float]]:
@@ -85,6 +96,22 @@ def scaling(videos: int, frames: int, root: Path) -> list[tuple[int, float]]:
         )  # fmt: skip
         rows.append((n, done / seconds))
         print(f"  N={n}: {done} frames in {seconds:.2f} s", file=sys.stderr)
+    return rows
+
+
+def queue_scaling(frames: int, root: Path) -> list[tuple[int, float]]:
+    """(N, frames/s) for a queue of N one-video jobs on N workers, N = 1, 2, 4, 8."""
+    rows = []
+    for n in (1, 2, 4, 8):
+        data = root / f"queue{n}"
+        for i in range(n):
+            write_fake_video(data / "in" / f"job{i:02d}" / "v.mp4", frames, seed=i)
+        seconds, done = run_job(
+            data, SLEEP_SPEC, executor="ray", ray_workers=n, ray_cpus_per_worker=1.0,
+            checkpoint_every_frames=25,
+        )  # fmt: skip
+        rows.append((n, done / seconds))
+        print(f"  {n} one-video jobs, N={n}: {done} frames in {seconds:.2f} s", file=sys.stderr)
     return rows
 
 
@@ -139,6 +166,14 @@ def main() -> None:
         print("|---|---|---|---|")
         for n, fps in rows:
             print(f"| {n} | {fps:.1f} | {fps / base:.2f} | {0.9 * n:.1f} |")
+        queue_rows = queue_scaling(args.frames * 4, root)
+        qbase = queue_rows[0][1]
+        print(f"\nQueue of N one-video jobs ({args.frames * 4} frames each, N workers; "
+              "jobs run at the same time):\n")  # fmt: skip
+        print("| one-video jobs = workers N | frames/s | relative to N = 1 | target 0.9 N |")
+        print("|---|---|---|---|")
+        for n, fps in queue_rows:
+            print(f"| {n} | {fps:.1f} | {fps / qbase:.2f} | {0.9 * n:.1f} |")
         ideal = 1000 / args.cost_ms
         print(f"\nSame job, one video at a time (sleep model: {ideal:.1f} frames/s at zero "
               "overhead):\n")  # fmt: skip

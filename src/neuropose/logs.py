@@ -4,6 +4,8 @@ Native libraries (LiteRT/XNNPACK, absl, OpenCV, FFmpeg) write straight to
 file descriptor 2, below Python. :class:`NativeStderr` routes that
 descriptor into the ``neuropose.native`` logger (debug level, so ``-vv``
 shows it) and counts the lines, so a command can summarise them instead.
+:func:`adopt_logger` does the same for a library's Python logger that
+writes to stderr itself (Ray's ``ray`` logger).
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from typing import Any, TextIO
 
 from neuropose.timefmt import utc_iso
 
-__all__ = ["NativeStderr", "configure_logging", "native_stderr", "printable", "terminal_fd"]
+__all__ = [
+    "NativeStderr",
+    "adopt_logger",
+    "configure_logging",
+    "native_stderr",
+    "printable",
+    "terminal_fd",
+]
 
 
 def printable(text: object, *, keep_newlines: bool = False) -> str:
@@ -260,3 +269,39 @@ def terminal_fd() -> int:
     with the process before logging them.
     """
     return native_stderr.terminal_fd()
+
+
+class _Forward(logging.Handler):
+    """Re-logs a library's records into a NeuroPose logger at DEBUG (level name kept)."""
+
+    def __init__(self, target: logging.Logger) -> None:
+        super().__init__(logging.DEBUG)
+        self._target = target
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._target.isEnabledFor(logging.DEBUG):
+            message = record.getMessage()
+            self._target.debug("%s %s: %s", record.levelname, record.name, message)
+
+
+def adopt_logger(name: str) -> logging.Logger:
+    """Send library logger ``name``'s records to ``neuropose.<name>`` at DEBUG level only.
+
+    Some libraries give their logger its own stderr handler (Ray does at
+    import: ``Token authentication is enabled...``), which would bypass the
+    CLI's verbosity. Its handlers are replaced by one that re-logs each record
+    at DEBUG, so ``-vv`` shows them and the default verbosity does not.
+    Idempotent; returns the adopted logger.
+
+    >>> lib = logging.getLogger("some_library")
+    >>> lib.addHandler(logging.StreamHandler())
+    >>> adopt_logger("some_library") is lib, lib.propagate, len(lib.handlers)
+    (True, False, 1)
+    """
+    lib = logging.getLogger(name)
+    target = logging.getLogger(f"neuropose.{name}")
+    for handler in list(lib.handlers):
+        lib.removeHandler(handler)
+    lib.addHandler(_Forward(target))
+    lib.propagate = False
+    return lib

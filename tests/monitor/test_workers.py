@@ -52,12 +52,17 @@ def test_workers_json_and_page(data_dir: Path, server: Callable[..., Any], http_
     assert "10.0.0.7" in html and "walk-01 / cam&lt;1&gt;.mp4" in html and "<1>" not in html
     assert "2 workers on 10.0.0.5:6379, 1 busy" in html
 
+    status, _, body = http_get(base)  # the dashboard links the pool
+    assert status == 200 and '<a href="/workers">Ray workers</a>' in body.decode()
+
 
 def test_no_pool_is_404_and_a_corrupt_file_503(
     data_dir: Path, server: Callable[..., Any], http_get: Get
 ) -> None:
     write_status(data_dir, sample_jobs())
     base = str(server(data_dir).url)
+    status, _, body = http_get(base)
+    assert status == 200 and b"/workers" not in body  # no pool, no link
     status, _, body = http_get(base + "workers.json")
     assert status == 404 and "local executor" in json.loads(body)["error"]
     status, _, body = http_get(base + "workers")

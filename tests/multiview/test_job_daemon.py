@@ -16,7 +16,7 @@ from neuropose.multiview.synthetic import project_views, ring_rig, walking_motio
 from neuropose.schemas import JobResults, VideoPredictions
 from neuropose.schemas.base import FrozenModel
 from neuropose.schemas.status import JobState
-from tests.multiview.mvjob_helpers import view, write_rig_json
+from tests.multiview.mvjob_helpers import view, write_rig_json, write_video
 
 F = 30
 RIG = ring_rig(3)
@@ -37,14 +37,16 @@ class _ViewProcessor:
     def __init__(self, fail: str | None = None) -> None:
         self.fail = fail
         self.processed: list[str] = []
+        self.intrinsics: dict[str, Any] = {}
 
     def expected_frames(self, path: Path) -> int | None:
         return F
 
     def process_video(
-        self, path: Path, *, progress: Callable[[int, int | None], None], **_: Any
+        self, path: Path, *, progress: Callable[[int, int | None], None], **kw: Any
     ) -> VideoPredictions:
         self.processed.append(path.name)
+        self.intrinsics[path.name] = kw.get("intrinsics")
         if path.name == self.fail:
             raise RuntimeError(f"{path.name}: cannot decode")
         progress(F, F)
@@ -52,12 +54,20 @@ class _ViewProcessor:
         return view(path.name, PX[k], SIZE)
 
 
-def _run(tmp_path: Path, processor: _ViewProcessor, videos=("cam1.mp4", "cam2.mp4", "cam3.mp4")):
+def _run(
+    tmp_path: Path,
+    processor: _ViewProcessor,
+    videos=("cam1.mp4", "cam2.mp4", "cam3.mp4"),
+    real_videos: bool = False,
+):
     data = tmp_path / "data"
     job = data / "in" / "trial"
     job.mkdir(parents=True)
     for v in videos:
-        (job / v).write_bytes(b"frames of " + v.encode())
+        if real_videos:  # decodable, of the calibrated size
+            write_video(job / v, size=SIZE, n=2)
+        else:
+            (job / v).write_bytes(b"frames of " + v.encode())
     write_rig_json(RIG, job / "rig.json")
     (job / "READY").touch()
     settings = load_settings(
@@ -114,3 +124,22 @@ def test_a_restart_that_finds_results_json_restores_the_camera_figures(tmp_path:
     again = read_status(data).jobs["trial"]
     assert again.state is JobState.COMPLETED and processor.processed == []
     assert again.cameras == first.cameras
+
+
+def test_each_view_is_estimated_with_its_calibrated_camera(tmp_path: Path) -> None:
+    """The daemon hands the estimator each view's K from the job's calibration, not the FOV."""
+    processor = _ViewProcessor()
+    _, entry = _run(tmp_path, processor, real_videos=True)
+    assert entry.state is JobState.COMPLETED
+    for k, cam in enumerate(RIG.cameras, start=1):
+        got = processor.intrinsics[f"cam{k}.mp4"]
+        assert got is not None and got.source == f"calibration:rig.json:cam{k}"
+        assert (got.fx, got.fy, got.cx, got.cy) == tuple(
+            float(x) for x in (cam.K[0, 0], cam.K[1, 1], cam.K[0, 2], cam.K[1, 2])
+        )
+
+
+def test_an_undecodable_view_gets_no_camera_and_reports_its_own_error(tmp_path: Path) -> None:
+    processor = _ViewProcessor()
+    _run(tmp_path, processor)  # the videos are not decodable: no K, the processor decides
+    assert processor.intrinsics == dict.fromkeys(["cam1.mp4", "cam2.mp4", "cam3.mp4"])

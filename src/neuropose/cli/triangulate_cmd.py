@@ -236,12 +236,9 @@ def process_trial(
 def _calibrated(rig: CameraRig, camera: str, video: Path) -> CameraIntrinsics:
     """The calibration's intrinsics of ``camera``, fitted to ``video`` (provenance, MeTRAbs)."""
     from neuropose.estimator.camera import from_rig_camera
-    from neuropose.multiview.calibration import fit_camera_to_image
-    from neuropose.video.reader import probe_video
+    from neuropose.multiview.job import fitted_camera
 
-    info = probe_video(video)
-    cam, _ = fit_camera_to_image(rig.camera(camera), info.width, info.height)
-    return from_rig_camera(cam, rig.source_name or "calibration")
+    return from_rig_camera(fitted_camera(rig, camera, video), rig.source_name or "calibration")
 
 
 def _load_views(paths: Sequence[Path]) -> tuple[list[VideoPredictions], Triangulation | None, str]:

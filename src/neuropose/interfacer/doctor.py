@@ -27,6 +27,7 @@ from neuropose.config import Settings
 from neuropose.datadir.layout import DataDir
 from neuropose.datadir.lock import probe_lock
 from neuropose.errors import NeuroPoseError, ResourceError
+from neuropose.logs import adopt_logger
 
 __all__ = [
     "FREE_DISK_FIX",
@@ -247,8 +248,9 @@ def check_cluster(settings: Settings) -> Check:
         return Check(name, False, problem, fix_head)
     import ray  # the extra: only for executor = ray
 
+    adopt_logger("ray")  # Ray's own lines: debug level, as for `watch`
     try:
-        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+        ray.init(address=address, logging_level=logging.INFO, log_to_driver=False)
         total = ray.cluster_resources()
         nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
     except Exception as exc:

@@ -1,4 +1,4 @@
-"""The job daemon behind ``neuropose watch``: lock, start-up, loop, one job at a time.
+"""The job daemon behind ``neuropose watch``: lock, start-up, loop, the outcome of each job.
 
 Rooms of the daemon (one module each)::
 
@@ -6,6 +6,8 @@ Rooms of the daemon (one module each)::
     recovery.py     what a start does before processing (crashes, poison, leftovers)
     transitions.py  JobBook: every state change, written and logged once
     jobrun.py       JobRun: one attempt at one job (videos, checkpoints, results.json)
+    jobslots.py     JobSlots: several jobs at once on their own threads (the Ray pool);
+                    their outcomes are recorded on the daemon's main thread
     heartbeat.py    LiveJob + Heartbeat: the live status while a job runs
     reports.py      quality reports of completed jobs, retried until written
     renders.py      visuals of completed jobs, rendered when idle (render_after_job)
@@ -49,7 +51,7 @@ import contextlib
 import logging
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from neuropose.config import Settings
 from neuropose.datadir.layout import DataDir
@@ -67,6 +69,7 @@ from neuropose.interfacer.errors import (
 )
 from neuropose.interfacer.heartbeat import Heartbeat, LiveJob
 from neuropose.interfacer.jobrun import JobRun
+from neuropose.interfacer.jobslots import JobAttempt, JobSlots
 from neuropose.interfacer.processor import LazyProcessor, ProcessorFactory
 from neuropose.interfacer.recovery import Recovery
 from neuropose.interfacer.renders import JobRenders
@@ -217,6 +220,10 @@ class Interfacer:
         while not self.stop.event.is_set():
             job = self._next_job()
             if job is not None:
+                capacity = int(getattr(self.processor.load(), "parallel_videos", 1))
+                if capacity > 1:  # the Ray pool: several jobs at once
+                    self._loop_concurrent(capacity)
+                    return
                 self._process(job)
                 continue
             if self.reports.write_next():
@@ -227,13 +234,17 @@ class Interfacer:
                 return
             self.stop.event.wait(self.settings.poll_interval_s)
 
-    def _next_job(self) -> str | None:
-        """Record new, vanished and retried jobs; return the next stable runnable one."""
+    def _next_job(self, busy: Collection[str] = ()) -> str | None:
+        """Record new, vanished and retried jobs; return the next stable runnable one.
+
+        Jobs in ``busy`` (running on their own thread) are neither checked
+        for removal (their run notices) nor returned.
+        """
         candidates = self._tracker.scan(self.layout.in_dir)
         present = {c.job_id for c in candidates}
         for job_id, entry in list(self.jobs.items()):
             gone = job_id not in present and not self.layout.job(job_id).input.exists()
-            if entry.state in _RUNNABLE and gone:
+            if entry.state in _RUNNABLE and gone and job_id not in busy:
                 self.book.fail(job_id, JobVanishedError(f"in/{job_id} no longer exists"))
         changed = False
         for cand in candidates:
@@ -258,7 +269,7 @@ class Interfacer:
             self.book.write_aggregate()
         for cand in candidates:
             known = self.jobs.get(cand.job_id)
-            if known is None or known.state not in _RUNNABLE:
+            if known is None or known.state not in _RUNNABLE or cand.job_id in busy:
                 continue
             if cand.stable:
                 return cand.job_id
@@ -268,35 +279,110 @@ class Interfacer:
     # --------------------------------------------------------- one job
     def _process(self, job_id: str) -> None:
         """Run one attempt at ``job_id`` and record its outcome (one transition)."""
+        attempt = self._begin(job_id)
+        if attempt is None:
+            return
+        try:
+            results = self._execute(attempt)
+        except Exception as exc:
+            self._conclude(attempt, exc)
+            return
+        self._conclude(attempt, results)
+
+    def _begin(self, job_id: str) -> JobAttempt | None:
+        """Record ``processing`` and build the attempt (``None``: completed from its results)."""
         # Load the model before touching the job: a missing model is not the job's fault.
         processor = self.processor.load()
         paths = self.layout.job(job_id)
         if self._complete_from_results(job_id):
-            return
+            return None
         live = LiveJob(self.book.start(job_id))
         run = JobRun(
             paths, live, processor, self.settings, self.stop.event, self.book.write_job_file
         )
+        return JobAttempt(job_id, paths, live, run)
+
+    def _execute(self, attempt: JobAttempt) -> JobResults:
+        """Process the job (on the main thread, or on its own with :class:`JobSlots`)."""
+        with Heartbeat(attempt.live, self.book.write_job_file, interval_s=self.heartbeat_s):
+            return attempt.run.run()
+
+    def _conclude(self, attempt: JobAttempt, outcome: JobResults | BaseException) -> None:
+        """Record the attempt's outcome (one transition); re-raise what stops the daemon."""
+        job_id, paths, live = attempt.job_id, attempt.paths, attempt.live
+        if isinstance(outcome, JobResults):
+            self.book.complete(live.entry)
+            self._remove_checkpoints(job_id)
+            self._derive(outcome)
+            return
+        exc = outcome
+        if isinstance(exc, StatusWriteError) or not isinstance(exc, Exception):
+            raise exc
+        if isinstance(exc, ClusterUnavailableError):  # not the job's fault: resume next start
+            self.book.interrupt(live.entry, exc)
+            raise exc
+        if isinstance(exc, Interrupted):
+            self.book.interrupt(live.entry, exc)
+            return
+        self.book.jobs[job_id] = live.entry
+        if isinstance(exc, OSError) and not paths.input.is_dir():
+            exc = JobVanishedError(f"in/{job_id} was removed while processing")
+        self.book.fail(job_id, exc, quarantine=paths.input.is_dir())
+
+    # ------------------------------------------------- several jobs at once
+    def _loop_concurrent(self, capacity: int) -> None:
+        """The loop with ``capacity`` videos in flight across jobs (see :mod:`.jobslots`).
+
+        Transitions stay on this thread; a status write failure or a lost
+        cluster stops new jobs, the running ones checkpoint (stop event),
+        their outcomes are recorded, then the error is raised.
+        """
+        slots = JobSlots(capacity)
+        halt: NeuroPoseError | None = None
         try:
-            with Heartbeat(live, self.book.write_job_file, interval_s=self.heartbeat_s):
-                results = run.run()
-        except StatusWriteError:
+            while True:
+                halt = self._conclude_all(slots.collect(0), halt)
+                stopping = halt is not None or self.stop.event.is_set()
+                if not stopping and slots.has_room():
+                    job = self._next_job(busy=set(slots.running))
+                    if job is not None:
+                        attempt = self._begin(job)
+                        if attempt is not None:
+                            slots.start(attempt, self._execute)
+                        continue
+                if slots.running:
+                    wait = self.settings.poll_interval_s
+                    halt = self._conclude_all(slots.collect(wait), halt)
+                    continue
+                if stopping:
+                    break
+                if self.reports.write_next():
+                    continue
+                if self.renders is not None and self.renders.render_when_idle(self.jobs):
+                    continue
+                if self.once:
+                    break
+                self.stop.event.wait(self.settings.poll_interval_s)
+        except BaseException:
+            self.stop.event.set()  # the running jobs checkpoint; the next start resumes them
+            slots.join()
             raise
-        except ClusterUnavailableError as exc:  # not the job's fault: resume on the next start
-            self.book.interrupt(live.entry, exc)
-            raise
-        except Interrupted as exc:
-            self.book.interrupt(live.entry, exc)
-            return
-        except Exception as exc:
-            self.book.jobs[job_id] = live.entry
-            if isinstance(exc, OSError) and not paths.input.is_dir():
-                exc = JobVanishedError(f"in/{job_id} was removed while processing")
-            self.book.fail(job_id, exc, quarantine=paths.input.is_dir())
-            return
-        self.book.complete(live.entry)
-        self._remove_checkpoints(job_id)
-        self._derive(results)
+        if halt is not None:
+            raise halt
+
+    def _conclude_all(
+        self,
+        finished: list[tuple[JobAttempt, JobResults | BaseException]],
+        halt: NeuroPoseError | None,
+    ) -> NeuroPoseError | None:
+        """Record each outcome; return the first error that stops the daemon (kept for later)."""
+        for attempt, outcome in finished:
+            try:
+                self._conclude(attempt, outcome)
+            except (StatusWriteError, ClusterUnavailableError) as exc:
+                self.stop.event.set()
+                halt = halt or exc
+        return halt
 
     def _derive(self, results: JobResults) -> None:
         """Derived outputs of a completed job: quality reports, exports (never fail the job)."""

@@ -49,10 +49,18 @@ from neuropose.io import (
     write_json_atomic,
     write_model_atomic,
 )
-from neuropose.multiview.job import camera_summaries, find_spec, triangulate_job
+from neuropose.multiview.job import (
+    MultiviewSpec,
+    camera_summaries,
+    find_spec,
+    fitted_camera,
+    triangulate_job,
+)
 from neuropose.schemas.predictions import JobResults, VideoPredictions
+from neuropose.schemas.provenance import CameraIntrinsics
 from neuropose.schemas.status import JobState, JobStatusEntry, VideoProgress
 from neuropose.timefmt import utc_now
+from neuropose.video.errors import VideoError
 
 __all__ = ["JobRun", "PartialFiles"]
 
@@ -163,6 +171,7 @@ class JobRun:
         self.stop_event = stop_event
         self._write = write_live
         self.partial = PartialFiles(paths.partial)
+        self._spec: MultiviewSpec | None = None  # set by run() for a multi-view job
 
     def run(self) -> JobResults:
         """Process the job; return the :class:`JobResults` written to ``results.json``.
@@ -189,7 +198,8 @@ class JobRun:
                 f"job {job_id!r} has no video files in in/{job_id}",
                 hint="put .mp4/.mov/.avi/... files directly in the job directory",
             )
-        find_spec(self.paths.input, [v.name for v in videos])  # multi-view: a bad rig fails first
+        # multi-view: a bad rig fails first; each view is then estimated with its camera
+        self._spec = find_spec(self.paths.input, [v.name for v in videos])
         self.paths.partial.mkdir(parents=True, exist_ok=True)
         self.partial.drop_changed_inputs(videos)
         self.live.set_videos(
@@ -226,6 +236,22 @@ class JobRun:
         except InvalidDocumentError:
             path.unlink()
             return None
+
+    def _camera(self, video: Path) -> CameraIntrinsics | None:
+        """A multi-view job's calibrated camera of ``video`` (None for a single-view job).
+
+        None too when the video cannot be opened: the processor then reports
+        the video's own error.
+        """
+        if self._spec is None:
+            return None
+        from neuropose.estimator.camera import from_rig_camera  # OpenCV: only when a job runs
+
+        try:
+            cam = fitted_camera(self._spec.rig, self._spec.cameras[video.name], video)
+        except VideoError:
+            return None
+        return from_rig_camera(cam, self._spec.calibration)
 
     def _resume_point(self, video: Path) -> BaseModel | None:
         path = self.partial.checkpoint(video.name)
@@ -285,6 +311,9 @@ class JobRun:
         def on_checkpoint(checkpoint: BaseModel) -> None:
             write_model_atomic(ckpt_path, checkpoint, indent=None)
 
+        camera = self._camera(video)
+        extra = {} if camera is None else {"intrinsics": camera}  # multi-view jobs only
+
         def call(resume_from: BaseModel | None) -> VideoPredictions:
             return self.processor.process_video(
                 video,
@@ -293,6 +322,7 @@ class JobRun:
                 checkpoint_every_frames=self.settings.checkpoint_every_frames,
                 on_checkpoint=on_checkpoint,
                 resume=resume_from,
+                **extra,
             )
 
         try:

@@ -28,6 +28,7 @@ from pydantic import BaseModel
 from neuropose.config import Settings
 from neuropose.interfacer.errors import CheckpointRejectedError, RayNotInstalledError
 from neuropose.schemas.predictions import VideoPredictions
+from neuropose.schemas.provenance import CameraIntrinsics
 
 __all__ = [
     "LazyProcessor",
@@ -66,8 +67,14 @@ class VideoProcessor(Protocol):
         checkpoint_every_frames: int,
         on_checkpoint: Callable[[Any], None],
         resume: Any | None,
+        intrinsics: CameraIntrinsics | None = None,
     ) -> VideoPredictions:
         """Process ``path``; raise an :class:`~neuropose.errors.Interrupted` when stopped.
+
+        ``intrinsics`` is given only for a video of a multi-view job: its
+        calibrated camera (``K`` and distortion, fitted to the video), which
+        then takes the place of the estimator's own choice (camera file,
+        container focal length, configured FOV).
 
         Raises :class:`~neuropose.interfacer.errors.CheckpointRejectedError`
         when ``resume`` does not belong to ``path`` (the daemon then starts

@@ -24,6 +24,7 @@ from neuropose.config import Settings
 from neuropose.errors import NeuroPoseError
 from neuropose.interfacer.doctor import probe_ray_address
 from neuropose.interfacer.errors import ClusterUnavailableError
+from neuropose.logs import adopt_logger
 
 __all__ = [
     "GCS_GRACE_S",
@@ -137,7 +138,10 @@ def connect(settings: Settings) -> bool:
     if ray.is_initialized():
         return False
     address = settings.ray_address
-    options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
+    # Quiet by default: the actors' output stays in Ray's log files (log_to_driver), and the
+    # driver's "ray" logger goes to NeuroPose's log at debug level (-vv shows it).
+    adopt_logger("ray")
+    options: dict[str, Any] = {"logging_level": logging.INFO, "log_to_driver": False}
     if address in (None, "local"):
         options.update(include_dashboard=False)  # no HTTP dashboard for a private instance
     else:

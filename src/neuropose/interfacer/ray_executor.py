@@ -58,6 +58,7 @@ from neuropose.interfacer.ray_cluster import (
 )
 from neuropose.interfacer.workerboard import WorkerBoard
 from neuropose.schemas.predictions import VideoPredictions
+from neuropose.schemas.provenance import CameraIntrinsics
 
 __all__ = ["RayPool", "VideoWorker"]
 
@@ -118,8 +119,13 @@ class VideoWorker:
         source: str | bytes,
         checkpoint_every_frames: int,
         resume: dict[str, Any] | None,
+        intrinsics: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Run one video; ``source`` is its path, or its bytes (written to a temporary file)."""
+        """Run one video; ``source`` is its path, or its bytes (written to a temporary file).
+
+        ``intrinsics``: a multi-view job's calibrated camera of this video (JSON of
+        :class:`~neuropose.schemas.CameraIntrinsics`), else None.
+        """
         with self._lock:
             self._stop.clear()
             self._frames = (0, None)
@@ -128,18 +134,26 @@ class VideoWorker:
             resume_from = (
                 None if resume is None else self._processor.checkpoint_model.model_validate(resume)
             )
+            camera = None if intrinsics is None else CameraIntrinsics.model_validate(intrinsics)
             if isinstance(source, str):
-                pred = self._run(Path(source), checkpoint_every_frames, resume_from)
+                pred = self._run(Path(source), checkpoint_every_frames, resume_from, camera)
             else:
                 with tempfile.TemporaryDirectory(prefix="neuropose-ray-") as tmp:
                     path = Path(tmp) / name
                     path.write_bytes(source)
-                    pred = self._run(path, checkpoint_every_frames, resume_from)
+                    pred = self._run(path, checkpoint_every_frames, resume_from, camera)
         except Exception as exc:
             return {"error": _portable(exc)}
         return {"predictions": pred.model_dump(mode="json")}
 
-    def _run(self, path: Path, every: int, resume: BaseModel | None) -> VideoPredictions:
+    def _run(
+        self,
+        path: Path,
+        every: int,
+        resume: BaseModel | None,
+        intrinsics: CameraIntrinsics | None,
+    ) -> VideoPredictions:
+        extra = {} if intrinsics is None else {"intrinsics": intrinsics}
         result: VideoPredictions = self._processor.process_video(
             path,
             progress=self._on_progress,
@@ -147,6 +161,7 @@ class VideoWorker:
             checkpoint_every_frames=every,
             on_checkpoint=self._on_checkpoint,
             resume=resume,
+            **extra,
         )
         return result
 
@@ -382,6 +397,7 @@ class RayPool:
         checkpoint_every_frames: int,
         on_checkpoint: Callable[[Any], None],
         resume: Any | None,
+        intrinsics: CameraIntrinsics | None = None,
     ) -> VideoPredictions:
         """Run ``path`` on the next free actor (see the module docstring).
 
@@ -399,7 +415,9 @@ class RayPool:
         slot = self._acquire(stop_event, path.name)
         relay = _Relay(self, slot, progress, on_checkpoint, resumed=resume is not None)
         try:
-            out = self._run(slot, path, relay, stop_event, checkpoint_every_frames, resume)
+            out = self._run(
+                slot, path, relay, stop_event, checkpoint_every_frames, resume, intrinsics
+            )
         except ray.exceptions.RayActorError as exc:
             message = f"{slot.describe()} died during {path.name} at frame {relay.frames_done}"
             if not self.watch.alive_now():  # the head went away, not just this worker
@@ -436,6 +454,7 @@ class RayPool:
         stop_event: threading.Event,
         every: int,
         resume: BaseModel | None,
+        intrinsics: CameraIntrinsics | None,
     ) -> dict[str, Any]:
         with cluster_errors():
             self._await_ready(slot)
@@ -444,7 +463,8 @@ class RayPool:
                 str(path.resolve()) if self.transfer == "path" else ray.put(path.read_bytes())
             )
             payload = None if resume is None else resume.model_dump(mode="json")
-            ref = slot.handle.process.remote(path.name, source, every, payload)
+            camera = None if intrinsics is None else intrinsics.model_dump(mode="json")
+            ref = slot.handle.process.remote(path.name, source, every, payload, camera)
             stop_sent = False
             while True:
                 ready, _ = ray.wait([ref], timeout=POLL_INTERVAL_S)

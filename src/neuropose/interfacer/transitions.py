@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,12 +70,16 @@ class JobBook:
         self.summary = RunSummary()
         #: Failed jobs whose move to ``failed/`` did not work (not retried in a loop).
         self.stuck_in_in: set[str] = set()
+        #: Serialises every status write (index row, job file, aggregate): the threads of
+        #: running jobs and heartbeats write live files while the main thread transitions.
+        self._write_lock = threading.RLock()
 
     # ------------------------------------------------------------- writes
     def write_job_file(self, entry: JobStatusEntry) -> None:
         """Write ``out/<job>/status.json`` as is (the heartbeat's write)."""
         try:
-            write_job_status(self.layout.root, entry)
+            with self._write_lock:
+                write_job_status(self.layout.root, entry)
         except OSError as exc:
             raise status_write_error(exc, self.layout.job(entry.job_id).output) from exc
 
@@ -89,7 +94,8 @@ class JobBook:
     def write_aggregate(self) -> None:
         """Write ``status.json`` from the status index (counts, unfinished and recent jobs)."""
         try:
-            write_aggregate_status(self.layout.root, daemon_pid=os.getpid())
+            with self._write_lock:
+                write_aggregate_status(self.layout.root, daemon_pid=os.getpid())
         except OSError as exc:
             raise status_write_error(exc, self.layout.root) from exc
 

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import quote
 
 from neuropose import __version__
+from neuropose.datadir.layout import DataDir
 from neuropose.monitor.snapshot import STATE_ORDER, PreparedJob, Snapshot
 from neuropose.timefmt import format_duration
 
@@ -209,6 +210,13 @@ def _listed(view: dict[str, Any]) -> str:
     )
 
 
+def _workers_link(snapshot: Snapshot, token_query: str) -> str:
+    """A link to ``/workers`` when the daemon runs a Ray pool (``workers.json`` exists)."""
+    if not DataDir(snapshot.data_dir).workers.is_file():
+        return ""
+    return f' · <a href="{esc("/workers" + token_query)}">Ray workers</a>'
+
+
 def render_dashboard(
     snapshot: Snapshot,
     token_query: str = "",
@@ -242,7 +250,8 @@ def render_dashboard(
         f'<p class="sub">Status written <span id="status-updated">{esc(updated)}</span>'
         f" · stale after {esc(format_duration(view['stale_after_s']))} without heartbeat"
         f"{_listed(view) if jobs is None else ''}"
-        f' · <a href="{esc("/compare" + token_query)}">compare an angle across jobs</a></p>'
+        f' · <a href="{esc("/compare" + token_query)}">compare an angle across jobs</a>'
+        f"{_workers_link(snapshot, token_query)}</p>"
         f"{controls}"
         f'<div class="table-wrap"><table id="jobs"><thead><tr>{heads}</tr></thead>'
         f"<tbody>{rows}</tbody></table></div></main>"

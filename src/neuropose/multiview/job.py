@@ -50,7 +50,7 @@ from neuropose.multiview.trial import (
 )
 from neuropose.schemas.camera_map import CameraMapFile
 from neuropose.schemas.predictions import VideoPredictions
-from neuropose.schemas.rig import CameraRig
+from neuropose.schemas.rig import CameraRig, RigCamera
 from neuropose.schemas.status import CameraSummary
 from neuropose.schemas.triangulation import Triangulation
 from neuropose.video.suffixes import VIDEO_SUFFIXES
@@ -300,6 +300,27 @@ def find_spec(job_dir: Path, videos: Sequence[str]) -> MultiviewSpec | None:
             )
         return None
     return resolve_spec(cals[0], videos, cmap)
+
+
+def fitted_camera(rig: CameraRig, camera: str, video: Path) -> RigCamera:
+    """The calibrated ``camera`` of ``rig`` fitted to ``video``'s upright frame size.
+
+    For the view's intrinsics (``K``, distortion) in the estimator; see
+    :func:`~neuropose.multiview.calibration.fit_camera_to_image` for what
+    "fitted" allows.
+
+    Raises
+    ------
+    CalibrationError
+        The camera is not in the rig, or its size cannot fit the video.
+    VideoError
+        The video cannot be opened.
+    """
+    from neuropose.video.reader import probe_video  # OpenCV: only when a job runs
+
+    info = probe_video(video)
+    cam, _ = fit_camera_to_image(rig.camera(camera), info.width, info.height)
+    return cam
 
 
 def _head(path: Path) -> str:
