@@ -70,3 +70,15 @@ def test_no_pool_is_404_and_a_corrupt_file_503(
     (data_dir / "workers.json").write_text('{"schema_version": 1, "address": 3')
     status, _, body = http_get(base + "workers.json")
     assert status == 503 and "workers.json unreadable" in json.loads(body)["error"]
+
+
+def test_the_dashboard_links_live_sessions_only_when_there_are_some(
+    data_dir: Path, server: Callable[..., Any], http_get: Get
+) -> None:
+    write_status(data_dir, sample_jobs())
+    (data_dir / "live" / ".tmp-session").mkdir(parents=True)  # reserved names do not count
+    status, _, body = http_get(str(server(data_dir).url))
+    assert status == 200 and b'href="/live"' not in body
+    (data_dir / "live" / "s1").mkdir()
+    status, _, body = http_get(str(server(data_dir).url))
+    assert status == 200 and '<a href="/live">live sessions</a>' in body.decode()

@@ -217,6 +217,13 @@ def _workers_link(snapshot: Snapshot, token_query: str) -> str:
     return f' · <a href="{esc("/workers" + token_query)}">Ray workers</a>'
 
 
+def _live_link(snapshot: Snapshot, token_query: str) -> str:
+    """A link to ``/live`` when the data directory holds ``neuropose live`` sessions."""
+    if not DataDir(snapshot.data_dir).live_sessions():
+        return ""
+    return f' · <a href="{esc("/live" + token_query)}">live sessions</a>'
+
+
 def render_dashboard(
     snapshot: Snapshot,
     token_query: str = "",
@@ -251,7 +258,7 @@ def render_dashboard(
         f" · stale after {esc(format_duration(view['stale_after_s']))} without heartbeat"
         f"{_listed(view) if jobs is None else ''}"
         f' · <a href="{esc("/compare" + token_query)}">compare an angle across jobs</a>'
-        f"{_workers_link(snapshot, token_query)}</p>"
+        f"{_workers_link(snapshot, token_query)}{_live_link(snapshot, token_query)}</p>"
         f"{controls}"
         f'<div class="table-wrap"><table id="jobs"><thead><tr>{heads}</tr></thead>'
         f"<tbody>{rows}</tbody></table></div></main>"
