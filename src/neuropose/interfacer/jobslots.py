@@ -3,7 +3,11 @@
 With an executor that runs several videos at once (``parallel_videos`` > 1,
 the Ray pool), the daemon keeps up to that many videos in flight across the
 queue, oldest job first: a job is started only while the videos still to run
-in the running jobs leave a slot free (:meth:`JobSlots.has_room`).
+in the running jobs leave a slot free (:meth:`JobSlots.has_room`). That rule
+reads the jobs' live entries, which mark a video completed a moment before its
+processor call returns; so the processor calls themselves also pass through
+one gate of ``capacity`` places shared by every job (:class:`GatedProcessor`),
+which makes "never more videos in flight than the pool holds" exact.
 
 Who writes what:
 
@@ -28,15 +32,18 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from neuropose.datadir.layout import JobPaths
 from neuropose.interfacer.discovery import list_videos
 from neuropose.interfacer.heartbeat import LiveJob
 from neuropose.interfacer.jobrun import JobRun
-from neuropose.schemas.predictions import JobResults
+from neuropose.interfacer.processor import VideoProcessor
+from neuropose.schemas.predictions import JobResults, VideoPredictions
 from neuropose.schemas.status import JobState
 
-__all__ = ["JobAttempt", "JobSlots"]
+__all__ = ["GatedProcessor", "JobAttempt", "JobSlots"]
 
 
 @dataclass
@@ -58,6 +65,41 @@ class JobAttempt:
         return sum(1 for v in listed if v.state is not JobState.COMPLETED)
 
 
+class GatedProcessor:
+    """A :class:`VideoProcessor` whose ``process_video`` calls hold one of ``gate``'s places.
+
+    Every job's :class:`JobRun` gets the same gate, so at most ``capacity``
+    videos are inside the processor at once, whichever jobs they belong to.
+    Everything else is the wrapped processor's.
+
+    Examples
+    --------
+    >>> class Echo:
+    ...     checkpoint_model = None
+    ...     parallel_videos = 2
+    ...     def process_video(self, path, **kw):
+    ...         return path
+    >>> gated = GatedProcessor(Echo(), threading.BoundedSemaphore(2))
+    >>> gated.process_video("v.mp4"), gated.parallel_videos
+    ('v.mp4', 2)
+    """
+
+    def __init__(self, processor: VideoProcessor, gate: threading.BoundedSemaphore) -> None:
+        self._processor = processor
+        self._gate = gate
+        self.checkpoint_model = processor.checkpoint_model
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._processor, name)
+
+    def expected_frames(self, path: Path) -> int | None:
+        return self._processor.expected_frames(path)
+
+    def process_video(self, path: Path, **kwargs: Any) -> VideoPredictions:
+        with self._gate:
+            return self._processor.process_video(path, **kwargs)
+
+
 #: What a job's thread hands back: the results, or what the attempt raised.
 Outcome = JobResults | BaseException
 
@@ -73,6 +115,7 @@ class JobSlots:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
+        self._gate = threading.BoundedSemaphore(capacity)
         self.running: dict[str, JobAttempt] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._done: queue.Queue[tuple[JobAttempt, Outcome]] = queue.Queue()
@@ -88,6 +131,7 @@ class JobSlots:
     def start(self, attempt: JobAttempt, execute: Callable[[JobAttempt], JobResults]) -> None:
         """Run ``execute(attempt)`` on a new thread; its outcome goes to :meth:`collect`."""
         attempt.videos = len(list_videos(attempt.paths.input))
+        attempt.run.processor = GatedProcessor(attempt.run.processor, self._gate)
         self.running[attempt.job_id] = attempt
 
         def target() -> None:
