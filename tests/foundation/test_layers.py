@@ -47,6 +47,7 @@ FOUNDATIONS = frozenset(
         "samples",
         "schemas",
         "interrupts",
+        "skeleton_defs",
         "skeletons",
         "smoothing",
         "segments",
